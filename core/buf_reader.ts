@@ -1,0 +1,339 @@
+import { BufferLimitError, StreamClosedError, UnexpectedEofError } from "./errors.ts";
+import type { Reader } from "./types.ts";
+
+/** Options for {@linkcode BufReader}. */
+export interface BufReaderOptions {
+  /**
+   * Initial buffer capacity in bytes. The buffer starts this small so that an
+   * idle connection costs little, doubles while reads keep filling it, and
+   * shrinks back once it is drained.
+   *
+   * @default {2048}
+   */
+  initialSize?: number;
+  /**
+   * The most a single `read()` call on the underlying reader is offered. The
+   * buffer can still grow past it when a caller asks for more bytes at once
+   * (`readExactly(n)` with a large `n`, or a long delimiter search).
+   *
+   * @default {65536}
+   */
+  maxReadSize?: number;
+  /**
+   * Bytes that were read from the reader earlier (for example by an HTTP
+   * server, past a request head) and must be returned before anything else.
+   * They are copied.
+   */
+  prefix?: Uint8Array;
+}
+
+/** The result of {@linkcode BufReader.prototype.detach}. */
+export interface Detached<R> {
+  /** The reader (typically a `Deno.Conn`) the buffered reader wrapped. */
+  conn: R;
+  /** A copy of the bytes that were buffered but not yet consumed, in order. */
+  buffered: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A buffered reader over a `Deno.Conn` (or any {@linkcode Reader}) for
+ * protocol code: read until a delimiter with a cap, read exactly N bytes, read
+ * what is there, peek, consume, and {@linkcode BufReader.prototype.detach}
+ * that hands the reader and the unconsumed bytes to a new owner.
+ *
+ * Views returned by `peek()`, `readUntil()`, `readExactly()` and `readSome()`
+ * point into the internal buffer: they stay valid until the next call that
+ * reads from the underlying reader (`fill()` and the `read*()` methods). Copy
+ * them if you need them longer.
+ *
+ * @example Reading lines and a fixed-size block
+ * ```ts
+ * import { BufReader } from "@coroio/core";
+ * import { assertEquals } from "node:assert/strict";
+ *
+ * const data = new TextEncoder().encode("hello\r\nworld!rest");
+ * let sent = false;
+ * const reader = {
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     if (sent) return Promise.resolve(null);
+ *     sent = true;
+ *     p.set(data);
+ *     return Promise.resolve(data.length);
+ *   },
+ * };
+ * const br = new BufReader(reader);
+ * const crlf = new Uint8Array([13, 10]);
+ * const line = await br.readUntil(crlf, 1024);
+ * assertEquals(new TextDecoder().decode(line!), "hello\r\n");
+ * const block = await br.readExactly(6);
+ * assertEquals(new TextDecoder().decode(block), "world!");
+ * const { buffered } = br.detach();
+ * assertEquals(new TextDecoder().decode(buffered), "rest");
+ * ```
+ */
+export class BufReader<R extends Reader = Reader> {
+  #reader: R;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #detached = false;
+  #initialSize: number;
+  #maxReadSize: number;
+  #lastRead = 0;
+
+  /**
+   * Wraps a reader.
+   *
+   * @param reader The reader to buffer, typically a `Deno.Conn`.
+   * @param options Buffer sizes and an optional prefix of already-read bytes.
+   * @throws {RangeError} If a size option is not a positive integer.
+   */
+  constructor(reader: R, options: BufReaderOptions = {}) {
+    const initialSize = options.initialSize ?? 2048;
+    const maxReadSize = options.maxReadSize ?? 65536;
+    if (!Number.isInteger(initialSize) || initialSize < 16) {
+      throw new RangeError(`Cannot create BufReader: initialSize must be an integer >= 16`);
+    }
+    if (!Number.isInteger(maxReadSize) || maxReadSize < initialSize) {
+      throw new RangeError(`Cannot create BufReader: maxReadSize must be an integer >= initialSize`);
+    }
+    this.#reader = reader;
+    this.#initialSize = initialSize;
+    this.#maxReadSize = maxReadSize;
+    const prefix = options.prefix;
+    if (prefix !== undefined && prefix.byteLength > 0) {
+      this.#buf = new Uint8Array(Math.max(initialSize, prefix.byteLength));
+      this.#buf.set(prefix);
+      this.#end = prefix.byteLength;
+    } else {
+      this.#buf = new Uint8Array(initialSize);
+    }
+  }
+
+  /**
+   * Number of bytes buffered and not yet consumed.
+   *
+   * @returns The count.
+   */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Whether the underlying reader reported end of stream. Buffered bytes may
+   * remain.
+   *
+   * @returns `true` after EOF was seen.
+   */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /**
+   * Current capacity of the internal buffer, in bytes (for memory accounting).
+   *
+   * @returns The capacity.
+   */
+  get capacity(): number {
+    return this.#buf.byteLength;
+  }
+
+  /**
+   * The buffered, unconsumed bytes, without copying or consuming them.
+   *
+   * @returns A view into the internal buffer.
+   */
+  peek(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * Marks `n` buffered bytes as consumed.
+   *
+   * @param n How many bytes to consume.
+   * @throws {RangeError} If `n` is negative or more than is buffered.
+   */
+  consume(n: number): void {
+    if (n < 0 || n > this.#end - this.#start) {
+      throw new RangeError(
+        `Cannot consume ${n} bytes: only ${this.#end - this.#start} are buffered`,
+      );
+    }
+    this.#start += n;
+    if (this.#start === this.#end) {
+      this.#start = 0;
+      this.#end = 0;
+    }
+  }
+
+  /**
+   * Reads once from the underlying reader, appending to the buffer. Makes
+   * room first by compacting, growing (while reads keep filling the buffer) or
+   * shrinking (when the buffer is empty and oversized).
+   *
+   * @param minFree Make at least this much room before reading.
+   * @returns The number of bytes added, or `null` at end of stream.
+   * @throws {StreamClosedError} If the reader was detached.
+   */
+  async fill(minFree = 1): Promise<number | null> {
+    if (this.#detached) throw new StreamClosedError("Cannot read: BufReader is detached");
+    if (this.#eof) return null;
+    this.#makeRoom(minFree);
+    const n = await this.#reader.read(this.#buf.subarray(this.#end));
+    if (n === null) {
+      this.#eof = true;
+      return null;
+    }
+    this.#end += n;
+    this.#lastRead = n;
+    return n;
+  }
+
+  #makeRoom(minFree: number): void {
+    const len = this.#end - this.#start;
+    let cap = this.#buf.byteLength;
+    if (len === 0) {
+      this.#start = 0;
+      this.#end = 0;
+      // Drained after small reads: give back a buffer that grew for a burst.
+      if (cap > this.#initialSize && this.#lastRead < this.#initialSize >>> 1) {
+        cap = Math.max(this.#initialSize, minFree);
+        this.#buf = new Uint8Array(cap);
+      }
+      if (cap >= minFree) return;
+    }
+    const free = cap - this.#end;
+    if (
+      free >= minFree &&
+      (free >= cap >>> 2 || (this.#start === 0 && cap >= this.#maxReadSize))
+    ) return;
+    if (cap - len >= minFree && (len <= cap >>> 1 || cap >= this.#maxReadSize)) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = len;
+      return;
+    }
+    let next = cap * 2;
+    while (next - len < minFree) next *= 2;
+    const buf = new Uint8Array(next);
+    buf.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = buf;
+    this.#start = 0;
+    this.#end = len;
+  }
+
+  /**
+   * Reads until `delim` and consumes through it.
+   *
+   * @param delim The delimiter (at least one byte).
+   * @param maxBytes The most bytes, delimiter included, to buffer while
+   * looking for it.
+   * @returns A view of the bytes up to and including the delimiter, or `null`
+   * if the stream ended with nothing buffered.
+   * @throws {BufferLimitError} If the delimiter is not within `maxBytes`.
+   * @throws {UnexpectedEofError} If the stream ends after some bytes but
+   * before the delimiter.
+   */
+  async readUntil(delim: Uint8Array, maxBytes: number): Promise<Uint8Array | null> {
+    if (delim.length === 0) throw new RangeError("Cannot search for an empty delimiter");
+    let searched = 0;
+    for (;;) {
+      const view = this.peek();
+      const at = indexOf(view, delim, searched);
+      if (at >= 0) {
+        const n = at + delim.length;
+        if (n > maxBytes) throw new BufferLimitError(maxBytes);
+        const start = this.#start;
+        this.consume(n);
+        // consume() may reset offsets to 0 when drained; the bytes stay put.
+        return this.#buf.subarray(start, start + n);
+      }
+      if (view.length >= maxBytes) throw new BufferLimitError(maxBytes);
+      searched = Math.max(0, view.length - delim.length + 1);
+      const n = await this.fill();
+      if (n === null) {
+        if (this.buffered === 0) return null;
+        throw new UnexpectedEofError(this.buffered + 1, this.buffered);
+      }
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes and consumes them.
+   *
+   * @param n How many bytes.
+   * @returns A view of the `n` bytes.
+   * @throws {UnexpectedEofError} If the stream ends first.
+   */
+  async readExactly(n: number): Promise<Uint8Array> {
+    while (this.buffered < n) {
+      const got = await this.fill(n - this.buffered);
+      if (got === null) throw new UnexpectedEofError(n, this.buffered);
+    }
+    const start = this.#start;
+    this.consume(n);
+    return this.#buf.subarray(start, start + n);
+  }
+
+  /**
+   * Returns what is buffered (up to `max` bytes), reading once first if
+   * nothing is, and consumes it.
+   *
+   * @param max The most bytes to return.
+   * @returns A view of the bytes, or `null` at end of stream.
+   */
+  async readSome(max: number = Infinity): Promise<Uint8Array | null> {
+    if (this.buffered === 0) {
+      const got = await this.fill();
+      if (got === null) return null;
+    }
+    const n = Math.min(max, this.buffered);
+    const start = this.#start;
+    this.consume(n);
+    return this.#buf.subarray(start, start + n);
+  }
+
+  /**
+   * Stops using the reader and hands it back with a copy of the unconsumed
+   * bytes. Later reads through this `BufReader` throw.
+   *
+   * @returns The reader and the bytes read from it but not consumed.
+   * @throws {StreamClosedError} If already detached.
+   */
+  detach(): Detached<R> {
+    if (this.#detached) throw new StreamClosedError("Cannot detach: BufReader is detached");
+    this.#detached = true;
+    const buffered = this.buffered === 0 ? EMPTY : this.peek().slice();
+    this.#buf = EMPTY;
+    this.#start = 0;
+    this.#end = 0;
+    return { conn: this.#reader, buffered };
+  }
+}
+
+/**
+ * Finds `needle` in `hay` starting at `from`.
+ *
+ * @param hay Where to look.
+ * @param needle What to find.
+ * @param from The first index to consider.
+ * @returns The index, or -1.
+ */
+export function indexOf(hay: Uint8Array, needle: Uint8Array, from = 0): number {
+  const first = needle[0]!;
+  const nl = needle.length;
+  const last = hay.length - nl;
+  let i = from;
+  while (i <= last) {
+    i = hay.indexOf(first, i);
+    if (i < 0 || i > last) return -1;
+    let j = 1;
+    while (j < nl && hay[i + j] === needle[j]) j++;
+    if (j === nl) return i;
+    i++;
+  }
+  return -1;
+}
