@@ -51,7 +51,7 @@ const EMPTY = new Uint8Array(0);
  * @example Reading lines and a fixed-size block
  * ```ts
  * import { BufReader } from "@coroio/core";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual as assertEquals } from "node:assert/strict";
  *
  * const data = new TextEncoder().encode("hello\r\nworld!rest");
  * let sent = false;
@@ -98,7 +98,9 @@ export class BufReader<R extends Reader = Reader> {
       throw new RangeError(`Cannot create BufReader: initialSize must be an integer >= 16`);
     }
     if (!Number.isInteger(maxReadSize) || maxReadSize < initialSize) {
-      throw new RangeError(`Cannot create BufReader: maxReadSize must be an integer >= initialSize`);
+      throw new RangeError(
+        `Cannot create BufReader: maxReadSize must be an integer >= initialSize`,
+      );
     }
     this.#reader = reader;
     this.#initialSize = initialSize;

@@ -53,7 +53,7 @@ const EMPTY = new Uint8Array(0);
  * @example Coalescing three writes into one syscall
  * ```ts
  * import { BufWriter } from "@coroio/core";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual as assertEquals } from "node:assert/strict";
  *
  * const syscalls: number[] = [];
  * const sink = {
@@ -188,7 +188,9 @@ export class BufWriter<W extends Writer = Writer> {
 
   #throwClosed(): never {
     if (this.#error !== null) {
-      throw new StreamClosedError(`Cannot write: an earlier write failed (${errText(this.#error)})`);
+      throw new StreamClosedError(
+        `Cannot write: an earlier write failed (${errText(this.#error)})`,
+      );
     }
     throw new StreamClosedError("Cannot write: writer is closed");
   }
@@ -227,7 +229,9 @@ export class BufWriter<W extends Writer = Writer> {
         let off = 0;
         try {
           while (off < len) {
-            off += await this.#writer.write(off === 0 ? buf.subarray(0, len) : buf.subarray(off, len));
+            off += await this.#writer.write(
+              off === 0 ? buf.subarray(0, len) : buf.subarray(off, len),
+            );
             this.#inflight = len - off;
           }
         } finally {

@@ -28,7 +28,7 @@ export interface DeadlinesOptions {
  * @example Expiring an idle connection
  * ```ts
  * import { Deadlines, type Expirable } from "@coroio/core";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * class Idle implements Expirable {
  *   expired = false;

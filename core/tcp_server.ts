@@ -134,7 +134,7 @@ export interface ConnectionHandler {
  *
  * class Counter implements ErrorReporter {
  *   count = 0;
- *   report(): void {
+ *   report(_error: unknown, _context: string): void {
  *     this.count++;
  *   }
  * }
@@ -205,7 +205,7 @@ const ACCEPT_BACKOFF_MS = 50;
  * @example An echo server
  * ```ts
  * import { TcpServer, type ConnectionHandler } from "@coroio/core";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual as assertEquals } from "node:assert/strict";
  *
  * class Echo implements ConnectionHandler {
  *   async handleConnection(conn: Deno.Conn): Promise<void> {

@@ -1,0 +1,67 @@
+// Test doubles shared by the core tests.
+import type { Reader, Writer } from "./types.ts";
+
+/** A reader that returns the given chunks one per read, then EOF. */
+export class ChunkReader implements Reader {
+  reads = 0;
+  #chunks: Uint8Array[];
+  #pending: Uint8Array | null = null;
+  constructor(chunks: Uint8Array[]) {
+    this.#chunks = chunks.slice();
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    this.reads++;
+    let next = this.#pending ?? this.#chunks.shift();
+    this.#pending = null;
+    if (next === undefined) return Promise.resolve(null);
+    if (next.length > p.length) {
+      this.#pending = next.subarray(p.length);
+      next = next.subarray(0, p.length);
+    }
+    p.set(next);
+    return Promise.resolve(next.length);
+  }
+}
+
+/** A writer that records every write call and can accept partial writes. */
+export class RecordingWriter implements Writer {
+  calls: Uint8Array[] = [];
+  maxPerWrite: number;
+  fail: Error | null = null;
+  constructor(maxPerWrite = Infinity) {
+    this.maxPerWrite = maxPerWrite;
+  }
+  write(p: Uint8Array): Promise<number> {
+    if (this.fail !== null) return Promise.reject(this.fail);
+    const n = Math.min(p.length, this.maxPerWrite);
+    this.calls.push(p.slice(0, n));
+    return Promise.resolve(n);
+  }
+  get bytes(): Uint8Array {
+    const total = this.calls.reduce((a, c) => a + c.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of this.calls) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+}
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Splits `data` into pieces at the given cut points. */
+export function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const c of [...cuts].sort((a, b) => a - b)) {
+    if (c > prev && c < data.length) {
+      out.push(data.subarray(prev, c));
+      prev = c;
+    }
+  }
+  out.push(data.subarray(prev));
+  return out;
+}

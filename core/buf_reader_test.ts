@@ -1,0 +1,105 @@
+import {
+  deepEqual as assertEquals,
+  rejects as assertRejects,
+  throws as assertThrows,
+} from "node:assert/strict";
+import fc from "npm:fast-check@4.10.2";
+import { BufReader } from "./buf_reader.ts";
+import { BufferLimitError, StreamClosedError, UnexpectedEofError } from "./errors.ts";
+import { ChunkReader, dec, enc, splitAt } from "./_test_util.ts";
+
+const CRLF = enc("\r\n");
+
+Deno.test("BufReader.readUntil() finds a delimiter split across reads", async () => {
+  const br = new BufReader(new ChunkReader([enc("abc\r"), enc("\ndef\r\n")]));
+  assertEquals(dec((await br.readUntil(CRLF, 100))!), "abc\r\n");
+  assertEquals(dec((await br.readUntil(CRLF, 100))!), "def\r\n");
+  assertEquals(await br.readUntil(CRLF, 100), null);
+});
+
+Deno.test("BufReader.readUntil() throws BufferLimitError past maxBytes", async () => {
+  const br = new BufReader(new ChunkReader([enc("x".repeat(50)), enc("x".repeat(50))]));
+  await assertRejects(() => br.readUntil(CRLF, 64), BufferLimitError);
+});
+
+Deno.test("BufReader.readUntil() rejects a delimiter that ends past maxBytes", async () => {
+  const br = new BufReader(new ChunkReader([enc("abcd\r\n")]));
+  await assertRejects(() => br.readUntil(CRLF, 5), BufferLimitError);
+});
+
+Deno.test("BufReader.readUntil() throws UnexpectedEofError on a partial line", async () => {
+  const br = new BufReader(new ChunkReader([enc("partial")]));
+  await assertRejects(() => br.readUntil(CRLF, 100), UnexpectedEofError);
+});
+
+Deno.test("BufReader.readExactly() grows past the initial size", async () => {
+  const data = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  const br = new BufReader(new ChunkReader(splitAt(data, [1, 7000, 50000])), { initialSize: 64 });
+  const got = await br.readExactly(100_000);
+  assertEquals(got, data);
+  assertEquals(await br.readSome(), null);
+});
+
+Deno.test("BufReader.readExactly() throws UnexpectedEofError with the count received", async () => {
+  const br = new BufReader(new ChunkReader([enc("abc")]));
+  await assertRejects(() => br.readExactly(10), (err: unknown) => {
+    return err instanceof UnexpectedEofError && err.received === 3;
+  });
+});
+
+Deno.test("BufReader prefix bytes come before the reader's", async () => {
+  const br = new BufReader(new ChunkReader([enc("world")]), { prefix: enc("hello ") });
+  assertEquals(dec(await br.readExactly(11)), "hello world");
+});
+
+Deno.test("BufReader.detach() returns the unconsumed bytes in order and stops reading", async () => {
+  const reader = new ChunkReader([enc("HEAD\r\n\r\nframe1"), enc("frame2")]);
+  const br = new BufReader(reader);
+  await br.readUntil(enc("\r\n\r\n"), 100);
+  const { conn, buffered } = br.detach();
+  assertEquals(conn, reader);
+  assertEquals(dec(buffered), "frame1");
+  await assertRejects(() => br.fill(), StreamClosedError);
+  assertThrows(() => br.detach(), StreamClosedError);
+});
+
+Deno.test("BufReader.consume() rejects more than is buffered", () => {
+  const br = new BufReader(new ChunkReader([]), { prefix: enc("ab") });
+  assertThrows(() => br.consume(3), RangeError);
+  br.consume(2);
+  assertEquals(br.buffered, 0);
+});
+
+Deno.test("BufReader shrinks back after a burst followed by small reads", async () => {
+  const big = new Uint8Array(40_000);
+  const br = new BufReader(new ChunkReader([big, enc("x"), enc("y")]), { initialSize: 1024 });
+  await br.readExactly(40_000);
+  assert(br.capacity > 1024);
+  await br.readExactly(1); // small read into the big buffer
+  await br.readExactly(1); // drained after a small read: shrinks before reading
+  assertEquals(br.capacity, 1024);
+});
+
+function assert(cond: boolean): asserts cond {
+  if (!cond) throw new Error("assertion failed");
+}
+
+Deno.test("BufReader property: any split of lines reads back the same lines", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.stringMatching(/^[a-z]{0,40}$/), { minLength: 1, maxLength: 20 }),
+      fc.array(fc.nat(2000)),
+      fc.integer({ min: 16, max: 256 }),
+      async (lines, cuts, initialSize) => {
+        const data = enc(lines.map((l) => l + "\r\n").join(""));
+        const br = new BufReader(new ChunkReader(splitAt(data, cuts)), { initialSize });
+        const got: string[] = [];
+        for (let line; (line = await br.readUntil(CRLF, 100)) !== null;) {
+          got.push(dec(line).slice(0, -2));
+        }
+        assertEquals(got, lines);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

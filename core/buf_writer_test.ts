@@ -1,0 +1,101 @@
+import {
+  deepEqual as assertEquals,
+  rejects as assertRejects,
+  throws as assertThrows,
+} from "node:assert/strict";
+import { BufWriter } from "./buf_writer.ts";
+import { StreamClosedError } from "./errors.ts";
+import { dec, enc, RecordingWriter } from "./_test_util.ts";
+
+Deno.test("BufWriter.flush() writes staged bytes in one call", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  w.write(enc("a"));
+  w.writeLatin1("bc");
+  w.reserve(2).set(enc("de"));
+  await w.flush();
+  assertEquals(sink.calls.length, 1);
+  assertEquals(dec(sink.bytes), "abcde");
+});
+
+Deno.test("BufWriter.flush() loops over partial writes", async () => {
+  const sink = new RecordingWriter(3);
+  const w = new BufWriter(sink);
+  w.write(enc("0123456789"));
+  await w.flush();
+  assertEquals(dec(sink.bytes), "0123456789");
+  assertEquals(sink.calls.length, 4);
+  assertEquals(w.buffered, 0);
+});
+
+Deno.test("BufWriter coalesces writes made during a flush into the next syscall", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  w.write(enc("first"));
+  const p1 = w.flush();
+  w.write(enc("second"));
+  w.write(enc("third"));
+  const p2 = w.flush();
+  assertEquals(p1 === p2, true);
+  await p2;
+  assertEquals(sink.calls.map(dec), ["first", "secondthird"]);
+});
+
+Deno.test("BufWriter.buffered counts staged and in-flight bytes", async () => {
+  let release!: (n: number) => void;
+  const sink = {
+    write: (p: Uint8Array) => new Promise<number>((r) => (release = () => r(p.length))),
+  };
+  const w = new BufWriter(sink);
+  w.write(new Uint8Array(10));
+  const p = w.flush();
+  w.write(new Uint8Array(5));
+  assertEquals(w.buffered, 15);
+  release(10);
+  await new Promise((r) => setTimeout(r, 0));
+  release(5);
+  await p;
+  assertEquals(w.buffered, 0);
+});
+
+Deno.test("BufWriter grows for writes larger than its buffer", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink, { bufferSize: 64 });
+  const big = new Uint8Array(1000).map((_, i) => i & 0xff);
+  w.write(enc("x"));
+  w.write(big);
+  await w.flush();
+  assertEquals(sink.bytes.length, 1001);
+  assertEquals(sink.bytes.subarray(1), big);
+});
+
+Deno.test("BufWriter.flush() rejects after a failed write and later writes throw", async () => {
+  const sink = new RecordingWriter();
+  sink.fail = new Deno.errors.BrokenPipe("gone");
+  const w = new BufWriter(sink);
+  w.write(enc("x"));
+  await assertRejects(() => w.flush(), (err: unknown) => {
+    return err instanceof StreamClosedError && err.cause === sink.fail;
+  });
+  assertThrows(() => w.write(enc("y")), StreamClosedError);
+  await assertRejects(() => w.flush(), StreamClosedError);
+});
+
+Deno.test("BufWriter.close() drops staged bytes and refuses writes", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  w.write(enc("x"));
+  w.close();
+  assertEquals(w.buffered, 0);
+  await w.flush();
+  assertEquals(sink.calls.length, 0);
+  assertThrows(() => w.write(enc("y")), StreamClosedError);
+});
+
+Deno.test("BufWriter.writeLatin1() replaces characters above 0xFF", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  w.writeLatin1("a\u00e9\u20ac");
+  await w.flush();
+  assertEquals([...sink.bytes], [0x61, 0xe9, 0x3f]);
+});

@@ -1,0 +1,153 @@
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  type ConnectionHandler,
+  type ErrorReporter,
+  TcpServer,
+  type TrackedConn,
+} from "./tcp_server.ts";
+
+const LOOPBACK = { hostname: "127.0.0.1", port: 0 } as const;
+
+class Echo implements ConnectionHandler {
+  shutdownCalls = 0;
+  async handleConnection(conn: Deno.Conn): Promise<void> {
+    const buf = new Uint8Array(1024);
+    try {
+      for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
+    } catch {
+      // closed under us
+    }
+  }
+  shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
+    this.shutdownCalls++;
+    tracked.close();
+  }
+}
+
+class Collect implements ErrorReporter {
+  errors: [unknown, string][] = [];
+  report(error: unknown, context: string): void {
+    this.errors.push([error, context]);
+  }
+}
+
+async function readAll(conn: Deno.Conn): Promise<number> {
+  const buf = new Uint8Array(64);
+  let total = 0;
+  try {
+    for (let n; (n = await conn.read(buf)) !== null;) total += n;
+  } catch {
+    // reset counts as closed
+  }
+  return total;
+}
+
+Deno.test("TcpServer.serve() echoes over loopback and shuts down gracefully", async () => {
+  const handler = new Echo();
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler);
+  const done = server.serve();
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  await c.write(new TextEncoder().encode("hi"));
+  const buf = new Uint8Array(2);
+  assertEquals(await c.read(buf), 2);
+  assertEquals(server.connections, 1);
+  await server.shutdown();
+  await done;
+  assertEquals(handler.shutdownCalls, 1);
+  assertEquals(await readAll(c), 0);
+  c.close();
+});
+
+Deno.test("TcpServer closes connections past maxConnections", async () => {
+  const server = new TcpServer(Deno.listen(LOOPBACK), new Echo(), { maxConnections: 1 });
+  const done = server.serve();
+  const a = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  await a.write(new Uint8Array([1]));
+  await a.read(new Uint8Array(1));
+  const b = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  assertEquals(await readAll(b), 0);
+  b.close();
+  assertEquals(server.rejected, 1);
+  a.close();
+  await server.shutdown();
+  await done;
+});
+
+Deno.test("TcpServer survives a handler that throws", async () => {
+  let calls = 0;
+  const reporter = new Collect();
+  const handler: ConnectionHandler = {
+    handleConnection(): Promise<void> {
+      calls++;
+      return Promise.reject(new Error("handler failed"));
+    },
+  };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler, { errorReporter: reporter });
+  const done = server.serve();
+  for (let i = 0; i < 3; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    assertEquals(await readAll(c), 0);
+    c.close();
+  }
+  assertEquals(calls, 3);
+  assertEquals(reporter.errors.length, 3);
+  assertEquals(reporter.errors[0]![1], "connection");
+  await server.shutdown();
+  await done;
+});
+
+Deno.test("TcpServer.shutdown() force-closes connections after the timeout", async () => {
+  // A handler that ignores shutdown and reads forever.
+  const handler: ConnectionHandler = {
+    async handleConnection(conn: Deno.Conn): Promise<void> {
+      try {
+        while ((await conn.read(new Uint8Array(16))) !== null) { /* keep reading */ }
+      } catch {
+        // closed by the server's deadline
+      }
+    },
+  };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler, { shutdownTimeout: 50 });
+  const done = server.serve();
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  await c.write(new Uint8Array([1]));
+  while (server.connections === 0) await new Promise((r) => setTimeout(r, 1));
+  const t0 = Date.now();
+  await server.shutdown();
+  assert(Date.now() - t0 >= 40);
+  assertEquals(await readAll(c), 0);
+  c.close();
+  await done;
+});
+
+Deno.test("TcpServer does not close detached connections", async () => {
+  let owned: Deno.Conn | null = null;
+  const handler: ConnectionHandler = {
+    handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
+      tracked.detach();
+      owned = conn;
+      return Promise.resolve();
+    },
+  };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler);
+  const done = server.serve();
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  while (owned === null) await new Promise((r) => setTimeout(r, 1));
+  await server.shutdown();
+  await done;
+  // Still open: the new owner can write.
+  await (owned as Deno.Conn).write(new TextEncoder().encode("ok"));
+  const buf = new Uint8Array(2);
+  assertEquals(await c.read(buf), 2);
+  (owned as Deno.Conn).close();
+  c.close();
+});
+
+Deno.test("TcpServer shuts down when its AbortSignal aborts", async () => {
+  const ac = new AbortController();
+  const server = new TcpServer(Deno.listen(LOOPBACK), new Echo(), { signal: ac.signal });
+  const done = server.serve();
+  ac.abort();
+  await done;
+  assert(server.closing);
+});
