@@ -1,0 +1,1015 @@
+import {
+  ASCII_DECODER,
+  BACKSLASH,
+  bytesEqualLower,
+  COLON,
+  COMMA,
+  CR,
+  DQUOTE,
+  EQUALS,
+  FIELD_VALUE,
+  HOST,
+  HTAB,
+  latin1,
+  LF,
+  QDTEXT,
+  SEMICOLON,
+  showByte,
+  SP,
+  TARGET,
+  TCHAR,
+} from "./_chars.ts";
+import { HttpError, HttpErrorCode } from "./errors.ts";
+import { RequestHead } from "./head.ts";
+import { headerListFromRaw } from "./_raw_header_list.ts";
+
+/** Options of {@linkcode RequestParser}. */
+export interface RequestParserOptions {
+  /**
+   * Largest head in bytes, from the request line through the final CRLFCRLF.
+   * Crossing it throws `HttpError` 431 `head-too-large`.
+   *
+   * @default {16384}
+   */
+  maxHeadSize?: number;
+  /**
+   * Longest request line in bytes, without its CRLF. Crossing it throws
+   * `HttpError` 414 `request-line-too-long`.
+   *
+   * @default {8192}
+   */
+  maxRequestLineLength?: number;
+  /**
+   * Most header field lines. One more throws `HttpError` 431
+   * `too-many-headers`.
+   *
+   * @default {100}
+   */
+  maxHeaderCount?: number;
+}
+
+// Scanner states.
+const ST_START = 0; // before the request line (empty lines allowed)
+const ST_START_LF = 1; // after a CR of an empty line before the request line
+const ST_METHOD = 2;
+const ST_TARGET = 3;
+const ST_VERSION = 4;
+const ST_REQUEST_LF = 5;
+const ST_LINE = 6; // start of a field line or of the final empty line
+const ST_NAME = 7;
+const ST_OWS = 8; // whitespace after the colon
+const ST_VALUE = 9;
+const ST_VALUE_LF = 10;
+const ST_END_LF = 11;
+
+/** Empty lines (CRLF) tolerated before a request line (RFC 9112 2.2 asks for at least one). */
+const MAX_LEADING_EMPTY_LINES = 4;
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+const M_GET = 0;
+const M_HEAD = 1;
+const M_POST = 2;
+const M_PUT = 3;
+const M_DELETE = 4;
+const M_CONNECT = 5;
+const M_OPTIONS = 6;
+const M_TRACE = 7;
+const M_PATCH = 8;
+
+/** Index in METHODS of the method in `buf[s, s + n)`, or -1. */
+function internMethod(buf: Uint8Array, s: number, n: number): number {
+  const b0 = buf[s]!;
+  switch (n) {
+    case 3:
+      if (b0 === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) return M_GET;
+      if (b0 === 0x50 && buf[s + 1] === 0x55 && buf[s + 2] === 0x54) return M_PUT;
+      return -1;
+    case 4:
+      if (b0 === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54) {
+        return M_POST;
+      }
+      if (b0 === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44) {
+        return M_HEAD;
+      }
+      return -1;
+    default: {
+      const id = n === 5
+        ? (b0 === 0x50 ? M_PATCH : M_TRACE)
+        : n === 6
+        ? M_DELETE
+        : n === 7
+        ? (b0 === 0x43 ? M_CONNECT : M_OPTIONS)
+        : -1;
+      if (id < 0) return -1;
+      const m = METHODS[id]!;
+      for (let i = 0; i < n; i++) if (buf[s + i] !== m.charCodeAt(i)) return -1;
+      return id;
+    }
+  }
+}
+
+function fail(status: number, code: HttpErrorCode, message: string): never {
+  throw new HttpError(status, code, message);
+}
+
+function isOws(b: number): boolean {
+  return b === SP || b === HTAB;
+}
+
+/**
+ * Incremental, allocation-light parser of an HTTP/1.1 (and 1.0) request head
+ * (RFC 9112), strict about framing: it rejects everything that could let a
+ * request be read two ways (see {@linkcode HttpErrorCode} for the list).
+ *
+ * Feed it bytes as they arrive. It never does I/O and never looks past the
+ * head: when the head completes, {@linkcode RequestParser.feed} returns how
+ * many bytes of the chunk the head used, and the rest (body, next request,
+ * or an upgraded protocol) belongs to the caller. Bytes of a head split
+ * across chunks are kept in a spill buffer that never grows past
+ * `maxHeadSize`; a head that arrives in one chunk is not copied except
+ * once into the resulting {@linkcode RequestHead}.
+ *
+ * Choices beyond the RFC text: a bare LF line ending is rejected (400
+ * `bare-lf`); up to 4 empty lines before the request line are skipped; the
+ * authority form is accepted only with CONNECT (the server decides whether
+ * it supports CONNECT); `#` in a target is rejected; Content-Length repeated
+ * with identical values (in one line or several) is accepted.
+ *
+ * @example Parsing a head and finding where the body starts
+ * ```ts
+ * import { RequestParser } from "@coroio/http";
+ * import { equal } from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode(
+ *   "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+ * );
+ * const parser = new RequestParser();
+ * const used = parser.feed(bytes);
+ * equal(parser.head!.contentLength, 2);
+ * equal(new TextDecoder().decode(bytes.subarray(used)), "hi");
+ * parser.reset(); // ready for the next request
+ * ```
+ *
+ * @example Bytes arriving in pieces
+ * ```ts
+ * import { RequestParser } from "@coroio/http";
+ * import { equal } from "node:assert/strict";
+ *
+ * const parser = new RequestParser();
+ * const enc = new TextEncoder();
+ * equal(parser.feed(enc.encode("GET /a HTTP/1.1\r\nHo")), 20);
+ * equal(parser.head, null);
+ * parser.feed(enc.encode("st: x\r\n\r\n"));
+ * equal(parser.head!.target, "/a");
+ * ```
+ */
+export class RequestParser {
+  /** The completed head, or `null` while the head is incomplete. */
+  head: RequestHead | null = null;
+
+  #maxHead: number;
+  #maxLine: number;
+  #maxCount: number;
+
+  #state = ST_START;
+  #pos = 0; // scan position in the spill (only meaningful when spilled)
+  #base = 0; // start of the request line in the current buffer
+  #spill: Uint8Array | null = null;
+  #spillLen = 0;
+  #emptyLines = 0;
+
+  #methodId = -1;
+  #methodEnd = 0;
+  #targetStart = 0;
+  #targetEnd = 0;
+  #versionStart = 0;
+  #minor = 1;
+  #nameStart = 0;
+  #nameEnd = 0;
+  #valueStart = 0;
+  #valueEnd = 0;
+  #offs: number[] = [];
+  #count = 0;
+  #highBytes = false;
+
+  #hostCount = 0;
+  #contentLength = -1;
+  #teSeen = false;
+  #teLastChunked = false;
+  #teChunked = false;
+  #teOther = false;
+  #connClose = false;
+  #connKeepAlive = false;
+  #connUpgrade = false;
+  #expectContinue = false;
+
+  /**
+   * Creates a parser.
+   *
+   * @param options Limits.
+   * @throws {RangeError} If a limit is not a positive integer.
+   */
+  constructor(options?: RequestParserOptions) {
+    this.#maxHead = positive(options?.maxHeadSize, 16384, "maxHeadSize");
+    this.#maxLine = positive(options?.maxRequestLineLength, 8192, "maxRequestLineLength");
+    this.#maxCount = positive(options?.maxHeaderCount, 100, "maxHeaderCount");
+  }
+
+  /**
+   * Feeds bytes of the request head.
+   *
+   * If the head completes, {@linkcode RequestParser.head} becomes non-null and
+   * the bytes of `chunk` after the returned count are not part of it. If not,
+   * the needed bytes are kept and `chunk.length` is returned. Does nothing and
+   * returns 0 when a head is already complete (call
+   * {@linkcode RequestParser.reset} first).
+   *
+   * @param chunk The next bytes from the connection; not retained.
+   * @returns How many bytes of `chunk` were consumed.
+   * @throws {HttpError} On malformed input, as soon as the offending byte is
+   * seen, or as soon as a limit is crossed. The parser must be reset before
+   * further use.
+   */
+  feed(chunk: Uint8Array): number {
+    if (this.head !== null) return 0;
+    const n = chunk.length;
+    if (n === 0) return 0;
+    if (this.#spillLen === 0) {
+      const end = this.#scan(chunk, 0, n);
+      if (end >= 0) {
+        this.head = this.#build(chunk, end);
+        return end;
+      }
+      if (this.#state > ST_START_LF) this.#toSpill(chunk, n);
+      return n;
+    }
+    const old = this.#spillLen;
+    const room = this.#maxHead - old;
+    if (room <= 0) this.#tooLarge(old);
+    const take = n < room ? n : room;
+    const spill = this.#reserve(old + take);
+    spill.set(take === n ? chunk : chunk.subarray(0, take), old);
+    this.#spillLen = old + take;
+    const end = this.#scan(spill, this.#pos, old + take);
+    if (end >= 0) {
+      this.head = this.#build(spill, end);
+      return end - old;
+    }
+    if (take < n) this.#tooLarge(old + take);
+    return n;
+  }
+
+  /**
+   * Forgets the current head and any partial input: ready for the next
+   * request on the same connection. Keeps the allocated spill buffer.
+   */
+  reset(): void {
+    this.head = null;
+    this.#state = ST_START;
+    this.#pos = 0;
+    this.#base = 0;
+    this.#spillLen = 0;
+    this.#emptyLines = 0;
+    this.#methodId = -1;
+    this.#minor = 1;
+    this.#count = 0;
+    this.#highBytes = false;
+    this.#hostCount = 0;
+    this.#contentLength = -1;
+    this.#teSeen = false;
+    this.#teLastChunked = false;
+    this.#teChunked = false;
+    this.#teOther = false;
+    this.#connClose = false;
+    this.#connKeepAlive = false;
+    this.#connUpgrade = false;
+    this.#expectContinue = false;
+  }
+
+  /** Moves a partial head from `chunk` (from the request line on) into the spill buffer. */
+  #toSpill(chunk: Uint8Array, n: number): void {
+    const base = this.#base;
+    const spill = this.#reserve(n - base);
+    spill.set(base === 0 ? chunk : chunk.subarray(base, n), 0);
+    this.#spillLen = n - base;
+    this.#pos = n - base;
+    this.#base = 0;
+    this.#targetStart -= base;
+    this.#targetEnd -= base;
+    this.#versionStart -= base;
+    this.#nameStart -= base;
+    this.#nameEnd -= base;
+    this.#valueStart -= base;
+    this.#valueEnd -= base;
+  }
+
+  #reserve(size: number): Uint8Array {
+    const spill = this.#spill;
+    if (spill !== null && spill.length >= size) return spill;
+    let cap = spill === null ? 1024 : spill.length * 2;
+    while (cap < size) cap *= 2;
+    if (cap > this.#maxHead) cap = this.#maxHead;
+    const grown = new Uint8Array(cap);
+    if (spill !== null && this.#spillLen > 0) grown.set(spill.subarray(0, this.#spillLen));
+    this.#spill = grown;
+    return grown;
+  }
+
+  #tooLarge(size: number): never {
+    fail(
+      431,
+      HttpErrorCode.HeadTooLarge,
+      `Cannot parse request head: more than ${this.#maxHead} bytes (maxHeadSize) after ${size}`,
+    );
+  }
+
+  #lineTooLong(): never {
+    fail(
+      414,
+      HttpErrorCode.RequestLineTooLong,
+      `Cannot parse request line: longer than ${this.#maxLine} bytes (maxRequestLineLength)`,
+    );
+  }
+
+  /**
+   * Scans `buf[p, len)` from the saved state. Returns the index after the
+   * final LF when the head completes, else -1 (state saved).
+   */
+  #scan(buf: Uint8Array, p: number, len: number): number {
+    let state = this.#state;
+    let base = this.#base;
+    let headLimit = base + this.#maxHead;
+    let lineLimit = base + this.#maxLine;
+    let lim = 0;
+    scan: for (;;) {
+      switch (state) {
+        case ST_START: {
+          if (p >= len) break scan;
+          const b = buf[p]!;
+          if (b === CR) {
+            p++;
+            state = ST_START_LF;
+            continue;
+          }
+          if (b === LF) {
+            fail(
+              400,
+              HttpErrorCode.BareLf,
+              "Cannot parse request line: bare LF before the request line",
+            );
+          }
+          base = p;
+          this.#base = p;
+          headLimit = p + this.#maxHead;
+          lineLimit = p + this.#maxLine;
+          state = ST_METHOD;
+          continue;
+        }
+        case ST_START_LF: {
+          if (p >= len) break scan;
+          if (buf[p] !== LF) {
+            fail(400, HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
+          }
+          p++;
+          if (++this.#emptyLines > MAX_LEADING_EMPTY_LINES) {
+            fail(
+              400,
+              HttpErrorCode.InvalidRequestLine,
+              `Cannot parse request line: more than ${MAX_LEADING_EMPTY_LINES} empty lines before it`,
+            );
+          }
+          state = ST_START;
+          continue;
+        }
+        case ST_METHOD: {
+          lim = len < lineLimit ? len : lineLimit;
+          if (headLimit < lim) lim = headLimit;
+          while (p < lim && TCHAR[buf[p]!] === 1) p++;
+          if (p === lim) {
+            if (p === len) break scan;
+            if (p === lineLimit) this.#lineTooLong();
+            this.#tooLarge(p - base);
+          }
+          const b = buf[p]!;
+          if (b !== SP || p === base) {
+            fail(
+              400,
+              HttpErrorCode.InvalidMethod,
+              p === base
+                ? `Cannot parse request line: expected a method, found ${showByte(b)}`
+                : `Cannot parse request line: method has ${showByte(b)} at offset ${p - base}`,
+            );
+          }
+          this.#methodEnd = p - base;
+          this.#methodId = internMethod(buf, base, p - base);
+          p++;
+          this.#targetStart = p;
+          state = ST_TARGET;
+          continue;
+        }
+        case ST_TARGET: {
+          lim = len < lineLimit ? len : lineLimit;
+          if (headLimit < lim) lim = headLimit;
+          while (p < lim && TARGET[buf[p]!] === 1) p++;
+          if (p === lim) {
+            if (p === len) break scan;
+            if (p === lineLimit) this.#lineTooLong();
+            this.#tooLarge(p - base);
+          }
+          const b = buf[p]!;
+          if (b !== SP) {
+            if (b === CR || b === LF) {
+              fail(
+                400,
+                HttpErrorCode.InvalidRequestLine,
+                "Cannot parse request line: missing HTTP version",
+              );
+            }
+            fail(
+              400,
+              HttpErrorCode.InvalidTarget,
+              `Cannot parse request line: request-target has ${showByte(b)} at offset ${p - base}`,
+            );
+          }
+          this.#targetEnd = p;
+          this.#checkTarget(buf, this.#targetStart, p);
+          p++;
+          this.#versionStart = p;
+          state = ST_VERSION;
+          continue;
+        }
+        case ST_VERSION: {
+          const vs = this.#versionStart;
+          for (; p < len; p++) {
+            if (p >= headLimit) this.#tooLarge(p - base);
+            const b = buf[p]!;
+            const k = p - vs;
+            if (k < 8 && p >= lineLimit) this.#lineTooLong();
+            if (
+              k < 5
+                ? b !== "HTTP/".charCodeAt(k)
+                : k === 6
+                ? b !== 0x2e
+                : k < 8
+                ? b < 0x30 || b > 0x39
+                : b !== CR
+            ) {
+              if (b === LF && k === 8) {
+                fail(
+                  400,
+                  HttpErrorCode.BareLf,
+                  "Cannot parse request line: bare LF after the version",
+                );
+              }
+              fail(
+                400,
+                HttpErrorCode.InvalidVersion,
+                `Cannot parse request line: malformed HTTP version (${showByte(b)} at offset ${
+                  p - base
+                })`,
+              );
+            }
+            if (k === 8) {
+              const major = buf[vs + 5]! - 0x30;
+              const minor = buf[vs + 7]! - 0x30;
+              if (major !== 1 || minor > 1) {
+                fail(
+                  505,
+                  HttpErrorCode.UnsupportedVersion,
+                  `Cannot parse request line: HTTP/${major}.${minor} is not supported`,
+                );
+              }
+              this.#minor = minor;
+              p++;
+              state = ST_REQUEST_LF;
+              continue scan;
+            }
+          }
+          break scan;
+        }
+        case ST_REQUEST_LF: {
+          if (p >= len) break scan;
+          if (p >= headLimit) this.#tooLarge(p - base);
+          if (buf[p] !== LF) {
+            fail(400, HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
+          }
+          p++;
+          state = ST_LINE;
+          continue;
+        }
+        case ST_LINE: {
+          if (p >= len) break scan;
+          if (p >= headLimit) this.#tooLarge(p - base);
+          const b = buf[p]!;
+          if (TCHAR[b] === 1) {
+            if (this.#count >= this.#maxCount) {
+              fail(
+                431,
+                HttpErrorCode.TooManyHeaders,
+                `Cannot parse request head: more than ${this.#maxCount} header fields (maxHeaderCount)`,
+              );
+            }
+            this.#nameStart = p;
+            p++;
+            state = ST_NAME;
+            continue;
+          }
+          if (b === CR) {
+            p++;
+            state = ST_END_LF;
+            continue;
+          }
+          if (b === SP || b === HTAB) {
+            fail(
+              400,
+              HttpErrorCode.ObsFold,
+              this.#count === 0
+                ? "Cannot parse header: whitespace between the request line and the first field"
+                : "Cannot parse header: obsolete line folding (line starts with whitespace)",
+            );
+          }
+          if (b === LF) fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+          fail(
+            400,
+            HttpErrorCode.InvalidHeaderName,
+            `Cannot parse header: name starts with ${showByte(b)}`,
+          );
+          break;
+        }
+        case ST_NAME: {
+          lim = len < headLimit ? len : headLimit;
+          while (p < lim && TCHAR[buf[p]!] === 1) p++;
+          if (p === lim) {
+            if (p === len) break scan;
+            this.#tooLarge(p - base);
+          }
+          const b = buf[p]!;
+          if (b !== COLON) {
+            if (b === SP || b === HTAB) {
+              fail(
+                400,
+                HttpErrorCode.WhitespaceBeforeColon,
+                "Cannot parse header: whitespace before the colon",
+              );
+            }
+            fail(
+              400,
+              HttpErrorCode.InvalidHeaderName,
+              b === CR || b === LF
+                ? "Cannot parse header: field line without a colon"
+                : `Cannot parse header: name has ${showByte(b)}`,
+            );
+          }
+          this.#nameEnd = p;
+          p++;
+          state = ST_OWS;
+          continue;
+        }
+        case ST_OWS: {
+          lim = len < headLimit ? len : headLimit;
+          while (p < lim && (buf[p] === SP || buf[p] === HTAB)) p++;
+          if (p === lim) {
+            if (p === len) break scan;
+            this.#tooLarge(p - base);
+          }
+          this.#valueStart = p;
+          state = ST_VALUE;
+          continue;
+        }
+        case ST_VALUE: {
+          lim = len < headLimit ? len : headLimit;
+          let t = 0;
+          for (;;) {
+            while (p < lim && (t = FIELD_VALUE[buf[p]!]!) === 1) p++;
+            if (p < lim && t === 2) {
+              this.#highBytes = true;
+              p++;
+              continue;
+            }
+            break;
+          }
+          if (p === lim) {
+            if (p === len) break scan;
+            this.#tooLarge(p - base);
+          }
+          const b = buf[p]!;
+          if (b !== CR) {
+            if (b === LF) {
+              fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+            }
+            fail(
+              400,
+              HttpErrorCode.InvalidHeaderValue,
+              `Cannot parse header: value has forbidden byte ${showByte(b)}`,
+            );
+          }
+          let end = p;
+          const vs = this.#valueStart;
+          while (end > vs && (buf[end - 1] === SP || buf[end - 1] === HTAB)) end--;
+          this.#valueEnd = end;
+          p++;
+          state = ST_VALUE_LF;
+          continue;
+        }
+        case ST_VALUE_LF: {
+          if (p >= len) break scan;
+          if (p >= headLimit) this.#tooLarge(p - base);
+          if (buf[p] !== LF) {
+            fail(400, HttpErrorCode.BareCr, "Cannot parse header: CR not followed by LF");
+          }
+          p++;
+          const ns = this.#nameStart;
+          const ne = this.#nameEnd;
+          const vs = this.#valueStart;
+          const ve = this.#valueEnd;
+          const i = this.#count << 2;
+          const offs = this.#offs;
+          offs[i] = ns - base;
+          offs[i + 1] = ne - base;
+          offs[i + 2] = vs - base;
+          offs[i + 3] = ve - base;
+          this.#count++;
+          const nl = ne - ns;
+          if (nl === 4 || nl === 6 || nl === 7 || nl === 10 || nl === 14 || nl === 17) {
+            this.#framing(buf, ns, nl, vs, ve);
+          }
+          state = ST_LINE;
+          continue;
+        }
+        case ST_END_LF: {
+          if (p >= len) break scan;
+          if (p >= headLimit) this.#tooLarge(p - base);
+          if (buf[p] !== LF) {
+            fail(400, HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
+          }
+          this.#finish();
+          return p + 1;
+        }
+      }
+    }
+    this.#state = state;
+    this.#pos = p;
+    return -1;
+  }
+
+  /** Checks the form of the request-target against the method (RFC 9112 3.2). */
+  #checkTarget(buf: Uint8Array, s: number, e: number): void {
+    if (e === s) {
+      fail(400, HttpErrorCode.InvalidTarget, "Cannot parse request line: empty request-target");
+    }
+    const b0 = buf[s]!;
+    const method = this.#methodId;
+    if (method === M_CONNECT) {
+      // authority-form: uri-host ":" port
+      let colon = e - 1;
+      while (colon > s && buf[colon]! >= 0x30 && buf[colon]! <= 0x39) colon--;
+      if (buf[colon] !== COLON || colon === s || colon === e - 1) {
+        fail(
+          400,
+          HttpErrorCode.InvalidTarget,
+          "Cannot parse request line: CONNECT needs a host:port target",
+        );
+      }
+      for (let i = s; i < colon; i++) {
+        if (HOST[buf[i]!] !== 1) {
+          fail(
+            400,
+            HttpErrorCode.InvalidTarget,
+            "Cannot parse request line: CONNECT target has an invalid host",
+          );
+        }
+      }
+      return;
+    }
+    if (b0 === 0x2f) return; // origin-form
+    if (b0 === 0x2a && e === s + 1) {
+      if (method === M_OPTIONS) return;
+      fail(
+        400,
+        HttpErrorCode.InvalidTarget,
+        'Cannot parse request line: "*" target is only allowed with OPTIONS',
+      );
+    }
+    // absolute-form: http:// or https:// followed by an authority
+    const n = e - s;
+    let a = -1;
+    if (n > 7 && bytesEqualLower(buf, s, "http://")) a = s + 7;
+    else if (n > 8 && bytesEqualLower(buf, s, "https://")) a = s + 8;
+    if (a < 0 || buf[a] === 0x2f || buf[a] === 0x3f) {
+      fail(
+        400,
+        HttpErrorCode.InvalidTarget,
+        "Cannot parse request line: request-target is not in origin, absolute, authority or asterisk form",
+      );
+    }
+  }
+
+  /** Framing checks for a completed field line whose name length is `nl`. */
+  #framing(buf: Uint8Array, ns: number, nl: number, vs: number, ve: number): void {
+    switch (nl) {
+      case 4:
+        if (bytesEqualLower(buf, ns, "host")) {
+          if (++this.#hostCount > 1) {
+            fail(400, HttpErrorCode.DuplicateHost, "Cannot parse header: more than one Host field");
+          }
+          for (let p = vs; p < ve; p++) {
+            if (HOST[buf[p]!] !== 1) {
+              fail(
+                400,
+                HttpErrorCode.InvalidHost,
+                `Cannot parse header: Host has ${showByte(buf[p]!)}`,
+              );
+            }
+          }
+        }
+        return;
+      case 6:
+        if (bytesEqualLower(buf, ns, "expect")) this.#tokens(buf, vs, ve, 1);
+        return;
+      case 10:
+        if (bytesEqualLower(buf, ns, "connection")) this.#tokens(buf, vs, ve, 0);
+        return;
+      case 14:
+        if (bytesEqualLower(buf, ns, "content-length")) this.#contentLengthField(buf, vs, ve);
+        return;
+      case 17:
+        if (bytesEqualLower(buf, ns, "transfer-encoding")) this.#transferEncoding(buf, vs, ve);
+        return;
+    }
+  }
+
+  /** Scans a comma-separated list for the Connection (`kind` 0) or Expect (`kind` 1) tokens we act on. */
+  #tokens(buf: Uint8Array, vs: number, ve: number, kind: number): void {
+    let p = vs;
+    while (p < ve) {
+      while (p < ve && (isOws(buf[p]!) || buf[p] === COMMA)) p++;
+      const s = p;
+      while (p < ve && buf[p] !== COMMA) p++;
+      let e = p;
+      while (e > s && isOws(buf[e - 1]!)) e--;
+      const n = e - s;
+      if (kind === 0) {
+        if (n === 5 && bytesEqualLower(buf, s, "close")) this.#connClose = true;
+        else if (n === 10 && bytesEqualLower(buf, s, "keep-alive")) this.#connKeepAlive = true;
+        else if (n === 7 && bytesEqualLower(buf, s, "upgrade")) this.#connUpgrade = true;
+      } else if (n === 12 && bytesEqualLower(buf, s, "100-continue")) {
+        this.#expectContinue = true;
+      }
+    }
+  }
+
+  #contentLengthField(buf: Uint8Array, vs: number, ve: number): void {
+    if (this.#teSeen) {
+      fail(
+        400,
+        HttpErrorCode.TransferEncodingWithContentLength,
+        "Cannot parse header: Content-Length together with Transfer-Encoding",
+      );
+    }
+    let p = vs;
+    let value = -1;
+    for (;;) {
+      const s = p;
+      let n = 0;
+      while (p < ve) {
+        const d = buf[p]! - 0x30;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+        if (n > Number.MAX_SAFE_INTEGER) {
+          fail(
+            400,
+            HttpErrorCode.InvalidContentLength,
+            "Cannot parse header: Content-Length is too large",
+          );
+        }
+        p++;
+      }
+      if (p === s) {
+        fail(
+          400,
+          HttpErrorCode.InvalidContentLength,
+          p < ve
+            ? `Cannot parse header: Content-Length has ${
+              showByte(buf[p]!)
+            } where a digit is expected`
+            : "Cannot parse header: Content-Length has an empty value",
+        );
+      }
+      if (value === -1) value = n;
+      else if (n !== value) {
+        fail(
+          400,
+          HttpErrorCode.ConflictingContentLength,
+          "Cannot parse header: Content-Length values differ",
+        );
+      }
+      if (p === ve) break;
+      while (p < ve && isOws(buf[p]!)) p++;
+      if (p === ve || buf[p] !== COMMA) {
+        fail(
+          400,
+          HttpErrorCode.InvalidContentLength,
+          `Cannot parse header: Content-Length has ${
+            p < ve ? showByte(buf[p]!) : "trailing whitespace"
+          } after a number`,
+        );
+      }
+      p++;
+      while (p < ve && isOws(buf[p]!)) p++;
+    }
+    if (this.#contentLength !== -1 && this.#contentLength !== value) {
+      fail(
+        400,
+        HttpErrorCode.ConflictingContentLength,
+        "Cannot parse header: Content-Length fields with different values",
+      );
+    }
+    this.#contentLength = value;
+  }
+
+  #transferEncoding(buf: Uint8Array, vs: number, ve: number): void {
+    if (this.#minor === 0) {
+      fail(
+        400,
+        HttpErrorCode.InvalidTransferEncoding,
+        "Cannot parse header: Transfer-Encoding in an HTTP/1.0 request",
+      );
+    }
+    if (this.#contentLength !== -1) {
+      fail(
+        400,
+        HttpErrorCode.TransferEncodingWithContentLength,
+        "Cannot parse header: Transfer-Encoding together with Content-Length",
+      );
+    }
+    this.#teSeen = true;
+    let p = vs;
+    for (;;) {
+      // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+      const s = p;
+      while (p < ve && TCHAR[buf[p]!] === 1) p++;
+      if (p === s) {
+        fail(
+          400,
+          HttpErrorCode.InvalidTransferEncoding,
+          p < ve
+            ? `Cannot parse header: Transfer-Encoding has ${
+              showByte(buf[p]!)
+            } where a coding is expected`
+            : "Cannot parse header: Transfer-Encoding has an empty coding",
+        );
+      }
+      const chunked = p - s === 7 && bytesEqualLower(buf, s, "chunked");
+      if (this.#teChunked) {
+        fail(
+          400,
+          chunked
+            ? HttpErrorCode.InvalidTransferEncoding
+            : HttpErrorCode.UnsupportedTransferEncoding,
+          chunked
+            ? "Cannot parse header: Transfer-Encoding lists chunked twice"
+            : "Cannot parse header: Transfer-Encoding has a coding after chunked",
+        );
+      }
+      let params = false;
+      for (;;) {
+        let q = p;
+        while (q < ve && isOws(buf[q]!)) q++;
+        if (q === ve || buf[q] !== SEMICOLON) break;
+        q++;
+        while (q < ve && isOws(buf[q]!)) q++;
+        p = this.#parameter(buf, q, ve);
+        params = true;
+      }
+      if (chunked) {
+        if (params) {
+          fail(
+            400,
+            HttpErrorCode.InvalidTransferEncoding,
+            "Cannot parse header: chunked takes no parameters",
+          );
+        }
+        this.#teChunked = true;
+      } else {
+        this.#teOther = true;
+      }
+      this.#teLastChunked = chunked;
+      while (p < ve && isOws(buf[p]!)) p++;
+      if (p === ve) return;
+      if (buf[p] !== COMMA) {
+        fail(
+          400,
+          HttpErrorCode.InvalidTransferEncoding,
+          `Cannot parse header: Transfer-Encoding has ${showByte(buf[p]!)} after a coding`,
+        );
+      }
+      p++;
+      while (p < ve && isOws(buf[p]!)) p++;
+    }
+  }
+
+  /** Parses `token BWS "=" BWS ( token / quoted-string )` at `p`; returns the end. */
+  #parameter(buf: Uint8Array, p: number, ve: number): number {
+    const s = p;
+    while (p < ve && TCHAR[buf[p]!] === 1) p++;
+    let ok = p > s;
+    while (p < ve && isOws(buf[p]!)) p++;
+    ok = ok && buf[p] === EQUALS && p < ve;
+    p++;
+    while (p < ve && isOws(buf[p]!)) p++;
+    if (ok) {
+      const v = p;
+      if (buf[p] === DQUOTE && p < ve) {
+        p++;
+        ok = false;
+        while (p < ve) {
+          const b = buf[p]!;
+          if (b === DQUOTE) {
+            ok = true;
+            p++;
+            break;
+          }
+          if (b === BACKSLASH) p++;
+          else if (QDTEXT[b] !== 1) break;
+          p++;
+        }
+      } else {
+        while (p < ve && TCHAR[buf[p]!] === 1) p++;
+        ok = p > v;
+      }
+    }
+    if (!ok) {
+      fail(
+        400,
+        HttpErrorCode.InvalidTransferEncoding,
+        "Cannot parse header: malformed Transfer-Encoding parameter",
+      );
+    }
+    return p;
+  }
+
+  /** Checks that need the whole head. */
+  #finish(): void {
+    if (this.#minor === 1 && this.#hostCount === 0) {
+      fail(
+        400,
+        HttpErrorCode.MissingHost,
+        "Cannot parse request head: HTTP/1.1 request without Host",
+      );
+    }
+    if (this.#teSeen) {
+      if (!this.#teLastChunked) {
+        fail(
+          400,
+          HttpErrorCode.UnsupportedTransferEncoding,
+          "Cannot parse request head: the last Transfer-Encoding coding is not chunked",
+        );
+      }
+      if (this.#teOther) {
+        fail(
+          501,
+          HttpErrorCode.UnsupportedTransferEncoding,
+          "Cannot parse request head: only the chunked transfer coding is supported",
+        );
+      }
+    }
+  }
+
+  #build(buf: Uint8Array, end: number): RequestHead {
+    const base = this.#base;
+    const raw = this.#highBytes
+      ? latin1(buf, base, end)
+      : ASCII_DECODER.decode(base === 0 && end === buf.length ? buf : buf.subarray(base, end));
+    const offs = this.#offs.slice(0, this.#count << 2);
+    const id = this.#methodId;
+    const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);
+    const target = raw.substring(this.#targetStart - base, this.#targetEnd - base);
+    const chunked = this.#teSeen;
+    const keepAlive = this.#minor === 1
+      ? !this.#connClose
+      : this.#connKeepAlive && !this.#connClose;
+    const upgrade = this.#connUpgrade ? headerListFromRaw(raw, offs).get("upgrade") : null;
+    return new RequestHead(
+      method,
+      target,
+      this.#minor === 1 ? "HTTP/1.1" : "HTTP/1.0",
+      raw,
+      offs,
+      chunked ? -1 : this.#contentLength,
+      chunked,
+      keepAlive,
+      this.#expectContinue,
+      upgrade,
+    );
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot create RequestParser: ${name} must be a positive integer, got ${value}`,
+    );
+  }
+  return value;
+}
