@@ -1,0 +1,405 @@
+/**
+ * Result types of the comparison runner and their renderings: the Markdown
+ * table, and a hand-written SVG bar chart of the ratios (no dependencies).
+ *
+ * @module
+ */
+import { advantage, type Better, median, minMax } from "./_stats.ts";
+
+/** One measured run of one server in one scenario. */
+export interface RunSample {
+  /** Round number, from 1. */
+  round: number;
+  /** The metric (req/s, msg/s, MB/s or KiB per connection); `NaN` when the run failed. */
+  value: number;
+  /** Requests or messages completed in the window (connections for the idle scenario). */
+  ops: number;
+  /** Length of the measured window in seconds. */
+  seconds: number;
+  /** Server CPU seconds during the load. */
+  serverCpu: number;
+  /** Load-client CPU seconds during the load. */
+  clientCpu: number;
+  /** Errors the load client counted (socket errors, wrong status, wrong echoes). */
+  errors: number;
+  /** Round-trip latency median, microseconds. */
+  p50Us?: number;
+  /** Round-trip latency 99th percentile, microseconds. */
+  p99Us?: number;
+  /** What went wrong, if anything. */
+  note?: string;
+}
+
+/** All runs of one server in one scenario, and their summary. */
+export interface CompetitorResult {
+  /** Stable id, e.g. `deno_serve`. */
+  id: string;
+  /** Display name. */
+  label: string;
+  /** Whether this is one of our servers. */
+  ours: boolean;
+  /** The runs, in order. */
+  runs: RunSample[];
+  /** Median of the successful runs' values. */
+  median: number;
+  /** Smallest successful value. */
+  min: number;
+  /** Largest successful value. */
+  max: number;
+  /** Median server CPU use in percent of one core. */
+  serverCpuPct: number;
+  /** Median client CPU use in percent of one core. */
+  clientCpuPct: number;
+  /** Median server CPU microseconds per request or message (per connection for idle). */
+  cpuUsPerOp: number;
+  /** Median of the runs' latency medians, microseconds. */
+  p50Us: number;
+  /** Median of the runs' 99th percentiles, microseconds. */
+  p99Us: number;
+  /** Errors over all runs. */
+  errors: number;
+}
+
+/** Ours against one peer in one scenario. */
+export interface Ratio {
+  /** Our competitor id. */
+  ours: string;
+  /** The peer's competitor id. */
+  peer: string;
+  /** Our label. */
+  oursLabel: string;
+  /** The peer's label. */
+  peerLabel: string;
+  /** How much better ours is: `> 1` is better (see `advantage`). */
+  ratio: number;
+  /** The target from issue 5, when it sets one. */
+  target?: number;
+}
+
+/** One scenario's results. */
+export interface ScenarioResult {
+  /** Stable id, e.g. `http-hello`. */
+  id: string;
+  /** What it measures. */
+  title: string;
+  /** Unit of the value. */
+  unit: string;
+  /** Which direction of the value is good. */
+  better: Better;
+  /** The load command, for the record. */
+  load: string;
+  /** Absolute target for ours, when the issue sets one (e.g. KiB per idle connection). */
+  absoluteTarget?: number;
+  /** Per server. */
+  results: CompetitorResult[];
+  /** Ours against each peer. */
+  ratios: Ratio[];
+  /** Servers not run, with why. */
+  skipped: Array<{ id: string; reason: string }>;
+}
+
+/** Everything a comparison run writes to `latest.json`. */
+export interface Report {
+  /** ISO date of the run. */
+  date: string;
+  /** The machine. */
+  machine: { nproc: number; cpuModel: string; kernel: string; memTotalKiB: number };
+  /** Tool versions. */
+  versions: Record<string, string>;
+  /** How it was run. */
+  config: Record<string, string | number | boolean>;
+  /** Per scenario. */
+  scenarios: ScenarioResult[];
+}
+
+/**
+ * Summarises one server's runs (medians over the runs that produced a value).
+ *
+ * @param id Competitor id.
+ * @param label Display name.
+ * @param ours Whether it is ours.
+ * @param runs Its runs.
+ * @returns The summary.
+ */
+export function summarise(
+  id: string,
+  label: string,
+  ours: boolean,
+  runs: RunSample[],
+): CompetitorResult {
+  const ok = runs.filter((r) => Number.isFinite(r.value));
+  const values = ok.map((r) => r.value);
+  const [min, max] = minMax(values);
+  const pct = (cpu: number, s: number) => (s > 0 ? (cpu / s) * 100 : NaN);
+  const finite = (xs: Array<number | undefined>) =>
+    xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return {
+    id,
+    label,
+    ours,
+    runs,
+    median: median(values),
+    min,
+    max,
+    serverCpuPct: median(ok.map((r) => pct(r.serverCpu, r.seconds))),
+    clientCpuPct: median(ok.map((r) => pct(r.clientCpu, r.seconds))),
+    cpuUsPerOp: median(ok.filter((r) => r.ops > 0).map((r) => (r.serverCpu / r.ops) * 1e6)),
+    p50Us: median(finite(ok.map((r) => r.p50Us))),
+    p99Us: median(finite(ok.map((r) => r.p99Us))),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/**
+ * Ratios of every one of ours against every peer.
+ *
+ * @param results The scenario's summaries.
+ * @param better Which direction is good.
+ * @param targets Targets by peer id.
+ * @returns One ratio per (ours, peer) pair.
+ */
+export function ratios(
+  results: CompetitorResult[],
+  better: Better,
+  targets: Readonly<Record<string, number>> = {},
+): Ratio[] {
+  const out: Ratio[] = [];
+  for (const o of results.filter((r) => r.ours)) {
+    for (const p of results.filter((r) => !r.ours)) {
+      const r: Ratio = {
+        ours: o.id,
+        peer: p.id,
+        oursLabel: o.label,
+        peerLabel: p.label,
+        ratio: advantage(o.median, p.median, better),
+      };
+      const t = targets[p.id];
+      if (t !== undefined) r.target = t;
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/**
+ * Formats a number with thousands separators and sensible precision.
+ *
+ * @param v The number.
+ * @returns Text; `-` for `NaN`.
+ */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return "-";
+  const abs = Math.abs(v);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
+  return v.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/**
+ * Formats a ratio as `1.23x`.
+ *
+ * @param v The ratio.
+ * @returns Text; `-` for `NaN`.
+ */
+export function fmtRatio(v: number): string {
+  return Number.isFinite(v) ? `${v.toFixed(2)}x` : "-";
+}
+
+const MU = "\u00b5";
+
+/**
+ * Renders the report as Markdown: context, one row per server per scenario,
+ * and the ratio table with the issue's targets.
+ *
+ * @param report The report.
+ * @returns Markdown text.
+ */
+export function renderMarkdown(report: Report): string {
+  const m = report.machine;
+  const lines: string[] = [];
+  lines.push(`# coroio benchmark: end-to-end comparison`, "");
+  lines.push(
+    `${report.date} - ${m.nproc} cores (${m.cpuModel}), Linux ${m.kernel}, ` +
+      Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(", "),
+    "",
+  );
+  lines.push(
+    "Config: " + Object.entries(report.config).map(([k, v]) => `${k}=${v}`).join(", ") +
+      ". Server and load client share the machine; CPU is percent of one core.",
+    "",
+  );
+  lines.push("## Ratios (ours / peer; > 1 means ours is better)", "");
+  lines.push(
+    "| scenario | ours | peer | ratio | target | met |",
+    "| --- | --- | --- | ---: | ---: | :---: |",
+  );
+  for (const s of report.scenarios) {
+    for (const r of s.ratios) {
+      const met = r.target === undefined || !Number.isFinite(r.ratio)
+        ? ""
+        : r.ratio >= r.target
+        ? "yes"
+        : "no";
+      lines.push(
+        `| ${s.id} | ${r.oursLabel} | ${r.peerLabel} | ${fmtRatio(r.ratio)} | ` +
+          `${r.target === undefined ? "" : `>= ${r.target}x`} | ${met} |`,
+      );
+    }
+    if (s.absoluteTarget !== undefined) {
+      for (const o of s.results.filter((x) => x.ours)) {
+        const met = Number.isFinite(o.median) ? (o.median <= s.absoluteTarget ? "yes" : "no") : "";
+        lines.push(
+          `| ${s.id} | ${o.label} | (absolute) | ${
+            fmt(o.median)
+          } ${s.unit} | <= ${s.absoluteTarget} ${s.unit} | ${met} |`,
+        );
+      }
+    }
+  }
+  lines.push("", "## Results (median of rounds, min-max)", "");
+  lines.push(
+    `| scenario | server | median | min-max | server CPU | client CPU | server CPU ${MU}s/op | ` +
+      `p50 / p99 ${MU}s | errors |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const s of report.scenarios) {
+    for (const r of s.results) {
+      const lat = Number.isFinite(r.p50Us) ? `${fmt(r.p50Us)} / ${fmt(r.p99Us)}` : "-";
+      lines.push(
+        `| ${s.id} | ${r.label} | ${fmt(r.median)} ${s.unit} | ${fmt(r.min)}-${fmt(r.max)} | ` +
+          `${fmt(r.serverCpuPct)}% | ${fmt(r.clientCpuPct)}% | ${
+            fmt(r.cpuUsPerOp)
+          } | ${lat} | ${r.errors} |`,
+      );
+    }
+    for (const k of s.skipped) {
+      lines.push(`| ${s.id} | ${k.id} | skipped: ${k.reason} | | | | | | |`);
+    }
+  }
+  lines.push("", "## Scenarios", "");
+  for (const s of report.scenarios) lines.push(`- \`${s.id}\`: ${s.title}. Load: \`${s.load}\`.`);
+  const notes = report.scenarios.flatMap((s) =>
+    s.results.flatMap((r) =>
+      r.runs.filter((x) => x.note).map((x) => `- ${s.id} / ${r.label} round ${x.round}: ${x.note}`)
+    )
+  );
+  if (notes.length > 0) lines.push("", "## Notes", "", ...notes);
+  return lines.join("\n") + "\n";
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}
+
+/**
+ * Renders the ratios as a horizontal bar chart on a log scale, bars growing
+ * from 1x: right (green) where ours is better, left (red) where it is worse;
+ * a dashed tick marks each target.
+ *
+ * @param report The report.
+ * @returns SVG text.
+ */
+export function renderSvg(report: Report): string {
+  const rows = report.scenarios.flatMap((s) =>
+    s.ratios.map((r) => ({
+      label: `${s.id}: ${r.oursLabel} vs ${r.peerLabel}`,
+      value: r.ratio,
+      target: r.target,
+    }))
+  );
+  const W = 980;
+  const left = 430;
+  const right = 70;
+  const top = 64;
+  const rowH = 24;
+  const plotW = W - left - right;
+  const H = top + Math.max(1, rows.length) * rowH + 44;
+  const finite = rows.map((r) => r.value).filter((v) => Number.isFinite(v) && v > 0);
+  const lo = Math.floor(Math.log2(Math.min(0.5, ...finite)));
+  const hi = Math.ceil(Math.log2(Math.max(4, ...finite, ...rows.map((r) => r.target ?? 1))));
+  const x = (v: number) => left + ((Math.log2(v) - lo) / (hi - lo)) * plotW;
+  const o: string[] = [];
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
+      `font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
+  );
+  o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  o.push(
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">` +
+      `coroio against the runtime servers: ratio, log scale (&gt; 1x: coroio better)</text>`,
+  );
+  const m = report.machine;
+  o.push(
+    `<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">` +
+      esc(
+        `${report.date.slice(0, 10)}, ${m.nproc} cores ${m.cpuModel}, deno ${
+          report.versions.deno ?? "?"
+        }, ` +
+          `node ${report.versions.node ?? "?"}; dashed ticks: targets`,
+      ) + `</text>`,
+  );
+  const bottom = top + rows.length * rowH;
+  for (let e = lo; e <= hi; e++) {
+    const v = 2 ** e;
+    const gx = x(v).toFixed(1);
+    o.push(
+      `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${bottom}" stroke="${
+        e === 0 ? "#333" : "#ddd"
+      }" ` +
+        `stroke-width="${e === 0 ? 1.5 : 1}"/>`,
+    );
+    o.push(
+      `<text x="${gx}" y="${bottom + 16}" text-anchor="middle" fill="#555">${
+        v >= 1 ? v : v.toFixed(e >= -2 ? 2 : 3)
+      }x</text>`,
+    );
+  }
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    const cy = y + rowH / 2;
+    o.push(`<text x="${left - 8}" y="${cy + 4}" text-anchor="end">${esc(r.label)}</text>`);
+    if (Number.isFinite(r.value) && r.value > 0) {
+      const x0 = x(1);
+      const x1 = x(r.value);
+      const good = r.value >= 1;
+      o.push(
+        `<rect x="${Math.min(x0, x1).toFixed(1)}" y="${y + 4}" width="${
+          Math.max(1, Math.abs(x1 - x0)).toFixed(1)
+        }" ` +
+          `height="${rowH - 8}" fill="${good ? "#2e7d32" : "#c62828"}" rx="2"/>`,
+      );
+      const tx = good ? x1 + 5 : x1 - 5;
+      o.push(
+        `<text x="${tx.toFixed(1)}" y="${cy + 4}" text-anchor="${
+          good ? "start" : "end"
+        }" font-weight="600">` +
+          `${fmtRatio(r.value)}</text>`,
+      );
+    } else {
+      o.push(`<text x="${x(1) + 5}" y="${cy + 4}" fill="#888">n/a</text>`);
+    }
+    if (r.target !== undefined) {
+      const tx = x(r.target).toFixed(1);
+      o.push(
+        `<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${
+          y + rowH - 1
+        }" stroke="#111" stroke-width="1.5" ` +
+          `stroke-dasharray="3,2"/>`,
+      );
+    }
+  });
+  if (rows.length === 0) {
+    o.push(
+      `<text x="${W / 2}" y="${
+        top + 16
+      }" text-anchor="middle" fill="#888">no ratios: no server of ours ran</text>`,
+    );
+  }
+  o.push(`</svg>`);
+  return o.join("\n") + "\n";
+}

@@ -1,0 +1,42 @@
+// deno-lint-ignore-file no-console
+/**
+ * Benchmark peer: the npm `ws` package (8.23.0, installed in bench/node_modules
+ * by `npm ci --prefix bench`) echoing under Node.js. Any path; text is echoed
+ * as text and binary as binary; no compression.
+ *
+ * Flags: `--hostname` (default 127.0.0.1), `--port` (default 0, a free port).
+ * Prints one line `listening on ws://HOST:PORT` once it accepts.
+ *
+ * @module
+ */
+import process from "node:process";
+import { WebSocketServer } from "ws";
+
+function flag(name, fallback) {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === `--${name}`) return args[i + 1] ?? fallback;
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return fallback;
+}
+
+const hostname = flag("hostname", "127.0.0.1");
+const port = Number(flag("port", "0"));
+
+const wss = new WebSocketServer({ host: hostname, port, perMessageDeflate: false });
+
+function echo(data, isBinary) {
+  this.send(data, { binary: isBinary });
+}
+
+wss.on("connection", (socket) => {
+  socket.on("message", echo);
+  socket.on("error", () => {});
+});
+
+wss.on("listening", () => {
+  const addr = wss.address();
+  console.log(`listening on ws://${addr.address}:${addr.port}`);
+});

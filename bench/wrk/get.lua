@@ -1,0 +1,2 @@
+-- Keep-alive GET / (the path comes from the URL).
+wrk.method = "GET"
