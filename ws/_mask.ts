@@ -1,0 +1,65 @@
+// Internal masking helpers: the key travels as one 32-bit word so that the
+// hot paths neither allocate nor index a key array per byte.
+
+/** Whether typed arrays use little-endian byte order on this machine. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Below this many bytes the byte loop beats setting up a word view. */
+const WORD_MIN = 32;
+
+/**
+ * Reads a 4-byte mask key as a word whose byte `k` (from the low end) is key
+ * byte `k`.
+ */
+export function keyWord(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * XORs `data` in place with the mask whose key is `key` (see
+ * {@linkcode keyWord}), starting at key position `offset` (bytes of the
+ * payload already processed before `data`).
+ */
+export function xorMask(data: Uint8Array, key: number, offset: number): void {
+  const n = data.length;
+  let i = 0;
+  const k = offset & 3;
+  if (n >= WORD_MIN && LITTLE_ENDIAN) {
+    const head = (4 - (data.byteOffset & 3)) & 3;
+    for (; i < head; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
+    const words = (n - i) >>> 2;
+    const r = (i + k) & 3;
+    const kw = r === 0 ? key : (key >>> (r << 3)) | (key << (32 - (r << 3)));
+    const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    let j = 0;
+    const end4 = words & ~3;
+    for (; j < end4; j += 4) {
+      w[j]! ^= kw;
+      w[j + 1]! ^= kw;
+      w[j + 2]! ^= kw;
+      w[j + 3]! ^= kw;
+    }
+    for (; j < words; j++) w[j]! ^= kw;
+    i += words << 2;
+  }
+  for (; i < n; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
+}
+
+const POOL_SIZE = 4096;
+let pool: Uint8Array | null = null;
+let poolAt = POOL_SIZE;
+
+/**
+ * A fresh random mask key from a pool refilled by `crypto.getRandomValues`
+ * every 1024 keys, so that masking a frame makes no native call.
+ */
+export function randomKey(): number {
+  if (poolAt === POOL_SIZE) {
+    pool ??= new Uint8Array(POOL_SIZE);
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const k = keyWord(pool!, poolAt);
+  poolAt += 4;
+  return k;
+}

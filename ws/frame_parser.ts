@@ -1,0 +1,386 @@
+import { isValidCloseCode } from "./close_code.ts";
+import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
+import { keyWord, xorMask } from "./_mask.ts";
+import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
+
+/**
+ * What a {@linkcode FrameParser} reports: one object, one method per event.
+ * Methods must not throw (a throw leaves the parser failed).
+ *
+ * @example Collecting messages
+ * ```ts
+ * import type { FrameSink } from "@coroio/ws";
+ *
+ * class Collect implements FrameSink {
+ *   messages: (string | Uint8Array)[] = [];
+ *   onMessage(data: string | Uint8Array): void {
+ *     this.messages.push(data);
+ *   }
+ *   onPing(_payload: Uint8Array): void {}
+ *   onPong(_payload: Uint8Array): void {}
+ *   onClose(_code: number, _reason: string): void {}
+ * }
+ * console.log(new Collect().messages.length); // 0
+ * ```
+ */
+export interface FrameSink {
+  /**
+   * A complete text or binary message arrived.
+   *
+   * @param data A string for text, a new `Uint8Array` the receiver owns for
+   * binary.
+   */
+  onMessage(data: string | Uint8Array): void;
+  /**
+   * A ping arrived.
+   *
+   * @param payload Its payload (0-125 bytes): a view valid only during the
+   * call; copy it to keep it.
+   */
+  onPing(payload: Uint8Array): void;
+  /**
+   * A pong arrived.
+   *
+   * @param payload Its payload: a view valid only during the call.
+   */
+  onPong(payload: Uint8Array): void;
+  /**
+   * A valid close frame arrived. The parser ignores all input after it.
+   *
+   * @param code The close code, or 1005 if the frame had none.
+   * @param reason The reason (valid UTF-8, possibly empty).
+   */
+  onClose(code: number, reason: string): void;
+}
+
+/** Options for {@linkcode FrameParser}. */
+export interface FrameParserOptions {
+  /**
+   * Which side parses: a `"server"` requires masked frames, a `"client"`
+   * requires unmasked ones (RFC 6455 section 5.1).
+   *
+   * @default {"server"}
+   */
+  role?: "server" | "client";
+  /**
+   * Largest message, in bytes, summed over its fragments. Larger: 1009.
+   *
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * Largest data frame payload, in bytes. Larger: 1009, as soon as the
+   * header arrives.
+   *
+   * @default {maxMessageSize}
+   */
+  maxFrameSize?: number;
+  /**
+   * Most frames in one message. More: 1009 (this bounds the work spent on
+   * floods of empty continuation frames).
+   *
+   * @default {65536}
+   */
+  maxFragments?: number;
+}
+
+const TEXT = 1;
+const PING = 9;
+const PONG = 10;
+
+function limit(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!(Number.isInteger(v) && v >= 0)) {
+    throw new RangeError(`Cannot create FrameParser: ${name} must be an integer >= 0, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * An incremental RFC 6455 frame parser: bytes in, messages and control
+ * frames out through a {@linkcode FrameSink}, and the count of bytes
+ * consumed back. It never awaits and never touches a socket.
+ *
+ * `feed(buf)` consumes every byte it can use; what it leaves (at most one
+ * incomplete frame header, or one incomplete control frame of at most 139
+ * bytes) must be fed again with the bytes that follow appended. Payloads are
+ * unmasked in place in `buf`, only in the consumed part: pass a buffer you
+ * own (a read buffer).
+ *
+ * Every receiving-side MUST of RFC 6455 is checked: masking by role, RSV
+ * bits, reserved opcodes, control frames fragmented or over 125 bytes,
+ * continuation without a start, a new data frame inside a fragmented message
+ * (all 1002), close payloads (1002/1007), UTF-8 of text checked as it arrives
+ * so that a message fails at its first invalid byte (1007), and size limits
+ * (1009). A violation throws a {@linkcode WebSocketError} carrying the close
+ * code to send; the parser then ignores all further input.
+ *
+ * @example Parsing a masked message that arrives in two pieces
+ * ```ts
+ * import { buildFrame, FrameParser, type FrameSink, Opcode } from "@coroio/ws";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const got: (string | Uint8Array)[] = [];
+ * const sink: FrameSink = {
+ *   onMessage: (d) => void got.push(d),
+ *   onPing() {},
+ *   onPong() {},
+ *   onClose() {},
+ * };
+ * const parser = new FrameParser(sink, { role: "server" });
+ * const frame = buildFrame(Opcode.Text, new TextEncoder().encode("hello"), { mask: true });
+ * equal(parser.feed(frame.slice(0, 1)), 0); // too short for a header: wait
+ * const rest = frame.slice(0);
+ * equal(parser.feed(rest), frame.length);
+ * deepEqual(got, ["hello"]);
+ * ```
+ */
+export class FrameParser {
+  #sink: FrameSink;
+  #expectMask: boolean;
+  #maxFrame: number;
+  #maxMessage: number;
+  #maxFragments: number;
+  // Current data frame.
+  #inPayload = false;
+  #fin = false;
+  #masked = false;
+  #key = 0;
+  #remaining = 0;
+  #offset = 0;
+  // Current message.
+  #msgOp = 0;
+  #fragments = 0;
+  #acc: Uint8Array | null = null;
+  #accLen = 0;
+  #utf8: Utf8Validator | null = null;
+  #done = false;
+  #decoder: TextDecoder;
+
+  /**
+   * Creates a parser.
+   *
+   * @param sink Receives messages and control frames.
+   * @param options Role and limits.
+   * @throws {RangeError} If a limit is not a non-negative integer.
+   */
+  constructor(sink: FrameSink, options: FrameParserOptions = {}) {
+    this.#sink = sink;
+    this.#expectMask = (options.role ?? "server") === "server";
+    this.#maxMessage = limit("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
+    this.#maxFrame = limit("maxFrameSize", options.maxFrameSize, this.#maxMessage);
+    this.#maxFragments = limit("maxFragments", options.maxFragments, 65536);
+    this.#decoder = sharedDecoder;
+  }
+
+  /**
+   * Whether the parser stopped: a close frame arrived or a violation was
+   * found. It then consumes and ignores everything.
+   *
+   * @returns `true` once stopped.
+   */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Parses as much of `buf` as possible.
+   *
+   * @param buf The bytes not consumed by the previous call, followed by new
+   * ones. Consumed payload bytes are unmasked in place.
+   * @returns How many bytes of `buf` were consumed.
+   * @throws {WebSocketError} On a protocol violation or a limit; its
+   * `closeCode` is the code to close with.
+   */
+  feed(buf: Uint8Array): number {
+    const n = buf.length;
+    if (this.#done) return n;
+    let pos = 0;
+    while (pos < n) {
+      if (!this.#inPayload) {
+        if (n - pos < 2) break;
+        const b0 = buf[pos]!;
+        const b1 = buf[pos + 1]!;
+        const op = b0 & 0x0f;
+        const fin = (b0 & 0x80) !== 0;
+        const masked = (b1 & 0x80) !== 0;
+        let len = b1 & 0x7f;
+        if ((b0 & 0x70) !== 0) throw this.#fail(ErrorCode.ReservedBits, `RSV ${(b0 >> 4) & 7}`);
+        if (op >= 8) {
+          if (op > PONG) throw this.#fail(ErrorCode.ReservedOpcode, `opcode ${op}`);
+          if (!fin) throw this.#fail(ErrorCode.FragmentedControl);
+          if (len > 125) throw this.#fail(ErrorCode.ControlTooLong);
+        } else if (op === 0) {
+          if (this.#msgOp === 0) throw this.#fail(ErrorCode.UnexpectedContinuation);
+        } else if (op <= 2) {
+          if (this.#msgOp !== 0) throw this.#fail(ErrorCode.ExpectedContinuation);
+        } else {
+          throw this.#fail(ErrorCode.ReservedOpcode, `opcode ${op}`);
+        }
+        if (masked !== this.#expectMask) {
+          throw this.#fail(masked ? ErrorCode.UnexpectedMask : ErrorCode.MaskRequired);
+        }
+        let at = pos + 2;
+        const need = 2 + (masked ? 4 : 0) + (len === 126 ? 2 : len === 127 ? 8 : 0);
+        if (n - pos < need) break;
+        if (len === 126) {
+          len = (buf[at]! << 8) | buf[at + 1]!;
+          at += 2;
+        } else if (len === 127) {
+          const hi =
+            ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>>
+            0;
+          const lo = ((buf[at + 4]! << 24) | (buf[at + 5]! << 16) | (buf[at + 6]! << 8) |
+            buf[at + 7]!) >>> 0;
+          if (hi >= 0x80000000) throw this.#fail(ErrorCode.InvalidLength);
+          if (hi > 0x1fffff) throw this.#fail(ErrorCode.FrameTooBig, `length 2^${63} range`);
+          len = hi * 0x100000000 + lo;
+          at += 8;
+        }
+        const key = masked ? keyWord(buf, at) : 0;
+        if (masked) at += 4;
+        if (op >= 8) {
+          // Control frames are small: wait until the whole frame is here.
+          if (n - at < len) break;
+          const payload = buf.subarray(at, at + len);
+          if (masked) xorMask(payload, key, 0);
+          pos = at + len;
+          this.#control(op, payload);
+          if (this.#done) return n;
+          continue;
+        }
+        if (len > this.#maxFrame) {
+          throw this.#fail(ErrorCode.FrameTooBig, `${len} > ${this.#maxFrame} bytes`);
+        }
+        if (this.#accLen + len > this.#maxMessage) {
+          throw this.#fail(
+            ErrorCode.MessageTooBig,
+            `${this.#accLen + len} > ${this.#maxMessage} bytes`,
+          );
+        }
+        if (op !== 0) this.#msgOp = op;
+        if (++this.#fragments > this.#maxFragments) {
+          throw this.#fail(ErrorCode.TooManyFragments, `more than ${this.#maxFragments}`);
+        }
+        pos = at;
+        if (fin && op !== 0 && n - pos >= len) {
+          // Fast path: a whole single-frame message is here.
+          const payload = buf.subarray(pos, pos + len);
+          pos += len;
+          this.#msgOp = 0;
+          this.#fragments = 0;
+          if (op === TEXT) {
+            if (masked) xorMask(payload, key, 0);
+            this.#sink.onMessage(this.#decode(payload));
+          } else {
+            const out = payload.slice();
+            if (masked) xorMask(out, key, 0);
+            this.#sink.onMessage(out);
+          }
+          continue;
+        }
+        if (op === TEXT) (this.#utf8 ??= new Utf8Validator()).reset();
+        this.#inPayload = true;
+        this.#fin = fin;
+        this.#masked = masked;
+        this.#key = key;
+        this.#remaining = len;
+        this.#offset = 0;
+        this.#grow(this.#accLen + len);
+        if (len === 0) {
+          this.#endFrame();
+          if (this.#done) return n;
+        }
+        continue;
+      }
+      const avail = Math.min(this.#remaining, n - pos);
+      const acc = this.#acc!;
+      const dst = acc.subarray(this.#accLen, this.#accLen + avail);
+      dst.set(buf.subarray(pos, pos + avail));
+      if (this.#masked) xorMask(dst, this.#key, this.#offset);
+      if (this.#msgOp === TEXT && !this.#utf8!.feed(dst)) throw this.#fail(ErrorCode.InvalidUtf8);
+      this.#accLen += avail;
+      this.#offset += avail;
+      this.#remaining -= avail;
+      pos += avail;
+      if (this.#remaining === 0) {
+        this.#endFrame();
+        if (this.#done) return n;
+      }
+    }
+    return pos;
+  }
+
+  #grow(need: number): void {
+    const acc = this.#acc;
+    if (acc !== null && acc.length >= need) return;
+    if (acc === null) {
+      if (need > 0) this.#acc = new Uint8Array(need);
+      return;
+    }
+    const next = new Uint8Array(Math.max(need, Math.min(acc.length * 2, this.#maxMessage)));
+    next.set(acc.subarray(0, this.#accLen));
+    this.#acc = next;
+  }
+
+  #endFrame(): void {
+    this.#inPayload = false;
+    if (!this.#fin) return;
+    const op = this.#msgOp;
+    const acc = this.#acc;
+    const len = this.#accLen;
+    this.#acc = null;
+    this.#accLen = 0;
+    this.#msgOp = 0;
+    this.#fragments = 0;
+    if (op === TEXT) {
+      if (!this.#utf8!.complete) throw this.#fail(ErrorCode.InvalidUtf8, "truncated sequence");
+      this.#sink.onMessage(acc === null ? "" : this.#decode(acc.subarray(0, len)));
+    } else if (acc === null) {
+      this.#sink.onMessage(new Uint8Array(0));
+    } else {
+      this.#sink.onMessage(acc.length === len ? acc : acc.slice(0, len));
+    }
+  }
+
+  #decode(bytes: Uint8Array): string {
+    try {
+      return this.#decoder.decode(bytes);
+    } catch (err) {
+      throw this.#fail(ErrorCode.InvalidUtf8, undefined, err);
+    }
+  }
+
+  #control(op: number, payload: Uint8Array): void {
+    if (op === PING) {
+      this.#sink.onPing(payload);
+    } else if (op === PONG) {
+      this.#sink.onPong(payload);
+    } else {
+      const len = payload.length;
+      let code = 1005;
+      let reason = "";
+      if (len === 1) throw this.#fail(ErrorCode.InvalidClosePayload);
+      if (len >= 2) {
+        code = (payload[0]! << 8) | payload[1]!;
+        if (!isValidCloseCode(code)) throw this.#fail(ErrorCode.InvalidCloseCode, `${code}`);
+        if (len > 2) {
+          const r = payload.subarray(2);
+          if (!isValidUtf8(r)) throw this.#fail(ErrorCode.InvalidUtf8, "close reason");
+          reason = this.#decoder.decode(r);
+        }
+      }
+      this.#done = true;
+      this.#acc = null;
+      this.#sink.onClose(code, reason);
+    }
+  }
+
+  #fail(code: ErrorCode, detail?: string, cause?: unknown): WebSocketError {
+    this.#done = true;
+    this.#acc = null;
+    return protocolError(code, detail, cause);
+  }
+}
+
+const sharedDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -1,0 +1,877 @@
+import { BufReader, BufWriter, type Deadlines, type Expirable, isClosedError } from "@coroio/core";
+import { isValidCloseCode } from "./close_code.ts";
+import { ReadyState } from "./constants.ts";
+import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
+import { FrameParser, type FrameSink } from "./frame_parser.ts";
+import { headerLength, writeHeader } from "./_frame.ts";
+import { randomKey, xorMask } from "./_mask.ts";
+import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
+
+export { WebSocketError } from "./errors.ts";
+
+/**
+ * What a {@linkcode WebSocketSession} calls for each event of a connection:
+ * one object for any number of sessions, one method per event (single
+ * dispatch, no closures per connection). Per-connection state goes in
+ * `ws.data`.
+ *
+ * Returned promises are not awaited between messages (so that replies to a
+ * burst of messages leave in one write); a rejection, like a throw, fails
+ * the connection with 1011 and is reported to `onError`.
+ *
+ * @typeParam T The type of `ws.data`.
+ *
+ * @example An echo handler
+ * ```ts
+ * import type { WebSocketHandler, WebSocketSession } from "@coroio/ws";
+ *
+ * class Echo implements WebSocketHandler {
+ *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
+ *     ws.send(data);
+ *   }
+ * }
+ * console.log(typeof new Echo().onMessage); // "function"
+ * ```
+ */
+export interface WebSocketHandler<T = unknown> {
+  /**
+   * The session started (the handshake is done). Messages wait until a
+   * returned promise settles.
+   *
+   * @param ws The session.
+   */
+  onOpen?(ws: WebSocketSession<T>): void | Promise<void>;
+  /**
+   * A complete message arrived.
+   *
+   * @param ws The session.
+   * @param data A string for a text message, a `Uint8Array` (owned by the
+   * handler) for a binary one.
+   */
+  onMessage(ws: WebSocketSession<T>, data: string | Uint8Array): void | Promise<void>;
+  /**
+   * The TCP connection closed; called once, last.
+   *
+   * @param ws The session.
+   * @param code The peer's close code, 1005 if its close frame had none, the
+   * code this side sent if it failed the connection, or 1006 if the
+   * connection ended without a close frame.
+   * @param reason The close reason, possibly empty.
+   */
+  onClose?(ws: WebSocketSession<T>, code: number, reason: string): void;
+  /**
+   * A ping arrived; the pong was already queued.
+   *
+   * @param ws The session.
+   * @param data The ping payload (a copy).
+   */
+  onPing?(ws: WebSocketSession<T>, data: Uint8Array): void;
+  /**
+   * A pong arrived.
+   *
+   * @param ws The session.
+   * @param data The pong payload (a copy).
+   */
+  onPong?(ws: WebSocketSession<T>, data: Uint8Array): void;
+  /**
+   * The connection failed: a protocol violation by the peer, a limit, a
+   * timeout, a handler error or an I/O error. `onClose` follows.
+   *
+   * @param ws The session.
+   * @param error What happened; `error.code` is stable.
+   */
+  onError?(ws: WebSocketSession<T>, error: WebSocketError): void;
+}
+
+/** Options for {@linkcode WebSocketSession}. */
+export interface WebSocketSessionOptions {
+  /**
+   * Which side of the connection this is. A server expects masked frames and
+   * closes TCP first; a client masks its frames.
+   *
+   * @default {"server"}
+   */
+  role?: "server" | "client";
+  /**
+   * Largest message, in bytes, summed over its fragments. Larger: close 1009.
+   *
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * Largest frame payload, in bytes. Larger: close 1009.
+   *
+   * @default {maxMessageSize}
+   */
+  maxFrameSize?: number;
+  /**
+   * Most frames in one message. More: close 1009.
+   *
+   * @default {65536}
+   */
+  maxFragments?: number;
+  /**
+   * After this many milliseconds without incoming bytes a ping is sent; 0
+   * disables. Checked coarsely: a silent peer is pinged between one and two
+   * idle periods after its last bytes.
+   *
+   * @default {60000}
+   */
+  idleTimeout?: number;
+  /**
+   * How long, in milliseconds, to wait for any bytes (a pong or anything
+   * else) after an idle ping before closing the connection as dead.
+   *
+   * @default {30000}
+   */
+  pongTimeout?: number;
+  /**
+   * How long, in milliseconds, to wait for the peer's close frame after
+   * sending one (and, as a client, for the server to close TCP) before
+   * closing TCP anyway. After a protocol error the grace period is the
+   * smaller of this and one second.
+   *
+   * @default {5000}
+   */
+  closeTimeout?: number;
+  /**
+   * Bytes of queued output (not yet handed to the kernel) above which
+   * `backpressure` applies. Reading also pauses while the queue is above it.
+   *
+   * @default {1048576}
+   */
+  highWaterMark?: number;
+  /**
+   * What `send()` does when the queue is above `highWaterMark`: `"wait"`
+   * until it drains before queuing, or `"close"` the connection with 1008
+   * (a slow consumer).
+   *
+   * @default {"wait"}
+   */
+  backpressure?: "wait" | "close";
+  /**
+   * The subprotocol agreed in the handshake, reported by `protocol`.
+   *
+   * @default {""}
+   */
+  protocol?: string;
+  /**
+   * The deadline set for idle, pong and close timeouts.
+   *
+   * @default {a process-wide set with a 250 ms resolution}
+   */
+  deadlines?: Deadlines;
+  /**
+   * Initial read buffer size in bytes (it grows for bursts and shrinks back).
+   *
+   * @default {2048}
+   */
+  readBufferSize?: number;
+}
+
+const T_NONE = 0;
+const T_IDLE = 1;
+const T_PONG = 2;
+const T_CLOSE = 3;
+const T_FAIL = 4;
+
+/** Messages queued for the async iterator before reading pauses. */
+const QUEUE_MAX = 64;
+const FAIL_GRACE_MAX = 1000;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const SCRATCH = new Uint8Array(65536);
+const SCRATCH_CHARS = SCRATCH.length / 3;
+const DONE: IteratorResult<string | Uint8Array> = { value: undefined, done: true };
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!(v >= 0 && v !== Infinity)) {
+    throw new RangeError(`Cannot create WebSocketSession: ${name} must be a finite number >= 0`);
+  }
+  return v;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" &&
+    typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/**
+ * The parser sink, deadline target and message iterator of one session: a
+ * separate object (so that these methods are not part of the session's
+ * public API) created by the session's class body, which lets it reach the
+ * session's private members.
+ */
+type Hooks = FrameSink & Expirable & AsyncIterableIterator<string | Uint8Array> & {
+  rejected(err: unknown): void;
+};
+// deno-lint-ignore no-explicit-any
+let makeHooks: (s: WebSocketSession<any>) => Hooks;
+
+/**
+ * One WebSocket connection after the opening handshake: reads frames from a
+ * `Deno.Conn` (starting with bytes already read past the HTTP head), answers
+ * pings, enforces RFC 6455 and the limits, and delivers messages to a
+ * {@linkcode WebSocketHandler} (or, with no handler, to an async iterator).
+ *
+ * Outgoing frames are written into a {@linkcode BufWriter}: frames sent
+ * while a write is in flight leave together in the next syscall. `send()`
+ * resolves once its bytes were handed to the kernel; above
+ * `highWaterMark` of queued output it waits or closes (1008) as
+ * `backpressure` says. An idle connection holds a 2 KiB read buffer and no
+ * write buffer.
+ *
+ * The TCP connection is always closed when `run()` resolves, and the
+ * handler's `onClose` has then been called.
+ *
+ * @typeParam T The type of {@linkcode WebSocketSession.prototype.data}.
+ *
+ * @example Serving one upgraded connection (the HTTP bridge does this)
+ * ```ts ignore
+ * import { WebSocketSession, type WebSocketHandler } from "@coroio/ws";
+ *
+ * class Echo implements WebSocketHandler {
+ *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
+ *     ws.send(data);
+ *   }
+ * }
+ * declare const conn: Deno.Conn; // after "101 Switching Protocols" was written
+ * declare const leftover: Uint8Array; // bytes read past the request head
+ * await new WebSocketSession(conn, leftover, new Echo(), { role: "server" }).run();
+ * ```
+ */
+export class WebSocketSession<T = unknown> {
+  /** Per-connection application data, set at construction. */
+  data: T;
+  #conn: Deno.Conn;
+  #reader: BufReader<Deno.Conn>;
+  #writer: BufWriter<Deno.Conn>;
+  #parser: FrameParser;
+  #hooks: Hooks;
+  #handler: WebSocketHandler<T> | null;
+  #client: boolean;
+  #protocol: string;
+  #idle: number;
+  #pongTimeout: number;
+  #closeTimeout: number;
+  #hwm: number;
+  #closeOnBackpressure: boolean;
+  #deadlines: Deadlines | null;
+  #ownDeadlines: Deadlines | undefined;
+  #state: ReadyState = ReadyState.Connecting;
+  #closeSent = false;
+  #closeRecv = false;
+  #failed = false;
+  #halfClosed = false;
+  #tcpClosed = false;
+  #code = 1006;
+  #reason = "";
+  #timer = T_NONE;
+  #active = false;
+  #running: Promise<void> | null = null;
+  #flushing: Promise<void> | null = null;
+  #queue: (string | Uint8Array)[] | null;
+  #waiter: PromiseWithResolvers<IteratorResult<string | Uint8Array>> | null = null;
+  #resume: PromiseWithResolvers<void> | null = null;
+  #onRejected: ((err: unknown) => void) | null = null;
+
+  static {
+    makeHooks = (s) => new SessionHooks(s);
+    // deno-lint-ignore no-explicit-any
+    class SessionHooks implements FrameSink, Expirable, AsyncIterableIterator<any> {
+      // deno-lint-ignore no-explicit-any
+      s: WebSocketSession<any>;
+      // deno-lint-ignore no-explicit-any
+      constructor(s: WebSocketSession<any>) {
+        this.s = s;
+      }
+      onMessage(data: string | Uint8Array): void {
+        this.s.#onMessage(data);
+      }
+      onPing(payload: Uint8Array): void {
+        this.s.#onPing(payload);
+      }
+      onPong(payload: Uint8Array): void {
+        this.s.#onPong(payload);
+      }
+      onClose(code: number, reason: string): void {
+        this.s.#onClose(code, reason);
+      }
+      expire(now: number): void {
+        this.s.#expire(now);
+      }
+      rejected(err: unknown): void {
+        this.s.#handlerFailed(err);
+      }
+      next(): Promise<IteratorResult<string | Uint8Array>> {
+        return this.s.#next();
+      }
+      async return(): Promise<IteratorResult<string | Uint8Array>> {
+        await this.s.close(1000);
+        return DONE;
+      }
+      [Symbol.asyncIterator](): this {
+        return this;
+      }
+    }
+  }
+
+  /**
+   * Wraps an upgraded connection. Nothing is read until
+   * {@linkcode WebSocketSession.prototype.run}.
+   *
+   * @param conn The connection, after the opening handshake.
+   * @param prefix Bytes already read from `conn` past the handshake; they
+   * are processed first (copied).
+   * @param handler Receives the events; `null` to read messages with
+   * `for await` instead.
+   * @param options Role, limits, timeouts and backpressure.
+   * @param data The initial value of `data`.
+   * @throws {RangeError} If an option is out of range.
+   */
+  constructor(
+    conn: Deno.Conn,
+    prefix: Uint8Array,
+    handler: WebSocketHandler<T> | null,
+    options: WebSocketSessionOptions = {},
+    data?: T,
+  ) {
+    this.data = data as T;
+    this.#conn = conn;
+    this.#handler = handler;
+    this.#client = (options.role ?? "server") === "client";
+    this.#protocol = options.protocol ?? "";
+    this.#idle = nonNegative("idleTimeout", options.idleTimeout, 60000);
+    this.#pongTimeout = nonNegative("pongTimeout", options.pongTimeout, 30000);
+    this.#closeTimeout = nonNegative("closeTimeout", options.closeTimeout, 5000);
+    this.#hwm = nonNegative("highWaterMark", options.highWaterMark, 1048576);
+    this.#closeOnBackpressure = options.backpressure === "close";
+    this.#ownDeadlines = options.deadlines;
+    this.#deadlines = null;
+    this.#reader = new BufReader(conn, {
+      initialSize: options.readBufferSize ?? 2048,
+      prefix,
+    });
+    this.#writer = new BufWriter(conn);
+    this.#hooks = makeHooks(this);
+    const parserOptions: {
+      role: "server" | "client";
+      maxMessageSize?: number;
+      maxFrameSize?: number;
+      maxFragments?: number;
+    } = { role: this.#client ? "client" : "server" };
+    if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
+    if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
+    if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
+    this.#parser = new FrameParser(this.#hooks, parserOptions);
+    this.#queue = handler === null ? [] : null;
+  }
+
+  /**
+   * The connection state: 0 connecting (before `run()`), 1 open, 2 closing,
+   * 3 closed (see {@linkcode ReadyState}).
+   *
+   * @returns The state.
+   */
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /**
+   * Bytes queued by `send()` and not yet handed to the kernel.
+   *
+   * @returns The count.
+   */
+  get bufferedAmount(): number {
+    return this.#writer.buffered;
+  }
+
+  /**
+   * The subprotocol agreed in the handshake, or `""`.
+   *
+   * @returns The protocol.
+   */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /**
+   * The close code, as `onClose` reports it (1006 until a close frame
+   * arrived or was sent for a failure).
+   *
+   * @returns The code.
+   */
+  get closeCode(): number {
+    return this.#code;
+  }
+
+  /**
+   * The close reason, as `onClose` reports it.
+   *
+   * @returns The reason, possibly empty.
+   */
+  get closeReason(): string {
+    return this.#reason;
+  }
+
+  /**
+   * Runs the session: processes the prefix, then reads the socket until the
+   * connection ends. Calling it again returns the same promise.
+   *
+   * @returns A promise that resolves (never rejects) once the TCP connection
+   * is closed and `onClose` was called.
+   */
+  run(): Promise<void> {
+    return this.#running ??= this.#loop();
+  }
+
+  /**
+   * Sends a message: a string as text, bytes as binary. Nothing is sent once
+   * the close handshake started (the call resolves and the data is dropped).
+   *
+   * @param data The message. Bytes are copied; the caller may reuse them.
+   * @returns A promise that resolves once the frame was handed to the kernel
+   * (or dropped because the connection closed); it never rejects.
+   * @throws {TypeError} If `data` is neither a string nor a `Uint8Array`.
+   */
+  send(data: string | Uint8Array): Promise<void> {
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new TypeError("Cannot send: data must be a string or a Uint8Array");
+    }
+    if (this.#closeSent || this.#tcpClosed) return RESOLVED;
+    if (this.#writer.buffered > this.#hwm) {
+      if (this.#closeOnBackpressure) {
+        this.#fail(
+          protocolError(ErrorCode.SlowConsumer, `${this.#writer.buffered} bytes queued`),
+        );
+        return RESOLVED;
+      }
+      return this.#sendLater(data);
+    }
+    this.#stage(data);
+    return this.#flush();
+  }
+
+  async #sendLater(data: string | Uint8Array): Promise<void> {
+    while (this.#writer.buffered > this.#hwm && !this.#closeSent && !this.#tcpClosed) {
+      await this.#flush();
+    }
+    if (this.#closeSent || this.#tcpClosed) return;
+    this.#stage(data);
+    await this.#flush();
+  }
+
+  #stage(data: string | Uint8Array): void {
+    if (typeof data === "string") {
+      if (data.length <= SCRATCH_CHARS) {
+        const n = encoder.encodeInto(data, SCRATCH).written;
+        this.#frame(0x81, SCRATCH.subarray(0, n));
+      } else {
+        this.#frame(0x81, encoder.encode(data));
+      }
+    } else {
+      this.#frame(0x82, data);
+    }
+  }
+
+  /**
+   * Sends a ping. Pongs (and any other bytes) count as activity for the idle
+   * timeout.
+   *
+   * @param data The payload, at most 125 bytes.
+   * @returns A promise that resolves once the frame was handed to the kernel;
+   * it never rejects.
+   * @throws {RangeError} If the payload is longer than 125 bytes.
+   */
+  ping(data: string | Uint8Array = EMPTY): Promise<void> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length > 125) {
+      throw new RangeError(`Cannot ping: payload is ${bytes.length} bytes, the limit is 125`);
+    }
+    if (this.#closeSent || this.#tcpClosed) return RESOLVED;
+    this.#frame(0x89, bytes);
+    return this.#flush();
+  }
+
+  /**
+   * Starts the closing handshake: sends a close frame, then waits for the
+   * peer's (at most `closeTimeout`) and closes TCP. Calling it again, or
+   * after the peer started closing, only waits.
+   *
+   * @param code The close code: 1000, 1001-1003, 1007-1014 or 3000-4999.
+   * @param reason A reason of at most 123 UTF-8 bytes.
+   * @returns A promise that resolves once the session ended (or, before
+   * `run()`, once the close frame was written); it never rejects.
+   * @throws {RangeError} If the code may not be sent or the reason is too
+   * long.
+   */
+  close(code: number = 1000, reason: string = ""): Promise<void> {
+    if (!isValidCloseCode(code)) {
+      throw new RangeError(`Cannot close: code ${code} may not be sent in a close frame`);
+    }
+    const bytes = reason === "" ? EMPTY : encoder.encode(reason);
+    if (bytes.length > 123) {
+      throw new RangeError(`Cannot close: reason is ${bytes.length} bytes, the limit is 123`);
+    }
+    if (!this.#closeSent && !this.#tcpClosed) {
+      this.#sendClose(code, bytes);
+      if (this.#state !== ReadyState.Closed) this.#state = ReadyState.Closing;
+      this.#arm(T_CLOSE, this.#closeTimeout);
+      this.#flush();
+      const resume = this.#resume;
+      if (resume !== null) resume.resolve();
+    }
+    return this.#running ?? this.#flush();
+  }
+
+  /**
+   * Iterates over incoming messages, for sessions created without a
+   * handler. The iteration ends when the connection closes; leaving the loop
+   * early closes the connection (1000).
+   *
+   * @returns The iterator.
+   * @throws {TypeError} If the session has a handler.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<string | Uint8Array> {
+    if (this.#handler !== null) {
+      throw new TypeError("Cannot iterate: this session delivers messages to a handler");
+    }
+    return this.#hooks;
+  }
+
+  // ---- frames out ----
+
+  #frame(b0: number, payload: Uint8Array): void {
+    const len = payload.length;
+    const masked = this.#client;
+    const key = masked ? randomKey() : 0;
+    const h = headerLength(len, masked);
+    const dst = this.#writer.reserve(h + len);
+    writeHeader(dst, 0, b0, len, masked, key);
+    dst.set(payload, h);
+    if (masked) xorMask(dst.subarray(h), key, 0);
+  }
+
+  #sendClose(code: number, reason: Uint8Array): void {
+    this.#closeSent = true;
+    if (code === 1005) {
+      this.#frame(0x88, EMPTY);
+      return;
+    }
+    const p = new Uint8Array(2 + reason.length);
+    p[0] = code >>> 8;
+    p[1] = code & 0xff;
+    p.set(reason, 2);
+    this.#frame(0x88, p);
+  }
+
+  #flush(): Promise<void> {
+    if (this.#flushing !== null && this.#writer.flushing) return this.#flushing;
+    if (this.#writer.buffered === 0) return this.#flushing ?? RESOLVED;
+    return this.#flushing = this.#doFlush();
+  }
+
+  async #doFlush(): Promise<void> {
+    try {
+      await this.#writer.flush();
+    } catch (err) {
+      this.#closeSent = true;
+      if (!this.#tcpClosed) {
+        const cause = (err as Error).cause ?? err;
+        if (!isClosedError(cause)) {
+          this.#emitError(protocolError(ErrorCode.IoError, (cause as Error).message, cause));
+        }
+        this.#closeConn();
+      }
+    }
+  }
+
+  // ---- the read loop ----
+
+  async #loop(): Promise<void> {
+    this.#deadlines = this.#ownDeadlines ?? acquireDeadlines();
+    this.#state = ReadyState.Open;
+    this.#arm(T_IDLE, this.#idle);
+    const reader = this.#reader;
+    try {
+      const handler = this.#handler;
+      if (handler !== null && handler.onOpen !== undefined) {
+        try {
+          const r = handler.onOpen(this);
+          if (isThenable(r)) await r;
+        } catch (err) {
+          this.#handlerFailed(err);
+        }
+      }
+      if (reader.buffered > 0 && !this.#failed) this.#process();
+      for (;;) {
+        if (this.#tcpClosed) break;
+        if (this.#closeRecv || this.#failed) {
+          await this.#flush();
+          if (this.#tcpClosed) break;
+          if (this.#failed) {
+            if (!this.#halfClosed) {
+              this.#halfClosed = true;
+              try {
+                await this.#conn.closeWrite();
+              } catch {
+                break;
+              }
+            }
+          } else if (!this.#client) {
+            break; // The server closes TCP first (RFC 6455 section 7.1.1).
+          }
+        } else if (this.#writer.buffered > this.#hwm) {
+          await this.#flush();
+          continue;
+        } else if (this.#queue !== null && this.#queue.length >= QUEUE_MAX) {
+          this.#resume = Promise.withResolvers<void>();
+          await this.#resume.promise;
+          this.#resume = null;
+          continue;
+        }
+        const n = await reader.fill();
+        if (n === null) break;
+        this.#active = true;
+        if (this.#closeRecv || this.#failed) reader.consume(reader.buffered);
+        else this.#process();
+      }
+    } catch (err) {
+      if (!this.#tcpClosed && !isClosedError(err)) {
+        this.#emitError(protocolError(ErrorCode.IoError, (err as Error).message, err));
+      }
+    } finally {
+      await this.#finish();
+    }
+  }
+
+  #process(): void {
+    const reader = this.#reader;
+    const buf = reader.peek();
+    let used: number;
+    try {
+      used = this.#parser.feed(buf);
+    } catch (err) {
+      used = buf.length;
+      this.#fail(
+        err instanceof WebSocketError
+          ? err
+          : protocolError(ErrorCode.HandlerError, (err as Error).message, err),
+      );
+    }
+    reader.consume(used);
+  }
+
+  async #finish(): Promise<void> {
+    this.#state = ReadyState.Closed;
+    this.#timer = T_NONE;
+    if (this.#deadlines !== null) {
+      this.#deadlines.disarm(this.#hooks);
+      if (this.#ownDeadlines === undefined) releaseDeadlines();
+      this.#deadlines = null;
+    }
+    this.#closeConn();
+    this.#writer.close();
+    if (this.#flushing !== null) await this.#flushing;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(DONE);
+    }
+    const handler = this.#handler;
+    if (handler !== null && handler.onClose !== undefined) {
+      try {
+        handler.onClose(this, this.#code, this.#reason);
+      } catch {
+        // The connection is gone; nothing to fail.
+      }
+    }
+  }
+
+  #closeConn(): void {
+    if (this.#tcpClosed) return;
+    this.#tcpClosed = true;
+    this.#closeSent = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    const resume = this.#resume;
+    if (resume !== null) resume.resolve();
+  }
+
+  /** Fails the connection: close frame with the error's code, grace, TCP close. */
+  #fail(err: WebSocketError): void {
+    if (this.#failed || this.#tcpClosed) return;
+    this.#failed = true;
+    this.#emitError(err);
+    if (!this.#closeRecv) {
+      this.#code = err.closeCode;
+      this.#reason = "";
+    }
+    if (this.#state === ReadyState.Open) this.#state = ReadyState.Closing;
+    if (!this.#closeSent && isValidCloseCode(err.closeCode)) {
+      this.#sendClose(err.closeCode, EMPTY);
+      this.#flush();
+    }
+    if (this.#running === null) {
+      this.#closeConn();
+      return;
+    }
+    this.#arm(T_FAIL, Math.min(this.#closeTimeout, FAIL_GRACE_MAX));
+    const resume = this.#resume;
+    if (resume !== null) resume.resolve();
+  }
+
+  #emitError(err: WebSocketError): void {
+    const handler = this.#handler;
+    if (handler === null || handler.onError === undefined) return;
+    try {
+      handler.onError(this, err);
+    } catch {
+      // An error handler that throws has nowhere to report to.
+    }
+  }
+
+  #handlerFailed(err: unknown): void {
+    this.#fail(
+      protocolError(
+        ErrorCode.HandlerError,
+        err instanceof Error ? err.message : String(err),
+        err,
+      ),
+    );
+  }
+
+  // ---- events from the parser ----
+
+  #onMessage(data: string | Uint8Array): void {
+    if (this.#failed) return;
+    const handler = this.#handler;
+    if (handler === null) {
+      const waiter = this.#waiter;
+      if (waiter !== null) {
+        this.#waiter = null;
+        waiter.resolve({ value: data, done: false });
+      } else {
+        this.#queue!.push(data);
+      }
+      return;
+    }
+    try {
+      const r = handler.onMessage(this, data);
+      if (r !== undefined && isThenable(r)) {
+        (r as Promise<void>).then(
+          undefined,
+          this.#onRejected ??= this.#hooks.rejected.bind(this.#hooks),
+        );
+      }
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+  }
+
+  #onPing(payload: Uint8Array): void {
+    if (this.#failed) return;
+    if (!this.#closeSent && !this.#tcpClosed) {
+      this.#frame(0x8a, payload);
+      this.#flush();
+    }
+    const handler = this.#handler;
+    if (handler !== null && handler.onPing !== undefined) {
+      try {
+        handler.onPing(this, payload.slice());
+      } catch (err) {
+        this.#handlerFailed(err);
+      }
+    }
+  }
+
+  #onPong(payload: Uint8Array): void {
+    if (this.#failed) return;
+    const handler = this.#handler;
+    if (handler !== null && handler.onPong !== undefined) {
+      try {
+        handler.onPong(this, payload.slice());
+      } catch (err) {
+        this.#handlerFailed(err);
+      }
+    }
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closeRecv = true;
+    this.#code = code;
+    this.#reason = reason;
+    if (this.#state === ReadyState.Open) this.#state = ReadyState.Closing;
+    if (!this.#closeSent && !this.#tcpClosed) this.#sendClose(code, EMPTY);
+    // A server closes TCP once the echo is flushed; a client waits for the
+    // server to close, at most closeTimeout.
+    this.#arm(T_CLOSE, this.#closeTimeout);
+  }
+
+  // ---- timeouts ----
+
+  #arm(kind: number, ms: number): void {
+    const d = this.#deadlines;
+    if (d === null) return;
+    if (kind === T_IDLE && (this.#closeSent || this.#failed)) return;
+    if (ms > 0) {
+      this.#timer = kind;
+      d.arm(this.#hooks, ms);
+    } else if (kind === T_CLOSE || kind === T_FAIL) {
+      this.#timer = kind;
+      d.arm(this.#hooks, 1);
+    } else {
+      this.#timer = T_NONE;
+      d.disarm(this.#hooks);
+    }
+  }
+
+  #expire(_now: number): void {
+    switch (this.#timer) {
+      case T_IDLE:
+        if (this.#active) {
+          this.#active = false;
+          this.#arm(T_IDLE, this.#idle);
+        } else if (!this.#closeSent && !this.#tcpClosed) {
+          this.#frame(0x89, EMPTY);
+          this.#flush();
+          this.#arm(T_PONG, this.#pongTimeout || this.#idle);
+        }
+        break;
+      case T_PONG:
+        if (this.#active) {
+          this.#active = false;
+          this.#arm(T_IDLE, this.#idle);
+        } else {
+          this.#emitError(protocolError(ErrorCode.PongTimeout));
+          this.#closeConn();
+        }
+        break;
+      case T_CLOSE:
+      case T_FAIL:
+        this.#closeConn();
+        break;
+    }
+  }
+
+  // ---- the message iterator ----
+
+  #next(): Promise<IteratorResult<string | Uint8Array>> {
+    const queue = this.#queue!;
+    if (queue.length > 0) {
+      const value = queue.shift()!;
+      const resume = this.#resume;
+      if (resume !== null && queue.length < QUEUE_MAX / 2) resume.resolve();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#state === ReadyState.Closed) return Promise.resolve(DONE);
+    this.#waiter = Promise.withResolvers();
+    return this.#waiter.promise;
+  }
+}
