@@ -1,0 +1,434 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { buildFrame } from "./frame_builder.ts";
+import { FrameParser, type FrameParserOptions, type FrameSink } from "./frame_parser.ts";
+import { ErrorCode, WebSocketError } from "./errors.ts";
+import { encode, hex } from "./_test_util.ts";
+
+type Ev = [string, unknown, unknown?];
+
+class Record implements FrameSink {
+  events: Ev[] = [];
+  onMessage(data: string | Uint8Array): void {
+    this.events.push(typeof data === "string" ? ["text", data] : ["binary", toHex(data)]);
+  }
+  onPing(p: Uint8Array): void {
+    this.events.push(["ping", toHex(p)]);
+  }
+  onPong(p: Uint8Array): void {
+    this.events.push(["pong", toHex(p)]);
+  }
+  onClose(code: number, reason: string): void {
+    this.events.push(["close", code, reason]);
+  }
+}
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+interface Outcome {
+  events: Ev[];
+  error: string | null;
+  closeCode: number | null;
+  left: number;
+}
+
+/**
+ * Feeds `input` cut at `cuts` the way the session does: unconsumed bytes are
+ * kept and fed again with the next piece appended.
+ */
+function feedPieces(input: Uint8Array, cuts: number[], options: FrameParserOptions): Outcome {
+  const sink = new Record();
+  const parser = new FrameParser(sink, options);
+  let pending: Uint8Array = new Uint8Array(0);
+  let from = 0;
+  try {
+    for (const cut of [...cuts, input.length]) {
+      const piece = input.subarray(from, cut);
+      from = cut;
+      const buf = new Uint8Array(pending.length + piece.length);
+      buf.set(pending);
+      buf.set(piece, pending.length);
+      const used = parser.feed(buf);
+      ok(used >= 0 && used <= buf.length);
+      pending = buf.slice(used);
+    }
+  } catch (err) {
+    if (!(err instanceof WebSocketError)) throw err;
+    return { events: sink.events, error: err.code, closeCode: err.closeCode, left: 0 };
+  }
+  return { events: sink.events, error: null, closeCode: null, left: pending.length };
+}
+
+const KEY = hex("37fa213d");
+const m = (op: number, payload: Uint8Array | string, fin = true): Uint8Array =>
+  buildFrame(op, typeof payload === "string" ? encode(payload) : payload, { mask: KEY, fin });
+const u = (op: number, payload: Uint8Array | string, fin = true): Uint8Array =>
+  buildFrame(op, typeof payload === "string" ? encode(payload) : payload, { fin });
+const cat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const closeFrame = (code: number, reason = "", mask = true): Uint8Array => {
+  const r = encode(reason);
+  const p = new Uint8Array(2 + r.length);
+  p[0] = code >> 8;
+  p[1] = code & 0xff;
+  p.set(r, 2);
+  return mask ? m(8, p) : u(8, p);
+};
+
+interface Case {
+  name: string;
+  input: Uint8Array;
+  options?: FrameParserOptions;
+  events?: Ev[];
+  error?: string;
+  closeCode?: number;
+}
+
+const big = new Uint8Array(70000).map((_, i) => i & 0xff);
+
+const CASES: Case[] = [
+  // RFC 6455 section 5.7 examples
+  {
+    name: "single-frame unmasked text (client side)",
+    input: hex("81 05 48 65 6c 6c 6f"),
+    options: { role: "client" },
+    events: [["text", "Hello"]],
+  },
+  {
+    name: "single-frame masked text",
+    input: hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"),
+    events: [["text", "Hello"]],
+  },
+  {
+    name: "fragmented unmasked text (client side)",
+    input: hex("01 03 48 65 6c 80 02 6c 6f"),
+    options: { role: "client" },
+    events: [["text", "Hello"]],
+  },
+  {
+    name: "unmasked ping (client side)",
+    input: hex("89 05 48 65 6c 6c 6f"),
+    options: { role: "client" },
+    events: [["ping", "48656c6c6f"]],
+  },
+  {
+    name: "masked pong",
+    input: hex("8a 85 37 fa 21 3d 7f 9f 4d 51 58"),
+    events: [["pong", "48656c6c6f"]],
+  },
+  {
+    name: "256-byte binary with a 16-bit length (client side)",
+    input: cat(hex("82 7e 01 00"), big.subarray(0, 256)),
+    options: { role: "client" },
+    events: [["binary", toHex(big.subarray(0, 256))]],
+  },
+  {
+    name: "65536-byte binary with a 64-bit length (client side)",
+    input: cat(hex("82 7f 00 00 00 00 00 01 00 00"), big.subarray(0, 65536)),
+    options: { role: "client" },
+    events: [["binary", toHex(big.subarray(0, 65536))]],
+  },
+  { name: "empty text", input: m(1, ""), events: [["text", ""]] },
+  { name: "empty binary", input: m(2, ""), events: [["binary", ""]] },
+  {
+    name: "text keeps a leading BOM",
+    input: m(1, hex("ef bb bf 41")),
+    events: [["text", "\ufeffA"]],
+  },
+  {
+    name: "masked 70000-byte binary",
+    input: m(2, big),
+    events: [["binary", toHex(big)]],
+  },
+  {
+    name: "three messages in one buffer",
+    input: cat(m(1, "a"), m(2, hex("0102")), m(1, "bc")),
+    events: [["text", "a"], ["binary", "0102"], ["text", "bc"]],
+  },
+  {
+    name: "ping between fragments",
+    input: cat(m(1, "He", false), m(9, "p"), m(0, "llo", false), m(0, "", true)),
+    events: [["ping", "70"], ["text", "Hello"]],
+  },
+  {
+    name: "binary in many fragments with empty ones",
+    input: cat(m(2, "", false), m(0, hex("01"), false), m(0, "", false), m(0, hex("0203"))),
+    events: [["binary", "010203"]],
+  },
+  {
+    name: "UTF-8 sequence split across fragments",
+    input: cat(
+      m(1, hex("ce ba e1"), false),
+      m(0, hex("bd b9 cf 83"), false),
+      m(0, hex("ce bc ce b5")),
+    ),
+    events: [["text", "\u03ba\u1f79\u03c3\u03bc\u03b5"]],
+  },
+  { name: "close without payload", input: m(8, ""), events: [["close", 1005, ""]] },
+  {
+    name: "close 1000 with reason",
+    input: closeFrame(1000, "bye"),
+    events: [["close", 1000, "bye"]],
+  },
+  { name: "close 1012 is valid", input: closeFrame(1012), events: [["close", 1012, ""]] },
+  { name: "close 3000 is valid", input: closeFrame(3000), events: [["close", 3000, ""]] },
+  { name: "close 4999 is valid", input: closeFrame(4999), events: [["close", 4999, ""]] },
+  {
+    name: "input after a close frame is ignored",
+    input: cat(closeFrame(1000), hex("ff ff ff ff")),
+    events: [["close", 1000, ""]],
+  },
+  // Violations
+  {
+    name: "unmasked frame from a client",
+    input: u(1, "Hello"),
+    error: ErrorCode.MaskRequired,
+    closeCode: 1002,
+  },
+  {
+    name: "masked frame from a server",
+    input: m(1, "Hello"),
+    options: { role: "client" },
+    error: ErrorCode.UnexpectedMask,
+    closeCode: 1002,
+  },
+  { name: "RSV1 set", input: hex("c1 80 37 fa 21 3d"), error: ErrorCode.ReservedBits },
+  { name: "RSV2 set", input: hex("a1 80 37 fa 21 3d"), error: ErrorCode.ReservedBits },
+  { name: "RSV3 set", input: hex("91 80 37 fa 21 3d"), error: ErrorCode.ReservedBits },
+  { name: "opcode 3", input: hex("83 80 37 fa 21 3d"), error: ErrorCode.ReservedOpcode },
+  { name: "opcode 7", input: hex("87 80 37 fa 21 3d"), error: ErrorCode.ReservedOpcode },
+  { name: "opcode 11", input: hex("8b 80 37 fa 21 3d"), error: ErrorCode.ReservedOpcode },
+  { name: "opcode 15", input: hex("8f 80 37 fa 21 3d"), error: ErrorCode.ReservedOpcode },
+  { name: "fragmented ping", input: hex("09 80 37 fa 21 3d"), error: ErrorCode.FragmentedControl },
+  {
+    name: "ping of 126 bytes",
+    input: m(9, new Uint8Array(126)),
+    error: ErrorCode.ControlTooLong,
+  },
+  {
+    name: "close of 126 bytes",
+    input: m(8, new Uint8Array(126)),
+    error: ErrorCode.ControlTooLong,
+  },
+  {
+    name: "continuation without a start",
+    input: m(0, "x"),
+    error: ErrorCode.UnexpectedContinuation,
+  },
+  {
+    name: "text inside a fragmented message",
+    input: cat(m(1, "a", false), m(1, "b")),
+    error: ErrorCode.ExpectedContinuation,
+  },
+  {
+    name: "binary inside a fragmented message",
+    input: cat(m(2, "a", false), m(2, "b")),
+    error: ErrorCode.ExpectedContinuation,
+  },
+  {
+    name: "64-bit length with the top bit set",
+    input: hex("82 ff 80 00 00 00 00 00 00 00 37 fa 21 3d"),
+    error: ErrorCode.InvalidLength,
+    closeCode: 1002,
+  },
+  { name: "close with 1 byte", input: m(8, hex("03")), error: ErrorCode.InvalidClosePayload },
+  ...[0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535].map((code) => ({
+    name: `close code ${code}`,
+    input: closeFrame(code),
+    error: ErrorCode.InvalidCloseCode,
+    closeCode: 1002,
+  })),
+  {
+    name: "close reason that is not UTF-8",
+    input: m(8, hex("03 e8 ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64")),
+    error: ErrorCode.InvalidUtf8,
+    closeCode: 1007,
+  },
+  {
+    name: "invalid UTF-8 text",
+    input: m(1, hex("ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64")),
+    error: ErrorCode.InvalidUtf8,
+    closeCode: 1007,
+  },
+  {
+    name: "text ending inside a sequence",
+    input: cat(m(1, hex("41 e2 82"), false), m(0, "")),
+    error: ErrorCode.InvalidUtf8,
+  },
+  {
+    name: "invalid UTF-8 in the second fragment",
+    input: cat(m(1, "ok", false), m(0, hex("ff"), false), m(0, "")),
+    error: ErrorCode.InvalidUtf8,
+  },
+  {
+    name: "frame over maxFrameSize",
+    input: m(2, new Uint8Array(11)),
+    options: { maxFrameSize: 10 },
+    error: ErrorCode.FrameTooBig,
+    closeCode: 1009,
+  },
+  {
+    name: "message over maxMessageSize across fragments",
+    input: cat(m(2, new Uint8Array(6), false), m(0, new Uint8Array(6))),
+    options: { maxMessageSize: 10 },
+    error: ErrorCode.MessageTooBig,
+    closeCode: 1009,
+  },
+  {
+    name: "more frames than maxFragments",
+    input: cat(m(1, "a", false), m(0, "b", false), m(0, "c")),
+    options: { maxFragments: 2 },
+    error: ErrorCode.TooManyFragments,
+    closeCode: 1009,
+  },
+  {
+    name: "messages before a violation are delivered",
+    input: cat(m(1, "first"), hex("83 80 37 fa 21 3d")),
+    events: [["text", "first"]],
+    error: ErrorCode.ReservedOpcode,
+  },
+];
+
+function check(c: Case, out: Outcome, how: string): void {
+  deepEqual(out.events, c.events ?? [], `${c.name} (${how}): events`);
+  equal(out.error, c.error ?? null, `${c.name} (${how}): error`);
+  if (c.closeCode !== undefined) {
+    equal(out.closeCode, c.closeCode, `${c.name} (${how}): close code`);
+  }
+  if (c.error === undefined) equal(out.left, 0, `${c.name} (${how}): bytes left over`);
+}
+
+Deno.test("FrameParser.feed() handles each case whole", () => {
+  for (const c of CASES) check(c, feedPieces(c.input.slice(), [], c.options ?? {}), "whole");
+});
+
+Deno.test("FrameParser.feed() handles each case split at every byte", () => {
+  for (const c of CASES) {
+    if (c.input.length > 2000) continue;
+    for (let i = 1; i < c.input.length; i++) {
+      check(c, feedPieces(c.input.slice(), [i], c.options ?? {}), `split at ${i}`);
+    }
+  }
+});
+
+Deno.test("FrameParser.feed() handles each case fed one byte at a time", () => {
+  for (const c of CASES) {
+    const cuts = Array.from({ length: c.input.length - 1 }, (_, i) => i + 1);
+    check(c, feedPieces(c.input.slice(), cuts, c.options ?? {}), "byte by byte");
+  }
+});
+
+Deno.test("FrameParser.feed() handles each case at random split points", () => {
+  let seed = 12345;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  for (const c of CASES) {
+    for (let round = 0; round < 20; round++) {
+      const cuts = new Set<number>();
+      const k = 1 + rand(6);
+      for (let i = 0; i < k; i++) cuts.add(1 + rand(Math.max(1, c.input.length - 1)));
+      const sorted = [...cuts].filter((x) => x < c.input.length).sort((a, b) => a - b);
+      check(c, feedPieces(c.input.slice(), sorted, c.options ?? {}), `cuts ${sorted}`);
+    }
+  }
+});
+
+Deno.test("FrameParser.feed() waits when a header is short", () => {
+  const parser = new FrameParser(new Record());
+  const frame = m(2, new Uint8Array(300));
+  equal(parser.feed(frame.slice(0, 1)), 0);
+  equal(parser.feed(frame.slice(0, 3)), 0); // 16-bit length not complete
+  equal(parser.feed(frame.slice(0, 7)), 0); // mask key not complete
+  equal(parser.feed(frame.slice(0, 8)), 8); // header consumed, payload waits
+});
+
+Deno.test("FrameParser.feed() waits for a whole control frame", () => {
+  const sink = new Record();
+  const parser = new FrameParser(sink);
+  const frame = m(9, "ping!");
+  equal(parser.feed(frame.slice(0, frame.length - 1)), 0);
+  equal(parser.feed(frame.slice()), frame.length);
+  deepEqual(sink.events, [["ping", toHex(encode("ping!"))]]);
+});
+
+Deno.test("FrameParser.feed() fails invalid UTF-8 before the rest of the frame arrives", () => {
+  const sink = new Record();
+  const parser = new FrameParser(sink);
+  const payload = new Uint8Array(1000).fill(0x61);
+  payload[10] = 0xff;
+  const frame = m(1, payload);
+  // Header (8 bytes) and the first 5 payload bytes: valid so far.
+  equal(parser.feed(frame.slice(0, 13)), 13);
+  let err: unknown;
+  try {
+    parser.feed(frame.slice(13, 30)); // contains the 0xff, 970 bytes still to come
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof WebSocketError);
+  equal(err.code, ErrorCode.InvalidUtf8);
+  equal(err.closeCode, 1007);
+});
+
+Deno.test("FrameParser.feed() fails fast on a sequence that cannot complete", () => {
+  const parser = new FrameParser(new Record());
+  // U+110000 would start F4 90: invalid at the second byte.
+  const frame = m(1, hex("f4 90 80 80 41 41 41"));
+  equal(parser.feed(frame.slice(0, 7)), 7); // header + 1 payload byte
+  let err: unknown;
+  try {
+    parser.feed(frame.slice(7, 8));
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof WebSocketError);
+  equal(err.code, ErrorCode.InvalidUtf8);
+});
+
+Deno.test("FrameParser.feed() rejects an oversize frame from its header alone", () => {
+  const parser = new FrameParser(new Record(), { maxFrameSize: 1024 });
+  let err: unknown;
+  try {
+    parser.feed(hex("82 ff 00 00 00 01 00 00 00 00 37 fa 21 3d"));
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof WebSocketError);
+  equal(err.code, ErrorCode.FrameTooBig);
+  equal(err.closeCode, 1009);
+});
+
+Deno.test("FrameParser.feed() ignores everything after a violation", () => {
+  const sink = new Record();
+  const parser = new FrameParser(sink);
+  let threw = false;
+  try {
+    parser.feed(hex("83 80 37 fa 21 3d"));
+  } catch {
+    threw = true;
+  }
+  ok(threw);
+  ok(parser.done);
+  const more = m(1, "x");
+  equal(parser.feed(more), more.length);
+  deepEqual(sink.events, []);
+});
+
+Deno.test("FrameParser() rejects invalid limits", () => {
+  let threw = 0;
+  for (const o of [{ maxFrameSize: -1 }, { maxMessageSize: 1.5 }, { maxFragments: NaN }]) {
+    try {
+      new FrameParser(new Record(), o);
+    } catch (e) {
+      if (e instanceof RangeError) threw++;
+    }
+  }
+  equal(threw, 3);
+});
