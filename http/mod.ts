@@ -1,7 +1,47 @@
 /**
- * Placeholder: this package is being built.
+ * A strict, fast HTTP/1.1 server for Deno over `Deno.listen`, with a parser
+ * written from scratch and a generic connection takeover: a route can hand
+ * the connection, with every byte read past the request head, to an
+ * {@linkcode UpgradeTarget} that HTTP knows nothing about. This package loads
+ * no WebSocket code.
+ *
+ * Handlers, routes, upgrade targets and loggers are objects implementing an
+ * interface, one method per event.
+ *
+ * @example A server with two routes
+ * ```ts
+ * import { type Handler, HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { equal } from "node:assert/strict";
+ *
+ * class Hello implements Handler {
+ *   handle(_req: HttpRequest, res: HttpResponse): void {
+ *     res.send("hello\n");
+ *   }
+ * }
+ * class Echo implements Handler {
+ *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+ *     res.send(await req.body.bytes());
+ *   }
+ * }
+ * const server = new HttpServer(new Router().get("/", new Hello()).post("/echo", new Echo()), {
+ *   port: 0,
+ * });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: "POST", body: "abc" });
+ * equal(await res.text(), "abc");
+ * await server.shutdown();
+ * ```
  *
  * @module
  */
-/** Package version. */
-export const VERSION = "0.1.0";
+export * from "./errors.ts";
+export * from "./header_list.ts";
+export * from "./head.ts";
+export * from "./parser.ts";
+export * from "./chunked.ts";
+export * from "./status.ts";
+export * from "./handler.ts";
+export * from "./request.ts";
+export * from "./response.ts";
+export * from "./router.ts";
+export * from "./server.ts";

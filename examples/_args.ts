@@ -1,0 +1,45 @@
+// Tiny flag parser shared by the examples: --name value or --name=value.
+
+/** Parsed `--hostname` and `--port` flags. */
+export interface ListenFlags {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * Reads `--hostname` and `--port` from `args`.
+ *
+ * @param args Usually `Deno.args`.
+ * @param defaultPort The port when none is given.
+ * @returns The flags.
+ * @throws {TypeError} On an unknown flag or a bad port.
+ */
+export function parseListenFlags(args: string[], defaultPort: number): ListenFlags {
+  const flags: ListenFlags = { hostname: "127.0.0.1", port: defaultPort };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new TypeError(`Missing value for ${name}`);
+    if (name === "--hostname") flags.hostname = value;
+    else if (name === "--port") {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new TypeError(`Invalid --port "${value}": expected 0-65535`);
+      }
+      flags.port = port;
+    } else throw new TypeError(`Unknown flag ${name}: expected --hostname or --port`);
+  }
+  return flags;
+}
+
+/**
+ * Formats a host for a URL (brackets around IPv6).
+ *
+ * @param hostname The host.
+ * @returns The host as it goes in a URL.
+ */
+export function urlHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}

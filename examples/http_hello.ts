@@ -1,0 +1,56 @@
+/**
+ * The hello server: `GET /` answers a short text, `POST /echo` answers the
+ * request body, anything else 404. Imports only @coroio/core and
+ * @coroio/http.
+ *
+ *     deno run --allow-net examples/http_hello.ts --hostname 127.0.0.1 --port 8080
+ *
+ * @module
+ */
+import {
+  type Handler,
+  type HttpRequest,
+  type HttpResponse,
+  HttpServer,
+  Router,
+} from "@coroio/http";
+import { parseListenFlags, urlHost } from "./_args.ts";
+
+/** `GET /`: a short text body. */
+export class Hello implements Handler {
+  handle(_req: HttpRequest, res: HttpResponse): void {
+    res.send("Hello, World!\n");
+  }
+}
+
+/** `POST /echo`: the request body, byte for byte. */
+export class Echo implements Handler {
+  async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+    const ct = req.headers.get("content-type");
+    if (ct !== null) res.setHeader("Content-Type", ct);
+    res.send(await req.body.bytes());
+  }
+}
+
+/** The example's routes, shared with examples/http_ws_echo.ts. */
+export function helloRoutes(router: Router = new Router()): Router {
+  return router.get("/", new Hello()).post("/echo", new Echo());
+}
+
+if (import.meta.main) {
+  const { hostname, port } = parseListenFlags(Deno.args, 8080);
+  const ac = new AbortController();
+  const server = new HttpServer(helloRoutes(), {
+    hostname,
+    port,
+    signal: ac.signal,
+    shutdownTimeout: 3000,
+  });
+  const addr = server.listen();
+  Deno.addSignalListener("SIGINT", () => ac.abort());
+  Deno.addSignalListener("SIGTERM", () => ac.abort());
+  // deno-lint-ignore no-console
+  console.log(`listening on http://${urlHost(addr.hostname)}:${addr.port}`);
+  await server.finished;
+  Deno.exit(0);
+}

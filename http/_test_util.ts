@@ -1,0 +1,139 @@
+// Raw-socket helpers for the server tests: a tiny, strict HTTP response
+// reader so tests see exactly what went over the wire.
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** One response as read from the wire. */
+export interface RawResponse {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+  raw: string;
+}
+
+/** Reads responses from a raw connection, with a deadline on every read. */
+export class ResponseReader {
+  #conn: Deno.Conn;
+  #buf = new Uint8Array(0);
+  #timeoutMs: number;
+  constructor(conn: Deno.Conn, timeoutMs = 3000) {
+    this.#conn = conn;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Bytes received and not yet parsed. */
+  get pending(): string {
+    return dec(this.#buf);
+  }
+
+  async #more(): Promise<boolean> {
+    const chunk = new Uint8Array(65536);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) => {
+      timer = setTimeout(r, this.#timeoutMs, "timeout");
+    });
+    try {
+      const n = await Promise.race([this.#conn.read(chunk).catch(() => null), timeout]);
+      if (n === "timeout") {
+        throw new Error(`Timed out waiting for bytes; have: ${JSON.stringify(this.pending)}`);
+      }
+      if (n === null) return false;
+      const next = new Uint8Array(this.#buf.length + n);
+      next.set(this.#buf);
+      next.set(chunk.subarray(0, n), this.#buf.length);
+      this.#buf = next;
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #indexOf(s: string, from = 0): number {
+    return dec(this.#buf).indexOf(s, from);
+  }
+
+  /** Reads one whole response; `null` if the connection closed first. */
+  async read(opts: { head?: boolean } = {}): Promise<RawResponse | null> {
+    let end: number;
+    while ((end = this.#indexOf("\r\n\r\n")) < 0) {
+      if (!(await this.#more())) {
+        if (this.#buf.length > 0) {
+          throw new Error(`Connection closed inside a head: ${this.pending}`);
+        }
+        return null;
+      }
+    }
+    const headText = dec(this.#buf.subarray(0, end));
+    const lines = headText.split("\r\n");
+    const status = Number(lines[0]!.split(" ")[1]);
+    const headers = new Map<string, string>();
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(":");
+      const name = line.slice(0, i).toLowerCase();
+      const value = line.slice(i + 1).trim();
+      headers.set(name, headers.has(name) ? headers.get(name) + ", " + value : value);
+    }
+    let rest = this.#buf.subarray(end + 4);
+    this.#buf = rest;
+    let body = "";
+    const noBody = opts.head || status === 204 || status === 304 || (status >= 100 && status < 200);
+    if (noBody) {
+      // nothing
+    } else if (headers.get("transfer-encoding") === "chunked") {
+      for (;;) {
+        let lineEnd: number;
+        while ((lineEnd = this.#indexOf("\r\n")) < 0) {
+          if (!(await this.#more())) throw new Error("Connection closed inside a chunk size");
+        }
+        const size = parseInt(dec(this.#buf.subarray(0, lineEnd)), 16);
+        while (this.#buf.length < lineEnd + 2 + size + 2) {
+          if (!(await this.#more())) throw new Error("Connection closed inside a chunk");
+        }
+        body += dec(this.#buf.subarray(lineEnd + 2, lineEnd + 2 + size));
+        this.#buf = this.#buf.subarray(lineEnd + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else if (headers.has("content-length")) {
+      const len = Number(headers.get("content-length"));
+      while (this.#buf.length < len) {
+        if (!(await this.#more())) throw new Error("Connection closed inside a body");
+      }
+      body = dec(this.#buf.subarray(0, len));
+      this.#buf = this.#buf.subarray(len);
+    } else {
+      while (await this.#more()) { /* read to close */ }
+      body = dec(this.#buf);
+      this.#buf = new Uint8Array(0);
+    }
+    rest = this.#buf;
+    return { status, headers, body, raw: headText };
+  }
+
+  /** Resolves `true` if the peer closed (EOF or reset) with no more bytes. */
+  async closed(): Promise<boolean> {
+    while (await this.#more()) { /* drain */ }
+    return this.#buf.length === 0;
+  }
+}
+
+/** Opens a raw connection to the port. */
+export function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** Sends `request` on a fresh connection and reads responses until close. */
+export async function exchange(port: number, request: string | Uint8Array): Promise<RawResponse[]> {
+  const conn = await connect(port);
+  try {
+    await conn.write(typeof request === "string" ? enc(request) : request);
+    const reader = new ResponseReader(conn);
+    const out: RawResponse[] = [];
+    for (let r; (r = await reader.read()) !== null;) out.push(r);
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

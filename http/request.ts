@@ -1,0 +1,426 @@
+import type { BufReader } from "@coroio/core";
+import type { ChunkedDecoder } from "./chunked.ts";
+import { HttpError, HttpErrorCode } from "./errors.ts";
+import type { HeaderList } from "./header_list.ts";
+import type { RequestHead } from "./head.ts";
+
+/** @internal What a body reads through: the server's connection state. */
+export interface BodyHost {
+  readonly reader: BufReader;
+  /** Writes `100 Continue` if the request expects it and it was not sent. */
+  continueIfExpected(): Promise<void>;
+  /** Reused chunked decoder of the connection. */
+  chunkedDecoder(): ChunkedDecoder;
+}
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder();
+
+/**
+ * The body of a request, read from the connection as the handler asks for
+ * it. Size-limited: past the server's `maxBodySize` a read throws an
+ * {@linkcode HttpError} with status 413. A body the handler leaves unread is
+ * drained by the server (or the connection closed) so that the next request
+ * on the connection is framed correctly.
+ *
+ * @example Reading a body whole
+ * ```ts ignore
+ * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ *
+ * class Echo implements Handler {
+ *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+ *     res.send(await req.body.bytes());
+ *   }
+ * }
+ * ```
+ */
+export class RequestBody {
+  #host: BodyHost | null;
+  #chunked: ChunkedDecoder | null = null;
+  #remaining: number;
+  #received = 0;
+  #limit: number;
+  #done: boolean;
+  #started = false;
+  #failed: unknown = null;
+  #trailers: HeaderList | null = null;
+
+  /**
+   * Creates the body of a request; the server does this.
+   *
+   * @param host The connection to read from, or `null` for no body.
+   * @param head The request head (its framing fields).
+   * @param limit The most body bytes accepted.
+   */
+  constructor(host: BodyHost | null, head: RequestHead | null, limit: number) {
+    this.#host = host;
+    this.#limit = limit;
+    if (host === null || head === null) {
+      this.#remaining = 0;
+      this.#done = true;
+    } else if (head.chunked) {
+      this.#remaining = -1;
+      this.#done = false;
+      this.#chunked = host.chunkedDecoder();
+      this.#chunked.reset();
+    } else {
+      this.#remaining = head.contentLength > 0 ? head.contentLength : 0;
+      this.#done = this.#remaining === 0;
+    }
+  }
+
+  /**
+   * The declared length (`Content-Length`), or `null` when chunked or absent.
+   *
+   * @returns Bytes, or `null`.
+   */
+  get length(): number | null {
+    return this.#chunked !== null ? null : this.#remaining + this.#received;
+  }
+
+  /**
+   * Whether the whole body has been read.
+   *
+   * @returns `true` once `read()` returned `null` or there was no body.
+   */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Whether the handler started reading.
+   *
+   * @returns `true` after the first `read()`.
+   */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * Bytes of body received so far.
+   *
+   * @returns The count.
+   */
+  get received(): number {
+    return this.#received;
+  }
+
+  /**
+   * The error that broke the body, if reading failed.
+   *
+   * @returns The error, or `null`.
+   */
+  get error(): unknown {
+    return this.#failed;
+  }
+
+  /**
+   * Trailer fields of a chunked body, once it has been read whole.
+   *
+   * @returns The trailers, or `null`.
+   */
+  get trailers(): HeaderList | null {
+    return this.#trailers;
+  }
+
+  /**
+   * Reads the next piece of the body. Sends `100 Continue` first when the
+   * client asked for it.
+   *
+   * @returns A view of the next bytes (valid until the next read), or `null`
+   * at the end of the body.
+   * @throws {HttpError} 400 if the body is malformed or the connection ends
+   * early, 413 if it is larger than the limit.
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#done) return null;
+    if (this.#failed !== null) throw this.#failed;
+    const host = this.#host!;
+    if (!this.#started) {
+      this.#started = true;
+      if (this.#remaining > this.#limit) {
+        this.#fail(tooLarge(this.#limit));
+      }
+      await host.continueIfExpected();
+    }
+    try {
+      return this.#chunked === null
+        ? await this.#readLength(host.reader)
+        : await this.#readChunked(host.reader, this.#chunked);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #fail(err: unknown): never {
+    this.#failed = err;
+    throw err;
+  }
+
+  async #readLength(reader: BufReader): Promise<Uint8Array> {
+    if (reader.buffered === 0) {
+      const n = await reader.fill();
+      if (n === null) throw truncated(this.#received, this.#remaining);
+    }
+    const view = reader.peek();
+    const n = view.length < this.#remaining ? view.length : this.#remaining;
+    reader.consume(n);
+    this.#remaining -= n;
+    this.#received += n;
+    if (this.#remaining === 0) this.#done = true;
+    return view.subarray(0, n);
+  }
+
+  async #readChunked(reader: BufReader, dec: ChunkedDecoder): Promise<Uint8Array | null> {
+    for (;;) {
+      const view = reader.peek();
+      const n = view.length === 0 ? 0 : dec.decode(view);
+      reader.consume(n);
+      if (dec.dataLength > 0) {
+        const len = dec.dataLength;
+        this.#received += len;
+        if (this.#received > this.#limit) throw tooLarge(this.#limit);
+        const data = view.subarray(dec.dataStart, dec.dataStart + len);
+        dec.dataLength = 0;
+        if (dec.done) this.#finishChunked(dec);
+        return data;
+      }
+      if (dec.done) {
+        this.#finishChunked(dec);
+        return null;
+      }
+      if (n === 0 || reader.buffered === 0) {
+        const got = await reader.fill();
+        if (got === null) throw truncated(this.#received, -1);
+      }
+    }
+  }
+
+  #finishChunked(dec: ChunkedDecoder): void {
+    this.#done = true;
+    this.#trailers = dec.trailers;
+  }
+
+  /**
+   * Reads the whole body into one array.
+   *
+   * @param limit The most bytes to accept (at most the server's limit).
+   * @returns The body (a copy the caller owns).
+   * @throws {HttpError} 413 if the body is larger than `limit`, 400 if it is
+   * malformed or cut short.
+   */
+  async bytes(limit: number = this.#limit): Promise<Uint8Array> {
+    if (this.#done && this.#received === 0) return EMPTY;
+    if (limit < this.#limit) this.#limit = limit;
+    const declared = this.#chunked === null ? this.#remaining : -1;
+    if (declared > this.#limit) {
+      this.#started = true;
+      this.#fail(tooLarge(this.#limit));
+    }
+    if (declared >= 0) {
+      const out = new Uint8Array(declared);
+      let at = 0;
+      for (let chunk; (chunk = await this.read()) !== null;) {
+        out.set(chunk, at);
+        at += chunk.length;
+      }
+      return out;
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let chunk; (chunk = await this.read()) !== null;) {
+      parts.push(chunk.slice());
+      total += chunk.length;
+    }
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /**
+   * Reads the whole body as UTF-8 text (invalid sequences are replaced).
+   *
+   * @param limit The most bytes to accept.
+   * @returns The text.
+   * @throws {HttpError} As {@linkcode RequestBody.prototype.bytes}.
+   */
+  async text(limit?: number): Promise<string> {
+    return decoder.decode(await this.bytes(limit));
+  }
+
+  /**
+   * Reads the whole body and parses it as JSON.
+   *
+   * @param limit The most bytes to accept.
+   * @returns The parsed value.
+   * @throws {HttpError} 400 if it is not valid JSON; as `bytes()` otherwise.
+   */
+  async json(limit?: number): Promise<unknown> {
+    const text = await this.text(limit);
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(
+        400,
+        HttpErrorCode.InvalidBody,
+        "Cannot parse request body: invalid JSON",
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /**
+   * The body as a web `ReadableStream` (each chunk a copy).
+   *
+   * @returns A stream of the remaining body.
+   */
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(new BodySource(this), { highWaterMark: 0 });
+  }
+
+  /**
+   * Reads and discards what is left of the body, up to `max` bytes.
+   *
+   * @param max The most bytes to discard.
+   * @returns `true` if the body was fully consumed, `false` if more than
+   * `max` bytes remained or reading failed.
+   */
+  async drain(max: number): Promise<boolean> {
+    if (this.#done) return true;
+    if (this.#failed !== null) return false;
+    if (this.#chunked === null && this.#remaining > max) return false;
+    let dropped = 0;
+    try {
+      for (let chunk; (chunk = await this.read()) !== null;) {
+        dropped += chunk.length;
+        if (dropped > max) return false;
+      }
+    } catch {
+      return false;
+    }
+    return true;
+  }
+}
+
+class BodySource implements UnderlyingDefaultSource<Uint8Array> {
+  #body: RequestBody;
+  constructor(body: RequestBody) {
+    this.#body = body;
+  }
+  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const chunk = await this.#body.read();
+    if (chunk === null) controller.close();
+    else controller.enqueue(chunk.slice());
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(
+    413,
+    HttpErrorCode.BodyTooLarge,
+    `Cannot read request body: larger than the limit of ${limit} bytes`,
+  );
+}
+
+function truncated(received: number, remaining: number): HttpError {
+  const what = remaining >= 0 ? `${remaining} bytes short` : "before the last chunk";
+  return new HttpError(
+    400,
+    HttpErrorCode.IncompleteRequest,
+    `Cannot read request body: connection ended after ${received} bytes, ${what}`,
+  );
+}
+
+/**
+ * A request as a handler sees it: the parsed head, route parameters, the
+ * peer address and the body.
+ *
+ * @example Reading parts of a request
+ * ```ts ignore
+ * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ *
+ * class Show implements Handler {
+ *   handle(req: HttpRequest, res: HttpResponse): void {
+ *     res.send(`${req.method} ${req.path} id=${req.params.id} ua=${req.headers.get("user-agent")}`);
+ *   }
+ * }
+ * ```
+ */
+export class HttpRequest {
+  /** The parsed head. */
+  readonly head: RequestHead;
+  /** The body. */
+  readonly body: RequestBody;
+  /** The peer's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** Route parameters (`/users/:id` gives `params.id`), set by the router. */
+  params: Record<string, string>;
+
+  /**
+   * Creates a request; the server does this.
+   *
+   * @param head The parsed head.
+   * @param body The body.
+   * @param remoteAddr The peer's address.
+   */
+  constructor(head: RequestHead, body: RequestBody, remoteAddr: Deno.Addr) {
+    this.head = head;
+    this.body = body;
+    this.remoteAddr = remoteAddr;
+    this.params = NO_PARAMS;
+  }
+
+  /**
+   * The method, e.g. `"GET"`.
+   *
+   * @returns The method.
+   */
+  get method(): string {
+    return this.head.method;
+  }
+
+  /**
+   * The request target as sent.
+   *
+   * @returns The target.
+   */
+  get target(): string {
+    return this.head.target;
+  }
+
+  /**
+   * The target's path, without the query.
+   *
+   * @returns The path.
+   */
+  get path(): string {
+    return this.head.path;
+  }
+
+  /**
+   * The target's query, without `?`.
+   *
+   * @returns The query, or `""`.
+   */
+  get query(): string {
+    return this.head.query;
+  }
+
+  /**
+   * The header fields.
+   *
+   * @returns The case-insensitive header list.
+   */
+  get headers(): HeaderList {
+    return this.head.headers;
+  }
+}
+
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;

@@ -1,0 +1,384 @@
+import type { BufWriter } from "@coroio/core";
+import { httpDate } from "./_date.ts";
+import type { UpgradeTarget } from "./handler.ts";
+import { STATUS_TEXT } from "./status.ts";
+
+/** @internal What a response writes through: the server's connection state. */
+export interface ResponseHost {
+  readonly writer: BufWriter;
+  /** Whether the connection must close after this response. */
+  closeAfterResponse(): boolean;
+  /** Flushes staged bytes, respecting the output limit. */
+  flush(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = new Uint8Array([0x30, 13, 10, 13, 10]);
+
+const statusLines = new Map<number, string>();
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    if (statusLines.size < 1000) statusLines.set(status, line);
+  }
+  return line;
+}
+
+const State = { Fresh: 0, Streaming: 1, Done: 2, Upgraded: 3 } as const;
+type State = typeof State[keyof typeof State];
+
+/**
+ * The response to one request. Either `send()` a whole body (staged and
+ * written together with other responses of a pipelined batch), or stream it
+ * with `write()` and `end()` (chunked on HTTP/1.1), or hand the connection
+ * over with `upgrade()`.
+ *
+ * The server adds `Date`, `Content-Length` or `Transfer-Encoding`, and
+ * `Connection: close` when the connection will close. HEAD responses carry
+ * the headers of the body but no body; 1xx, 204 and 304 carry no body.
+ *
+ * @example A JSON response
+ * ```ts ignore
+ * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ *
+ * class Api implements Handler {
+ *   handle(_req: HttpRequest, res: HttpResponse): void {
+ *     res.status = 201;
+ *     res.setHeader("content-type", "application/json");
+ *     res.send(JSON.stringify({ ok: true }));
+ *   }
+ * }
+ * ```
+ */
+export class HttpResponse {
+  /** The status code to send. @default {200} */
+  status = 200;
+  #host: ResponseHost;
+  #headers: string[] = [];
+  #state: State = State.Fresh;
+  #head: boolean;
+  #http10: boolean;
+  #chunked = false;
+  #bytesSent = 0;
+  #upgradeTarget: UpgradeTarget | null = null;
+  #closeAfter = false;
+
+  /**
+   * Creates a response; the server does this.
+   *
+   * @param host The connection to write to.
+   * @param isHead Whether the request was HEAD.
+   * @param http10 Whether the request was HTTP/1.0.
+   */
+  constructor(host: ResponseHost, isHead: boolean, http10: boolean) {
+    this.#host = host;
+    this.#head = isHead;
+    this.#http10 = http10;
+  }
+
+  /**
+   * Whether the status line and headers were written.
+   *
+   * @returns `true` after `send()`, the first `write()` or `end()`.
+   */
+  get headersSent(): boolean {
+    return this.#state !== State.Fresh;
+  }
+
+  /**
+   * Whether the response is complete.
+   *
+   * @returns `true` after `send()` or `end()`, or `upgrade()`.
+   */
+  get finished(): boolean {
+    return this.#state === State.Done || this.#state === State.Upgraded;
+  }
+
+  /**
+   * Body bytes written so far (for the access log).
+   *
+   * @returns The count.
+   */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  /**
+   * The target chosen by `upgrade()`, if any.
+   *
+   * @returns The target, or `null`.
+   */
+  get upgradeTarget(): UpgradeTarget | null {
+    return this.#upgradeTarget;
+  }
+
+  /**
+   * Whether the response said `Connection: close`.
+   *
+   * @returns `true` if the connection closes after it.
+   */
+  get closesConnection(): boolean {
+    return this.#closeAfter;
+  }
+
+  /**
+   * Sets a header, replacing any of the same name.
+   *
+   * @param name The field name (a token).
+   * @param value The value (no CR, LF or NUL; Latin-1).
+   * @returns This response.
+   * @throws {TypeError} If the name or value is invalid, or headers were sent.
+   */
+  setHeader(name: string, value: string): this {
+    this.removeHeader(name);
+    return this.appendHeader(name, value);
+  }
+
+  /**
+   * Adds a header line, keeping others of the same name (e.g. `Set-Cookie`).
+   *
+   * @param name The field name (a token).
+   * @param value The value.
+   * @returns This response.
+   * @throws {TypeError} If the name or value is invalid, or headers were sent.
+   */
+  appendHeader(name: string, value: string): this {
+    if (this.#state !== State.Fresh) {
+      throw new TypeError(`Cannot set header "${name}": headers were already sent`);
+    }
+    if (!isToken(name)) throw new TypeError(`Cannot set header: invalid field name "${name}"`);
+    if (!isFieldValue(value)) {
+      throw new TypeError(
+        `Cannot set header "${name}": value has CR, LF, NUL or non-Latin-1 characters`,
+      );
+    }
+    this.#headers.push(name, value);
+    return this;
+  }
+
+  /**
+   * Reads a header set on this response.
+   *
+   * @param name The field name, any case.
+   * @returns The first value, or `null`.
+   */
+  getHeader(name: string): string | null {
+    const h = this.#headers;
+    for (let i = 0; i < h.length; i += 2) {
+      if (eqIgnoreCase(h[i]!, name)) return h[i + 1]!;
+    }
+    return null;
+  }
+
+  /**
+   * Removes every header of that name.
+   *
+   * @param name The field name, any case.
+   * @returns This response.
+   */
+  removeHeader(name: string): this {
+    const h = this.#headers;
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      if (eqIgnoreCase(h[i]!, name)) h.splice(i, 2);
+    }
+    return this;
+  }
+
+  /**
+   * Sends a complete response with this body. A string is sent as UTF-8
+   * with `Content-Type: text/plain; charset=utf-8` unless one was set.
+   * The bytes are staged; the server writes them with the other responses
+   * of the batch.
+   *
+   * @param body The body, or nothing.
+   * @throws {TypeError} If the response was already started.
+   */
+  send(body?: string | Uint8Array | null): void {
+    if (this.#state !== State.Fresh) {
+      throw new TypeError("Cannot send response: it was already started");
+    }
+    let bytes: Uint8Array = EMPTY;
+    if (typeof body === "string") {
+      bytes = encoder.encode(body);
+      if (this.getHeader("content-type") === null) {
+        this.#headers.push("Content-Type", "text/plain; charset=utf-8");
+      }
+    } else if (body !== undefined && body !== null) {
+      bytes = body;
+    }
+    const noBody = this.#bodyForbidden();
+    this.#writeHead(noBody ? -2 : bytes.length);
+    if (!noBody && !this.#head && bytes.length > 0) {
+      this.#host.writer.write(bytes);
+      this.#bytesSent = bytes.length;
+    }
+    this.#state = State.Done;
+  }
+
+  /**
+   * Streams a piece of the body and flushes it to the connection. The first
+   * call sends the head: with `Transfer-Encoding: chunked` on HTTP/1.1 unless
+   * a `Content-Length` header was set.
+   *
+   * @param chunk The bytes, or a string sent as UTF-8.
+   * @returns A promise that resolves once the bytes were handed to the kernel.
+   * @throws {TypeError} If the response was finished.
+   */
+  async write(chunk: string | Uint8Array): Promise<void> {
+    this.#startStreaming();
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    this.#writeBodyPart(bytes);
+    await this.#host.flush();
+  }
+
+  /**
+   * Finishes the response, with an optional last piece of body. Without a
+   * preceding `write()` this is `send(chunk)`.
+   *
+   * @param chunk The last bytes, if any.
+   * @returns A promise that resolves once the response is staged (streamed
+   * responses: flushed).
+   * @throws {TypeError} If the response was finished.
+   */
+  async end(chunk?: string | Uint8Array): Promise<void> {
+    if (this.#state === State.Fresh) {
+      this.send(chunk);
+      return;
+    }
+    if (this.#state !== State.Streaming) {
+      throw new TypeError("Cannot end response: it is already finished");
+    }
+    if (chunk !== undefined) {
+      this.#writeBodyPart(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+    }
+    if (this.#chunked) this.#host.writer.write(LAST_CHUNK);
+    this.#state = State.Done;
+    await this.#host.flush();
+  }
+
+  /**
+   * Hands the connection to an upgrade target once the handler returns. The
+   * server flushes earlier responses, stops HTTP processing on the
+   * connection, and calls `target.upgrade()` with the connection and every
+   * byte it read past this request's head. The target writes the `101`
+   * response (or a refusal) itself.
+   *
+   * @param target The protocol handler taking over.
+   * @throws {TypeError} If the response was already started.
+   */
+  upgrade(target: UpgradeTarget): void {
+    if (this.#state !== State.Fresh) {
+      throw new TypeError("Cannot upgrade: the response was already started");
+    }
+    this.#upgradeTarget = target;
+    this.#state = State.Upgraded;
+  }
+
+  #bodyForbidden(): boolean {
+    const s = this.status;
+    return s < 200 || s === 204 || s === 304;
+  }
+
+  #startStreaming(): void {
+    if (this.#state === State.Streaming) return;
+    if (this.#state !== State.Fresh) {
+      throw new TypeError("Cannot write response body: the response is finished");
+    }
+    const declared = this.getHeader("content-length");
+    if (this.#bodyForbidden()) {
+      this.#writeHead(-2);
+    } else if (declared !== null) {
+      this.#writeHead(-3);
+    } else if (this.#http10) {
+      // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+      this.#closeAfter = true;
+      this.#writeHead(-3);
+    } else {
+      this.#chunked = true;
+      this.#writeHead(-1);
+    }
+    this.#state = State.Streaming;
+  }
+
+  #writeBodyPart(bytes: Uint8Array): void {
+    if (this.#head || this.#bodyForbidden() || bytes.length === 0) return;
+    const w = this.#host.writer;
+    if (this.#chunked) {
+      w.writeLatin1(bytes.length.toString(16) + "\r\n");
+      w.write(bytes);
+      w.write(CRLF);
+    } else {
+      w.write(bytes);
+    }
+    this.#bytesSent += bytes.length;
+  }
+
+  /**
+   * Writes status line and headers. `length` >= 0: Content-Length; -1:
+   * chunked; -2: no body and no framing header; -3: framing as set by the
+   * caller (or none, closing).
+   */
+  #writeHead(length: number): void {
+    let s = statusLine(this.status) + "Date: " + httpDate() + "\r\n";
+    const h = this.#headers;
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i]!;
+      if (
+        length !== -3 &&
+        (eqIgnoreCase(name, "content-length") || eqIgnoreCase(name, "transfer-encoding"))
+      ) {
+        continue;
+      }
+      s += name + ": " + h[i + 1]! + "\r\n";
+    }
+    if (length >= 0) {
+      if (!(this.status === 304)) s += "Content-Length: " + length + "\r\n";
+    } else if (length === -1) {
+      s += "Transfer-Encoding: chunked\r\n";
+    }
+    if (this.#closeAfter || this.#host.closeAfterResponse()) {
+      this.#closeAfter = true;
+      s += "Connection: close\r\n\r\n";
+    } else if (this.#http10) {
+      s += "Connection: keep-alive\r\n\r\n";
+    } else {
+      s += "\r\n";
+    }
+    this.#host.writer.writeLatin1(s);
+  }
+}
+
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  TOKEN[c.charCodeAt(0)] = 1;
+}
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+function isFieldValue(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
+
+function eqIgnoreCase(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  if (a === b) return true;
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i) | 0x20;
+    if (x !== (b.charCodeAt(i) | 0x20)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,536 @@
+import {
+  BufReader,
+  BufWriter,
+  type ConnectionHandler,
+  Deadlines,
+  type ErrorReporter,
+  type Expirable,
+  isClosedError,
+  TcpServer,
+  type TrackedConn,
+} from "@coroio/core";
+import { httpDate } from "./_date.ts";
+import { ChunkedDecoder } from "./chunked.ts";
+import { HttpError, HttpErrorCode } from "./errors.ts";
+import type { AccessLogger, Handler, UpgradeTarget } from "./handler.ts";
+import type { RequestHead } from "./head.ts";
+import { RequestParser } from "./parser.ts";
+import { type BodyHost, HttpRequest, RequestBody } from "./request.ts";
+import { HttpResponse, type ResponseHost } from "./response.ts";
+import { STATUS_TEXT } from "./status.ts";
+
+/** Options for {@linkcode HttpServer}. */
+export interface HttpServerOptions {
+  /** Host to listen on. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** Port to listen on; 0 picks a free one. @default {8080} */
+  port?: number;
+  /** Most bytes of a request head (431 past it). @default {16384} */
+  maxHeadSize?: number;
+  /** Most bytes of the request line (414 past it). @default {8192} */
+  maxRequestLineLength?: number;
+  /** Most header fields (431 past it). @default {100} */
+  maxHeaderCount?: number;
+  /** Most bytes of a request body (413 past it). @default {1048576} */
+  maxBodySize?: number;
+  /**
+   * Most body bytes the server reads and discards when a handler leaves a
+   * body unread; past it the connection is closed instead. @default {65536}
+   */
+  maxDrainSize?: number;
+  /**
+   * Staged output (pipelined responses) above which the server flushes
+   * before parsing the next request. @default {65536}
+   */
+  maxOutputBuffer?: number;
+  /**
+   * Milliseconds a client has to send a complete request head, from its
+   * first byte (or from accept, for the first request): past it, 408 and
+   * close. @default {15000}
+   */
+  headerTimeout?: number;
+  /** Milliseconds an idle keep-alive connection is kept open. @default {5000} */
+  keepAliveTimeout?: number;
+  /** Most connections at once (core's accept loop). @default {10000} */
+  maxConnections?: number;
+  /** Milliseconds graceful shutdown waits before closing what is left. @default {10000} */
+  shutdownTimeout?: number;
+  /** Aborting it starts a graceful shutdown. */
+  signal?: AbortSignal;
+  /** Receives one entry per request. */
+  logger?: AccessLogger;
+  /** Receives errors the server survives (handler errors, accept errors). */
+  errorReporter?: ErrorReporter;
+}
+
+const ConnPhase = { Idle: 0, Head: 1, Busy: 2, Upgraded: 3, Closed: 4 } as const;
+type ConnPhase = typeof ConnPhase[keyof typeof ConnPhase];
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * An HTTP/1.1 server over `Deno.listen` with a parser written from scratch:
+ * keep-alive, pipelining with batched writes, strict framing, limits and
+ * timeouts, graceful shutdown, and connection takeover through
+ * {@linkcode UpgradeTarget}.
+ *
+ * @example Serving a router
+ * ```ts
+ * import { HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { deepEqual as assertEquals } from "node:assert/strict";
+ *
+ * class Hello {
+ *   handle(_req: HttpRequest, res: HttpResponse): void {
+ *     res.send("hello");
+ *   }
+ * }
+ * const router = new Router().get("/", new Hello());
+ * const server = new HttpServer(router, { port: 0 });
+ * const addr = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${addr.port}/`);
+ * assertEquals(await res.text(), "hello");
+ * await server.shutdown();
+ * ```
+ */
+export class HttpServer implements ConnectionHandler {
+  #handler: Handler;
+  #options: HttpServerOptions;
+  #tcp: TcpServer | null = null;
+  #finished: Promise<void> | null = null;
+  #conns = new Map<TrackedConn, HttpConnection>();
+  /** @internal */ readonly deadlines: Deadlines = new Deadlines({ resolution: 250 });
+  /** @internal */ readonly maxHeadSize: number;
+  /** @internal */ readonly maxRequestLineLength: number;
+  /** @internal */ readonly maxHeaderCount: number;
+  /** @internal */ readonly maxBodySize: number;
+  /** @internal */ readonly maxDrainSize: number;
+  /** @internal */ readonly maxOutputBuffer: number;
+  /** @internal */ readonly headerTimeout: number;
+  /** @internal */ readonly keepAliveTimeout: number;
+  /** @internal */ readonly logger: AccessLogger | null;
+  /** @internal */ readonly reporter: ErrorReporter | null;
+
+  /**
+   * Creates a server; call {@linkcode listen} or {@linkcode serve} to start.
+   *
+   * @param handler Serves every request (usually a {@linkcode Router}).
+   * @param options Address, limits, timeouts, logger.
+   * @throws {RangeError} If a limit is not a positive number.
+   */
+  constructor(handler: Handler, options: HttpServerOptions = {}) {
+    this.#handler = handler;
+    this.#options = options;
+    this.maxHeadSize = positive(options.maxHeadSize ?? 16384, "maxHeadSize");
+    this.maxRequestLineLength = positive(
+      options.maxRequestLineLength ?? 8192,
+      "maxRequestLineLength",
+    );
+    this.maxHeaderCount = positive(options.maxHeaderCount ?? 100, "maxHeaderCount");
+    this.maxBodySize = positive(options.maxBodySize ?? 1048576, "maxBodySize");
+    this.maxDrainSize = positive(options.maxDrainSize ?? 65536, "maxDrainSize");
+    this.maxOutputBuffer = positive(options.maxOutputBuffer ?? 65536, "maxOutputBuffer");
+    this.headerTimeout = positive(options.headerTimeout ?? 15000, "headerTimeout");
+    this.keepAliveTimeout = positive(options.keepAliveTimeout ?? 5000, "keepAliveTimeout");
+    this.logger = options.logger ?? null;
+    this.reporter = options.errorReporter ?? null;
+  }
+
+  /**
+   * Listens on `options.hostname`/`options.port` and starts serving in the
+   * background (see {@linkcode finished}).
+   *
+   * @returns The bound address (read `.port` when listening on port 0).
+   * @throws {Deno.errors.AddrInUse} If the port is taken.
+   */
+  listen(): Deno.NetAddr {
+    const listener = Deno.listen({
+      hostname: this.#options.hostname ?? "127.0.0.1",
+      port: this.#options.port ?? 8080,
+    });
+    this.serve(listener);
+    return listener.addr;
+  }
+
+  /**
+   * Serves connections from a listener you created.
+   *
+   * @param listener A TCP listener.
+   * @returns A promise that resolves after shutdown, when every connection
+   * the server owns is closed.
+   * @throws {TypeError} If the server was already started.
+   */
+  serve(listener: Deno.Listener): Promise<void> {
+    if (this.#tcp !== null) throw new TypeError("Cannot serve: the server is already running");
+    const opts = this.#options;
+    this.#tcp = new TcpServer(listener, this, {
+      maxConnections: opts.maxConnections ?? 10000,
+      shutdownTimeout: opts.shutdownTimeout ?? 10000,
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...(opts.errorReporter !== undefined ? { errorReporter: opts.errorReporter } : {}),
+    });
+    this.#finished = this.#tcp.serve().finally(() => this.deadlines.close());
+    return this.#finished;
+  }
+
+  /**
+   * Resolves when the server has stopped.
+   *
+   * @returns The promise returned by `serve()`, or a resolved one if never
+   * started.
+   */
+  get finished(): Promise<void> {
+    return this.#finished ?? Promise.resolve();
+  }
+
+  /**
+   * The bound address.
+   *
+   * @returns The address.
+   * @throws {TypeError} If the server is not running.
+   */
+  get addr(): Deno.NetAddr {
+    if (this.#tcp === null) throw new TypeError("Cannot get address: the server is not running");
+    return this.#tcp.addr;
+  }
+
+  /**
+   * Connections open now, including taken-over ones.
+   *
+   * @returns The count.
+   */
+  get connections(): number {
+    return this.#tcp?.connections ?? 0;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle keep-alive connections,
+   * let requests in flight finish (their responses say `Connection: close`),
+   * tell upgrade targets about the connections they own, and after
+   * `timeout` ms close what is left (taken-over connections excepted).
+   *
+   * @param timeout Milliseconds to wait. Defaults to `shutdownTimeout`.
+   * @returns A promise that resolves when the server has stopped.
+   */
+  async shutdown(timeout?: number): Promise<void> {
+    if (this.#tcp === null) {
+      this.deadlines.close();
+      return;
+    }
+    await this.#tcp.shutdown(timeout);
+    await this.#finished;
+  }
+
+  /**
+   * Serves one connection (called by the accept loop).
+   *
+   * @param conn The connection.
+   * @param tracked The accept loop's record of it.
+   * @returns A promise that settles when the connection is done or taken over.
+   */
+  async handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
+    const hc = new HttpConnection(this, conn, tracked);
+    this.#conns.set(tracked, hc);
+    try {
+      await hc.run(this.#handler);
+    } finally {
+      this.#conns.delete(tracked);
+    }
+  }
+
+  /**
+   * Starts graceful shutdown of one connection (called by the accept loop).
+   *
+   * @param _conn The connection.
+   * @param tracked The accept loop's record of it.
+   */
+  shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
+    this.#conns.get(tracked)?.shutdown();
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!(n > 0)) throw new RangeError(`Cannot create HttpServer: ${name} must be > 0`);
+  return n;
+}
+
+/** Per-connection state; implements the hosts the request and response use. */
+class HttpConnection implements BodyHost, ResponseHost, Expirable {
+  readonly reader: BufReader<Deno.Conn>;
+  readonly writer: BufWriter;
+  readonly #server: HttpServer;
+  readonly #conn: Deno.Conn;
+  readonly #tracked: TrackedConn;
+  readonly #parser: RequestParser;
+  #phase: ConnPhase = ConnPhase.Head;
+  #chunked: ChunkedDecoder | null = null;
+  #closing = false;
+  #requests = 0;
+  #head: RequestHead | null = null;
+  #continueSent = false;
+  #upgradeTarget: UpgradeTarget | null = null;
+
+  constructor(server: HttpServer, conn: Deno.Conn, tracked: TrackedConn) {
+    this.#server = server;
+    this.#conn = conn;
+    this.#tracked = tracked;
+    this.reader = new BufReader<Deno.Conn>(conn);
+    this.writer = new BufWriter(conn);
+    this.#parser = new RequestParser({
+      maxHeadSize: server.maxHeadSize,
+      maxRequestLineLength: server.maxRequestLineLength,
+      maxHeaderCount: server.maxHeaderCount,
+    });
+  }
+
+  // BodyHost
+  chunkedDecoder(): ChunkedDecoder {
+    return this.#chunked ??= new ChunkedDecoder();
+  }
+
+  async continueIfExpected(): Promise<void> {
+    if (this.#head?.expectContinue && !this.#continueSent) {
+      this.#continueSent = true;
+      this.writer.write(CONTINUE);
+      await this.writer.flush();
+    }
+  }
+
+  // ResponseHost
+  closeAfterResponse(): boolean {
+    const head = this.#head;
+    if (this.#closing || head === null || !head.keepAlive) return true;
+    // A body we will not be able to skip: close rather than misframe.
+    return this.#bodyUnskippable && !(this.#body?.done ?? true);
+  }
+
+  #bodyUnskippable = false;
+  #body: RequestBody | null = null;
+  #fed = false;
+
+  async flush(): Promise<void> {
+    await this.writer.flush();
+  }
+
+  // Expirable: header and keep-alive timeouts.
+  expire(): void {
+    if (this.#phase === ConnPhase.Head) {
+      this.#phase = ConnPhase.Closed;
+      this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
+    } else if (this.#phase === ConnPhase.Idle) {
+      this.#phase = ConnPhase.Closed;
+      this.#tracked.close();
+    }
+  }
+
+  shutdown(): void {
+    this.#closing = true;
+    if (this.#phase === ConnPhase.Idle) {
+      this.#phase = ConnPhase.Closed;
+      this.#server.deadlines.disarm(this);
+      this.#tracked.close();
+    } else if (this.#phase === ConnPhase.Upgraded) {
+      this.#upgradeTarget?.shutdown?.(this.#conn);
+    }
+  }
+
+  async #sendErrorAndClose(status: number, message: string): Promise<void> {
+    try {
+      const body = message + "\n";
+      this.writer.writeLatin1(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nDate: ${httpDate()}\r\n` +
+          `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+      await this.writer.flush();
+    } catch {
+      // The peer is gone; nothing to tell it.
+    } finally {
+      this.#tracked.close();
+    }
+  }
+
+  async run(handler: Handler): Promise<void> {
+    const server = this.#server;
+    const reader = this.reader;
+    const parser = this.#parser;
+    const deadlines = server.deadlines;
+    try {
+      deadlines.arm(this, server.headerTimeout);
+      for (;;) {
+        // Read and parse a request head.
+        let head: RequestHead | null = null;
+        for (;;) {
+          if (reader.buffered > 0) {
+            if (this.#phase === ConnPhase.Idle) {
+              this.#phase = ConnPhase.Head;
+              deadlines.arm(this, server.headerTimeout);
+            }
+            this.#fed = true;
+            reader.consume(parser.feed(reader.peek()));
+            if (parser.head !== null) {
+              head = parser.head;
+              break;
+            }
+          }
+          if (this.writer.buffered > 0) await this.writer.flush();
+          if (this.#phase === ConnPhase.Closed) return;
+          if (this.#closing && this.#phase === ConnPhase.Idle) return;
+          const n = await reader.fill();
+          if (n === null) {
+            // EOF. A partial head gets a 400; a clean close between requests is fine.
+            if (this.#fed) {
+              // Bytes that never formed a head.
+              await this.#sendErrorAndClose(
+                400,
+                "Bad Request: connection ended inside a request head",
+              );
+            }
+            return;
+          }
+          if ((this.#phase as ConnPhase) === ConnPhase.Closed) return;
+        }
+        deadlines.disarm(this);
+        this.#phase = ConnPhase.Busy;
+        this.#requests++;
+        const keep = await this.#dispatch(handler, head);
+        parser.reset();
+        this.#fed = false;
+        if (!keep) break;
+        if (this.writer.buffered > server.maxOutputBuffer) await this.writer.flush();
+        if (this.#closing) break;
+        this.#phase = ConnPhase.Idle;
+        if (reader.buffered === 0) deadlines.arm(this, server.keepAliveTimeout);
+      }
+      if ((this.#phase as ConnPhase) !== ConnPhase.Upgraded && this.writer.buffered > 0) {
+        await this.writer.flush();
+      }
+    } catch (err) {
+      if (err instanceof HttpError) {
+        deadlines.disarm(this);
+        this.#phase = ConnPhase.Closed;
+        await this.#sendErrorAndClose(err.status, err.message);
+        return;
+      }
+      if (this.#phase === ConnPhase.Closed || isClosedError(err)) return;
+      throw err;
+    } finally {
+      deadlines.disarm(this);
+      if (this.#phase !== ConnPhase.Upgraded) {
+        this.writer.close();
+        this.#tracked.close();
+      }
+    }
+  }
+
+  /** Runs one request; returns whether the connection stays open for more. */
+  async #dispatch(handler: Handler, head: RequestHead): Promise<boolean> {
+    const server = this.#server;
+    this.#head = head;
+    this.#continueSent = false;
+    this.#bodyUnskippable = false;
+    const started = server.logger !== null ? Date.now() : 0;
+    if (head.contentLength > server.maxBodySize) {
+      // Too large to read and too large to skip.
+      throw new HttpError(
+        413,
+        HttpErrorCode.BodyTooLarge,
+        `Content Too Large: request body of ${head.contentLength} bytes exceeds the limit of ${server.maxBodySize}`,
+      );
+    }
+    const expect = head.headers.get("expect");
+    if (expect !== null && !head.expectContinue) {
+      throw new HttpError(
+        417,
+        HttpErrorCode.ExpectationFailed,
+        `Expectation Failed: cannot meet "${expect}"`,
+      );
+    }
+    const hasBody = head.chunked || head.contentLength > 0;
+    if (hasBody && head.expectContinue) this.#bodyUnskippable = true;
+    else if (!head.chunked && head.contentLength > server.maxDrainSize) {
+      this.#bodyUnskippable = true;
+    }
+    const body = hasBody
+      ? new RequestBody(this, head, server.maxBodySize)
+      : new RequestBody(null, null, 0);
+    this.#body = body;
+    const req = new HttpRequest(head, body, this.#conn.remoteAddr);
+    const res = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
+    try {
+      const ret = handler.handle(req, res);
+      if (ret !== undefined) await ret;
+      if (!res.headersSent) {
+        throw new Error(`Handler returned without responding to ${head.method} ${head.target}`);
+      }
+    } catch (err) {
+      if (err instanceof HttpError && !res.headersSent) {
+        throw err;
+      }
+      if (body.error !== null && body.error === err && !res.headersSent) throw err;
+      server.reporter?.report(err, "handler");
+      if (server.reporter === null && !(err instanceof HttpError)) {
+        // deno-lint-ignore no-console
+        console.error("coroio/http: handler error:", err);
+      }
+      if (res.headersSent) {
+        // Mid-response: the only honest signal left is to close.
+        if (res.finished && !res.closesConnection) await this.#finishBody(body);
+        return false;
+      }
+      this.#closing = true;
+      res.status = 500;
+      res.send("Internal Server Error\n");
+    }
+    const target = res.upgradeTarget;
+    if (target !== null) {
+      await this.#takeover(target, req, head);
+      this.#log(head, 101, 0, started);
+      return false;
+    }
+    if (!res.finished) await res.end();
+    this.#log(head, res.status, res.bytesSent, started);
+    if (res.closesConnection) return false;
+    return await this.#finishBody(body);
+  }
+
+  async #finishBody(body: RequestBody): Promise<boolean> {
+    if (body.done) return true;
+    if (body.error !== null) return false;
+    return await body.drain(this.#server.maxDrainSize);
+  }
+
+  #log(head: RequestHead, status: number, bytes: number, started: number): void {
+    const logger = this.#server.logger;
+    if (logger === null) return;
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    try {
+      logger.log({
+        remoteAddr: addr.hostname ?? "-",
+        time: new Date(started),
+        method: head.method,
+        target: head.target,
+        version: head.version,
+        status,
+        bytesSent: bytes,
+        referer: head.headers.get("referer"),
+        userAgent: head.headers.get("user-agent"),
+        durationMs: Date.now() - started,
+      });
+    } catch (err) {
+      this.#server.reporter?.report(err, "logger");
+    }
+  }
+
+  async #takeover(target: UpgradeTarget, req: HttpRequest, head: RequestHead): Promise<void> {
+    await this.writer.flush();
+    this.writer.close();
+    const { conn, buffered } = this.reader.detach();
+    this.#phase = ConnPhase.Upgraded;
+    this.#upgradeTarget = target;
+    this.#tracked.detach();
+    this.#server.deadlines.disarm(this);
+    const running = target.upgrade({ request: head, httpRequest: req, conn, head: buffered });
+    if (this.#closing) target.shutdown?.(conn);
+    await running;
+  }
+}
