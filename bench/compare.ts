@@ -21,8 +21,9 @@
  * `bench/ws_load.ts` (`--client ts`, or when gcc is missing).
  *
  * Output: the Markdown table on stdout and in `bench/results/<out>.md`, the
- * JSON in `<out>.json`, the ratio chart in `<out>.svg` (`<out>` is `latest`,
- * or `quick` with `--quick`). Exit status 1 when a scenario had errors.
+ * JSON in `<out>.json`, the ratio chart in `ratios.svg` (`<out>-ratios.svg`
+ * when `--out` is not `latest`; `<out>` is `quick` with `--quick`). Exit
+ * status 1 when a run had errors or failed.
  *
  * @module
  */
@@ -1052,9 +1053,10 @@ async function main(): Promise<number> {
     `${BENCH}/results/${o.out}.json`,
     JSON.stringify(report, null, 2) + "\n",
   );
-  await Deno.writeTextFile(`${BENCH}/results/${o.out}.svg`, renderSvg(report));
+  const svg = o.out === "latest" ? "ratios.svg" : `${o.out}-ratios.svg`;
+  await Deno.writeTextFile(`${BENCH}/results/${svg}`, renderSvg(report));
   console.log(md);
-  console.error(`wrote bench/results/${o.out}.md, .json and .svg`);
+  console.error(`wrote bench/results/${o.out}.md, ${o.out}.json and ${svg}`);
   return results.some((s) => s.results.some((r) => r.errors > 0)) ? 1 : 0;
 }
 
