@@ -181,6 +181,8 @@ export class EchoScanner {
   #msgLength = 0;
 
   /**
+   * Creates a scanner for echoes of one kind of message.
+   *
    * @param opcode The opcode every echo must have (text or binary).
    * @param length The payload length every echo must have.
    */
