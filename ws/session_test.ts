@@ -1,0 +1,326 @@
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { Deadlines } from "@coroio/core";
+import { ErrorCode, type WebSocketError } from "./errors.ts";
+import { buildFrame } from "./frame_builder.ts";
+import {
+  type WebSocketHandler,
+  WebSocketSession,
+  type WebSocketSessionOptions,
+} from "./session.ts";
+import { encode, withTimeout } from "./_test_util.ts";
+
+async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [a, b] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: (l.addr as Deno.NetAddr).port }),
+    l.accept(),
+  ]);
+  l.close();
+  return [a, b];
+}
+
+/** Counts write syscalls. */
+class Counting {
+  writes = 0;
+  conn: Deno.Conn;
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    return this.conn.read(p);
+  }
+  write(p: Uint8Array): Promise<number> {
+    this.writes++;
+    return this.conn.write(p);
+  }
+  close(): void {
+    this.conn.close();
+  }
+  closeWrite(): Promise<void> {
+    return this.conn.closeWrite();
+  }
+}
+
+class Log implements WebSocketHandler {
+  events: unknown[] = [];
+  errors: WebSocketError[] = [];
+  reply = false;
+  onOpen(ws: WebSocketSession): void {
+    this.events.push(["open", ws.readyState]);
+  }
+  onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
+    this.events.push(["message", data]);
+    if (this.reply) ws.send(data);
+  }
+  onPing(_ws: WebSocketSession, data: Uint8Array): void {
+    this.events.push(["ping", new TextDecoder().decode(data)]);
+  }
+  onPong(_ws: WebSocketSession, data: Uint8Array): void {
+    this.events.push(["pong", new TextDecoder().decode(data)]);
+  }
+  onClose(ws: WebSocketSession, code: number, reason: string): void {
+    this.events.push(["close", code, reason, ws.readyState]);
+  }
+  onError(_ws: WebSocketSession, error: WebSocketError): void {
+    this.errors.push(error);
+  }
+}
+
+interface Pair {
+  server: WebSocketSession;
+  client: WebSocketSession;
+  serverLog: Log;
+  clientLog: Log;
+  deadlines: Deadlines;
+  done(): Promise<void>;
+}
+
+async function sessions(
+  serverOpts: WebSocketSessionOptions = {},
+  clientOpts: WebSocketSessionOptions = {},
+  prefix: Uint8Array = new Uint8Array(0),
+): Promise<Pair> {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const serverLog = new Log();
+  const clientLog = new Log();
+  const base = { deadlines, closeTimeout: 300 };
+  const server = new WebSocketSession(b, prefix, serverLog, {
+    ...base,
+    role: "server",
+    ...serverOpts,
+  });
+  const client = new WebSocketSession(a, new Uint8Array(0), clientLog, {
+    ...base,
+    role: "client",
+    ...clientOpts,
+  });
+  return {
+    server,
+    client,
+    serverLog,
+    clientLog,
+    deadlines,
+    async done() {
+      await withTimeout(Promise.all([server.run(), client.run()]), 5000, "sessions end");
+      deadlines.close();
+    },
+  };
+}
+
+Deno.test("WebSocketSession.run() processes the prefix before reading the socket", async () => {
+  const prefix = buildFrame(1, encode("from the prefix"), { mask: true });
+  const p = await sessions({}, {}, prefix);
+  p.server.run();
+  p.client.run();
+  await p.client.send("from the socket");
+  await waitFor(() => p.serverLog.events.length === 3);
+  deepEqual(p.serverLog.events, [
+    ["open", 1],
+    ["message", "from the prefix"],
+    ["message", "from the socket"],
+  ]);
+  await p.client.close();
+  await p.done();
+  deepEqual(p.serverLog.events.at(-1), ["close", 1000, "", 3]);
+  deepEqual(p.clientLog.events.at(-1), ["close", 1000, "", 3]);
+});
+
+Deno.test("WebSocketSession.close() delivers code and reason both ways", async () => {
+  const p = await sessions();
+  p.server.run();
+  p.client.run();
+  equal(p.server.readyState, 1);
+  const closing = p.server.close(4444, "r\u00e9ason");
+  equal(p.server.readyState, 2);
+  await closing;
+  await p.done();
+  deepEqual(p.clientLog.events.at(-1), ["close", 4444, "r\u00e9ason", 3]);
+  deepEqual(p.serverLog.events.at(-1), ["close", 4444, "", 3]);
+});
+
+Deno.test("WebSocketSession.send() batches frames sent while a write is in flight", async () => {
+  const [a, b] = await tcpPair();
+  const counting = new Counting(b);
+  const deadlines = new Deadlines({ resolution: 5 });
+  const server = new WebSocketSession(
+    counting as unknown as Deno.Conn,
+    new Uint8Array(0),
+    new Log(),
+    { deadlines },
+  );
+  const client = new WebSocketSession(a, new Uint8Array(0), null, { role: "client", deadlines });
+  server.run();
+  client.run();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < 500; i++) sends.push(server.send(`message ${i}`));
+  ok(server.bufferedAmount > 0);
+  await Promise.all(sends);
+  equal(server.bufferedAmount, 0);
+  ok(counting.writes <= 3, `${counting.writes} write syscalls for 500 frames`);
+  let n = 0;
+  for await (const m of client) {
+    equal(m, `message ${n}`);
+    if (++n === 500) break; // leaving the loop closes the client
+  }
+  await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession answers pings and reports pings and pongs to the handler", async () => {
+  const p = await sessions();
+  p.server.run();
+  p.client.run();
+  await p.client.ping("hello?");
+  await waitFor(() => p.clientLog.events.some((e) => (e as string[])[0] === "pong"));
+  deepEqual(p.serverLog.events.slice(1), [["ping", "hello?"]]);
+  deepEqual(p.clientLog.events.slice(1), [["pong", "hello?"]]);
+  throws(() => p.client.ping(new Uint8Array(126)), RangeError);
+  await p.client.close();
+  await p.done();
+});
+
+class Thrower extends Log {
+  constructor(readonly async: boolean) {
+    super();
+  }
+  override onMessage(): void | Promise<void> {
+    if (this.async) return Promise.reject(new Error("async boom"));
+    throw new Error("boom");
+  }
+}
+
+for (const async of [false, true]) {
+  Deno.test(`WebSocketSession fails with 1011 when onMessage ${async ? "rejects" : "throws"}`, async () => {
+    const [a, b] = await tcpPair();
+    const deadlines = new Deadlines({ resolution: 5 });
+    const h = new Thrower(async);
+    const server = new WebSocketSession(b, new Uint8Array(0), h, { deadlines, closeTimeout: 200 });
+    const client = new WebSocketSession(a, new Uint8Array(0), new Log(), {
+      role: "client",
+      deadlines,
+    });
+    server.run();
+    client.run();
+    await client.send("x");
+    await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
+    deadlines.close();
+    equal(h.errors[0]!.code, ErrorCode.HandlerError);
+    equal(server.closeCode, 1011);
+    equal(client.closeCode, 1011);
+  });
+}
+
+Deno.test("WebSocketSession.send() after close resolves and sends nothing", async () => {
+  const p = await sessions();
+  p.server.run();
+  p.client.run();
+  p.clientLog.reply = false;
+  const closing = p.client.close();
+  await p.client.send("dropped");
+  await closing;
+  await p.done();
+  deepEqual(p.serverLog.events.filter((e) => (e as string[])[0] === "message"), []);
+});
+
+Deno.test("WebSocketSession.close() rejects codes and reasons that may not be sent", async () => {
+  const p = await sessions();
+  for (const code of [999, 1005, 1006, 1015, 2000, 5000]) {
+    throws(() => p.server.close(code), RangeError);
+  }
+  throws(() => p.server.close(1000, "x".repeat(124)), RangeError);
+  throws(() => p.server.send(42 as unknown as string), TypeError);
+  p.server.run();
+  p.client.run();
+  await p.server.close();
+  await p.done();
+});
+
+Deno.test("WebSocketSession backpressure 'close' fails a peer that stops reading with 1008", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(b, new Uint8Array(0), log, {
+    deadlines,
+    highWaterMark: 64 * 1024,
+    backpressure: "close",
+    closeTimeout: 100,
+  });
+  server.run();
+  const chunk = new Uint8Array(32 * 1024);
+  for (let i = 0; i < 1000 && server.readyState === 1; i++) {
+    server.send(chunk);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await withTimeout(server.run(), 3000, "server end");
+  a.close();
+  deadlines.close();
+  equal(log.errors[0]?.code, ErrorCode.SlowConsumer);
+  equal(server.closeCode, 1008);
+});
+
+Deno.test("WebSocketSession backpressure 'wait' bounds the queue while the peer is slow", async () => {
+  const p = await sessions({ highWaterMark: 64 * 1024 });
+  p.server.run();
+  let maxQueued = 0;
+  const chunk = new Uint8Array(16 * 1024);
+  const sending = (async () => {
+    for (let i = 0; i < 200; i++) {
+      await p.server.send(chunk);
+      maxQueued = Math.max(maxQueued, p.server.bufferedAmount);
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50)); // the client does not read yet
+  p.client.run();
+  await withTimeout(sending, 5000, "sending");
+  await waitFor(() => p.clientLog.events.length === 201);
+  ok(maxQueued <= 64 * 1024 + chunk.length + 64, `queue reached ${maxQueued}`);
+  await p.server.close();
+  await p.done();
+});
+
+Deno.test("WebSocketSession (client role) closes TCP itself when the server never does", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const client = new WebSocketSession(a, new Uint8Array(0), new Log(), {
+    role: "client",
+    deadlines,
+    closeTimeout: 50,
+  });
+  client.run();
+  // A "server" that echoes the close frame but keeps TCP open.
+  await b.write(buildFrame(8, new Uint8Array([0x03, 0xe8])));
+  await withTimeout(client.run(), 2000, "client end");
+  equal(client.closeCode, 1000);
+  b.close();
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession async iterator ends when the peer closes", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const server = new WebSocketSession(b, new Uint8Array(0), null, { deadlines });
+  const client = new WebSocketSession(a, new Uint8Array(0), null, { role: "client", deadlines });
+  server.run();
+  client.run();
+  for (let i = 0; i < 100; i++) client.send(`${i}`); // more than the iterator queue holds
+  client.close(1000, "enough");
+  const got: unknown[] = [];
+  for await (const m of server) got.push(m);
+  equal(got.length, 100);
+  equal(server.closeReason, "enough");
+  throws(
+    () => new WebSocketSession(a, new Uint8Array(0), new Log())[Symbol.asyncIterator](),
+    TypeError,
+  );
+  await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
+  deadlines.close();
+});
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
