@@ -1,7 +1,45 @@
 /**
- * Placeholder: this package is being built.
+ * The bridge between `@coroio/http` and `@coroio/ws`, and the only package
+ * that knows both: {@linkcode WebSocketTarget} is an HTTP `UpgradeTarget`
+ * that validates the WebSocket handshake, answers 101 and runs a WebSocket
+ * session on the taken-over connection, starting with the bytes the HTTP
+ * server had already read. Upgrade routes live beside ordinary routes in the
+ * HTTP `Router`.
+ *
+ * @example A server with an HTTP route and a WebSocket route
+ * ```ts
+ * import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { WebSocketTarget, type WebSocketRoute } from "@coroio/http-ws";
+ * import type { WebSocketSession } from "@coroio/ws";
+ * import { equal } from "node:assert/strict";
+ *
+ * class Page {
+ *   handle(_req: HttpRequest, res: HttpResponse): void {
+ *     res.send("see /ws");
+ *   }
+ * }
+ * class Shout implements WebSocketRoute {
+ *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
+ *     ws.send(typeof data === "string" ? data.toUpperCase() : data);
+ *   }
+ * }
+ * const router = new Router().get("/", new Page()).upgrade("/ws", new WebSocketTarget(new Shout()));
+ * const server = new HttpServer(router, { port: 0 });
+ * const { port } = server.listen();
+ * equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "see /ws");
+ * const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+ * const got = await new Promise<string>((resolve, reject) => {
+ *   ws.onopen = () => ws.send("hey");
+ *   ws.onmessage = (e) => resolve(e.data);
+ *   ws.onerror = reject;
+ * });
+ * equal(got, "HEY");
+ * const closed = new Promise((r) => ws.onclose = r);
+ * ws.close();
+ * await closed;
+ * await server.shutdown();
+ * ```
  *
  * @module
  */
-/** Package version. */
-export const VERSION = "0.1.0";
+export * from "./websocket_target.ts";

@@ -1,0 +1,40 @@
+/**
+ * The routes of `http_hello.ts` (`GET /`, `POST /echo`, 404 otherwise) plus
+ * a WebSocket route `/ws` that echoes every text and binary message as the
+ * same type, on one port.
+ *
+ *     deno run --allow-net examples/http_ws_echo.ts --port 8080
+ *
+ * @module
+ */
+import { HttpServer, Router } from "@coroio/http";
+import { type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
+import type { WebSocketSession } from "@coroio/ws";
+import { parseListenFlags, urlHost } from "./_args.ts";
+import { helloRoutes } from "./http_hello.ts";
+
+/** Echoes each message back as the same type. */
+export class EchoRoute implements WebSocketRoute {
+  onMessage(ws: WebSocketSession, data: string | Uint8Array): Promise<void> {
+    return ws.send(data);
+  }
+}
+
+if (import.meta.main) {
+  const { hostname, port } = parseListenFlags(Deno.args, 8080);
+  const ac = new AbortController();
+  const router = helloRoutes(new Router()).upgrade("/ws", new WebSocketTarget(new EchoRoute()));
+  const server = new HttpServer(router, {
+    hostname,
+    port,
+    signal: ac.signal,
+    shutdownTimeout: 3000,
+  });
+  const addr = server.listen();
+  Deno.addSignalListener("SIGINT", () => ac.abort());
+  Deno.addSignalListener("SIGTERM", () => ac.abort());
+  // deno-lint-ignore no-console
+  console.log(`listening on http://${urlHost(addr.hostname)}:${addr.port}`);
+  await server.finished;
+  Deno.exit(0);
+}
