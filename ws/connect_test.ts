@@ -12,10 +12,10 @@ import { encode, withServer, withTimeout } from "./_test_util.ts";
  * A one-connection fake server: reads the request head, then answers with
  * what `respond` returns for it (and optionally keeps talking).
  */
-async function fakeServer(
+function fakeServer(
   respond: (head: string, key: string) => Promise<string | Uint8Array> | string | Uint8Array,
   after?: (conn: Deno.Conn, reader: BufReader<Deno.Conn>) => Promise<void>,
-): Promise<{ port: number; done: Promise<string> }> {
+): { port: number; done: Promise<string> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const done = (async () => {
@@ -57,7 +57,7 @@ async function expectHandshakeError(p: Promise<unknown>, match: RegExp): Promise
 }
 
 Deno.test("connect() sends a valid handshake request", async () => {
-  const { port, done } = await fakeServer(ok101);
+  const { port, done } = fakeServer(ok101);
   const ws = await connect(`ws://127.0.0.1:${port}/path?q=1`, {
     protocols: ["p1", "p2"],
     headers: { "X-Extra": "yes" },
@@ -77,15 +77,13 @@ Deno.test("connect() sends a valid handshake request", async () => {
 });
 
 Deno.test("connect() rejects a non-101 answer", async () => {
-  const { port, done } = await fakeServer(() =>
-    "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
-  );
+  const { port, done } = fakeServer(() => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
   await expectHandshakeError(connect(`ws://127.0.0.1:${port}`), /403 Forbidden/);
   await done;
 });
 
 Deno.test("connect() rejects a wrong Sec-WebSocket-Accept", async () => {
-  const { port, done } = await fakeServer(() =>
+  const { port, done } = fakeServer(() =>
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
   );
@@ -97,7 +95,7 @@ Deno.test("connect() rejects an extension or a subprotocol it did not offer", as
   for (
     const extra of ["Sec-WebSocket-Extensions: permessage-deflate", "Sec-WebSocket-Protocol: zzz"]
   ) {
-    const { port, done } = await fakeServer(async (h, k) =>
+    const { port, done } = fakeServer(async (h, k) =>
       (await ok101(h, k)).replace("\r\n\r\n", `\r\n${extra}\r\n\r\n`)
     );
     await expectHandshakeError(
@@ -109,7 +107,7 @@ Deno.test("connect() rejects an extension or a subprotocol it did not offer", as
 });
 
 Deno.test("connect() rejects a missing Upgrade header", async () => {
-  const { port, done } = await fakeServer(async (h, k) =>
+  const { port, done } = fakeServer(async (h, k) =>
     (await ok101(h, k)).replace("Upgrade: websocket\r\n", "")
   );
   await expectHandshakeError(connect(`ws://127.0.0.1:${port}`), /Upgrade/);
@@ -118,7 +116,7 @@ Deno.test("connect() rejects a missing Upgrade header", async () => {
 
 Deno.test("connect() times out a server that never answers", async () => {
   const deadlines = new Deadlines({ resolution: 10 });
-  const { port, done } = await fakeServer(() => "");
+  const { port, done } = fakeServer(() => "");
   try {
     await expectHandshakeError(
       connect(`ws://127.0.0.1:${port}`, { handshakeTimeout: 50, deadlines }),
@@ -158,7 +156,7 @@ class Sink implements FrameSink {
 
 Deno.test("connect() masks every frame it sends", async () => {
   const sink = new Sink();
-  const { port, done } = await fakeServer(ok101, async (conn, reader) => {
+  const { port, done } = fakeServer(ok101, async (conn, reader) => {
     const parser = new FrameParser(sink, { role: "server" }); // throws on an unmasked frame
     while (sink.events.length < 3) {
       if (reader.buffered === 0 && (await reader.fill()) === null) break;
@@ -176,7 +174,7 @@ Deno.test("connect() masks every frame it sends", async () => {
 });
 
 Deno.test("connect() fails the session on a masked frame from the server (1002)", async () => {
-  const { port, done } = await fakeServer(ok101, async (conn, reader) => {
+  const { port, done } = fakeServer(ok101, async (conn, reader) => {
     await conn.write(buildFrame(1, encode("masked!"), { mask: true }));
     // Read the client's close frame, then see it stop.
     while ((await reader.fill().catch(() => null)) !== null) {
@@ -203,7 +201,7 @@ class Recorder implements WebSocketHandler {
 }
 
 Deno.test("connect() delivers to a handler and processes bytes sent right after the 101", async () => {
-  const { port, done } = await fakeServer(
+  const { port, done } = fakeServer(
     async (h, k) => {
       const head = encode(await ok101(h, k));
       const frame = buildFrame(1, encode("early"));
