@@ -43,9 +43,12 @@ export class RequestHead {
   readonly chunked: boolean;
   /** Whether the connection may serve another request after this one (version and Connection). */
   readonly keepAlive: boolean;
-  /** Whether the client sent `Expect: 100-continue`. */
+  /** Whether an HTTP/1.1 client sent `Expect: 100-continue` (any case). */
   readonly expectContinue: boolean;
-  /** The Upgrade value when Connection lists the `upgrade` token, else `null`. */
+  /**
+   * The Upgrade value (repeated lines joined with `", "`) when Connection
+   * lists the `upgrade` token in an HTTP/1.1 request, else `null`.
+   */
   readonly upgrade: string | null;
   /** Bytes of the head from the request line through the final CRLFCRLF. */
   readonly headLength: number;

@@ -62,6 +62,9 @@ const ST_VALUE = 9;
 const ST_VALUE_LF = 10;
 const ST_END_LF = 11;
 
+/** Expected bytes of "HTTP/1.1" + CR; positions 5 and 7 take any digit. */
+const VERSION_PATTERN = new Uint8Array([0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e, 0x31, CR]);
+
 /** Empty lines (CRLF) tolerated before a request line (RFC 9112 2.2 asks for at least one). */
 const MAX_LEADING_EMPTY_LINES = 4;
 
@@ -130,10 +133,14 @@ function isOws(b: number): boolean {
  * once into the resulting {@linkcode RequestHead}.
  *
  * Choices beyond the RFC text: a bare LF line ending is rejected (400
- * `bare-lf`); up to 4 empty lines before the request line are skipped; the
- * authority form is accepted only with CONNECT (the server decides whether
- * it supports CONNECT); `#` in a target is rejected; Content-Length repeated
- * with identical values (in one line or several) is accepted.
+ * `bare-lf`, strict); up to 4 empty lines before the request line are
+ * skipped (they count in the returned consumed bytes, not in
+ * `headLength`); the authority form is accepted only with CONNECT, and
+ * CONNECT only with it (whether to serve CONNECT is the server's call);
+ * `#` in a target is rejected; Content-Length repeated with identical values
+ * (in a list or on several lines) is accepted; empty list elements in
+ * Transfer-Encoding or Content-Length are rejected; `Expect: 100-continue`
+ * and `Upgrade` are ignored in HTTP/1.0 requests (RFC 9110 10.1.1 and 7.8).
  *
  * @example Parsing a head and finding where the body starts
  * ```ts
@@ -157,7 +164,7 @@ function isOws(b: number): boolean {
  *
  * const parser = new RequestParser();
  * const enc = new TextEncoder();
- * equal(parser.feed(enc.encode("GET /a HTTP/1.1\r\nHo")), 20);
+ * equal(parser.feed(enc.encode("GET /a HTTP/1.1\r\nHo")), 19);
  * equal(parser.head, null);
  * parser.feed(enc.encode("st: x\r\n\r\n"));
  * equal(parser.head!.target, "/a");
@@ -340,7 +347,14 @@ export class RequestParser {
     let base = this.#base;
     let headLimit = base + this.#maxHead;
     let lineLimit = base + this.#maxLine;
+    // Positions of the current field line, kept in locals while scanning.
+    let ns = this.#nameStart;
+    let ne = this.#nameEnd;
+    let vs = this.#valueStart;
+    let ve = this.#valueEnd;
     let lim = 0;
+    const tchar = TCHAR;
+    const fieldValue = FIELD_VALUE;
     scan: for (;;) {
       switch (state) {
         case ST_START: {
@@ -381,113 +395,105 @@ export class RequestParser {
           state = ST_START;
           continue;
         }
-        case ST_METHOD: {
-          lim = len < lineLimit ? len : lineLimit;
-          if (headLimit < lim) lim = headLimit;
-          while (p < lim && TCHAR[buf[p]!] === 1) p++;
-          if (p === lim) {
-            if (p === len) break scan;
-            if (p === lineLimit) this.#lineTooLong();
-            this.#tooLarge(p - base);
-          }
-          const b = buf[p]!;
-          if (b !== SP || p === base) {
-            fail(
-              400,
-              HttpErrorCode.InvalidMethod,
-              p === base
-                ? `Cannot parse request line: expected a method, found ${showByte(b)}`
-                : `Cannot parse request line: method has ${showByte(b)} at offset ${p - base}`,
-            );
-          }
-          this.#methodEnd = p - base;
-          this.#methodId = internMethod(buf, base, p - base);
-          p++;
-          this.#targetStart = p;
-          state = ST_TARGET;
-          continue;
-        }
-        case ST_TARGET: {
-          lim = len < lineLimit ? len : lineLimit;
-          if (headLimit < lim) lim = headLimit;
-          while (p < lim && TARGET[buf[p]!] === 1) p++;
-          if (p === lim) {
-            if (p === len) break scan;
-            if (p === lineLimit) this.#lineTooLong();
-            this.#tooLarge(p - base);
-          }
-          const b = buf[p]!;
-          if (b !== SP) {
-            if (b === CR || b === LF) {
+        // The request line: each step runs when the state is at or before it.
+        case ST_METHOD:
+        case ST_TARGET:
+        case ST_VERSION:
+        case ST_REQUEST_LF: {
+          if (state === ST_METHOD) {
+            lim = len < lineLimit ? len : lineLimit;
+            if (headLimit < lim) lim = headLimit;
+            while (p < lim && tchar[buf[p]!] === 1) p++;
+            if (p === lim) {
+              if (p === len) break scan;
+              if (p === lineLimit) this.#lineTooLong();
+              this.#tooLarge(p - base);
+            }
+            const b = buf[p]!;
+            if (b !== SP || p === base) {
               fail(
                 400,
-                HttpErrorCode.InvalidRequestLine,
-                "Cannot parse request line: missing HTTP version",
+                HttpErrorCode.InvalidMethod,
+                p === base
+                  ? `Cannot parse request line: expected a method, found ${showByte(b)}`
+                  : `Cannot parse request line: method has ${showByte(b)} at offset ${p - base}`,
               );
             }
-            fail(
-              400,
-              HttpErrorCode.InvalidTarget,
-              `Cannot parse request line: request-target has ${showByte(b)} at offset ${p - base}`,
-            );
+            this.#methodEnd = p - base;
+            this.#methodId = internMethod(buf, base, p - base);
+            p++;
+            this.#targetStart = p;
+            state = ST_TARGET;
           }
-          this.#targetEnd = p;
-          this.#checkTarget(buf, this.#targetStart, p);
-          p++;
-          this.#versionStart = p;
-          state = ST_VERSION;
-          continue;
-        }
-        case ST_VERSION: {
-          const vs = this.#versionStart;
-          for (; p < len; p++) {
-            if (p >= headLimit) this.#tooLarge(p - base);
+          if (state === ST_TARGET) {
+            lim = len < lineLimit ? len : lineLimit;
+            if (headLimit < lim) lim = headLimit;
+            while (p < lim && TARGET[buf[p]!] === 1) p++;
+            if (p === lim) {
+              if (p === len) break scan;
+              if (p === lineLimit) this.#lineTooLong();
+              this.#tooLarge(p - base);
+            }
             const b = buf[p]!;
-            const k = p - vs;
-            if (k < 8 && p >= lineLimit) this.#lineTooLong();
-            if (
-              k < 5
-                ? b !== "HTTP/".charCodeAt(k)
-                : k === 6
-                ? b !== 0x2e
-                : k < 8
-                ? b < 0x30 || b > 0x39
-                : b !== CR
-            ) {
-              if (b === LF && k === 8) {
+            if (b !== SP) {
+              if (b === CR || b === LF) {
                 fail(
                   400,
-                  HttpErrorCode.BareLf,
-                  "Cannot parse request line: bare LF after the version",
+                  HttpErrorCode.InvalidRequestLine,
+                  "Cannot parse request line: missing HTTP version",
                 );
               }
               fail(
                 400,
-                HttpErrorCode.InvalidVersion,
-                `Cannot parse request line: malformed HTTP version (${showByte(b)} at offset ${
+                HttpErrorCode.InvalidTarget,
+                `Cannot parse request line: request-target has ${showByte(b)} at offset ${
                   p - base
-                })`,
+                }`,
               );
             }
-            if (k === 8) {
-              const major = buf[vs + 5]! - 0x30;
-              const minor = buf[vs + 7]! - 0x30;
-              if (major !== 1 || minor > 1) {
+            this.#targetEnd = p;
+            this.#checkTarget(buf, this.#targetStart, p);
+            p++;
+            this.#versionStart = p;
+            state = ST_VERSION;
+          }
+          if (state === ST_VERSION) {
+            // "HTTP/" DIGIT "." DIGIT CR, checked byte by byte so garbage fails at once.
+            const vs0 = this.#versionStart;
+            for (let k = p - vs0; k < 9; k++, p++) {
+              if (p >= len) break scan;
+              if (p >= headLimit) this.#tooLarge(p - base);
+              const b = buf[p]!;
+              if (k < 8 && p >= lineLimit) this.#lineTooLong();
+              if (b !== VERSION_PATTERN[k] && (k !== 5 && k !== 7 || b < 0x30 || b > 0x39)) {
+                if (b === LF && k === 8) {
+                  fail(
+                    400,
+                    HttpErrorCode.BareLf,
+                    "Cannot parse request line: bare LF after the version",
+                  );
+                }
                 fail(
-                  505,
-                  HttpErrorCode.UnsupportedVersion,
-                  `Cannot parse request line: HTTP/${major}.${minor} is not supported`,
+                  400,
+                  HttpErrorCode.InvalidVersion,
+                  `Cannot parse request line: malformed HTTP version (${showByte(b)} at offset ${
+                    p - base
+                  })`,
                 );
               }
-              this.#minor = minor;
-              p++;
-              state = ST_REQUEST_LF;
-              continue scan;
             }
+            const major = buf[vs0 + 5]! - 0x30;
+            const minor = buf[vs0 + 7]! - 0x30;
+            if (major !== 1 || minor > 1) {
+              fail(
+                505,
+                HttpErrorCode.UnsupportedVersion,
+                `Cannot parse request line: HTTP/${major}.${minor} is not supported`,
+              );
+            }
+            this.#minor = minor;
+            state = ST_REQUEST_LF;
           }
-          break scan;
-        }
-        case ST_REQUEST_LF: {
           if (p >= len) break scan;
           if (p >= headLimit) this.#tooLarge(p - base);
           if (buf[p] !== LF) {
@@ -497,158 +503,148 @@ export class RequestParser {
           state = ST_LINE;
           continue;
         }
-        case ST_LINE: {
-          if (p >= len) break scan;
-          if (p >= headLimit) this.#tooLarge(p - base);
-          const b = buf[p]!;
-          if (TCHAR[b] === 1) {
-            if (this.#count >= this.#maxCount) {
-              fail(
-                431,
-                HttpErrorCode.TooManyHeaders,
-                `Cannot parse request head: more than ${this.#maxCount} header fields (maxHeaderCount)`,
-              );
-            }
-            this.#nameStart = p;
-            p++;
-            state = ST_NAME;
-            continue;
-          }
-          if (b === CR) {
-            p++;
-            state = ST_END_LF;
-            continue;
-          }
-          if (b === SP || b === HTAB) {
-            fail(
-              400,
-              HttpErrorCode.ObsFold,
-              this.#count === 0
-                ? "Cannot parse header: whitespace between the request line and the first field"
-                : "Cannot parse header: obsolete line folding (line starts with whitespace)",
-            );
-          }
-          if (b === LF) fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
-          fail(
-            400,
-            HttpErrorCode.InvalidHeaderName,
-            `Cannot parse header: name starts with ${showByte(b)}`,
-          );
-          break;
-        }
-        case ST_NAME: {
-          lim = len < headLimit ? len : headLimit;
-          while (p < lim && TCHAR[buf[p]!] === 1) p++;
-          if (p === lim) {
-            if (p === len) break scan;
-            this.#tooLarge(p - base);
-          }
-          const b = buf[p]!;
-          if (b !== COLON) {
-            if (b === SP || b === HTAB) {
-              fail(
-                400,
-                HttpErrorCode.WhitespaceBeforeColon,
-                "Cannot parse header: whitespace before the colon",
-              );
-            }
-            fail(
-              400,
-              HttpErrorCode.InvalidHeaderName,
-              b === CR || b === LF
-                ? "Cannot parse header: field line without a colon"
-                : `Cannot parse header: name has ${showByte(b)}`,
-            );
-          }
-          this.#nameEnd = p;
-          p++;
-          state = ST_OWS;
-          continue;
-        }
-        case ST_OWS: {
-          lim = len < headLimit ? len : headLimit;
-          while (p < lim && (buf[p] === SP || buf[p] === HTAB)) p++;
-          if (p === lim) {
-            if (p === len) break scan;
-            this.#tooLarge(p - base);
-          }
-          this.#valueStart = p;
-          state = ST_VALUE;
-          continue;
-        }
-        case ST_VALUE: {
-          lim = len < headLimit ? len : headLimit;
-          let t = 0;
+        // Field lines and the final empty line; loops here line after line.
+        default: {
           for (;;) {
-            while (p < lim && (t = FIELD_VALUE[buf[p]!]!) === 1) p++;
-            if (p < lim && t === 2) {
-              this.#highBytes = true;
+            if (state === ST_LINE) {
+              if (p >= len) break scan;
+              if (p >= headLimit) this.#tooLarge(p - base);
+              const b = buf[p]!;
+              if (tchar[b] === 1) {
+                if (this.#count >= this.#maxCount) {
+                  fail(
+                    431,
+                    HttpErrorCode.TooManyHeaders,
+                    `Cannot parse request head: more than ${this.#maxCount} header fields (maxHeaderCount)`,
+                  );
+                }
+                ns = p;
+                p++;
+                state = ST_NAME;
+              } else if (b === CR) {
+                p++;
+                state = ST_END_LF;
+              } else if (b === SP || b === HTAB) {
+                fail(
+                  400,
+                  HttpErrorCode.ObsFold,
+                  this.#count === 0
+                    ? "Cannot parse header: whitespace between the request line and the first field"
+                    : "Cannot parse header: obsolete line folding (line starts with whitespace)",
+                );
+              } else if (b === LF) {
+                fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+              } else {
+                fail(
+                  400,
+                  HttpErrorCode.InvalidHeaderName,
+                  `Cannot parse header: name starts with ${showByte(b)}`,
+                );
+              }
+            }
+            if (state === ST_END_LF) {
+              if (p >= len) break scan;
+              if (p >= headLimit) this.#tooLarge(p - base);
+              if (buf[p] !== LF) {
+                fail(400, HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
+              }
+              this.#finish();
+              return p + 1;
+            }
+            lim = len < headLimit ? len : headLimit;
+            if (state === ST_NAME) {
+              while (p < lim && tchar[buf[p]!] === 1) p++;
+              if (p === lim) {
+                if (p === len) break scan;
+                this.#tooLarge(p - base);
+              }
+              const b = buf[p]!;
+              if (b !== COLON) {
+                if (b === SP || b === HTAB) {
+                  fail(
+                    400,
+                    HttpErrorCode.WhitespaceBeforeColon,
+                    "Cannot parse header: whitespace before the colon",
+                  );
+                }
+                fail(
+                  400,
+                  HttpErrorCode.InvalidHeaderName,
+                  b === CR || b === LF
+                    ? "Cannot parse header: field line without a colon"
+                    : `Cannot parse header: name has ${showByte(b)}`,
+                );
+              }
+              ne = p;
               p++;
-              continue;
+              state = ST_OWS;
             }
-            break;
-          }
-          if (p === lim) {
-            if (p === len) break scan;
-            this.#tooLarge(p - base);
-          }
-          const b = buf[p]!;
-          if (b !== CR) {
-            if (b === LF) {
-              fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+            if (state === ST_OWS) {
+              while (p < lim && (buf[p] === SP || buf[p] === HTAB)) p++;
+              if (p === lim) {
+                if (p === len) break scan;
+                this.#tooLarge(p - base);
+              }
+              vs = p;
+              state = ST_VALUE;
             }
-            fail(
-              400,
-              HttpErrorCode.InvalidHeaderValue,
-              `Cannot parse header: value has forbidden byte ${showByte(b)}`,
-            );
+            if (state === ST_VALUE) {
+              let t = 0;
+              for (;;) {
+                while (p < lim && (t = fieldValue[buf[p]!]!) === 1) p++;
+                if (p === lim || t !== 2) break;
+                this.#highBytes = true;
+                p++;
+              }
+              if (p === lim) {
+                if (p === len) break scan;
+                this.#tooLarge(p - base);
+              }
+              const b = buf[p]!;
+              if (b !== CR) {
+                if (b === LF) {
+                  fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+                }
+                fail(
+                  400,
+                  HttpErrorCode.InvalidHeaderValue,
+                  `Cannot parse header: value has forbidden byte ${showByte(b)}`,
+                );
+              }
+              ve = p;
+              while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+              p++;
+              state = ST_VALUE_LF;
+            }
+            // ST_VALUE_LF
+            if (p >= len) break scan;
+            if (p >= headLimit) this.#tooLarge(p - base);
+            if (buf[p] !== LF) {
+              fail(400, HttpErrorCode.BareCr, "Cannot parse header: CR not followed by LF");
+            }
+            p++;
+            const i = this.#count << 2;
+            const offs = this.#offs;
+            offs[i] = ns - base;
+            offs[i + 1] = ne - base;
+            offs[i + 2] = vs - base;
+            offs[i + 3] = ve - base;
+            this.#count++;
+            const nl = ne - ns;
+            if (nl === 4 || nl === 6 || nl === 10 || nl === 14 || nl === 17) {
+              this.#framing(buf, ns, nl, vs, ve);
+            }
+            state = ST_LINE;
           }
-          let end = p;
-          const vs = this.#valueStart;
-          while (end > vs && (buf[end - 1] === SP || buf[end - 1] === HTAB)) end--;
-          this.#valueEnd = end;
-          p++;
-          state = ST_VALUE_LF;
-          continue;
-        }
-        case ST_VALUE_LF: {
-          if (p >= len) break scan;
-          if (p >= headLimit) this.#tooLarge(p - base);
-          if (buf[p] !== LF) {
-            fail(400, HttpErrorCode.BareCr, "Cannot parse header: CR not followed by LF");
-          }
-          p++;
-          const ns = this.#nameStart;
-          const ne = this.#nameEnd;
-          const vs = this.#valueStart;
-          const ve = this.#valueEnd;
-          const i = this.#count << 2;
-          const offs = this.#offs;
-          offs[i] = ns - base;
-          offs[i + 1] = ne - base;
-          offs[i + 2] = vs - base;
-          offs[i + 3] = ve - base;
-          this.#count++;
-          const nl = ne - ns;
-          if (nl === 4 || nl === 6 || nl === 7 || nl === 10 || nl === 14 || nl === 17) {
-            this.#framing(buf, ns, nl, vs, ve);
-          }
-          state = ST_LINE;
-          continue;
-        }
-        case ST_END_LF: {
-          if (p >= len) break scan;
-          if (p >= headLimit) this.#tooLarge(p - base);
-          if (buf[p] !== LF) {
-            fail(400, HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
-          }
-          this.#finish();
-          return p + 1;
         }
       }
     }
     this.#state = state;
     this.#pos = p;
+    this.#nameStart = ns;
+    this.#nameEnd = ne;
+    this.#valueStart = vs;
+    this.#valueEnd = ve;
     return -1;
   }
 
@@ -988,17 +984,21 @@ export class RequestParser {
     const keepAlive = this.#minor === 1
       ? !this.#connClose
       : this.#connKeepAlive && !this.#connClose;
-    const upgrade = this.#connUpgrade ? headerListFromRaw(raw, offs).get("upgrade") : null;
+    const http11 = this.#minor === 1;
+    // RFC 9110 7.8 and 10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0.
+    const upgrade = this.#connUpgrade && http11
+      ? headerListFromRaw(raw, offs).get("upgrade")
+      : null;
     return new RequestHead(
       method,
       target,
-      this.#minor === 1 ? "HTTP/1.1" : "HTTP/1.0",
+      http11 ? "HTTP/1.1" : "HTTP/1.0",
       raw,
       offs,
       chunked ? -1 : this.#contentLength,
       chunked,
       keepAlive,
-      this.#expectContinue,
+      this.#expectContinue && http11,
       upgrade,
     );
   }
