@@ -39,3 +39,6 @@ export * from "./accept_key.ts";
 export * from "./session.ts";
 export * from "./server.ts";
 export * from "./connect.ts";
+// Core types that appear in this package's options, re-exported so that the
+// API is complete without importing @coroio/core.
+export { Deadlines, type DeadlinesOptions, type ErrorReporter, type Expirable } from "@coroio/core";
