@@ -64,7 +64,7 @@ function join() {
     if (m.type === "message") add("message", [["b", m.name], ["", ": " + m.text]]);
     else if (m.type === "join") add("event", [["", m.name + " joined"]]);
     else if (m.type === "leave") add("event", [["", m.name + " left"]]);
-    else if (m.type === "welcome") add("event", [["", "you are " + m.name + "; online: " + m.online.join(", ")]]);
+    else if (m.type === "welcome") add("event", [["", "you are " + m.name + "; also here: " + (m.online.join(", ") || "nobody yet")]]);
   };
 }
 

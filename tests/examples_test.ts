@@ -1,0 +1,109 @@
+// The examples' behaviour is a contract that other checks (benchmarks,
+// README) rely on: these tests run them as real processes.
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startExample } from "./_spawn.ts";
+
+async function wsEcho(url: string): Promise<(string | number[])[]> {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const got: (string | number[])[] = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => {
+      ws.send("text");
+      ws.send(new Uint8Array([0, 1, 255]));
+    };
+    ws.onmessage = (e) => {
+      got.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)]);
+      if (got.length === 2) ws.close();
+    };
+    ws.onclose = () => resolve();
+    ws.onerror = () => reject(new Error("websocket error"));
+  });
+  return got;
+}
+
+async function httpContract(base: URL): Promise<void> {
+  const root = await fetch(new URL("/", base));
+  assertEquals(root.status, 200);
+  assert((await root.text()).length > 0);
+  const body = new Uint8Array(3000).map((_, i) => i % 251);
+  const echo = await fetch(new URL("/echo", base), { method: "POST", body });
+  assertEquals(new Uint8Array(await echo.arrayBuffer()), body);
+  const missing = await fetch(new URL("/missing", base));
+  assertEquals(missing.status, 404);
+  await missing.body?.cancel();
+}
+
+Deno.test("examples/http_hello.ts serves its routes and stops on SIGTERM", async () => {
+  const ex = await startExample("examples/http_hello.ts");
+  try {
+    assertEquals(ex.url.protocol, "http:");
+    assertEquals(ex.url.hostname, "127.0.0.1");
+    await httpContract(ex.url);
+  } finally {
+    assertEquals((await ex.stop("SIGTERM")).success, true);
+  }
+});
+
+Deno.test("examples/http_ws_echo.ts serves HTTP routes and a WebSocket echo at /ws", async () => {
+  const ex = await startExample("examples/http_ws_echo.ts");
+  try {
+    await httpContract(ex.url);
+    assertEquals(await wsEcho(`ws://127.0.0.1:${ex.port}/ws`), ["text", [0, 1, 255]]);
+  } finally {
+    assertEquals((await ex.stop("SIGINT")).success, true);
+  }
+});
+
+Deno.test("examples/ws_echo.ts echoes at any path and stops on SIGTERM", async () => {
+  const ex = await startExample("examples/ws_echo.ts");
+  try {
+    assertEquals(ex.url.protocol, "ws:");
+    assertEquals(await wsEcho(`ws://127.0.0.1:${ex.port}/any/path`), ["text", [0, 1, 255]]);
+  } finally {
+    assertEquals((await ex.stop("SIGTERM")).success, true);
+  }
+});
+
+Deno.test("examples/chat/server.ts broadcasts messages, joins and leaves", async () => {
+  const ex = await startExample("examples/chat/server.ts");
+  try {
+    const page = await fetch(ex.url);
+    assert((await page.text()).includes("<title>coroio chat</title>"));
+    const open = (name: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${ex.port}/chat?name=${name}`);
+      const events: { type: string; name: string; text?: string }[] = [];
+      const opened = new Promise((r, j) => {
+        ws.onopen = r;
+        ws.onerror = j;
+      });
+      ws.onmessage = (e) => events.push(JSON.parse(e.data));
+      return { ws, events, opened };
+    };
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert(cond());
+    };
+    const ann = open("ann");
+    await ann.opened;
+    const bob = open("bob");
+    await bob.opened;
+    await until(() => ann.events.some((e) => e.type === "join" && e.name === "bob"));
+    bob.ws.send("hi ann");
+    await until(() => ann.events.some((e) => e.type === "message"));
+    assertEquals(ann.events.find((e) => e.type === "message"), {
+      type: "message",
+      name: "bob",
+      text: "hi ann",
+    });
+    const bobClosed = new Promise((r) => bob.ws.onclose = r);
+    bob.ws.close();
+    await bobClosed;
+    await until(() => ann.events.some((e) => e.type === "leave" && e.name === "bob"));
+    const annClosed = new Promise((r) => ann.ws.onclose = r);
+    ann.ws.close();
+    await annClosed;
+  } finally {
+    assertEquals((await ex.stop("SIGTERM")).success, true);
+  }
+});

@@ -1,0 +1,88 @@
+// Rules between the packages, checked on the real module graph, and the
+// README's pinned Deno version.
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+
+const root = new URL("../", import.meta.url);
+
+async function moduleGraph(entry: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL(entry, root).pathname],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno info failed: ${new TextDecoder().decode(out.stderr)}`);
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  return info.modules.map((m) => m.specifier.replace(root.href, ""));
+}
+
+function inPackage(modules: string[], pkg: string): string[] {
+  return modules.filter((m) => m.startsWith(pkg + "/"));
+}
+
+Deno.test("@coroio/core loads no module of http, ws or http_ws", async () => {
+  const graph = await moduleGraph("core/mod.ts");
+  assert(graph.length > 3);
+  for (const pkg of ["http", "ws", "http_ws"]) assertEquals(inPackage(graph, pkg), []);
+});
+
+Deno.test("@coroio/http loads no WebSocket code (no module of ws or http_ws)", async () => {
+  const graph = await moduleGraph("http/mod.ts");
+  assert(inPackage(graph, "http").length > 5);
+  assert(inPackage(graph, "core").length > 0);
+  assertEquals(inPackage(graph, "ws"), []);
+  assertEquals(inPackage(graph, "http_ws"), []);
+});
+
+Deno.test("@coroio/ws loads no module of http or http_ws", async () => {
+  const graph = await moduleGraph("ws/mod.ts");
+  assert(inPackage(graph, "ws").length > 5);
+  assertEquals(inPackage(graph, "http"), []);
+  assertEquals(inPackage(graph, "http_ws"), []);
+});
+
+Deno.test("examples/http_hello.ts and examples/ws_echo.ts keep to their packages", async () => {
+  const hello = await moduleGraph("examples/http_hello.ts");
+  assertEquals([...inPackage(hello, "ws"), ...inPackage(hello, "http_ws")], []);
+  const echo = await moduleGraph("examples/ws_echo.ts");
+  assertEquals([...inPackage(echo, "http"), ...inPackage(echo, "http_ws")], []);
+});
+
+Deno.test("published code has no jsr: or third-party imports", async () => {
+  for (const pkg of ["core", "http", "ws", "http_ws"]) {
+    const graph = await moduleGraph(`${pkg}/mod.ts`);
+    const foreign = graph.filter((m) =>
+      !m.startsWith("core/") && !m.startsWith("http/") &&
+      !m.startsWith("ws/") && !m.startsWith("http_ws/")
+    );
+    assertEquals(foreign, [], `${pkg} imports ${foreign.join(", ")}`);
+  }
+});
+
+Deno.test("README names the Deno version pinned in .deno-version", async () => {
+  const pinned = (await Deno.readTextFile(new URL(".deno-version", root))).trim();
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const named = [...readme.matchAll(/deno@(\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+  assert(named.length >= 2);
+  for (const v of named) assertEquals(v, pinned);
+  assertEquals(Deno.version.deno, pinned);
+});
+
+Deno.test("no jsr: specifier anywhere in the repository's sources", async () => {
+  const offenders: string[] = [];
+  async function walk(dir: URL): Promise<void> {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith(".") || e.name === "node_modules" || e.name === "results") continue;
+      const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(url);
+      else if (/\.(ts|json|mjs|js)$/.test(e.name)) {
+        const text = await Deno.readTextFile(url);
+        if (/["'`]jsr:/.test(text)) offenders.push(url.href.replace(root.href, ""));
+      }
+    }
+  }
+  await walk(root);
+  assertEquals(offenders, []);
+});
