@@ -65,6 +65,25 @@ export function cpuTimes(pid: number | "self"): CpuTimes {
 }
 
 /**
+ * CPU time the whole machine has spent busy (all cores: user, nice, system,
+ * irq, softirq and steal of the first line of `/proc/stat`), for telling how
+ * much else ran during a measurement.
+ *
+ * @param stat Text of `/proc/stat`; read from the system when omitted.
+ * @returns Seconds summed over all cores.
+ * @throws {TypeError} When the text has no `cpu` line.
+ */
+export function machineBusySeconds(stat?: string): number {
+  const text = stat ?? Deno.readTextFileSync("/proc/stat");
+  const m = /^cpu\s+(.*)$/m.exec(text);
+  if (!m) throw new TypeError("Cannot parse /proc/stat: no cpu line");
+  const f = m[1]!.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user)
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return busy / clockTicks();
+}
+
+/**
  * Resident set size of a process (`VmRSS` of `/proc/PID/status`).
  *
  * @param pid The process id.

@@ -20,6 +20,8 @@ export interface RunSample {
   serverCpu: number;
   /** Load-client CPU seconds during the load. */
   clientCpu: number;
+  /** CPU seconds the rest of the machine used meanwhile (all cores, minus server and client). */
+  otherCpu?: number;
   /** Errors the load client counted (socket errors, wrong status, wrong echoes). */
   errors: number;
   /** Round-trip latency median, microseconds. */
@@ -50,6 +52,8 @@ export interface CompetitorResult {
   serverCpuPct: number;
   /** Median client CPU use in percent of one core. */
   clientCpuPct: number;
+  /** Median CPU use of everything else on the machine, percent of one core. */
+  otherCpuPct: number;
   /** Median server CPU microseconds per request or message (per connection for idle). */
   cpuUsPerOp: number;
   /** Median of the runs' latency medians, microseconds. */
@@ -143,6 +147,9 @@ export function summarise(
     max,
     serverCpuPct: median(ok.map((r) => pct(r.serverCpu, r.seconds))),
     clientCpuPct: median(ok.map((r) => pct(r.clientCpu, r.seconds))),
+    otherCpuPct: median(
+      finite(ok.map((r) => r.otherCpu === undefined ? undefined : pct(r.otherCpu, r.seconds))),
+    ),
     cpuUsPerOp: median(ok.filter((r) => r.ops > 0).map((r) => (r.serverCpu / r.ops) * 1e6)),
     p50Us: median(finite(ok.map((r) => r.p50Us))),
     p99Us: median(finite(ok.map((r) => r.p99Us))),
@@ -209,6 +216,10 @@ export function fmtRatio(v: number): string {
 
 const MU = "\u00b5";
 
+function pctOrDash(v: number): string {
+  return Number.isFinite(v) ? `${fmt(v)}%` : "-";
+}
+
 /**
  * Renders the report as Markdown: context, one row per server per scenario,
  * and the ratio table with the issue's targets.
@@ -227,7 +238,8 @@ export function renderMarkdown(report: Report): string {
   );
   lines.push(
     "Config: " + Object.entries(report.config).map(([k, v]) => `${k}=${v}`).join(", ") +
-      ". Server and load client share the machine; CPU is percent of one core.",
+      '. Server and load client share the machine; CPU is percent of one core; "other CPU" is what ' +
+      "everything else on the machine used meanwhile (a high value means the run was disturbed).",
     "",
   );
   lines.push("## Ratios (ours / peer; > 1 means ours is better)", "");
@@ -260,22 +272,21 @@ export function renderMarkdown(report: Report): string {
   }
   lines.push("", "## Results (median of rounds, min-max)", "");
   lines.push(
-    `| scenario | server | median | min-max | server CPU | client CPU | server CPU ${MU}s/op | ` +
+    `| scenario | server | median | min-max | server CPU | client CPU | other CPU | server CPU ${MU}s/op | ` +
       `p50 / p99 ${MU}s | errors |`,
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const s of report.scenarios) {
     for (const r of s.results) {
       const lat = Number.isFinite(r.p50Us) ? `${fmt(r.p50Us)} / ${fmt(r.p99Us)}` : "-";
       lines.push(
         `| ${s.id} | ${r.label} | ${fmt(r.median)} ${s.unit} | ${fmt(r.min)}-${fmt(r.max)} | ` +
-          `${fmt(r.serverCpuPct)}% | ${fmt(r.clientCpuPct)}% | ${
-            fmt(r.cpuUsPerOp)
-          } | ${lat} | ${r.errors} |`,
+          `${fmt(r.serverCpuPct)}% | ${fmt(r.clientCpuPct)}% | ${pctOrDash(r.otherCpuPct)} | ` +
+          `${fmt(r.cpuUsPerOp)} | ${lat} | ${r.errors} |`,
       );
     }
     for (const k of s.skipped) {
-      lines.push(`| ${s.id} | ${k.id} | skipped: ${k.reason} | | | | | | |`);
+      lines.push(`| ${s.id} | ${k.id} | skipped: ${k.reason} | | | | | | | |`);
     }
   }
   lines.push("", "## Scenarios", "");

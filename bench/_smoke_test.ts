@@ -25,7 +25,13 @@ import {
   type Report,
   summarise,
 } from "./_report.ts";
-import { parseProcStat, ServerProcess, withFileLimit } from "./_proc.ts";
+import {
+  clockTicks,
+  machineBusySeconds,
+  parseProcStat,
+  ServerProcess,
+  withFileLimit,
+} from "./_proc.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const ROOT = BENCH.replace(/\/bench$/, "");
@@ -108,6 +114,13 @@ Deno.test("parseProcStat() reads utime+stime and cutime+cstime after a command n
     "42 (my (odd) proc) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 30 20 20 0 1 0 100 1000 10";
   deepStrictEqual(parseProcStat(stat, 100), { self: 3, children: 0.5 });
   throws(() => parseProcStat("nonsense", 100), TypeError);
+});
+
+Deno.test("machineBusySeconds() adds user, nice, system, irq, softirq and steal but not idle or iowait", () => {
+  const t = clockTicks();
+  assertEquals(machineBusySeconds("cpu  100 1 50 9999 77 2 3 4 0 0\ncpu0 1 2 3 4\n"), 160 / t);
+  throws(() => machineBusySeconds("intr 1 2 3"), TypeError);
+  assert(machineBusySeconds() > 0);
 });
 
 Deno.test("withFileLimit() keeps the command's PID with exec", () => {

@@ -31,6 +31,7 @@ import {
   clockTicks,
   cpuTimes,
   killAll,
+  machineBusySeconds,
   ServerProcess,
   type ServerSpec,
   spawnTracked,
@@ -623,11 +624,13 @@ async function runWrk(
     }
     const cpu0 = server.cpuSeconds();
     const child0 = cpuTimes("self").children;
+    const busy0 = machineBusySeconds();
     const { stdout } = await runClient(
       "wrk",
       wrkArgs(o, script, server.port, kind.path, o.duration),
       o.duration + 30,
     );
+    const busy = machineBusySeconds() - busy0;
     const clientCpu = cpuTimes("self").children - child0;
     const serverCpu = server.cpuSeconds() - cpu0;
     const w = lastJson<WrkJson>(stdout, "wrk");
@@ -641,6 +644,7 @@ async function runWrk(
       seconds,
       serverCpu,
       clientCpu,
+      otherCpu: Math.max(0, busy - serverCpu - clientCpu),
       errors,
       p50Us: w.latencyUs.p50,
       // wrk's percentile() returns 0 when its sample count and histogram disagree
@@ -729,7 +733,13 @@ async function runWsEcho(
   }
   const [cmd, args] = client.command(url, echoFlags(kind, o.duration));
   const cpu0 = server.cpuSeconds();
+  const child0 = cpuTimes("self").children;
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
   const { stdout } = await runClient(cmd, args, o.duration + 60);
+  const wall = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  const clientWhole = cpuTimes("self").children - child0;
   const serverCpu = server.cpuSeconds() - cpu0;
   const r = lastJson<WsResult>(stdout, "ws_load");
   const hist = LatencyHistogram.fromSparse(r.latency);
@@ -744,6 +754,8 @@ async function runWsEcho(
     seconds: r.seconds,
     serverCpu,
     clientCpu: r.clientCpu,
+    // Over the client's whole life (start-up, connecting), scaled to the measured window.
+    otherCpu: Math.max(0, busy - serverCpu - clientWhole) * (r.seconds / Math.max(wall, r.seconds)),
     errors: r.errors,
     p50Us: hist.quantileUs(0.5),
     p99Us: hist.quantileUs(0.99),
@@ -857,6 +869,7 @@ async function runWsIdle(
   const before = server.rssKiB();
   const cpu0 = server.cpuSeconds();
   const child0 = cpuTimes("self").children;
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   let after = NaN;
   const r = await withIdleConns(client, url, o.idleConns, async () => {
@@ -864,6 +877,9 @@ async function runWsIdle(
     after = server.rssKiB();
   });
   const seconds = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  const serverCpu = server.cpuSeconds() - cpu0;
+  const clientCpu = cpuTimes("self").children - child0;
   const lost = r.connected - r.stillOpen;
   const errors = r.failed + lost;
   const sample: RunSample = {
@@ -871,8 +887,9 @@ async function runWsIdle(
     value: r.connected > 0 ? (after - before) / r.connected : NaN,
     ops: r.connected,
     seconds,
-    serverCpu: server.cpuSeconds() - cpu0,
-    clientCpu: cpuTimes("self").children - child0,
+    serverCpu,
+    clientCpu,
+    otherCpu: Math.max(0, busy - serverCpu - clientCpu),
     errors,
   };
   const notes = [`RSS ${before} -> ${after} KiB`];
@@ -963,11 +980,16 @@ async function runScenario(
       } finally {
         await server?.stop();
       }
+      const other = sample.seconds > 0 ? (sample.otherCpu ?? 0) / sample.seconds : 0;
+      if (other > 0.25) {
+        const busy = `machine busy: other processes used ${Math.round(other * 100)}% of a core`;
+        sample.note = sample.note === undefined ? busy : `${sample.note}; ${busy}`;
+      }
       runs.get(c.id)!.push(sample);
       const cpu = sample.seconds > 0
         ? ` server CPU ${Math.round((sample.serverCpu / sample.seconds) * 100)}%, client CPU ${
           Math.round((sample.clientCpu / sample.seconds) * 100)
-        }%`
+        }%, other CPU ${Math.round(((sample.otherCpu ?? 0) / sample.seconds) * 100)}%`
         : "";
       console.error(
         `  [${s.id}] round ${round}/${o.rounds} ${c.label}: ${
