@@ -324,12 +324,18 @@ export class HttpResponse {
   #writeHead(length: number): void {
     let s = statusLine(this.status) + "Date: " + httpDate() + "\r\n";
     const h = this.#headers;
+    let connection = "";
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
       if (
         length !== -3 &&
         (eqIgnoreCase(name, "content-length") || eqIgnoreCase(name, "transfer-encoding"))
       ) {
+        continue;
+      }
+      if (eqIgnoreCase(name, "connection")) {
+        // Merged with the server's own connection token below.
+        connection += (connection === "" ? "" : ", ") + h[i + 1]!;
         continue;
       }
       s += name + ": " + h[i + 1]! + "\r\n";
@@ -339,11 +345,17 @@ export class HttpResponse {
     } else if (length === -1) {
       s += "Transfer-Encoding: chunked\r\n";
     }
+    if (/\bclose\b/i.test(connection)) this.#closeAfter = true;
+    const sep = connection === "" ? "" : ", ";
     if (this.#closeAfter || this.#host.closeAfterResponse()) {
       this.#closeAfter = true;
-      s += "Connection: close\r\n\r\n";
+      s += "Connection: " +
+        (/\bclose\b/i.test(connection) ? connection : connection + sep + "close") +
+        "\r\n\r\n";
     } else if (this.#http10) {
-      s += "Connection: keep-alive\r\n\r\n";
+      s += "Connection: " + connection + sep + "keep-alive\r\n\r\n";
+    } else if (connection !== "") {
+      s += "Connection: " + connection + "\r\n\r\n";
     } else {
       s += "\r\n";
     }
