@@ -218,6 +218,7 @@ const bad: [string, string, number, string | null, boolean][] = [
     upgradeRequest().replace("Version: 13", "Version: 8"),
     426,
     "Sec-WebSocket-Version: 13",
+    true,
   ],
   ["a key of 15 bytes", upgradeRequest().replace(KEY, "AAAAAAAAAAAAAAAAAAAA"), 400, null, true],
   ["no key", upgradeRequest().replace(`Sec-WebSocket-Key: ${KEY}\r\n`, ""), 400, null, true],
