@@ -51,7 +51,7 @@ const EMPTY = new Uint8Array(0);
  * @example Reading lines and a fixed-size block
  * ```ts
  * import { BufReader } from "@coroio/core";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * const data = new TextEncoder().encode("hello\r\nworld!rest");
  * let sent = false;

@@ -53,7 +53,7 @@ const EMPTY = new Uint8Array(0);
  * @example Coalescing three writes into one syscall
  * ```ts
  * import { BufWriter } from "@coroio/core";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * const syscalls: number[] = [];
  * const sink = {

@@ -1,5 +1,5 @@
 import {
-  deepEqual as assertEquals,
+  deepStrictEqual as assertEquals,
   rejects as assertRejects,
   throws as assertThrows,
 } from "node:assert/strict";

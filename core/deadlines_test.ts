@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Deadlines, type Expirable } from "./deadlines.ts";
 
 class Item implements Expirable {

@@ -7,7 +7,7 @@
  * @example Detaching a reader: hand the conn and its unread bytes on
  * ```ts
  * import { BufReader } from "@coroio/core";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * const bytes = new TextEncoder().encode("HEAD\r\n\r\nleftover");
  * const conn = { read: (p: Uint8Array) => (p.set(bytes), Promise.resolve(bytes.length)) };

@@ -205,7 +205,7 @@ const ACCEPT_BACKOFF_MS = 50;
  * @example An echo server
  * ```ts
  * import { TcpServer, type ConnectionHandler } from "@coroio/core";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * class Echo implements ConnectionHandler {
  *   async handleConnection(conn: Deno.Conn): Promise<void> {

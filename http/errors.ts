@@ -41,7 +41,7 @@
  * @example Matching on a code
  * ```ts
  * import { HttpError, HttpErrorCode } from "@coroio/http";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = new HttpError(400, HttpErrorCode.ObsFold, "Cannot parse header: obs-fold");
  * equal(err.code, "obs-fold");
@@ -123,7 +123,7 @@ export type HttpErrorCode = typeof HttpErrorCode[keyof typeof HttpErrorCode];
  * @example Catching a parse error
  * ```ts
  * import { HttpError, RequestParser } from "@coroio/http";
- * import { equal, ok } from "node:assert/strict";
+ * import { strictEqual as equal, ok } from "node:assert/strict";
  *
  * const parser = new RequestParser();
  * try {

@@ -175,7 +175,7 @@ export interface AccessLogger {
  * @example Usage
  * ```ts
  * import { formatCombinedLog } from "@coroio/http";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * const line = formatCombinedLog({
  *   remoteAddr: "127.0.0.1", time: new Date(Date.UTC(2026, 10, 26, 17, 0, 0)),

@@ -15,7 +15,7 @@ import { headerListFromRaw } from "./_raw_header_list.ts";
  * @example Reading a head
  * ```ts
  * import { RequestParser } from "@coroio/http";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const parser = new RequestParser();
  * parser.feed(new TextEncoder().encode(

@@ -15,7 +15,7 @@ function fold(c: number): number {
  * @example Lookup and iteration
  * ```ts
  * import { HeaderList } from "@coroio/http";
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  *
  * const headers = new HeaderList([["Accept", "text/html"], ["X-Tag", "a"], ["x-tag", "b"]]);
  * equal(headers.get("accept"), "text/html");

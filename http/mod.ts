@@ -11,7 +11,7 @@
  * @example A server with two routes
  * ```ts
  * import { type Handler, HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Hello implements Handler {
  *   handle(_req: HttpRequest, res: HttpResponse): void {

@@ -145,7 +145,7 @@ function isOws(b: number): boolean {
  * @example Parsing a head and finding where the body starts
  * ```ts
  * import { RequestParser } from "@coroio/http";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const bytes = new TextEncoder().encode(
  *   "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
@@ -160,7 +160,7 @@ function isOws(b: number): boolean {
  * @example Bytes arriving in pieces
  * ```ts
  * import { RequestParser } from "@coroio/http";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const parser = new RequestParser();
  * const enc = new TextEncoder();

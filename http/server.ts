@@ -77,7 +77,7 @@ const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
  * @example Serving a router
  * ```ts
  * import { HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
- * import { deepEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * class Hello {
  *   handle(_req: HttpRequest, res: HttpResponse): void {

@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { AccessLogEntry, AccessLogger, Handler, Takeover, UpgradeTarget } from "./handler.ts";
 import { HttpError } from "./errors.ts";
 import type { HttpRequest } from "./request.ts";

@@ -11,7 +11,7 @@
  * import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
  * import { WebSocketTarget, type WebSocketRoute } from "@coroio/http-ws";
  * import type { WebSocketSession } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Page {
  *   handle(_req: HttpRequest, res: HttpResponse): void {

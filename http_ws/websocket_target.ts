@@ -107,7 +107,7 @@ class Pending {
  * import { HttpServer, Router } from "@coroio/http";
  * import { WebSocketTarget, type WebSocketRoute } from "@coroio/http-ws";
  * import type { WebSocketSession } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements WebSocketRoute {
  *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {

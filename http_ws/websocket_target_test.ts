@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
 import { buildFrame, type WebSocketSession } from "@coroio/ws";
 import WebSocketNode from "npm:ws@8.23.0";

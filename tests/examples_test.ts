@@ -1,6 +1,6 @@
 // The examples' behaviour is a contract that other checks (benchmarks,
 // README) rely on: these tests run them as real processes.
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startExample } from "./_spawn.ts";
 
 async function wsEcho(url: string): Promise<(string | number[])[]> {

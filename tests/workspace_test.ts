@@ -1,6 +1,6 @@
 // Rules between the packages, checked on the real module graph, and the
 // README's pinned Deno version.
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 
 const root = new URL("../", import.meta.url);
 
@@ -80,6 +80,38 @@ Deno.test("no jsr: specifier anywhere in the repository's sources", async () => 
       else if (/\.(ts|json|mjs|js)$/.test(e.name)) {
         const text = await Deno.readTextFile(url);
         if (/["'`]jsr:/.test(text)) offenders.push(url.href.replace(root.href, ""));
+      }
+    }
+  }
+  await walk(root);
+  assertEquals(offenders, []);
+});
+
+Deno.test("tests import only strict assertions from node:assert/strict", async () => {
+  // Deno 2.9 exports the loose `equal`/`deepEqual` from node:assert/strict
+  // under their own names, so `deepEqual(1, "1")` would pass. Use the strict
+  // functions (tools/strict_asserts.py rewrites such imports).
+  const loose = /import\s*\{([^}]*)\}\s*from\s*"node:assert\/strict"/g;
+  const offenders: string[] = [];
+  async function walk(dir: URL): Promise<void> {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith(".") || e.name === "node_modules") continue;
+      const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(url);
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(url);
+        for (const m of text.matchAll(loose)) {
+          const names = m[1]!.split(",").map((n) =>
+            n.replace(/\*/g, "").trim().split(/\s+as\s+/)[0]
+          );
+          if (
+            names.some((n) =>
+              n === "equal" || n === "deepEqual" || n === "notEqual" || n === "notDeepEqual"
+            )
+          ) {
+            offenders.push(url.href.replace(root.href, ""));
+          }
+        }
       }
     }
   }
