@@ -21,13 +21,23 @@ export function keyWord(b: Uint8Array, at: number): number {
  * payload already processed before `data`).
  */
 export function xorMask(data: Uint8Array, key: number, offset: number): void {
-  const n = data.length;
-  let i = 0;
-  const k = offset & 3;
-  if (n >= WORD_MIN && LITTLE_ENDIAN) {
-    const head = (4 - (data.byteOffset & 3)) & 3;
-    for (; i < head; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
-    const words = (n - i) >>> 2;
+  xorRange(data, 0, data.length, key, offset);
+}
+
+/** {@linkcode xorMask} over `data[start..end)`, without making a view. */
+export function xorRange(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  key: number,
+  offset: number,
+): void {
+  let i = start;
+  const k = (offset - start) & 3;
+  if (end - start >= WORD_MIN && LITTLE_ENDIAN) {
+    const head = (4 - ((data.byteOffset + i) & 3)) & 3;
+    for (const h = i + head; i < h; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
+    const words = (end - i) >>> 2;
     const r = (i + k) & 3;
     const kw = r === 0 ? key : (key >>> (r << 3)) | (key << (32 - (r << 3)));
     const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
@@ -42,7 +52,7 @@ export function xorMask(data: Uint8Array, key: number, offset: number): void {
     for (; j < words; j++) w[j]! ^= kw;
     i += words << 2;
   }
-  for (; i < n; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
+  for (; i < end; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
 }
 
 const POOL_SIZE = 4096;

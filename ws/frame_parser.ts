@@ -1,6 +1,6 @@
 import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
-import { keyWord, xorMask } from "./_mask.ts";
+import { keyWord, xorMask, xorRange } from "./_mask.ts";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
 
 /**
@@ -27,8 +27,9 @@ export interface FrameSink {
   /**
    * A complete text or binary message arrived.
    *
-   * @param data A string for text, a new `Uint8Array` the receiver owns for
-   * binary.
+   * @param data A string for text, a `Uint8Array` the receiver owns for
+   * binary (up to 512 bytes it is a view into a shared 16 KiB block: `slice()`
+   * it if you keep many small messages for long).
    */
   onMessage(data: string | Uint8Array): void;
   /**
@@ -265,15 +266,15 @@ export class FrameParser {
         pos = at;
         if (fin && op !== 0 && n - pos >= len) {
           // Fast path: a whole single-frame message is here.
-          const payload = buf.subarray(pos, pos + len);
+          const start = pos;
           pos += len;
           this.#msgOp = 0;
           this.#fragments = 0;
           if (op === TEXT) {
-            if (masked) xorMask(payload, key, 0);
-            this.#sink.onMessage(this.#decode(payload));
+            if (masked) xorRange(buf, start, pos, key, 0);
+            this.#sink.onMessage(this.#text(buf, start, pos));
           } else {
-            const out = payload.slice();
+            const out = copyOut(buf, start, len);
             if (masked) xorMask(out, key, 0);
             this.#sink.onMessage(out);
           }
@@ -351,6 +352,21 @@ export class FrameParser {
     }
   }
 
+  /** Decodes `buf[start..end)`; short ASCII text skips the native call. */
+  #text(buf: Uint8Array, start: number, end: number): string {
+    if (end - start <= SHORT_TEXT) {
+      let s = "";
+      let i = start;
+      for (; i < end; i++) {
+        const c = buf[i]!;
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === end) return s;
+    }
+    return this.#decode(buf.subarray(start, end));
+  }
+
   #control(op: number, payload: Uint8Array): void {
     if (op === PING) {
       this.#sink.onPing(payload);
@@ -384,3 +400,28 @@ export class FrameParser {
 }
 
 const sharedDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
+const SHORT_TEXT = 32;
+/** Binary messages up to this size are views into a shared slab. */
+const SMALL_BINARY = 512;
+const SLAB_SIZE = 16384;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabAt = 0;
+
+/**
+ * Copies `src[start..start+len)` into a new array the receiver owns. Small
+ * payloads share a slab (allocating an ArrayBuffer per message costs far
+ * more than the copy); offsets stay 8-byte aligned for word masking.
+ */
+function copyOut(src: Uint8Array, start: number, len: number): Uint8Array {
+  if (len > SMALL_BINARY) return src.slice(start, start + len);
+  if (slabAt + len > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const out = new Uint8Array(slab, slabAt, len);
+  slabAt = (slabAt + len + 7) & ~7;
+  for (let i = 0; i < len; i++) out[i] = src[start + i]!;
+  return out;
+}

@@ -4,7 +4,7 @@ import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { FrameParser, type FrameSink } from "./frame_parser.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
-import { randomKey, xorMask } from "./_mask.ts";
+import { randomKey, xorRange } from "./_mask.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 export { WebSocketError } from "./errors.ts";
@@ -184,6 +184,7 @@ const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const SCRATCH = new Uint8Array(65536);
 const SCRATCH_CHARS = SCRATCH.length / 3;
+const SHORT_TEXT = 64;
 const DONE: IteratorResult<string | Uint8Array> = { value: undefined, done: true };
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -466,6 +467,7 @@ export class WebSocketSession<T = unknown> {
 
   #stage(data: string | Uint8Array): void {
     if (typeof data === "string") {
+      if (data.length <= SHORT_TEXT && this.#shortAscii(data)) return;
       if (data.length <= SCRATCH_CHARS) {
         const n = encoder.encodeInto(data, SCRATCH).written;
         this.#frame(0x81, SCRATCH.subarray(0, n));
@@ -475,6 +477,20 @@ export class WebSocketSession<T = unknown> {
     } else {
       this.#frame(0x82, data);
     }
+  }
+
+  /** Frames a short all-ASCII string straight into the write buffer. */
+  #shortAscii(s: string): boolean {
+    const n = s.length;
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+    const masked = this.#client;
+    const key = masked ? randomKey() : 0;
+    const h = headerLength(n, masked);
+    const dst = this.#writer.reserve(h + n);
+    writeHeader(dst, 0, 0x81, n, masked, key);
+    for (let i = 0; i < n; i++) dst[h + i] = s.charCodeAt(i);
+    if (masked) xorRange(dst, h, h + n, key, 0);
+    return true;
   }
 
   /**
@@ -552,7 +568,7 @@ export class WebSocketSession<T = unknown> {
     const dst = this.#writer.reserve(h + len);
     writeHeader(dst, 0, b0, len, masked, key);
     dst.set(payload, h);
-    if (masked) xorMask(dst.subarray(h), key, 0);
+    if (masked) xorRange(dst, h, h + len, key, 0);
   }
 
   #sendClose(code: number, reason: Uint8Array): void {
