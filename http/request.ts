@@ -11,6 +11,8 @@ export interface BodyHost {
   continueIfExpected(): Promise<void>;
   /** Reused chunked decoder of the connection. */
   chunkedDecoder(): ChunkedDecoder;
+  /** Reads more body bytes into `reader`, under the body timeout. */
+  fillBody(): Promise<number | null>;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -159,7 +161,7 @@ export class RequestBody {
 
   async #readLength(reader: BufReader): Promise<Uint8Array> {
     if (reader.buffered === 0) {
-      const n = await reader.fill();
+      const n = await this.#host!.fillBody();
       if (n === null) throw truncated(this.#received, this.#remaining);
     }
     const view = reader.peek();
@@ -190,7 +192,7 @@ export class RequestBody {
         return null;
       }
       if (n === 0 || reader.buffered === 0) {
-        const got = await reader.fill();
+        const got = await this.#host!.fillBody();
         if (got === null) throw truncated(this.#received, -1);
       }
     }

@@ -51,6 +51,17 @@ export interface HttpServerOptions {
   headerTimeout?: number;
   /** Milliseconds an idle keep-alive connection is kept open. @default {5000} */
   keepAliveTimeout?: number;
+  /**
+   * Milliseconds a body read may wait for the client's next bytes before the
+   * connection is closed (a client that stalls mid-body). @default {30000}
+   */
+  bodyTimeout?: number;
+  /**
+   * Milliseconds a write may wait for the client to take bytes (a client
+   * that stops reading responses) before the connection is closed.
+   * @default {30000}
+   */
+  writeTimeout?: number;
   /** Most connections at once (core's accept loop). @default {10000} */
   maxConnections?: number;
   /** Milliseconds graceful shutdown waits before closing what is left. @default {10000} */
@@ -107,6 +118,8 @@ export class HttpServer implements ConnectionHandler {
   /** @internal */ readonly maxOutputBuffer: number;
   /** @internal */ readonly headerTimeout: number;
   /** @internal */ readonly keepAliveTimeout: number;
+  /** @internal */ readonly bodyTimeout: number;
+  /** @internal */ readonly writeTimeout: number;
   /** @internal */ readonly logger: AccessLogger | null;
   /** @internal */ readonly reporter: ErrorReporter | null;
 
@@ -131,6 +144,8 @@ export class HttpServer implements ConnectionHandler {
     this.maxOutputBuffer = positive(options.maxOutputBuffer ?? 65536, "maxOutputBuffer");
     this.headerTimeout = positive(options.headerTimeout ?? 15000, "headerTimeout");
     this.keepAliveTimeout = positive(options.keepAliveTimeout ?? 5000, "keepAliveTimeout");
+    this.bodyTimeout = positive(options.bodyTimeout ?? 30000, "bodyTimeout");
+    this.writeTimeout = positive(options.writeTimeout ?? 30000, "writeTimeout");
     this.logger = options.logger ?? null;
     this.reporter = options.errorReporter ?? null;
   }
@@ -291,7 +306,18 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     if (this.#head?.expectContinue && !this.#continueSent) {
       this.#continueSent = true;
       this.writer.write(CONTINUE);
-      await this.writer.flush();
+      await this.flush();
+    }
+  }
+
+  async fillBody(): Promise<number | null> {
+    this.#io = true;
+    this.#server.deadlines.arm(this, this.#server.bodyTimeout);
+    try {
+      return await this.reader.fill();
+    } finally {
+      this.#io = false;
+      this.#rearm();
     }
   }
 
@@ -307,13 +333,43 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #body: RequestBody | null = null;
   #fed = false;
 
+  /** Flushes under the write timeout. */
   async flush(): Promise<void> {
-    await this.writer.flush();
+    if (this.writer.buffered === 0) return;
+    this.#io = true;
+    this.#server.deadlines.arm(this, this.#server.writeTimeout);
+    try {
+      await this.writer.flush();
+    } finally {
+      this.#io = false;
+      this.#rearm();
+    }
   }
 
-  // Expirable: header and keep-alive timeouts.
-  expire(): void {
+  /** Whether a body read or a write is waiting under its own deadline. */
+  #io = false;
+  /** When the current request head must be complete (epoch ms). */
+  #headDeadline = 0;
+
+  /** Restores the deadline of the phase after an I/O deadline. */
+  #rearm(): void {
+    const deadlines = this.#server.deadlines;
     if (this.#phase === ConnPhase.Head) {
+      deadlines.arm(this, Math.max(1, this.#headDeadline - Date.now()));
+    } else if (this.#phase === ConnPhase.Idle) {
+      deadlines.arm(this, this.#server.keepAliveTimeout);
+    } else {
+      deadlines.disarm(this);
+    }
+  }
+
+  // Expirable: header, keep-alive, body-read and write timeouts.
+  expire(): void {
+    if (this.#io) {
+      // A stalled body or a client that stopped reading: nothing useful can be sent.
+      this.#phase = ConnPhase.Closed;
+      this.#tracked.close();
+    } else if (this.#phase === ConnPhase.Head) {
       this.#phase = ConnPhase.Closed;
       this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
     } else if (this.#phase === ConnPhase.Idle) {
@@ -355,6 +411,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const parser = this.#parser;
     const deadlines = server.deadlines;
     try {
+      this.#headDeadline = Date.now() + server.headerTimeout;
       deadlines.arm(this, server.headerTimeout);
       for (;;) {
         // Read and parse a request head.
@@ -363,6 +420,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           if (reader.buffered > 0) {
             if (this.#phase === ConnPhase.Idle) {
               this.#phase = ConnPhase.Head;
+              this.#headDeadline = Date.now() + server.headerTimeout;
               deadlines.arm(this, server.headerTimeout);
             }
             this.#fed = true;
@@ -372,7 +430,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
               break;
             }
           }
-          if (this.writer.buffered > 0) await this.writer.flush();
+          if (this.writer.buffered > 0) await this.flush();
           if (this.#phase === ConnPhase.Closed) return;
           if (this.#closing && this.#phase === ConnPhase.Idle) return;
           const n = await reader.fill();
@@ -396,13 +454,13 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         parser.reset();
         this.#fed = false;
         if (!keep) break;
-        if (this.writer.buffered > server.maxOutputBuffer) await this.writer.flush();
+        if (this.writer.buffered > server.maxOutputBuffer) await this.flush();
         if (this.#closing) break;
         this.#phase = ConnPhase.Idle;
         if (reader.buffered === 0) deadlines.arm(this, server.keepAliveTimeout);
       }
       if ((this.#phase as ConnPhase) !== ConnPhase.Upgraded && this.writer.buffered > 0) {
-        await this.writer.flush();
+        await this.flush();
       }
     } catch (err) {
       if (err instanceof HttpError) {
@@ -522,7 +580,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   }
 
   async #takeover(target: UpgradeTarget, req: HttpRequest, head: RequestHead): Promise<void> {
-    await this.writer.flush();
+    await this.flush();
     this.writer.close();
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;

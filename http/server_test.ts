@@ -533,3 +533,62 @@ Deno.test("HttpServer maps an HttpError thrown by a handler to its status", asyn
     new Teapot(),
   );
 });
+
+class Big implements Handler {
+  handle(_req: HttpRequest, res: HttpResponse): void {
+    res.send(new Uint8Array(8 << 20));
+  }
+}
+
+class Status implements Handler {
+  handle(req: HttpRequest, res: HttpResponse): void {
+    res.status = Number(req.params.code);
+    res.send("ignored body");
+  }
+}
+
+Deno.test("HttpServer closes a connection whose body stalls past bodyTimeout", async () => {
+  await withServer(async (port, server) => {
+    const conn = await connect(port);
+    await conn.write(enc("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+    const r = new ResponseReader(conn);
+    const t0 = Date.now();
+    assert(await r.closed());
+    assert(Date.now() - t0 >= 100);
+    assertEquals(server.connections, 0);
+    conn.close();
+  }, { bodyTimeout: 150 });
+});
+
+Deno.test("HttpServer closes a client that stops reading past writeTimeout", async () => {
+  await withServer(
+    async (port, server) => {
+      const conn = await connect(port);
+      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+      // Never read: the 8 MiB response cannot fit in the socket buffers.
+      for (let i = 0; i < 300 && server.connections > 0; i++) await sleep(10);
+      assertEquals(server.connections, 0);
+      conn.close();
+    },
+    { writeTimeout: 200 },
+    new Router().get("/big", new Big()),
+  );
+});
+
+Deno.test("HttpServer sends no body for 204 and 304", async () => {
+  await withServer(
+    async (port) => {
+      const res = await exchange(
+        port,
+        "GET /s/204 HTTP/1.1\r\nHost: x\r\n\r\nGET /s/304 HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "GET /s/200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assertEquals(res.map((r) => r.status), [204, 304, 200]);
+      assertEquals(res[0]!.headers.get("content-length"), undefined);
+      assertEquals(res[1]!.headers.get("content-length"), undefined);
+      assertEquals(res[2]!.body, "ignored body");
+    },
+    {},
+    new Router().get("/s/:code", new Status()),
+  );
+});
