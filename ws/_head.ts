@@ -14,16 +14,16 @@ const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
 // deno-lint-ignore no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const MAX_FIELDS = 100;
+const latin1 = new TextDecoder("latin1");
 
 /**
  * Parses `bytes`, which must end with the empty line (CRLF CRLF). Returns
  * the head, or a message saying what is wrong.
  */
 export function parseHead(bytes: Uint8Array): Head | string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + 4096)));
-  }
+  // One native call; bytes 0x80-0x9F map as windows-1252, which only
+  // matters inside header values (opaque here).
+  const s = latin1.decode(bytes);
   if (!s.endsWith("\r\n\r\n")) return "head does not end with an empty line";
   const lines = s.slice(0, -4).split("\r\n");
   const fields: [string, string][] = [];

@@ -213,7 +213,8 @@ class Acceptor<T> implements ConnectionHandler {
   maxHeadSize: number;
   handshakeTimeout: number;
   deadlines: Deadlines | null = null;
-  sessions = new Map<Deno.Conn, WebSocketSession<T>>();
+  /** Sessions by connection record; entries go with the records. */
+  sessions = new WeakMap<TrackedConn, WebSocketSession<T>>();
 
   constructor(handler: WebSocketServerHandler<T>, options: WebSocketServerOptions) {
     this.handler = handler;
@@ -243,6 +244,19 @@ class Acceptor<T> implements ConnectionHandler {
   }
 
   async handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
+    // The handshake runs in its own frame so that none of its garbage (head
+    // bytes, header strings) stays reachable while the session idles.
+    // Returning the run promise (instead of awaiting it) ends this frame:
+    // an idle connection keeps no suspended function here.
+    const session = await this.handshake(conn);
+    if (session === null) return;
+    this.sessions.set(tracked, session);
+    const done = session.run();
+    if (tracked.closing) session.close(1001, "server shutting down");
+    return done;
+  }
+
+  async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
     const reader = new BufReader(conn, { initialSize: 1024, maxReadSize: this.maxHeadSize });
     const timer = new CloseOnExpire(conn);
     const deadlines = this.deadlines;
@@ -255,19 +269,19 @@ class Acceptor<T> implements ConnectionHandler {
       if (err instanceof BufferLimitError && !timer.expired) {
         await writeAll(conn, response(431, "Handshake request head too large"));
       }
-      return;
+      return null;
     }
     deadlines?.disarm(timer);
-    if (headBytes === null) return;
+    if (headBytes === null) return null;
     const head = parseHead(headBytes);
     if (typeof head === "string") {
       await writeAll(conn, response(400, `Malformed request head: ${head}`));
-      return;
+      return null;
     }
     const checked = validate(head);
     if ("status" in checked) {
       await writeAll(conn, response(checked.status, checked.message, checked.extra));
-      return;
+      return null;
     }
     let protocol = "";
     for (const p of checked.protocols) {
@@ -296,7 +310,7 @@ class Acceptor<T> implements ConnectionHandler {
         if (decision.status !== undefined) {
           const st = decision.status;
           await writeAll(conn, response(st >= 400 && st <= 599 ? st : 500, "Upgrade refused"));
-          return;
+          return null;
         }
         if (decision.protocol !== undefined) {
           if (!checked.protocols.includes(decision.protocol)) {
@@ -324,19 +338,11 @@ class Acceptor<T> implements ConnectionHandler {
     );
     const { buffered } = reader.detach();
     const options = protocol === "" ? this.sessionOptions : { ...this.sessionOptions, protocol };
-    const session = new WebSocketSession<T>(conn, buffered, this.handler, options, data);
-    this.sessions.set(conn, session);
-    try {
-      const done = session.run();
-      if (tracked.closing) session.close(1001, "server shutting down");
-      await done;
-    } finally {
-      this.sessions.delete(conn);
-    }
+    return new WebSocketSession<T>(conn, buffered, this.handler, options, data);
   }
 
-  shutdownConnection(conn: Deno.Conn, tracked: TrackedConn): void {
-    const session = this.sessions.get(conn);
+  shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
+    const session = this.sessions.get(tracked);
     if (session !== undefined) session.close(1001, "server shutting down");
     else tracked.close(); // Still in the handshake.
   }
