@@ -86,6 +86,7 @@ async function measure(name: string, args: string[]): Promise<void> {
   await c.status;
   server.kill("SIGTERM");
   await server.status;
+  // deno-lint-ignore no-console
   console.log(
     `${name}: ${N} idle connections, RSS +${after - before} KiB = ${
       ((after - before) * 1024 / N / 1024).toFixed(1)
