@@ -88,6 +88,7 @@ function failed(message: string, cause?: unknown): Error {
  * @returns The open session.
  * @throws {TypeError} If the URL is not a `ws:` or `wss:` URL, or a header
  * is invalid or reserved.
+ * @throws {RangeError} If `maxHeadSize` is below 256.
  * @throws {WebSocketError} With code `WS_HANDSHAKE_FAILED` if the connection
  * or the handshake fails or times out.
  *
@@ -141,6 +142,9 @@ export async function connect<T = unknown>(
     extraLines += `${name}: ${value}\r\n`;
   }
   const maxHeadSize = options.maxHeadSize ?? 8192;
+  if (!Number.isInteger(maxHeadSize) || maxHeadSize < 256) {
+    throw new RangeError("Cannot connect: maxHeadSize must be an integer >= 256");
+  }
   const keyBytes = crypto.getRandomValues(new Uint8Array(16));
   const key = keyBytes.toBase64();
   const expected = computeAcceptKey(key);
@@ -175,7 +179,10 @@ export async function connect<T = unknown>(
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
       (protocols.length > 0 ? `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n` : "") +
       extraLines + "\r\n";
-    const reader = new BufReader(conn, { initialSize: 1024, maxReadSize: maxHeadSize });
+    const reader = new BufReader(conn, {
+      initialSize: Math.min(1024, maxHeadSize),
+      maxReadSize: maxHeadSize,
+    });
     let headBytes: Uint8Array | null;
     try {
       await writeAll(conn, encoder.encode(request));

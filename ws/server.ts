@@ -257,7 +257,10 @@ class Acceptor<T> implements ConnectionHandler {
   }
 
   async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
-    const reader = new BufReader(conn, { initialSize: 1024, maxReadSize: this.maxHeadSize });
+    const reader = new BufReader(conn, {
+      initialSize: Math.min(1024, this.maxHeadSize),
+      maxReadSize: this.maxHeadSize,
+    });
     const timer = new CloseOnExpire(conn);
     const deadlines = this.deadlines;
     deadlines?.arm(timer, this.handshakeTimeout);
