@@ -178,6 +178,8 @@ const T_FAIL = 4;
 /** Messages queued for the async iterator before reading pauses. */
 const QUEUE_MAX = 64;
 const FAIL_GRACE_MAX = 1000;
+const MAX_READ = 65536;
+const READ_SLACK = 256;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -275,6 +277,7 @@ export class WebSocketSession<T = unknown> {
   #running: Promise<void> | null = null;
   #flushing: Promise<void> | null = null;
   #queue: (string | Uint8Array)[] | null;
+  #queueHead = 0;
   #waiter: PromiseWithResolvers<IteratorResult<string | Uint8Array>> | null = null;
   #resume: PromiseWithResolvers<void> | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
@@ -612,6 +615,7 @@ export class WebSocketSession<T = unknown> {
     this.#state = ReadyState.Open;
     this.#arm(T_IDLE, this.#idle);
     const reader = this.#reader;
+    let want = 1;
     try {
       const handler = this.#handler;
       if (handler !== null && handler.onOpen !== undefined) {
@@ -643,14 +647,20 @@ export class WebSocketSession<T = unknown> {
         } else if (this.#writer.buffered > this.#hwm) {
           await this.#flush();
           continue;
-        } else if (this.#queue !== null && this.#queue.length >= QUEUE_MAX) {
+        } else if (this.#queue !== null && this.#queue.length - this.#queueHead >= QUEUE_MAX) {
           this.#resume = Promise.withResolvers<void>();
           await this.#resume.promise;
           this.#resume = null;
           continue;
         }
-        const n = await reader.fill();
+        const cap = reader.capacity;
+        const n = await reader.fill(want);
         if (n === null) break;
+        // A read that filled half the buffer or more asks for a buffer twice
+        // as large next time (up to 64 KiB; the slack keeps room for a
+        // partial header left unconsumed without growing again). Small reads
+        // ask for nothing, so the reader shrinks back once drained.
+        want = n >= cap >>> 1 ? Math.min(cap * 2, MAX_READ) - READ_SLACK : 1;
         this.#active = true;
         if (this.#closeRecv || this.#failed) reader.consume(reader.buffered);
         else this.#process();
@@ -880,10 +890,18 @@ export class WebSocketSession<T = unknown> {
 
   #next(): Promise<IteratorResult<string | Uint8Array>> {
     const queue = this.#queue!;
-    if (queue.length > 0) {
-      const value = queue.shift()!;
+    const head = this.#queueHead;
+    if (head < queue.length) {
+      const value = queue[head]!;
+      if (head + 1 === queue.length) {
+        queue.length = 0;
+        this.#queueHead = 0;
+      } else {
+        queue[head] = "";
+        this.#queueHead = head + 1;
+      }
       const resume = this.#resume;
-      if (resume !== null && queue.length < QUEUE_MAX / 2) resume.resolve();
+      if (resume !== null && queue.length - this.#queueHead < QUEUE_MAX / 2) resume.resolve();
       return Promise.resolve({ value, done: false });
     }
     if (this.#state === ReadyState.Closed) return Promise.resolve(DONE);

@@ -19,14 +19,16 @@ async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
   return [a, b];
 }
 
-/** Counts write syscalls. */
+/** Counts read and write syscalls. */
 class Counting {
+  reads = 0;
   writes = 0;
   conn: Deno.Conn;
   constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
   read(p: Uint8Array): Promise<number | null> {
+    this.reads++;
     return this.conn.read(p);
   }
   write(p: Uint8Array): Promise<number> {
@@ -324,3 +326,25 @@ async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+Deno.test("WebSocketSession.run() grows its reads for bulk data", async () => {
+  const [a, b] = await tcpPair();
+  const counting = new Counting(b);
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(counting as unknown as Deno.Conn, new Uint8Array(0), log, {
+    deadlines,
+  });
+  const client = new WebSocketSession(a, new Uint8Array(0), null, { role: "client", deadlines });
+  server.run();
+  client.run();
+  const big = new Uint8Array(4 << 20).map((_, i) => i);
+  await client.send(big);
+  await waitFor(() => log.events.length === 2);
+  deepEqual(log.events[1], ["message", big]);
+  // 2 KiB reads would take 2048 syscalls; growing reads need far fewer.
+  ok(counting.reads < 300, `${counting.reads} reads for 4 MiB`);
+  await client.close();
+  await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
+  deadlines.close();
+});
