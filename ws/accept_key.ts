@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
  * @example The example of RFC 6455 section 1.3
  * ```ts
  * import { computeAcceptKey } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * equal(await computeAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
  * ```
@@ -35,7 +35,7 @@ const BASE64_22 = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
  * @example Usage
  * ```ts
  * import { isValidKey } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * equal(isValidKey("dGhlIHNhbXBsZSBub25jZQ=="), true);
  * equal(isValidKey("c2hvcnQ="), false); // "short"

@@ -1,4 +1,4 @@
-import { equal } from "node:assert/strict";
+import { strictEqual as equal } from "node:assert/strict";
 import { computeAcceptKey, isValidKey } from "./accept_key.ts";
 
 Deno.test("computeAcceptKey() computes the RFC 6455 example", async () => {

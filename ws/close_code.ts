@@ -9,7 +9,7 @@
  * @example Usage
  * ```ts
  * import { isValidCloseCode } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * equal(isValidCloseCode(1000), true);
  * equal(isValidCloseCode(1005), false);

@@ -1,4 +1,4 @@
-import { equal } from "node:assert/strict";
+import { strictEqual as equal } from "node:assert/strict";
 import { isValidCloseCode } from "./close_code.ts";
 
 Deno.test("isValidCloseCode() follows RFC 6455 section 7.4", () => {

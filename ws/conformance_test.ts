@@ -1,7 +1,7 @@
 // A conformance suite organised by RFC 6455 sections (the way the Autobahn
 // test suite groups its cases), run over real TCP against the standalone
 // server with a raw client that sends hand-built frames.
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { ErrorCode } from "./errors.ts";
 import { encode, type Event, hex, RawClient, withServer } from "./_test_util.ts";

@@ -95,7 +95,7 @@ function failed(message: string, cause?: unknown): Error {
  * @example Talking to an echo server
  * ```ts
  * import { connect, WebSocketServer, type WebSocketHandler, type WebSocketSession } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements WebSocketHandler {
  *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {

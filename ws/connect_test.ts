@@ -1,4 +1,9 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { BufReader, Deadlines } from "@coroio/core";
 import { connect } from "./connect.ts";
 import { computeAcceptKey } from "./accept_key.ts";

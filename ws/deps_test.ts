@@ -1,6 +1,6 @@
 // The ws package depends on @coroio/core only: published files import
 // nothing else (no http, no http_ws, no third-party code).
-import { deepEqual, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok } from "node:assert/strict";
 
 Deno.test("@coroio/ws imports only @coroio/core and its own files", async () => {
   const dir = new URL("./", import.meta.url);

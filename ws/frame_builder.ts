@@ -43,7 +43,7 @@ const EMPTY = new Uint8Array(0);
  * @example A masked text frame, as a client sends it
  * ```ts
  * import { buildFrame, Opcode } from "@coroio/ws";
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  *
  * const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
  * const frame = buildFrame(Opcode.Text, new TextEncoder().encode("Hello"), { mask: key });

@@ -1,4 +1,9 @@
-import { deepEqual, equal, notDeepEqual, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { Opcode } from "./constants.ts";
 import { hex } from "./_test_util.ts";

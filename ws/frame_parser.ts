@@ -119,7 +119,7 @@ function limit(name: string, value: number | undefined, fallback: number): numbe
  * @example Parsing a masked message that arrives in two pieces
  * ```ts
  * import { buildFrame, FrameParser, type FrameSink, Opcode } from "@coroio/ws";
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  *
  * const got: (string | Uint8Array)[] = [];
  * const sink: FrameSink = {

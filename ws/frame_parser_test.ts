@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { FrameParser, type FrameParserOptions, type FrameSink } from "./frame_parser.ts";
 import { ErrorCode, WebSocketError } from "./errors.ts";

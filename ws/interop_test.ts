@@ -1,6 +1,6 @@
 // Interop with peers nobody here wrote: Deno's built-in WebSocket client and
 // Deno.upgradeWebSocket server, and npm:ws (client and server) run in Deno.
-import { deepEqual, equal } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
 import { WebSocket as NodeWebSocket, WebSocketServer as NodeWebSocketServer } from "npm:ws@8.23.0";
 import { connect } from "./connect.ts";
 import type { WebSocketSession } from "./session.ts";

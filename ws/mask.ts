@@ -14,7 +14,7 @@ import { keyWord, xorMask } from "./_mask.ts";
  * @example Masking and unmasking restore the input
  * ```ts
  * import { applyMask } from "@coroio/ws";
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  *
  * const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
  * const data = new TextEncoder().encode("Hello");

@@ -1,4 +1,4 @@
-import { deepEqual, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, throws } from "node:assert/strict";
 import { applyMask } from "./mask.ts";
 
 function reference(data: Uint8Array, key: Uint8Array, offset: number): Uint8Array {

@@ -7,7 +7,7 @@
  * @example An echo server and a client
  * ```ts
  * import { connect, WebSocketServer, type WebSocketHandler, type WebSocketSession } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements WebSocketHandler {
  *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {

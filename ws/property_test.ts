@@ -1,7 +1,7 @@
 // Property tests: random messages, fragmentation and TCP splits round-trip
 // exactly; random mutations of valid streams never escape the parser or the
 // session and always end with the connection closed.
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { buildFrame } from "./frame_builder.ts";
 import { FrameParser, type FrameSink } from "./frame_parser.ts";

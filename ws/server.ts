@@ -366,7 +366,7 @@ class Acceptor<T> implements ConnectionHandler {
  * @example An echo server
  * ```ts
  * import { WebSocketServer, type WebSocketHandler, type WebSocketSession } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements WebSocketHandler {
  *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {

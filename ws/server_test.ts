@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { Deadlines } from "@coroio/core";
 import { type UpgradeDecision, type UpgradeRequest, WebSocketServer } from "./server.ts";
 import type { WebSocketSession } from "./session.ts";

@@ -69,7 +69,7 @@ function scan(b: Uint8Array, i: number, end: number, state: number): number {
  * @example Failing fast on a message that arrives in pieces
  * ```ts
  * import { Utf8Validator } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const v = new Utf8Validator();
  * equal(v.feed(new Uint8Array([0x68, 0xe2, 0x82])), true); // "h" and 2 of the 3 bytes of U+20AC
@@ -123,7 +123,7 @@ export class Utf8Validator {
  * @example Usage
  * ```ts
  * import { isValidUtf8 } from "@coroio/ws";
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * equal(isValidUtf8(new TextEncoder().encode("\u03ba\u1f79\u03c3\u03bc\u03b5")), true);
  * equal(isValidUtf8(new Uint8Array([0xc0, 0xaf])), false); // overlong "/"

@@ -1,4 +1,4 @@
-import { equal } from "node:assert/strict";
+import { strictEqual as equal } from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
 import { hex } from "./_test_util.ts";

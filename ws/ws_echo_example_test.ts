@@ -1,7 +1,7 @@
 // Runs examples/ws_echo.ts as a real process: it prints its address, echoes
 // text and binary as the same type, and exits 0 on SIGTERM and SIGINT after
 // closing its sessions with 1001.
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
 import { connect } from "./connect.ts";
 import { withTimeout } from "./_test_util.ts";
 import { parseFlags } from "../examples/ws_echo.ts";
