@@ -36,6 +36,7 @@ export interface Detached<R> {
 }
 
 const EMPTY = new Uint8Array(0);
+const NULL: Promise<null> = Promise.resolve(null);
 
 /**
  * A buffered reader over a `Deno.Conn` (or any {@linkcode Reader}) for
@@ -180,11 +181,18 @@ export class BufReader<R extends Reader = Reader> {
    * @returns The number of bytes added, or `null` at end of stream.
    * @throws {StreamClosedError} If the reader was detached.
    */
-  async fill(minFree = 1): Promise<number | null> {
-    if (this.#detached) throw new StreamClosedError("Cannot read: BufReader is detached");
-    if (this.#eof) return null;
+  fill(minFree = 1): Promise<number | null> {
+    if (this.#detached) {
+      return Promise.reject(new StreamClosedError("Cannot read: BufReader is detached"));
+    }
+    if (this.#eof) return NULL;
     this.#makeRoom(minFree);
-    const n = await this.#reader.read(this.#buf.subarray(this.#end));
+    // Not an async function: an idle connection then holds only the pending
+    // read, not a suspended frame as well.
+    return this.#reader.read(this.#buf.subarray(this.#end)).then(this.#onRead);
+  }
+
+  #onRead = (n: number | null): number | null => {
     if (n === null) {
       this.#eof = true;
       return null;
@@ -192,7 +200,7 @@ export class BufReader<R extends Reader = Reader> {
     this.#end += n;
     this.#lastRead = n;
     return n;
-  }
+  };
 
   #makeRoom(minFree: number): void {
     const len = this.#end - this.#start;
@@ -200,8 +208,12 @@ export class BufReader<R extends Reader = Reader> {
     if (len === 0) {
       this.#start = 0;
       this.#end = 0;
-      // Drained after small reads: give back a buffer that grew for a burst.
-      if (cap > this.#initialSize && this.#lastRead < this.#initialSize >>> 1) {
+      if (this.#lastRead === cap && cap < this.#maxReadSize) {
+        // The last read filled the whole buffer: reads are outpacing it, grow.
+        cap = Math.max(cap * 2, minFree);
+        this.#buf = new Uint8Array(cap);
+      } else if (cap > this.#initialSize && this.#lastRead < this.#initialSize >>> 1) {
+        // Drained after a small read: give back a buffer that grew for a burst.
         cap = Math.max(this.#initialSize, minFree);
         this.#buf = new Uint8Array(cap);
       }

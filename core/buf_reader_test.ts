@@ -103,3 +103,14 @@ Deno.test("BufReader property: any split of lines reads back the same lines", as
     { numRuns: 200 },
   );
 });
+
+Deno.test("BufReader grows while reads fill a drained buffer", async () => {
+  const chunks = Array.from({ length: 8 }, () => new Uint8Array(64 * 1024));
+  const reader = new ChunkReader(chunks);
+  const br = new BufReader(reader, { initialSize: 1024, maxReadSize: 65536 });
+  let total = 0;
+  for (let got; (got = await br.readSome()) !== null;) total += got.length;
+  assertEquals(total, 8 * 64 * 1024);
+  // Doubling from 1 KiB to 64 KiB takes 6 reads; the rest are full-size.
+  assert(reader.reads <= 20);
+});
