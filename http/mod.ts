@@ -45,3 +45,4 @@ export * from "./request.ts";
 export * from "./response.ts";
 export * from "./router.ts";
 export * from "./server.ts";
+export type { ConnectionHandler, ErrorReporter, TrackedConn } from "@coroio/core";
