@@ -52,6 +52,11 @@ export class RequestHead {
   readonly upgrade: string | null;
   /** Bytes of the head from the request line through the final CRLFCRLF. */
   readonly headLength: number;
+  /**
+   * Whether an HTTP/1.1 request has an Expect field at all (an expectation
+   * other than `100-continue` deserves 417).
+   */
+  readonly hasExpect: boolean;
 
   #raw: string;
   #offs: number[];
@@ -85,7 +90,9 @@ export class RequestHead {
     keepAlive: boolean,
     expectContinue: boolean,
     upgrade: string | null,
+    hasExpect: boolean = expectContinue,
   ) {
+    this.hasExpect = hasExpect;
     this.method = method;
     this.target = target;
     this.version = version;

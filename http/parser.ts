@@ -209,6 +209,7 @@ export class RequestParser {
   #connKeepAlive = false;
   #connUpgrade = false;
   #expectContinue = false;
+  #expectSeen = false;
 
   /**
    * Creates a parser.
@@ -291,6 +292,7 @@ export class RequestParser {
     this.#connKeepAlive = false;
     this.#connUpgrade = false;
     this.#expectContinue = false;
+    this.#expectSeen = false;
   }
 
   /** Moves a partial head from `chunk` (from the request line on) into the spill buffer. */
@@ -720,7 +722,10 @@ export class RequestParser {
         }
         return;
       case 6:
-        if (bytesEqualLower(buf, ns, "expect")) this.#tokens(buf, vs, ve, 1);
+        if (bytesEqualLower(buf, ns, "expect")) {
+          this.#expectSeen = true;
+          this.#tokens(buf, vs, ve, 1);
+        }
         return;
       case 10:
         if (bytesEqualLower(buf, ns, "connection")) this.#tokens(buf, vs, ve, 0);
@@ -1000,6 +1005,7 @@ export class RequestParser {
       keepAlive,
       this.#expectContinue && http11,
       upgrade,
+      this.#expectSeen && http11,
     );
   }
 }

@@ -78,6 +78,8 @@ const ConnPhase = { Idle: 0, Head: 1, Busy: 2, Upgraded: 3, Closed: 4 } as const
 type ConnPhase = typeof ConnPhase[keyof typeof ConnPhase];
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** Shared by every request without a body: it holds no state. */
+const NO_BODY = new RequestBody(null, null, 0);
 
 /**
  * An HTTP/1.1 server over `Deno.listen` with a parser written from scratch:
@@ -495,8 +497,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         `Content Too Large: request body of ${head.contentLength} bytes exceeds the limit of ${server.maxBodySize}`,
       );
     }
-    const expect = head.headers.get("expect");
-    if (expect !== null && !head.expectContinue) {
+    const expect = head.hasExpect && !head.expectContinue ? head.headers.get("expect") : null;
+    if (expect !== null) {
       throw new HttpError(
         417,
         HttpErrorCode.ExpectationFailed,
@@ -508,9 +510,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     else if (!head.chunked && head.contentLength > server.maxDrainSize) {
       this.#bodyUnskippable = true;
     }
-    const body = hasBody
-      ? new RequestBody(this, head, server.maxBodySize)
-      : new RequestBody(null, null, 0);
+    const body = hasBody ? new RequestBody(this, head, server.maxBodySize) : NO_BODY;
     this.#body = body;
     const req = new HttpRequest(head, body, this.#conn.remoteAddr);
     const res = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
