@@ -370,39 +370,39 @@ export function renderSvg(report: Report): string {
       }x</text>`,
     );
   }
+  // Target ticks first, so that bars and value labels are drawn over them.
+  rows.forEach((r, i) => {
+    if (r.target === undefined) return;
+    const y = top + i * rowH;
+    const tx = x(r.target).toFixed(1);
+    o.push(
+      `<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${y + rowH - 1}" stroke="#111" ` +
+        `stroke-width="1.5" stroke-dasharray="3,2"/>`,
+    );
+  });
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const cy = y + rowH / 2;
     o.push(`<text x="${left - 8}" y="${cy + 4}" text-anchor="end">${esc(r.label)}</text>`);
-    if (Number.isFinite(r.value) && r.value > 0) {
-      const x0 = x(1);
-      const x1 = x(r.value);
-      const good = r.value >= 1;
-      o.push(
-        `<rect x="${Math.min(x0, x1).toFixed(1)}" y="${y + 4}" width="${
-          Math.max(1, Math.abs(x1 - x0)).toFixed(1)
-        }" ` +
-          `height="${rowH - 8}" fill="${good ? "#2e7d32" : "#c62828"}" rx="2"/>`,
-      );
-      const tx = good ? x1 + 5 : x1 - 5;
-      o.push(
-        `<text x="${tx.toFixed(1)}" y="${cy + 4}" text-anchor="${
-          good ? "start" : "end"
-        }" font-weight="600">` +
-          `${fmtRatio(r.value)}</text>`,
-      );
-    } else {
+    if (!(Number.isFinite(r.value) && r.value > 0)) {
       o.push(`<text x="${x(1) + 5}" y="${cy + 4}" fill="#888">n/a</text>`);
+      return;
     }
-    if (r.target !== undefined) {
-      const tx = x(r.target).toFixed(1);
-      o.push(
-        `<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${
-          y + rowH - 1
-        }" stroke="#111" stroke-width="1.5" ` +
-          `stroke-dasharray="3,2"/>`,
-      );
-    }
+    const x0 = x(1);
+    const x1 = x(r.value);
+    const good = r.value >= 1;
+    const bx = Math.min(x0, x1).toFixed(1);
+    const bw = Math.max(1, Math.abs(x1 - x0)).toFixed(1);
+    const fill = good ? "#2e7d32" : "#c62828";
+    o.push(
+      `<rect x="${bx}" y="${y + 4}" width="${bw}" height="${rowH - 8}" fill="${fill}" rx="2"/>`,
+    );
+    const tx = (good ? x1 + 5 : x1 - 5).toFixed(1);
+    const anchor = good ? "start" : "end";
+    o.push(
+      `<text x="${tx}" y="${cy + 4}" text-anchor="${anchor}" font-weight="600" stroke="#fff" ` +
+        `stroke-width="3" paint-order="stroke">${fmtRatio(r.value)}</text>`,
+    );
   });
   if (rows.length === 0) {
     o.push(

@@ -68,6 +68,7 @@ interface Options {
   idleConns: number;
   out: string;
   list: boolean;
+  render: boolean;
 }
 
 const HELP = `Usage: deno run -A bench/compare.ts [options]
@@ -84,6 +85,7 @@ const HELP = `Usage: deno run -A bench/compare.ts [options]
   --idle-conns N    connections in the idle-memory scenario (default 10000)
   --out NAME        result file name under bench/results/ (default latest, quick with --quick)
   --list            list scenarios and servers, then exit
+  --render          only rewrite <out>.md and the chart from <out>.json (no load)
 `;
 
 function parseOptions(argv: string[]): Options {
@@ -100,6 +102,7 @@ function parseOptions(argv: string[]): Options {
     idleConns: 10_000,
     out: "",
     list: false,
+    render: false,
   };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -163,6 +166,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--list":
         o.list = true;
+        break;
+      case "--render":
+        o.render = true;
         break;
       case "--help":
       case "-h":
@@ -383,7 +389,9 @@ interface Environment {
 async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
   const nodeVersion = await commandLine("node", ["--version"]);
   const wrkLine = await commandLine("wrk", ["-v"]);
-  const wrkVersion = wrkLine === null ? null : (/wrk ([\w.\-]+)/.exec(wrkLine)?.[1] ?? wrkLine);
+  const wrkVersion = wrkLine === null
+    ? null
+    : (/wrk (?:debian\/)?(\S+)/.exec(wrkLine)?.[1] ?? wrkLine);
   if (wrkVersion === null && wanted.some((s) => s.kind.type === "wrk")) {
     console.error(
       "wrk is not installed: the HTTP scenarios are skipped. Install it with: apt-get install -y wrk",
@@ -1019,8 +1027,32 @@ async function runScenario(
   return out;
 }
 
+/** Writes `<out>.md`, the chart and (unless re-rendering) `<out>.json`; prints the Markdown. */
+async function writeResults(out: string, report: Report, json: boolean): Promise<void> {
+  const md = renderMarkdown(report);
+  await Deno.mkdir(`${BENCH}/results`, { recursive: true });
+  await Deno.writeTextFile(`${BENCH}/results/${out}.md`, md);
+  if (json) {
+    await Deno.writeTextFile(
+      `${BENCH}/results/${out}.json`,
+      JSON.stringify(report, null, 2) + "\n",
+    );
+  }
+  const svg = out === "latest" ? "ratios.svg" : `${out}-ratios.svg`;
+  await Deno.writeTextFile(`${BENCH}/results/${svg}`, renderSvg(report));
+  console.log(md);
+  console.error(`wrote bench/results/${out}.md${json ? `, ${out}.json` : ""} and ${svg}`);
+}
+
 async function main(): Promise<number> {
   const o = parseOptions(Deno.args);
+  if (o.render) {
+    // JSON has no NaN: missing figures come back as null, which the renderers show as "-".
+    const text = await Deno.readTextFile(`${BENCH}/results/${o.out}.json`);
+    const report = JSON.parse(text, (_k, v) => (v === null ? NaN : v)) as Report;
+    await writeResults(o.out, report, false);
+    return 0;
+  }
   const all = scenarios(o);
   if (o.list) {
     for (const s of all) {
@@ -1068,17 +1100,7 @@ async function main(): Promise<number> {
     },
     scenarios: results,
   };
-  const md = renderMarkdown(report);
-  await Deno.mkdir(`${BENCH}/results`, { recursive: true });
-  await Deno.writeTextFile(`${BENCH}/results/${o.out}.md`, md);
-  await Deno.writeTextFile(
-    `${BENCH}/results/${o.out}.json`,
-    JSON.stringify(report, null, 2) + "\n",
-  );
-  const svg = o.out === "latest" ? "ratios.svg" : `${o.out}-ratios.svg`;
-  await Deno.writeTextFile(`${BENCH}/results/${svg}`, renderSvg(report));
-  console.log(md);
-  console.error(`wrote bench/results/${o.out}.md, ${o.out}.json and ${svg}`);
+  await writeResults(o.out, report, true);
   return results.some((s) => s.results.some((r) => r.errors > 0)) ? 1 : 0;
 }
 
