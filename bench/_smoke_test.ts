@@ -1,6 +1,6 @@
 import {
   deepStrictEqual,
-  equal as assertEquals,
+  strictEqual as assertEquals,
   match,
   ok as assert,
   throws,
