@@ -38,6 +38,40 @@ function give(size: number, buf: Uint8Array): void {
 }
 
 const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/**
+ * The UTF-8 length of a string, without encoding it. Lone surrogates count
+ * as U+FFFD (3 bytes), as `TextEncoder` writes them.
+ *
+ * @param s The string.
+ * @returns Its length in bytes as UTF-8.
+ *
+ * @example Usage
+ * ```ts
+ * import { utf8Length } from "@coroio/core";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(utf8Length("h\u00e9llo \u2603 \u{1F600}"), 15);
+ * ```
+ */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  let len = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) len += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        len += 2; // 4 bytes for 2 code units
+        i++;
+      } else len += 2;
+    } else len += 2;
+  }
+  return len;
+}
 
 /**
  * A write buffer over a `Deno.Conn` (or any {@linkcode Writer}) that coalesces
@@ -167,9 +201,49 @@ export class BufWriter<W extends Writer = Writer> {
     const n = s.length;
     const buf = this.#reserve(n);
     let at = this.#stagedLen - n;
+    if (n >= 64) {
+      // ASCII is the common case and encodes natively (faster than the loop
+      // from about 64 characters): UTF-8 of an ASCII string is its Latin-1.
+      // Any other character makes it stop short.
+      if (encoder.encodeInto(s, buf.subarray(at, at + n)).read === n) return;
+    }
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       buf[at++] = c > 0xff ? 0x3f : c;
+    }
+  }
+
+  /**
+   * Stages a string as UTF-8 whose encoded length the caller already knows
+   * (see `utf8Length`), encoding it straight into the write buffer.
+   *
+   * @param s The string.
+   * @param byteLength Its UTF-8 length in bytes.
+   * @throws {StreamClosedError} If the writer was closed or failed.
+   * @throws {RangeError} If `byteLength` is not the string's UTF-8 length.
+   */
+  writeUtf8(s: string, byteLength: number): void {
+    if (this.#closed) this.#throwClosed();
+    if (byteLength === s.length && byteLength < 64) {
+      // Short ASCII: a loop beats the native call.
+      const buf = this.#reserve(byteLength);
+      const at = this.#stagedLen - byteLength;
+      for (let i = 0; i < byteLength; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) {
+          this.#stagedLen = at;
+          throw new RangeError(`Cannot write string: its UTF-8 length is not ${byteLength}`);
+        }
+        buf[at + i] = c;
+      }
+      return;
+    }
+    const buf = this.#reserve(byteLength);
+    const at = this.#stagedLen - byteLength;
+    const r = encoder.encodeInto(s, buf.subarray(at, at + byteLength));
+    if (r.read !== s.length || r.written !== byteLength) {
+      this.#stagedLen = at;
+      throw new RangeError(`Cannot write string: its UTF-8 length is not ${byteLength}`);
     }
   }
 

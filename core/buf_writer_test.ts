@@ -99,3 +99,32 @@ Deno.test("BufWriter.writeLatin1() replaces characters above 0xFF", async () => 
   await w.flush();
   assertEquals([...sink.bytes], [0x61, 0xe9, 0x3f]);
 });
+
+Deno.test("utf8Length() matches TextEncoder for mixed and broken strings", async () => {
+  const { utf8Length } = await import("./buf_writer.ts");
+  const fc = (await import("npm:fast-check@4.10.2")).default;
+  const enc = new TextEncoder();
+  for (
+    const s of ["", "abc", "\u00e9", "\u2603", "\u{1F600}", "\ud800", "\udc00x", "a\ud800\ud800b"]
+  ) {
+    assertEquals(utf8Length(s), enc.encode(s).length);
+  }
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (s) => utf8Length(s) === enc.encode(s).length),
+  );
+});
+
+Deno.test("BufWriter.writeUtf8() encodes in place and rejects a wrong length", async () => {
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  w.writeUtf8("h\u00e9", 3);
+  assertThrows(() => w.writeUtf8("h\u00e9", 2), RangeError);
+  w.writeLatin1("0123456789abcdef-ascii-long-enough");
+  w.writeLatin1("0123456789abcdef-latin1-\u00e9\u00ff");
+  await w.flush();
+  const bytes = sink.bytes;
+  assertEquals([...bytes.subarray(0, 3)], [0x68, 0xc3, 0xa9]);
+  assertEquals(dec(bytes.subarray(3, 37)), "0123456789abcdef-ascii-long-enough");
+  assertEquals([...bytes.subarray(bytes.length - 2)], [0xe9, 0xff]);
+  assertEquals(bytes.length, 3 + 34 + 26);
+});

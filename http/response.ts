@@ -1,4 +1,4 @@
-import type { BufWriter } from "@coroio/core";
+import { type BufWriter, utf8Length } from "@coroio/core";
 import { httpDate } from "./_date.ts";
 import type { UpgradeTarget } from "./handler.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -202,10 +202,30 @@ export class HttpResponse {
     }
     let bytes: Uint8Array = EMPTY;
     if (typeof body === "string") {
-      bytes = encoder.encode(body);
       if (this.getHeader("content-type") === null) {
         this.#headers.push("Content-Type", "text/plain; charset=utf-8");
       }
+      if (body.length <= 16384) {
+        // Encode straight into the write buffer: no intermediate array, and
+        // for ASCII one native encode for head and body together.
+        const len = utf8Length(body);
+        const noBody = this.#bodyForbidden();
+        const head = this.#headString(noBody ? -2 : len);
+        const w = this.#host.writer;
+        if (noBody || this.#head || len === 0) {
+          w.writeLatin1(head);
+        } else if (len === body.length) {
+          w.writeLatin1(head + body);
+          this.#bytesSent = len;
+        } else {
+          w.writeLatin1(head);
+          w.writeUtf8(body, len);
+          this.#bytesSent = len;
+        }
+        this.#state = State.Done;
+        return;
+      }
+      bytes = encoder.encode(body);
     } else if (body !== undefined && body !== null) {
       bytes = body;
     }
@@ -322,6 +342,10 @@ export class HttpResponse {
    * caller (or none, closing).
    */
   #writeHead(length: number): void {
+    this.#host.writer.writeLatin1(this.#headString(length));
+  }
+
+  #headString(length: number): string {
     let s = statusLine(this.status) + "Date: " + httpDate() + "\r\n";
     const h = this.#headers;
     let connection = "";
@@ -345,7 +369,7 @@ export class HttpResponse {
     } else if (length === -1) {
       s += "Transfer-Encoding: chunked\r\n";
     }
-    if (/\bclose\b/i.test(connection)) this.#closeAfter = true;
+    if (connection !== "" && /\bclose\b/i.test(connection)) this.#closeAfter = true;
     const sep = connection === "" ? "" : ", ";
     if (this.#closeAfter || this.#host.closeAfterResponse()) {
       this.#closeAfter = true;
@@ -359,7 +383,7 @@ export class HttpResponse {
     } else {
       s += "\r\n";
     }
-    this.#host.writer.writeLatin1(s);
+    return s;
   }
 }
 

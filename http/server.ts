@@ -9,7 +9,7 @@ import {
   TcpServer,
   type TrackedConn,
 } from "@coroio/core";
-import { httpDate } from "./_date.ts";
+import { acquireClock, httpDate, releaseClock } from "./_date.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import type { AccessLogger, Handler, UpgradeTarget } from "./handler.ts";
@@ -185,7 +185,11 @@ export class HttpServer implements ConnectionHandler {
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       ...(opts.errorReporter !== undefined ? { errorReporter: opts.errorReporter } : {}),
     });
-    this.#finished = this.#tcp.serve().finally(() => this.deadlines.close());
+    acquireClock();
+    this.#finished = this.#tcp.serve().finally(() => {
+      releaseClock();
+      this.deadlines.close();
+    });
     return this.#finished;
   }
 
@@ -314,7 +318,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   async fillBody(): Promise<number | null> {
     this.#io = true;
-    this.#server.deadlines.arm(this, this.#server.bodyTimeout);
+    this.#arm(this.#server.bodyTimeout);
     try {
       return await this.reader.fill();
     } finally {
@@ -339,7 +343,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   async flush(): Promise<void> {
     if (this.writer.buffered === 0) return;
     this.#io = true;
-    this.#server.deadlines.arm(this, this.#server.writeTimeout);
+    this.#arm(this.#server.writeTimeout);
     try {
       await this.writer.flush();
     } finally {
@@ -355,13 +359,27 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   /** Restores the deadline of the phase after an I/O deadline. */
   #rearm(): void {
-    const deadlines = this.#server.deadlines;
-    if (this.#phase === ConnPhase.Head) {
-      deadlines.arm(this, Math.max(1, this.#headDeadline - Date.now()));
+    if (this.#phase === ConnPhase.Head && this.#headDeadline !== 0) {
+      this.#arm(Math.max(1, this.#headDeadline - Date.now()));
     } else if (this.#phase === ConnPhase.Idle) {
-      deadlines.arm(this, this.#server.keepAliveTimeout);
+      this.#arm(this.#server.keepAliveTimeout);
     } else {
-      deadlines.disarm(this);
+      this.#disarm();
+    }
+  }
+
+  /** Whether this connection may have a deadline armed (saves Map work). */
+  #armed = false;
+
+  #arm(ms: number): void {
+    this.#armed = true;
+    this.#server.deadlines.arm(this, ms);
+  }
+
+  #disarm(): void {
+    if (this.#armed) {
+      this.#armed = false;
+      this.#server.deadlines.disarm(this);
     }
   }
 
@@ -384,7 +402,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     this.#closing = true;
     if (this.#phase === ConnPhase.Idle) {
       this.#phase = ConnPhase.Closed;
-      this.#server.deadlines.disarm(this);
+      this.#disarm();
       this.#tracked.close();
     } else if (this.#phase === ConnPhase.Upgraded) {
       this.#upgradeTarget?.shutdown?.(this.#conn);
@@ -411,10 +429,9 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const server = this.#server;
     const reader = this.reader;
     const parser = this.#parser;
-    const deadlines = server.deadlines;
     try {
       this.#headDeadline = Date.now() + server.headerTimeout;
-      deadlines.arm(this, server.headerTimeout);
+      this.#arm(server.headerTimeout);
       for (;;) {
         // Read and parse a request head.
         let head: RequestHead | null = null;
@@ -422,14 +439,18 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           if (reader.buffered > 0) {
             if (this.#phase === ConnPhase.Idle) {
               this.#phase = ConnPhase.Head;
-              this.#headDeadline = Date.now() + server.headerTimeout;
-              deadlines.arm(this, server.headerTimeout);
+              // Armed below only if the head is not already complete.
+              this.#headDeadline = 0;
             }
             this.#fed = true;
             reader.consume(parser.feed(reader.peek()));
             if (parser.head !== null) {
               head = parser.head;
               break;
+            }
+            if (this.#headDeadline === 0) {
+              this.#headDeadline = Date.now() + server.headerTimeout;
+              this.#arm(server.headerTimeout);
             }
           }
           if (this.writer.buffered > 0) await this.flush();
@@ -449,7 +470,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           }
           if ((this.#phase as ConnPhase) === ConnPhase.Closed) return;
         }
-        deadlines.disarm(this);
+        this.#disarm();
         this.#phase = ConnPhase.Busy;
         this.#requests++;
         const keep = await this.#dispatch(handler, head);
@@ -459,14 +480,14 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         if (this.writer.buffered > server.maxOutputBuffer) await this.flush();
         if (this.#closing) break;
         this.#phase = ConnPhase.Idle;
-        if (reader.buffered === 0) deadlines.arm(this, server.keepAliveTimeout);
+        if (reader.buffered === 0) this.#arm(server.keepAliveTimeout);
       }
       if ((this.#phase as ConnPhase) !== ConnPhase.Upgraded && this.writer.buffered > 0) {
         await this.flush();
       }
     } catch (err) {
       if (err instanceof HttpError) {
-        deadlines.disarm(this);
+        this.#disarm();
         this.#phase = ConnPhase.Closed;
         await this.#sendErrorAndClose(err.status, err.message);
         return;
@@ -474,7 +495,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
       if (this.#phase === ConnPhase.Closed || isClosedError(err)) return;
       throw err;
     } finally {
-      deadlines.disarm(this);
+      this.#disarm();
       if (this.#phase !== ConnPhase.Upgraded) {
         this.writer.close();
         this.#tracked.close();
@@ -586,7 +607,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     this.#phase = ConnPhase.Upgraded;
     this.#upgradeTarget = target;
     this.#tracked.detach();
-    this.#server.deadlines.disarm(this);
+    this.#disarm();
     const running = target.upgrade({ request: head, httpRequest: req, conn, head: buffered });
     if (this.#closing) target.shutdown?.(conn);
     await running;
