@@ -12,7 +12,7 @@ import {
 import { acquireClock, httpDate, releaseClock } from "./_date.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
-import type { AccessLogger, Handler, UpgradeTarget } from "./handler.ts";
+import type { AccessLogger, Handler, Takeover, UpgradeTarget } from "./handler.ts";
 import type { RequestHead } from "./head.ts";
 import { RequestParser } from "./parser.ts";
 import { type BodyHost, HttpRequest, RequestBody } from "./request.ts";
@@ -110,7 +110,7 @@ export class HttpServer implements ConnectionHandler {
   #options: HttpServerOptions;
   #tcp: TcpServer | null = null;
   #finished: Promise<void> | null = null;
-  #conns = new Map<TrackedConn, HttpConnection>();
+  #conns = new Map<TrackedConn, HttpConnection | Upgraded>();
   /** @internal */ readonly deadlines: Deadlines = new Deadlines({ resolution: 250 });
   /** @internal */ readonly maxHeadSize: number;
   /** @internal */ readonly maxRequestLineLength: number;
@@ -249,10 +249,20 @@ export class HttpServer implements ConnectionHandler {
    * @returns A promise that settles when the connection is done or taken over.
    */
   async handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
-    const hc = new HttpConnection(this, conn, tracked);
+    let hc: HttpConnection | null = new HttpConnection(this, conn, tracked);
     this.#conns.set(tracked, hc);
     try {
       await hc.run(this.#handler);
+      const takeover = hc.takeover;
+      if (takeover === null) return;
+      // From here the HTTP state (parser, buffers, request) is garbage: only
+      // the target and the conn stay referenced for shutdown.
+      hc = null;
+      const upgraded = new Upgraded(takeover.target, takeover.conn);
+      this.#conns.set(tracked, upgraded);
+      const running = takeover.target.upgrade(takeover);
+      if (tracked.closing) upgraded.shutdown();
+      await running;
     } finally {
       this.#conns.delete(tracked);
     }
@@ -267,6 +277,24 @@ export class HttpServer implements ConnectionHandler {
   shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
     this.#conns.get(tracked)?.shutdown();
   }
+}
+
+/** A connection handed to an upgrade target: all the server keeps of it. */
+class Upgraded {
+  readonly target: UpgradeTarget;
+  readonly conn: Deno.Conn;
+  constructor(target: UpgradeTarget, conn: Deno.Conn) {
+    this.target = target;
+    this.conn = conn;
+  }
+  shutdown(): void {
+    this.target.shutdown?.(this.conn);
+  }
+}
+
+/** What the connection loop leaves for `handleConnection` after a takeover. */
+interface PendingTakeover extends Takeover {
+  readonly target: UpgradeTarget;
 }
 
 function positive(n: number, name: string): number {
@@ -288,7 +316,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #requests = 0;
   #head: RequestHead | null = null;
   #continueSent = false;
-  #upgradeTarget: UpgradeTarget | null = null;
+  /** Set when a handler chose an upgrade; the loop has then ended. */
+  takeover: PendingTakeover | null = null;
 
   constructor(server: HttpServer, conn: Deno.Conn, tracked: TrackedConn) {
     this.#server = server;
@@ -404,8 +433,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
       this.#phase = ConnPhase.Closed;
       this.#disarm();
       this.#tracked.close();
-    } else if (this.#phase === ConnPhase.Upgraded) {
-      this.#upgradeTarget?.shutdown?.(this.#conn);
     }
   }
 
@@ -600,16 +627,14 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
+  /** Flushes earlier responses and detaches the conn for the target. */
   async #takeover(target: UpgradeTarget, req: HttpRequest, head: RequestHead): Promise<void> {
     await this.flush();
     this.writer.close();
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;
-    this.#upgradeTarget = target;
     this.#tracked.detach();
     this.#disarm();
-    const running = target.upgrade({ request: head, httpRequest: req, conn, head: buffered });
-    if (this.#closing) target.shutdown?.(conn);
-    await running;
+    this.takeover = { target, request: head, httpRequest: req, conn, head: buffered };
   }
 }

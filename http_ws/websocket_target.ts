@@ -87,6 +87,10 @@ const encoder = new TextEncoder();
 class Pending {
   session: WebSocketSession<unknown> | null = null;
   shuttingDown = false;
+  readonly conn: Deno.Conn;
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
 }
 
 /**
@@ -168,9 +172,31 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
    * @param takeover The connection, the request and the leftover bytes.
    * @returns A promise that settles when the connection is closed.
    */
-  async upgrade(takeover: Takeover): Promise<void> {
+  upgrade(takeover: Takeover): Promise<void> {
+    // The handshake runs in its own frame so that the request and the
+    // takeover record are garbage while the session runs.
+    return this.#handshake(takeover).then(this.#run);
+  }
+
+  /** Runs an accepted session; bound once per target. */
+  #run = (pending: Pending | null): Promise<void> | undefined => {
+    return pending === null ? undefined : this.#session(pending);
+  };
+
+  async #session(pending: Pending): Promise<void> {
+    try {
+      const session = pending.session!;
+      const running = session.run();
+      if (pending.shuttingDown) session.close(1001, "server shutting down").catch(ignore);
+      await running;
+    } finally {
+      this.#conns.delete(pending.conn);
+    }
+  }
+
+  async #handshake(takeover: Takeover): Promise<Pending | null> {
     const { conn, head: leftover, httpRequest: req } = takeover;
-    const pending = new Pending();
+    const pending = new Pending(conn);
     this.#conns.set(conn, pending);
     try {
       const head = takeover.request;
@@ -184,13 +210,15 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
         await reject(conn, 426, "Upgrade Required: only WebSocket version 13 is supported", [
           ["Sec-WebSocket-Version", "13"],
         ]);
-        return;
+        this.#conns.delete(conn);
+        return null;
       } else if (key.length !== 1 || !isValidKey(key[0]!)) {
         problem = "Sec-WebSocket-Key must be base64 of 16 bytes";
       }
       if (problem !== null) {
         await reject(conn, 400, `Bad Request: invalid WebSocket handshake: ${problem}`, []);
-        return;
+        this.#conns.delete(conn);
+        return null;
       }
       const offered = splitTokens(head.headers.getAll("sec-websocket-protocol"));
       let decision: UpgradeDecision<T> | undefined;
@@ -201,18 +229,21 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
       } catch (err) {
         this.#report(err);
         await reject(conn, 500, "Internal Server Error", []);
-        return;
+        this.#conns.delete(conn);
+        return null;
       }
       if (decision?.status !== undefined) {
         const status = decision.status >= 400 && decision.status <= 599 ? decision.status : 500;
         await reject(conn, status, decision.body ?? statusText(status), decision.headers ?? []);
-        return;
+        this.#conns.delete(conn);
+        return null;
       }
       const protocol = decision?.protocol ?? offered.find((p) => this.#protocols.includes(p)) ?? "";
       if (protocol !== "" && !offered.includes(protocol)) {
         this.#report(new TypeError(`Cannot accept: subprotocol "${protocol}" was not offered`));
         await reject(conn, 500, "Internal Server Error", []);
-        return;
+        this.#conns.delete(conn);
+        return null;
       }
       let response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -229,14 +260,12 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
         decision?.data,
       );
       pending.session = session as WebSocketSession<unknown>;
-      const running = session.run();
-      if (pending.shuttingDown) session.close(1001, "server shutting down").catch(ignore);
-      await running;
+      return pending;
     } catch {
       // The peer went away during the handshake, or a header was invalid.
       closeQuietly(conn);
-    } finally {
       this.#conns.delete(conn);
+      return null;
     }
   }
 
