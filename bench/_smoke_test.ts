@@ -1,8 +1,8 @@
 import {
   deepStrictEqual,
-  strictEqual as assertEquals,
   match,
   ok as assert,
+  strictEqual as assertEquals,
   throws,
 } from "node:assert/strict";
 import { advantage, Better, BUCKET_US, LatencyHistogram, median, minMax } from "./_stats.ts";
