@@ -297,6 +297,8 @@ interface PendingTakeover extends Takeover {
   readonly target: UpgradeTarget;
 }
 
+function noop(): void {}
+
 function positive(n: number, name: string): number {
   if (!(n > 0)) throw new RangeError(`Cannot create HttpServer: ${name} must be > 0`);
   return n;
@@ -379,6 +381,20 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
       this.#io = false;
       this.#rearm();
     }
+  }
+
+  /**
+   * Starts writing the staged responses and goes on to read without waiting
+   * for the write: the next request is read in the same event-loop turn. A
+   * client that stops reading is still bounded: in the idle phase by the
+   * keep-alive deadline, in the head phase by the header deadline, otherwise
+   * by the write deadline. A failed write closes the writer; the loop sees
+   * it at the next write or flush.
+   */
+  #flushBeforeRead(): void {
+    const bounded = (this.#phase === ConnPhase.Idle && this.#armed) ||
+      (this.#phase === ConnPhase.Head && this.#headDeadline !== 0);
+    (bounded ? this.writer.flush() : this.flush()).catch(noop);
   }
 
   /** Whether a body read or a write is waiting under its own deadline. */
@@ -480,7 +496,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
               this.#arm(server.headerTimeout);
             }
           }
-          if (this.writer.buffered > 0) await this.flush();
+          if (this.writer.buffered > 0) this.#flushBeforeRead();
           if (this.#phase === ConnPhase.Closed) return;
           if (this.#closing && this.#phase === ConnPhase.Idle) return;
           const n = await reader.fill();
@@ -500,7 +516,13 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         this.#disarm();
         this.#phase = ConnPhase.Busy;
         this.#requests++;
-        const keep = await this.#dispatch(handler, head);
+        let keep = this.#dispatch(handler, head);
+        if (keep !== true && keep !== false) keep = await keep;
+        // An idle keep-alive connection holds no request.
+        this.#req = null;
+        this.#res = null;
+        this.#body = null;
+        this.#head = null;
         parser.reset();
         this.#fed = false;
         if (!keep) break;
@@ -522,6 +544,10 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
       if (this.#phase === ConnPhase.Closed || isClosedError(err)) return;
       throw err;
     } finally {
+      if (this.#phase !== ConnPhase.Upgraded && this.writer.flushing) {
+        // A response still on its way (the client may have half-closed).
+        await this.flush().catch(noop);
+      }
       this.#disarm();
       if (this.#phase !== ConnPhase.Upgraded) {
         this.writer.close();
@@ -531,12 +557,16 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   }
 
   /** Runs one request; returns whether the connection stays open for more. */
-  async #dispatch(handler: Handler, head: RequestHead): Promise<boolean> {
+  /**
+   * Runs one request; returns whether the connection stays open for more.
+   * Synchronous when the handler is (no promise per request then).
+   */
+  #dispatch(handler: Handler, head: RequestHead): boolean | Promise<boolean> {
     const server = this.#server;
     this.#head = head;
     this.#continueSent = false;
     this.#bodyUnskippable = false;
-    const started = server.logger !== null ? Date.now() : 0;
+    this.#started = server.logger !== null ? Date.now() : 0;
     if (head.contentLength > server.maxBodySize) {
       // Too large to read and too large to skip.
       throw new HttpError(
@@ -562,41 +592,81 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     this.#body = body;
     const req = new HttpRequest(head, body, this.#conn.remoteAddr);
     const res = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
+    this.#req = req;
+    this.#res = res;
+    let ret: void | Promise<void>;
     try {
-      const ret = handler.handle(req, res);
-      if (ret !== undefined) await ret;
-      if (!res.headersSent) {
-        throw new Error(`Handler returned without responding to ${head.method} ${head.target}`);
-      }
+      ret = handler.handle(req, res);
     } catch (err) {
-      if (err instanceof HttpError && !res.headersSent) {
-        throw err;
-      }
-      if (body.error !== null && body.error === err && !res.headersSent) throw err;
-      server.reporter?.report(err, "handler");
-      if (server.reporter === null && !(err instanceof HttpError)) {
-        // deno-lint-ignore no-console
-        console.error("coroio/http: handler error:", err);
-      }
-      if (res.headersSent) {
-        // Mid-response: the only honest signal left is to close.
-        if (res.finished && !res.closesConnection) await this.#finishBody(body);
-        return false;
-      }
-      this.#closing = true;
-      res.status = 500;
-      res.send("Internal Server Error\n");
+      return this.#handlerFailed(err);
+    }
+    if (ret !== undefined && typeof (ret as Promise<void>).then === "function") {
+      return this.#awaitHandler(ret);
+    }
+    return this.#complete();
+  }
+
+  #req: HttpRequest | null = null;
+  #res: HttpResponse | null = null;
+  #started = 0;
+
+  async #awaitHandler(ret: Promise<void>): Promise<boolean> {
+    try {
+      await ret;
+    } catch (err) {
+      return await this.#handlerFailed(err);
+    }
+    return await this.#complete();
+  }
+
+  /** After the handler returned: upgrade, finish the response, skip the body. */
+  #complete(): boolean | Promise<boolean> {
+    const res = this.#res!;
+    const head = this.#head!;
+    if (!res.headersSent) {
+      return this.#handlerFailed(
+        new Error(`Handler returned without responding to ${head.method} ${head.target}`),
+      );
     }
     const target = res.upgradeTarget;
-    if (target !== null) {
-      await this.#takeover(target, req, head);
-      this.#log(head, 101, 0, started);
-      return false;
-    }
-    if (!res.finished) await res.end();
-    this.#log(head, res.status, res.bytesSent, started);
+    if (target !== null) return this.#upgrade(target);
+    if (!res.finished) return this.#endThenFinish();
+    this.#log(head, res.status, res.bytesSent, this.#started);
     if (res.closesConnection) return false;
-    return await this.#finishBody(body);
+    const body = this.#body!;
+    if (body.done) return true;
+    return this.#finishBody(body);
+  }
+
+  async #upgrade(target: UpgradeTarget): Promise<boolean> {
+    await this.#takeover(target, this.#req!, this.#head!);
+    this.#log(this.#head!, 101, 0, this.#started);
+    return false;
+  }
+
+  async #endThenFinish(): Promise<boolean> {
+    await this.#res!.end();
+    return await this.#complete();
+  }
+
+  /** A handler threw or rejected (or did not respond). */
+  #handlerFailed(err: unknown): boolean | Promise<boolean> {
+    const res = this.#res!;
+    const body = this.#body!;
+    if (err instanceof HttpError && !res.headersSent) throw err;
+    if (body.error !== null && body.error === err && !res.headersSent) throw err;
+    const server = this.#server;
+    server.reporter?.report(err, "handler");
+    if (server.reporter === null && !(err instanceof HttpError)) {
+      // deno-lint-ignore no-console
+      console.error("coroio/http: handler error:", err);
+    }
+    // Mid-response, the only honest signal left is to close.
+    if (res.headersSent) return false;
+    this.#closing = true;
+    res.status = 500;
+    res.send("Internal Server Error\n");
+    return this.#complete();
   }
 
   async #finishBody(body: RequestBody): Promise<boolean> {

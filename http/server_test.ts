@@ -592,3 +592,17 @@ Deno.test("HttpServer sends no body for 204 and 304", async () => {
     new Router().get("/s/:code", new Status()),
   );
 });
+
+Deno.test("HttpServer answers a client that half-closes after its request", async () => {
+  await withServer(async (port) => {
+    for (let i = 0; i < 20; i++) {
+      const conn = await connect(port);
+      await conn.write(enc(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`));
+      await conn.closeWrite();
+      const r = new ResponseReader(conn);
+      assertEquals((await r.read())!.body, "hello");
+      assert(await r.closed());
+      conn.close();
+    }
+  });
+});
