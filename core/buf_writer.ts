@@ -13,28 +13,38 @@ export interface BufWriterOptions {
 }
 
 const POOL_MAX = 256;
+/**
+ * Grown staging buffers (the base size doubled until a large write fits) are
+ * pooled too, up to this capacity, keeping at most `GROWN_POOL_BYTES` of
+ * each capacity: a stream of 64 KiB messages then reuses a few buffers
+ * instead of allocating (and zeroing) one per message.
+ */
+const GROWN_MAX = 1 << 20;
+const GROWN_POOL_BYTES = 1 << 20;
 const pools = new Map<number, Uint8Array[]>();
 
 function take(size: number, want: number): Uint8Array {
-  if (want <= size) {
-    const pool = pools.get(size);
-    const buf = pool?.pop();
-    if (buf !== undefined) return buf;
-    return new Uint8Array(size);
-  }
   let cap = size;
   while (cap < want) cap *= 2;
+  if (cap === size || cap <= GROWN_MAX) {
+    const buf = pools.get(cap)?.pop();
+    if (buf !== undefined) return buf;
+  }
   return new Uint8Array(cap);
 }
 
 function give(size: number, buf: Uint8Array): void {
-  if (buf.byteLength !== size) return;
-  let pool = pools.get(size);
+  const cap = buf.byteLength;
+  let max: number;
+  if (cap === size) max = POOL_MAX;
+  else if (cap > size && cap <= GROWN_MAX) max = Math.max(1, Math.floor(GROWN_POOL_BYTES / cap));
+  else return;
+  let pool = pools.get(cap);
   if (pool === undefined) {
     pool = [];
-    pools.set(size, pool);
+    pools.set(cap, pool);
   }
-  if (pool.length < POOL_MAX) pool.push(buf);
+  if (pool.length < max) pool.push(buf);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -69,6 +69,25 @@ Deno.test("BufWriter grows for writes larger than its buffer", async () => {
   assertEquals(sink.bytes.subarray(1), big);
 });
 
+Deno.test("BufWriter reuses a grown buffer once it was written", async () => {
+  const buffers: ArrayBufferLike[] = [];
+  const sink = {
+    write(p: Uint8Array): Promise<number> {
+      buffers.push(p.buffer);
+      return Promise.resolve(p.length);
+    },
+  };
+  const w = new BufWriter(sink, { bufferSize: 64 });
+  const big = new Uint8Array(1000).fill(7);
+  for (let i = 0; i < 3; i++) {
+    w.write(big);
+    await w.flush();
+  }
+  assertEquals(buffers.length, 3);
+  assertEquals(buffers[0]!.byteLength, 1024);
+  assertEquals(buffers[1] === buffers[0] && buffers[2] === buffers[0], true);
+});
+
 Deno.test("BufWriter.flush() rejects after a failed write and later writes throw", async () => {
   const sink = new RecordingWriter();
   sink.fail = new Deno.errors.BrokenPipe("gone");
