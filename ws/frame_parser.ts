@@ -185,18 +185,21 @@ export class FrameParser {
   }
 
   /**
-   * Parses as much of `buf` as possible.
+   * Parses as much of `buf[start..end)` as possible.
    *
    * @param buf The bytes not consumed by the previous call, followed by new
    * ones. Consumed payload bytes are unmasked in place.
-   * @returns How many bytes of `buf` were consumed.
+   * @param start Where the bytes start in `buf` (so that a read buffer can be
+   * passed without making a view).
+   * @param end One past the last byte.
+   * @returns How many bytes (from `start`) were consumed.
    * @throws {WebSocketError} On a protocol violation or a limit; its
    * `closeCode` is the code to close with.
    */
-  feed(buf: Uint8Array): number {
-    const n = buf.length;
-    if (this.#done) return n;
-    let pos = 0;
+  feed(buf: Uint8Array, start = 0, end: number = buf.length): number {
+    const n = end;
+    if (this.#done) return n - start;
+    let pos = start;
     while (pos < n) {
       if (!this.#inPayload) {
         if (n - pos < 2) break;
@@ -247,7 +250,7 @@ export class FrameParser {
           if (masked) xorMask(payload, key, 0);
           pos = at + len;
           this.#control(op, payload);
-          if (this.#done) return n;
+          if (this.#done) return n - start;
           continue;
         }
         if (len > this.#maxFrame) {
@@ -266,15 +269,15 @@ export class FrameParser {
         pos = at;
         if (fin && op !== 0 && n - pos >= len) {
           // Fast path: a whole single-frame message is here.
-          const start = pos;
+          const from = pos;
           pos += len;
           this.#msgOp = 0;
           this.#fragments = 0;
           if (op === TEXT) {
-            if (masked) xorRange(buf, start, pos, key, 0);
-            this.#sink.onMessage(this.#text(buf, start, pos));
+            if (masked) xorRange(buf, from, pos, key, 0);
+            this.#sink.onMessage(this.#text(buf, from, pos));
           } else {
-            const out = copyOut(buf, start, len);
+            const out = copyOut(buf, from, len);
             if (masked) xorMask(out, key, 0);
             this.#sink.onMessage(out);
           }
@@ -290,26 +293,65 @@ export class FrameParser {
         this.#grow(this.#accLen + len);
         if (len === 0) {
           this.#endFrame();
-          if (this.#done) return n;
+          if (this.#done) return n - start;
         }
         continue;
       }
       const avail = Math.min(this.#remaining, n - pos);
-      const acc = this.#acc!;
-      const dst = acc.subarray(this.#accLen, this.#accLen + avail);
-      dst.set(buf.subarray(pos, pos + avail));
-      if (this.#masked) xorMask(dst, this.#key, this.#offset);
-      if (this.#msgOp === TEXT && !this.#utf8!.feed(dst)) throw this.#fail(ErrorCode.InvalidUtf8);
-      this.#accLen += avail;
-      this.#offset += avail;
-      this.#remaining -= avail;
+      const at = this.#accLen;
+      this.#acc!.set(buf.subarray(pos, pos + avail), at);
       pos += avail;
-      if (this.#remaining === 0) {
-        this.#endFrame();
-        if (this.#done) return n;
-      }
+      this.#payload(at, avail);
+      if (this.#done) return n - start;
     }
-    return pos;
+    return pos - start;
+  }
+
+  /**
+   * Where the next bytes of the current data frame's payload go, for a
+   * caller that reads from the socket straight into the message buffer (no
+   * copy through a read buffer): a view of at most the rest of the frame's
+   * payload, or `null` when the parser is not inside a payload (or less than
+   * `min` bytes of it remain, or it stopped). After writing `n` bytes at the
+   * start of the view, call {@linkcode FrameParser.prototype.payloadWritten}
+   * before anything else.
+   *
+   * @param min The fewest remaining payload bytes worth a direct read.
+   * @returns The view, or `null`.
+   */
+  payloadTarget(min = 1): Uint8Array | null {
+    if (!this.#inPayload || this.#done || this.#remaining < min) return null;
+    const at = this.#accLen;
+    return this.#acc!.subarray(at, at + this.#remaining);
+  }
+
+  /**
+   * Accepts `n` payload bytes written at the start of the view that
+   * {@linkcode FrameParser.prototype.payloadTarget} returned: unmasks and
+   * checks them as `feed()` would, and delivers the message once complete.
+   *
+   * @param n How many bytes were written (at most the view's length).
+   * @throws {RangeError} If no payload is expected or `n` is out of range.
+   * @throws {WebSocketError} On invalid UTF-8 in a text message.
+   */
+  payloadWritten(n: number): void {
+    if (!this.#inPayload || this.#done || !(n >= 0 && n <= this.#remaining)) {
+      throw new RangeError(`Cannot accept ${n} payload bytes: ${this.#remaining} are expected`);
+    }
+    if (n > 0) this.#payload(this.#accLen, n);
+  }
+
+  /** Takes `n` payload bytes already copied to `acc[at..at+n)`. */
+  #payload(at: number, n: number): void {
+    const acc = this.#acc!;
+    if (this.#masked) xorRange(acc, at, at + n, this.#key, this.#offset);
+    if (this.#msgOp === TEXT && !this.#utf8!.feed(acc, at, at + n)) {
+      throw this.#fail(ErrorCode.InvalidUtf8);
+    }
+    this.#accLen = at + n;
+    this.#offset += n;
+    this.#remaining -= n;
+    if (this.#remaining === 0) this.#endFrame();
   }
 
   #grow(need: number): void {

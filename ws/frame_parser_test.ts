@@ -60,6 +60,54 @@ function feedPieces(input: Uint8Array, cuts: number[], options: FrameParserOptio
   return { events: sink.events, error: null, closeCode: null, left: pending.length };
 }
 
+/**
+ * Feeds `input` cut at `cuts` the way the session does with direct reads:
+ * whenever nothing is pending and the parser is inside a payload of at least
+ * `min` bytes, the next bytes go straight into `payloadTarget()`; everything
+ * else is fed from an offset inside a larger buffer (`feed(buf, start, end)`).
+ */
+function feedDirect(
+  input: Uint8Array,
+  cuts: number[],
+  options: FrameParserOptions,
+  min: number,
+): Outcome {
+  const sink = new Record();
+  const parser = new FrameParser(sink, options);
+  let pending: Uint8Array = new Uint8Array(0);
+  let from = 0;
+  try {
+    for (const cut of [...cuts, input.length]) {
+      const piece = input.subarray(from, cut);
+      from = cut;
+      let p = 0;
+      while (p < piece.length) {
+        const target = pending.length === 0 ? parser.payloadTarget(min) : null;
+        if (target !== null) {
+          ok(target.length >= min);
+          const k = Math.min(target.length, piece.length - p);
+          target.set(piece.subarray(p, p + k));
+          parser.payloadWritten(k);
+          p += k;
+          continue;
+        }
+        const len = pending.length + piece.length - p;
+        const buf = new Uint8Array(3 + len + 2).fill(0xee);
+        buf.set(pending, 3);
+        buf.set(piece.subarray(p), 3 + pending.length);
+        p = piece.length;
+        const used = parser.feed(buf, 3, 3 + len);
+        ok(used >= 0 && used <= len);
+        pending = buf.slice(3 + used, 3 + len);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof WebSocketError)) throw err;
+    return { events: sink.events, error: err.code, closeCode: err.closeCode, left: 0 };
+  }
+  return { events: sink.events, error: null, closeCode: null, left: pending.length };
+}
+
 const KEY = hex("37fa213d");
 const m = (op: number, payload: Uint8Array | string, fin = true): Uint8Array =>
   buildFrame(op, typeof payload === "string" ? encode(payload) : payload, { mask: KEY, fin });
@@ -338,6 +386,97 @@ Deno.test("FrameParser.feed() handles each case at random split points", () => {
       check(c, feedPieces(c.input.slice(), sorted, c.options ?? {}), `cuts ${sorted}`);
     }
   }
+});
+
+Deno.test("FrameParser.payloadTarget() takes each case's payloads read straight into it", () => {
+  let seed = 777;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  for (const c of CASES) {
+    for (const min of [1, 7]) {
+      check(c, feedDirect(c.input.slice(), [], c.options ?? {}, min), `direct ${min} whole`);
+      for (let round = 0; round < 20; round++) {
+        const cuts = new Set<number>();
+        const k = 1 + rand(6);
+        for (let i = 0; i < k; i++) cuts.add(1 + rand(Math.max(1, c.input.length - 1)));
+        const sorted = [...cuts].filter((x) => x < c.input.length).sort((a, b) => a - b);
+        check(c, feedDirect(c.input.slice(), sorted, c.options ?? {}, min), `direct ${sorted}`);
+      }
+    }
+  }
+});
+
+Deno.test("FrameParser.payloadTarget() is null outside a payload and below min", () => {
+  const sink = new Record();
+  const parser = new FrameParser(sink);
+  equal(parser.payloadTarget(), null);
+  const payload = new Uint8Array(300).map((_, i) => i);
+  const frame = m(2, payload);
+  equal(parser.feed(frame.subarray(0, 18)), 18); // 8-byte header, 10 payload bytes
+  equal(parser.payloadTarget(291), null);
+  const target = parser.payloadTarget(290)!;
+  equal(target.length, 290);
+  target.set(frame.subarray(18, 118));
+  parser.payloadWritten(100);
+  equal(parser.payloadTarget()!.length, 190);
+  parser.payloadTarget()!.set(frame.subarray(118));
+  parser.payloadWritten(190);
+  equal(parser.payloadTarget(), null);
+  deepEqual(sink.events, [["binary", toHex(payload)]]);
+});
+
+Deno.test("FrameParser.payloadWritten() rejects counts it did not ask for", () => {
+  const parser = new FrameParser(new Record());
+  let err: unknown;
+  try {
+    parser.payloadWritten(1);
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof RangeError);
+  const frame = m(2, new Uint8Array(50));
+  equal(parser.feed(frame.subarray(0, 6)), 6); // the header only
+  err = undefined;
+  try {
+    parser.payloadWritten(51);
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof RangeError);
+  parser.payloadWritten(0);
+  equal(parser.payloadTarget()!.length, 50);
+});
+
+Deno.test("FrameParser.payloadWritten() fails invalid UTF-8 as it arrives", () => {
+  const parser = new FrameParser(new Record());
+  const payload = new Uint8Array(1000).fill(0x61);
+  payload[500] = 0xc0;
+  const frame = m(1, payload);
+  equal(parser.feed(frame.subarray(0, 8)), 8);
+  const target = parser.payloadTarget()!;
+  target.set(frame.subarray(8, 408));
+  parser.payloadWritten(400);
+  parser.payloadTarget()!.set(frame.subarray(408, 608));
+  let err: unknown;
+  try {
+    parser.payloadWritten(200);
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof WebSocketError);
+  equal(err.closeCode, 1007);
+  ok(parser.done);
+  equal(parser.payloadTarget(), null);
+});
+
+Deno.test("FrameParser.feed() honours start and end", () => {
+  const sink = new Record();
+  const parser = new FrameParser(sink);
+  const a = m(1, "first");
+  const b = m(1, "second");
+  const buf = cat(hex("ff ff"), a, b, hex("ff"));
+  equal(parser.feed(buf, 2, 2 + a.length + 3), a.length);
+  equal(parser.feed(buf, 2 + a.length, 2 + a.length + b.length), b.length);
+  deepEqual(sink.events, [["text", "first"], ["text", "second"]]);
 });
 
 Deno.test("FrameParser.feed() waits when a header is short", () => {

@@ -1,4 +1,4 @@
-import { BufReader, BufWriter, type Deadlines, type Expirable, isClosedError } from "@coroio/core";
+import { BufWriter, type Deadlines, type Expirable, isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
@@ -162,9 +162,11 @@ export interface WebSocketSessionOptions {
    */
   deadlines?: Deadlines;
   /**
-   * Initial read buffer size in bytes (it grows for bursts and shrinks back).
+   * Initial read buffer size in bytes. It doubles (up to 64 KiB) while reads
+   * fill it and shrinks back once drained after a small read; payloads too
+   * large for it are read straight into the message buffer instead.
    *
-   * @default {2048}
+   * @default {1024}
    */
   readBufferSize?: number;
 }
@@ -179,7 +181,13 @@ const T_FAIL = 4;
 const QUEUE_MAX = 64;
 const FAIL_GRACE_MAX = 1000;
 const MAX_READ = 65536;
-const READ_SLACK = 256;
+
+// What the read loop waits for.
+const P_IDLE = 0;
+const P_READ = 1;
+const P_WAIT = 2;
+const P_PAUSED = 3;
+const P_DONE = 4;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -224,7 +232,7 @@ let makeHooks: (s: WebSocketSession<any>) => Hooks;
  * while a write is in flight leave together in the next syscall. `send()`
  * resolves once its bytes were handed to the kernel; above
  * `highWaterMark` of queued output it waits or closes (1008) as
- * `backpressure` says. An idle connection holds a 2 KiB read buffer and no
+ * `backpressure` says. An idle connection holds a 1 KiB read buffer and no
  * write buffer.
  *
  * The TCP connection is always closed when `run()` resolves, and the
@@ -250,7 +258,17 @@ export class WebSocketSession<T = unknown> {
   /** Per-connection application data, set at construction. */
   data: T;
   #conn: Deno.Conn;
-  #reader: BufReader<Deno.Conn>;
+  #rbuf: Uint8Array;
+  #rs = 0;
+  #re = 0;
+  #rInit: number;
+  #rRoom = 0;
+  #rLast = 0;
+  #rFilled = false;
+  #direct = false;
+  #step = P_IDLE;
+  #onSettle: (v: number | null | Error) => void;
+  #resolveRun: (() => void) | null = null;
   #writer: BufWriter<Deno.Conn>;
   #parser: FrameParser;
   #hooks: Hooks;
@@ -279,7 +297,6 @@ export class WebSocketSession<T = unknown> {
   #queue: (string | Uint8Array)[] | null;
   #queueHead = 0;
   #waiter: PromiseWithResolvers<IteratorResult<string | Uint8Array>> | null = null;
-  #resume: PromiseWithResolvers<void> | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   static {
@@ -355,10 +372,19 @@ export class WebSocketSession<T = unknown> {
     this.#closeOnBackpressure = options.backpressure === "close";
     this.#ownDeadlines = options.deadlines;
     this.#deadlines = null;
-    this.#reader = new BufReader(conn, {
-      initialSize: options.readBufferSize ?? 2048,
-      prefix,
-    });
+    const rInit = options.readBufferSize ?? 1024;
+    if (!Number.isInteger(rInit) || rInit < 16) {
+      throw new RangeError(
+        "Cannot create WebSocketSession: readBufferSize must be an integer >= 16",
+      );
+    }
+    this.#rInit = rInit;
+    this.#rbuf = new Uint8Array(Math.max(rInit, prefix.length));
+    if (prefix.length > 0) {
+      this.#rbuf.set(prefix);
+      this.#re = prefix.length;
+    }
+    this.#onSettle = this.#settle.bind(this);
     this.#writer = new BufWriter(conn);
     this.#hooks = makeHooks(this);
     const parserOptions: {
@@ -429,7 +455,13 @@ export class WebSocketSession<T = unknown> {
    * is closed and `onClose` was called.
    */
   run(): Promise<void> {
-    return this.#running ??= this.#loop();
+    if (this.#running === null) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#running = promise;
+      this.#resolveRun = resolve;
+      this.#start();
+    }
+    return this.#running;
   }
 
   /**
@@ -540,8 +572,7 @@ export class WebSocketSession<T = unknown> {
       if (this.#state !== ReadyState.Closed) this.#state = ReadyState.Closing;
       this.#arm(T_CLOSE, this.#closeTimeout);
       this.#flush();
-      const resume = this.#resume;
-      if (resume !== null) resume.resolve();
+      this.#unpause();
     }
     return this.#running ?? this.#flush();
   }
@@ -609,111 +640,268 @@ export class WebSocketSession<T = unknown> {
   }
 
   // ---- the read loop ----
+  //
+  // Not an async function: an idle session holds only its pending read (and
+  // the continuation bound once per session), not a suspended frame. Rare
+  // waits (onOpen, flushes while closing or above highWaterMark,
+  // closeWrite) go through #wait().
 
-  async #loop(): Promise<void> {
+  #start(): void {
     this.#deadlines = this.#ownDeadlines ?? acquireDeadlines();
     this.#state = ReadyState.Open;
     this.#arm(T_IDLE, this.#idle);
-    const reader = this.#reader;
-    let want = 1;
-    try {
-      const handler = this.#handler;
-      if (handler !== null && handler.onOpen !== undefined) {
-        try {
-          const r = handler.onOpen(this);
-          if (isThenable(r)) await r;
-        } catch (err) {
-          this.#handlerFailed(err);
+    const handler = this.#handler;
+    if (handler !== null && handler.onOpen !== undefined) {
+      try {
+        const r = handler.onOpen(this);
+        if (isThenable(r)) {
+          this.#opening(r);
+          return;
         }
+      } catch (err) {
+        this.#handlerFailed(err);
       }
-      if (reader.buffered > 0 && !this.#failed) this.#process();
-      for (;;) {
-        if (this.#tcpClosed) break;
-        if (this.#closeRecv || this.#failed) {
-          await this.#flush();
-          if (this.#tcpClosed) break;
-          if (this.#failed) {
-            if (!this.#halfClosed) {
-              this.#halfClosed = true;
-              try {
-                await this.#conn.closeWrite();
-              } catch {
-                break;
-              }
-            }
-          } else if (!this.#client) {
-            break; // The server closes TCP first (RFC 6455 section 7.1.1).
-          }
-        } else if (this.#writer.buffered > this.#hwm) {
-          await this.#flush();
-          continue;
-        } else if (this.#queue !== null && this.#queue.length - this.#queueHead >= QUEUE_MAX) {
-          this.#resume = Promise.withResolvers<void>();
-          await this.#resume.promise;
-          this.#resume = null;
-          continue;
+    }
+    this.#opened();
+  }
+
+  async #opening(r: PromiseLike<unknown>): Promise<void> {
+    this.#step = P_WAIT;
+    try {
+      await r;
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+    this.#step = P_IDLE;
+    this.#opened();
+  }
+
+  /** After onOpen: the prefix, then the socket. */
+  #opened(): void {
+    try {
+      if (this.#re > this.#rs && !this.#failed) this.#process();
+    } catch (err) {
+      this.#crash(err);
+      return;
+    }
+    this.#pump();
+  }
+
+  /** Decides what the loop does next: read, wait, pause or end. */
+  #pump(): void {
+    try {
+      if (this.#tcpClosed) {
+        this.#end();
+        return;
+      }
+      if (this.#closeRecv || this.#failed) {
+        if (this.#writer.buffered > 0 || this.#writer.flushing) {
+          this.#wait(this.#flush());
+          return;
         }
-        const cap = reader.capacity;
-        const n = await reader.fill(want);
-        if (n === null) break;
-        // A read that filled half the buffer or more asks for a buffer twice
-        // as large next time (up to 64 KiB; the slack keeps room for a
-        // partial header left unconsumed without growing again). Small reads
-        // ask for nothing, so the reader shrinks back once drained.
-        want = n >= cap >>> 1 ? Math.min(cap * 2, MAX_READ) - READ_SLACK : 1;
-        this.#active = true;
-        if (this.#closeRecv || this.#failed) reader.consume(reader.buffered);
+        if (this.#failed) {
+          if (!this.#halfClosed) {
+            this.#halfClosed = true;
+            let p: Promise<void>;
+            try {
+              p = this.#conn.closeWrite();
+            } catch {
+              this.#end();
+              return;
+            }
+            this.#wait(p);
+            return;
+          }
+          // Half closed: read (and drop) until the peer closes or T_FAIL.
+        } else if (!this.#client) {
+          this.#end(); // The server closes TCP first (RFC 6455 section 7.1.1).
+          return;
+        }
+      } else if (this.#writer.buffered > this.#hwm) {
+        this.#wait(this.#flush());
+        return;
+      } else if (this.#queue !== null && this.#queue.length - this.#queueHead >= QUEUE_MAX) {
+        this.#step = P_PAUSED;
+        return;
+      }
+      this.#read();
+    } catch (err) {
+      this.#crash(err);
+    }
+  }
+
+  /** Waits for `p` off the hot path, then goes on; a rejection (only closeWrite) ends. */
+  async #wait(p: Promise<void>): Promise<void> {
+    this.#step = P_WAIT;
+    try {
+      await p;
+    } catch {
+      this.#step = P_IDLE;
+      this.#end();
+      return;
+    }
+    this.#step = P_IDLE;
+    this.#pump();
+  }
+
+  /** Resumes a loop paused by a full iterator queue (or to see a close). */
+  #unpause(): void {
+    if (this.#step === P_PAUSED) this.#wait(RESOLVED);
+  }
+
+  /**
+   * Starts a read: into the read buffer, or, when the rest of a data frame's
+   * payload would fill the read buffer anyway, straight into the message
+   * buffer (no copy, and no read buffer growth for large messages).
+   */
+  #read(): void {
+    let view: Uint8Array | null = null;
+    if (this.#rs === this.#re) view = this.#parser.payloadTarget(this.#rbuf.length);
+    if (view !== null) {
+      this.#direct = true;
+    } else {
+      this.#direct = false;
+      view = this.#room();
+    }
+    this.#step = P_READ;
+    this.#conn.read(view).then(this.#onSettle, this.#onSettle);
+  }
+
+  /**
+   * Makes room in the read buffer and returns the view to read into. The
+   * buffer doubles (up to 64 KiB) after a read of whole frames that filled
+   * it, and goes back to its initial size when drained after a small read.
+   * What is left unconsumed is at most a partial frame header or control
+   * frame.
+   */
+  #room(): Uint8Array {
+    let buf = this.#rbuf;
+    const cap = buf.length;
+    const rs = this.#rs;
+    const len = this.#re - rs;
+    let next = cap;
+    if (this.#rFilled) {
+      if (cap < MAX_READ) next = cap * 2;
+    } else if (len === 0 && cap > this.#rInit && this.#rLast <= this.#rInit >>> 1) {
+      next = this.#rInit;
+    }
+    if (next !== cap) {
+      const grown = new Uint8Array(next);
+      if (len > 0) grown.set(buf.subarray(rs, rs + len));
+      this.#rbuf = buf = grown;
+    } else if (rs > 0 && len > 0) {
+      buf.copyWithin(0, rs, rs + len);
+    }
+    this.#rs = 0;
+    this.#re = len;
+    this.#rRoom = buf.length - len;
+    return len === 0 ? buf : buf.subarray(len);
+  }
+
+  /** A read settled: bytes, end of stream (`null`) or an error. */
+  #settle(v: number | null | Error): void {
+    this.#step = P_IDLE;
+    if (typeof v !== "number") {
+      if (v === null) this.#end();
+      else this.#crash(v);
+      return;
+    }
+    try {
+      this.#active = true;
+      const drop = this.#closeRecv || this.#failed;
+      if (this.#direct) {
+        if (!drop) this.#written(v);
+      } else {
+        this.#re += v;
+        this.#rLast = v;
+        if (drop) this.#rs = this.#re = 0;
         else this.#process();
+        // A full read asks for a larger buffer, unless it was full of one
+        // large payload whose rest is read straight into the message.
+        this.#rFilled = v === this.#rRoom &&
+          this.#parser.payloadTarget(this.#rbuf.length) === null;
       }
     } catch (err) {
-      if (!this.#tcpClosed && !isClosedError(err)) {
-        this.#emitError(protocolError(ErrorCode.IoError, (err as Error).message, err));
-      }
-    } finally {
-      await this.#finish();
+      this.#crash(err);
+      return;
     }
+    this.#pump();
   }
 
   #process(): void {
-    const reader = this.#reader;
-    const buf = reader.peek();
+    const rs = this.#rs;
+    const re = this.#re;
     let used: number;
     try {
-      used = this.#parser.feed(buf);
+      used = this.#parser.feed(this.#rbuf, rs, re);
     } catch (err) {
-      used = buf.length;
-      this.#fail(
-        err instanceof WebSocketError
-          ? err
-          : protocolError(ErrorCode.HandlerError, (err as Error).message, err),
-      );
+      used = re - rs;
+      this.#parseFailed(err);
     }
-    reader.consume(used);
+    if (rs + used === re) this.#rs = this.#re = 0;
+    else this.#rs = rs + used;
+  }
+
+  /** `n` payload bytes were read straight into the parser's message buffer. */
+  #written(n: number): void {
+    try {
+      this.#parser.payloadWritten(n);
+    } catch (err) {
+      this.#parseFailed(err);
+    }
+  }
+
+  #parseFailed(err: unknown): void {
+    this.#fail(
+      err instanceof WebSocketError
+        ? err
+        : protocolError(ErrorCode.HandlerError, (err as Error).message, err),
+    );
+  }
+
+  /** An unexpected error in the loop (a read error, most likely): report and end. */
+  #crash(err: unknown): void {
+    if (!this.#tcpClosed && !isClosedError(err)) {
+      this.#emitError(protocolError(ErrorCode.IoError, (err as Error).message, err));
+    }
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#step === P_DONE) return;
+    this.#step = P_DONE;
+    this.#finish();
   }
 
   async #finish(): Promise<void> {
-    this.#state = ReadyState.Closed;
-    this.#timer = T_NONE;
-    if (this.#deadlines !== null) {
-      this.#deadlines.disarm(this.#hooks);
-      if (this.#ownDeadlines === undefined) releaseDeadlines();
-      this.#deadlines = null;
-    }
-    this.#closeConn();
-    this.#writer.close();
-    if (this.#flushing !== null) await this.#flushing;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(DONE);
-    }
-    const handler = this.#handler;
-    if (handler !== null && handler.onClose !== undefined) {
-      try {
-        handler.onClose(this, this.#code, this.#reason);
-      } catch {
-        // The connection is gone; nothing to fail.
+    try {
+      this.#state = ReadyState.Closed;
+      this.#timer = T_NONE;
+      if (this.#deadlines !== null) {
+        this.#deadlines.disarm(this.#hooks);
+        if (this.#ownDeadlines === undefined) releaseDeadlines();
+        this.#deadlines = null;
       }
+      this.#closeConn();
+      this.#writer.close();
+      if (this.#flushing !== null) await this.#flushing;
+      const waiter = this.#waiter;
+      if (waiter !== null) {
+        this.#waiter = null;
+        waiter.resolve(DONE);
+      }
+      const handler = this.#handler;
+      if (handler !== null && handler.onClose !== undefined) {
+        try {
+          handler.onClose(this, this.#code, this.#reason);
+        } catch {
+          // The connection is gone; nothing to fail.
+        }
+      }
+    } finally {
+      const resolve = this.#resolveRun;
+      this.#resolveRun = null;
+      if (resolve !== null) resolve();
     }
   }
 
@@ -726,8 +914,7 @@ export class WebSocketSession<T = unknown> {
     } catch {
       // Already closed.
     }
-    const resume = this.#resume;
-    if (resume !== null) resume.resolve();
+    this.#unpause();
   }
 
   /** Fails the connection: close frame with the error's code, grace, TCP close. */
@@ -749,8 +936,7 @@ export class WebSocketSession<T = unknown> {
       return;
     }
     this.#arm(T_FAIL, Math.min(this.#closeTimeout, FAIL_GRACE_MAX));
-    const resume = this.#resume;
-    if (resume !== null) resume.resolve();
+    this.#unpause();
   }
 
   #emitError(err: WebSocketError): void {
@@ -900,8 +1086,7 @@ export class WebSocketSession<T = unknown> {
         queue[head] = "";
         this.#queueHead = head + 1;
       }
-      const resume = this.#resume;
-      if (resume !== null && queue.length - this.#queueHead < QUEUE_MAX / 2) resume.resolve();
+      if (queue.length - this.#queueHead < QUEUE_MAX / 2) this.#unpause();
       return Promise.resolve({ value, done: false });
     }
     if (this.#state === ReadyState.Closed) return Promise.resolve(DONE);

@@ -348,3 +348,111 @@ Deno.test("WebSocketSession.run() grows its reads for bulk data", async () => {
   await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
   deadlines.close();
 });
+
+/** Records the buffer of each read; optionally hands out at most `limit` bytes per read. */
+class Recording extends Counting {
+  buffers: ArrayBufferLike[] = [];
+  sizes: number[] = [];
+  override read(p: Uint8Array): Promise<number | null> {
+    this.buffers.push(p.buffer);
+    this.sizes.push(p.length);
+    return super.read(p);
+  }
+}
+
+Deno.test("WebSocketSession.run() reads large payloads straight into the message", async () => {
+  const [a, b] = await tcpPair();
+  const recording = new Recording(b);
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(recording as unknown as Deno.Conn, new Uint8Array(0), log, {
+    deadlines,
+  });
+  const client = new WebSocketSession(a, new Uint8Array(0), null, { role: "client", deadlines });
+  server.run();
+  client.run();
+  const big = new Uint8Array(300_000).map((_, i) => i * 7);
+  await client.send(big);
+  await waitFor(() => log.events.length === 2);
+  const got = log.events[1] as [string, Uint8Array];
+  deepEqual(got, ["message", big]);
+  // The message's own buffer was read into: no copy through the read buffer.
+  ok(recording.buffers.includes(got[1].buffer), "the message buffer was read into");
+  // ... and the read buffer did not grow for it.
+  ok(Math.max(...recording.sizes.filter((_, i) => recording.buffers[i] !== got[1].buffer)) <= 1024);
+  await client.close();
+  await withTimeout(Promise.all([server.run(), client.run()]), 3000, "end");
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession round-trips large text and fragmented messages that arrive in pieces", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  log.reply = true;
+  const server = new WebSocketSession(b, new Uint8Array(0), log, { deadlines, readBufferSize: 64 });
+  server.run();
+  const text = "h\u00e9llo \u2603 \u{1F600} ".repeat(5000); // multi-byte sequences across reads
+  const bin = new Uint8Array(70_000).map((_, i) => i);
+  const frames = [
+    buildFrame(1, encode(text), { mask: true }),
+    buildFrame(2, bin.subarray(0, 20_000), { mask: true, fin: false }),
+    buildFrame(9, encode("mid"), { mask: true }), // a ping between fragments
+    buildFrame(0, bin.subarray(20_000, 50_000), { mask: true, fin: false }),
+    buildFrame(0, bin.subarray(50_000), { mask: true }),
+    buildFrame(1, encode("small"), { mask: true }),
+  ];
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    all.set(f, at);
+    at += f.length;
+  }
+  // Odd-sized pieces with pauses, so that reads stop inside headers and payloads.
+  for (let off = 0; off < all.length;) {
+    const n = Math.min(all.length - off, 1 + ((off * 7919) % 40_000));
+    await a.write(all.subarray(off, off + n));
+    off += n;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await waitFor(() => log.events.length === 5);
+  deepEqual(log.events.slice(1), [
+    ["message", text],
+    ["ping", "mid"],
+    ["message", bin],
+    ["message", "small"],
+  ]);
+  a.close();
+  await withTimeout(server.run(), 3000, "end");
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession fails with 1007 on invalid UTF-8 late in a large text frame", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(b, new Uint8Array(0), log, { deadlines });
+  server.run();
+  const payload = new Uint8Array(100_000).fill(0x61);
+  payload[90_000] = 0xff;
+  await a.write(buildFrame(1, payload, { mask: true }));
+  await waitFor(() => log.errors.length === 1);
+  equal(log.errors[0]!.code, ErrorCode.InvalidUtf8);
+  const buf = new Uint8Array(16);
+  const n = await a.read(buf);
+  deepEqual(buf.subarray(0, n!), new Uint8Array([0x88, 0x02, 0x03, 0xef]));
+  a.close();
+  await withTimeout(server.run(), 3000, "end");
+  deepEqual(log.events.at(-1), ["close", 1007, "", 3]);
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession() rejects a readBufferSize below 16", async () => {
+  const [a, b] = await tcpPair();
+  throws(
+    () => new WebSocketSession(b, new Uint8Array(0), new Log(), { readBufferSize: 8 }),
+    RangeError,
+  );
+  a.close();
+  b.close();
+});
