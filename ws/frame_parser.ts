@@ -394,17 +394,23 @@ export class FrameParser {
     }
   }
 
-  /** Decodes `buf[start..end)`; short ASCII text skips the native call. */
+  /**
+   * Decodes `buf[start..end)`. Short ASCII text skips the native call (about
+   * 230 ns however short the text): its codes go into a reused array of the
+   * right length and become one flat string in one call (no rope of
+   * one-character strings to flatten later).
+   */
   #text(buf: Uint8Array, start: number, end: number): string {
-    if (end - start <= SHORT_TEXT) {
-      let s = "";
-      let i = start;
-      for (; i < end; i++) {
-        const c = buf[i]!;
+    const n = end - start;
+    if (n <= SHORT_TEXT) {
+      const codes = CODES[n] ??= new Array<number>(n).fill(0);
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[start + i]!;
         if (c >= 0x80) break;
-        s += String.fromCharCode(c);
+        codes[i] = c;
       }
-      if (i === end) return s;
+      if (i === n) return String.fromCharCode.apply(null, codes);
     }
     return this.#decode(buf.subarray(start, end));
   }
@@ -444,7 +450,9 @@ export class FrameParser {
 const sharedDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
-const SHORT_TEXT = 32;
+const SHORT_TEXT = 128;
+/** Reused arrays of char codes, one per length up to SHORT_TEXT. */
+const CODES: (number[] | undefined)[] = [];
 /** Binary messages up to this size are views into a shared slab. */
 const SMALL_BINARY = 512;
 const SLAB_SIZE = 16384;

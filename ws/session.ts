@@ -268,6 +268,7 @@ export class WebSocketSession<T = unknown> {
   #direct = false;
   #step = P_IDLE;
   #onSettle: (v: number | null | Error) => void;
+  #onFlushFailed: ((err: unknown) => void) | null = null;
   #resolveRun: (() => void) | null = null;
   #writer: BufWriter<Deno.Conn>;
   #parser: FrameParser;
@@ -621,21 +622,21 @@ export class WebSocketSession<T = unknown> {
   #flush(): Promise<void> {
     if (this.#flushing !== null && this.#writer.flushing) return this.#flushing;
     if (this.#writer.buffered === 0) return this.#flushing ?? RESOLVED;
-    return this.#flushing = this.#doFlush();
+    return this.#flushing = this.#writer.flush().then(
+      undefined,
+      this.#onFlushFailed ??= this.#flushFailed.bind(this),
+    );
   }
 
-  async #doFlush(): Promise<void> {
-    try {
-      await this.#writer.flush();
-    } catch (err) {
-      this.#closeSent = true;
-      if (!this.#tcpClosed) {
-        const cause = (err as Error).cause ?? err;
-        if (!isClosedError(cause)) {
-          this.#emitError(protocolError(ErrorCode.IoError, (cause as Error).message, cause));
-        }
-        this.#closeConn();
+  /** A write failed: nothing more can be sent; report it unless the close caused it. */
+  #flushFailed(err: unknown): void {
+    this.#closeSent = true;
+    if (!this.#tcpClosed) {
+      const cause = (err as Error).cause ?? err;
+      if (!isClosedError(cause)) {
+        this.#emitError(protocolError(ErrorCode.IoError, (cause as Error).message, cause));
       }
+      this.#closeConn();
     }
   }
 
