@@ -194,6 +194,8 @@ export interface TcpServerOptions {
 }
 
 const ACCEPT_BACKOFF_MS = 50;
+/** How long shutdown waits for handlers after force-closing their conns. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 /**
  * An accept loop over a `Deno.Listener`: tracks open connections, caps their
@@ -333,7 +335,7 @@ export class TcpServer {
 
   /** @internal The `AbortSignal` listener. */
   handleEvent(): void {
-    this.shutdown().catch((err) => this.#reporter.report(err, "shutdown"));
+    this.shutdown().catch((err) => this.#report(err, "shutdown"));
   }
 
   async #serve(): Promise<void> {
@@ -347,7 +349,7 @@ export class TcpServer {
         conn = await this.#listener.accept();
       } catch (err) {
         if (this.#closing || isClosedError(err)) break;
-        this.#reporter.report(err, "accept");
+        this.#report(err, "accept");
         await this.#sleep(ACCEPT_BACKOFF_MS);
         if (this.#closing) break;
         continue;
@@ -371,7 +373,7 @@ export class TcpServer {
       const tracked = new TrackedConn(conn, this.#nextId++);
       this.#accepted++;
       this.#conns.add(tracked);
-      this.#run(tracked);
+      this.#run(tracked).catch(noop);
     }
     await this.shutdown();
   }
@@ -380,11 +382,20 @@ export class TcpServer {
     try {
       await this.#handler.handleConnection(tracked.conn, tracked);
     } catch (err) {
-      if (!isClosedError(err)) this.#reporter.report(err, "connection");
+      if (!isClosedError(err)) this.#report(err, "connection");
     } finally {
       this.#conns.delete(tracked);
       if (!tracked.detached) tracked.close();
       if (this.#drained !== null && this.#pendingOwned() === 0) this.#drained.resolve();
+    }
+  }
+
+  /** Reports an error; a reporter that throws must not take the server down. */
+  #report(error: unknown, context: string): void {
+    try {
+      this.#reporter.report(error, context);
+    } catch {
+      // Nothing left to tell.
     }
   }
 
@@ -413,8 +424,9 @@ export class TcpServer {
    *
    * @param timeout Milliseconds to wait before closing what is left.
    * @returns A promise that resolves when the server's own connections are
-   * closed. Detached connections belong to their new owner and are not
-   * waited for past the deadline.
+   * closed (after the deadline, at most one more second is given to handlers
+   * to return). Detached connections belong to their new owner and are never
+   * waited for: their owner was told through `shutdownConnection`.
    */
   shutdown(timeout: number = this.#shutdownTimeout): Promise<void> {
     if (this.#shutdown === null) this.#shutdown = this.#doShutdown(timeout);
@@ -439,7 +451,7 @@ export class TcpServer {
       try {
         this.#handler.shutdownConnection?.(t.conn, t);
       } catch (err) {
-        this.#reporter.report(err, "shutdown");
+        this.#report(err, "shutdown");
       }
     }
     const drained = this.#drained;
@@ -452,10 +464,19 @@ export class TcpServer {
     clearTimeout(timer);
     if (timedOut) {
       for (const t of this.#conns) if (!t.detached) t.close();
-      await drained.promise;
+      // Handlers whose reads and writes now fail return at once; one that
+      // hangs on something else is not waited for past a short grace.
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        drained.promise,
+        new Promise<void>((resolve) => grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+      ]);
+      clearTimeout(grace);
     }
   }
 }
+
+function noop(): void {}
 
 function closeQuietly(conn: Deno.Conn): void {
   try {

@@ -151,3 +151,26 @@ Deno.test("TcpServer shuts down when its AbortSignal aborts", async () => {
   await done;
   assert(server.closing);
 });
+
+Deno.test("TcpServer survives an error reporter that throws", async () => {
+  const handler: ConnectionHandler = {
+    handleConnection(): Promise<void> {
+      return Promise.reject(new Error("handler failed"));
+    },
+  };
+  const reporter: ErrorReporter = {
+    report(): void {
+      throw new Error("reporter down");
+    },
+  };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler, { errorReporter: reporter });
+  const done = server.serve();
+  for (let i = 0; i < 2; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    assertEquals(await readAll(c), 0);
+    c.close();
+  }
+  assertEquals(server.accepted, 2);
+  await server.shutdown();
+  await done;
+});

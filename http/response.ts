@@ -65,6 +65,8 @@ export class HttpResponse {
   #bytesSent = 0;
   #upgradeTarget: UpgradeTarget | null = null;
   #closeAfter = false;
+  /** Declared Content-Length of a streamed body, or -1. */
+  #declared = -1;
 
   /**
    * Creates a response; the server does this.
@@ -274,7 +276,14 @@ export class HttpResponse {
     if (chunk !== undefined) {
       this.#writeBodyPart(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
     }
-    if (this.#chunked) this.#host.writer.write(LAST_CHUNK);
+    if (this.#chunked && !this.#head && !this.#bodyForbidden()) {
+      this.#host.writer.write(LAST_CHUNK);
+    }
+    if (this.#declared >= 0 && this.#bytesSent < this.#declared && !this.#head) {
+      // The body came up short of its Content-Length: the client would read
+      // the next response as body. Closing is the only way to end it.
+      this.#closeAfter = true;
+    }
     this.#state = State.Done;
     await this.#host.flush();
   }
@@ -311,6 +320,11 @@ export class HttpResponse {
     if (this.#bodyForbidden()) {
       this.#writeHead(-2);
     } else if (declared !== null) {
+      const n = /^\d{1,15}$/.test(declared) ? Number(declared) : NaN;
+      if (!Number.isSafeInteger(n)) {
+        throw new TypeError(`Cannot stream response: Content-Length "${declared}" is not a length`);
+      }
+      this.#declared = n;
       this.#writeHead(-3);
     } else if (this.#http10) {
       // HTTP/1.0 has no chunked coding: the body ends when the connection does.
@@ -325,6 +339,12 @@ export class HttpResponse {
 
   #writeBodyPart(bytes: Uint8Array): void {
     if (this.#head || this.#bodyForbidden() || bytes.length === 0) return;
+    if (this.#declared >= 0 && this.#bytesSent + bytes.length > this.#declared) {
+      throw new RangeError(
+        `Cannot write ${bytes.length} more bytes: the response declared Content-Length ${this.#declared} ` +
+          `and ${this.#bytesSent} were written`,
+      );
+    }
     const w = this.#host.writer;
     if (this.#chunked) {
       w.writeLatin1(bytes.length.toString(16) + "\r\n");
@@ -346,7 +366,13 @@ export class HttpResponse {
   }
 
   #headString(length: number): string {
-    let s = statusLine(this.status) + "Date: " + httpDate() + "\r\n";
+    const status = this.status;
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(
+        `Cannot send status ${status}: a final response needs an integer status from 200 to 599`,
+      );
+    }
+    let s = statusLine(status) + "Date: " + httpDate() + "\r\n";
     const h = this.#headers;
     let connection = "";
     for (let i = 0; i < h.length; i += 2) {

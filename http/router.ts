@@ -33,9 +33,10 @@ class NotFound implements Handler {
  * 404; a known path with another method gets 405 with `Allow`; `HEAD` is
  * served by the `GET` handler and `OPTIONS` answered with `Allow`.
  *
- * An upgrade route (`upgrade(path, target)`) hands requests that ask for the
- * target's protocol to it; other requests to that path go to the path's
- * ordinary handlers, or get `426 Upgrade Required` if it has none.
+ * An upgrade route (`upgrade(path, target)`) hands `GET` requests that ask
+ * for the target's protocol to it. Other `GET` requests to that path go to
+ * the path's `GET` handler, or get `426 Upgrade Required` if it has none;
+ * other methods get the usual 405 with `Allow`.
  *
  * @example Routes with parameters
  * ```ts

@@ -58,7 +58,9 @@ export interface HttpServerOptions {
   bodyTimeout?: number;
   /**
    * Milliseconds a write may wait for the client to take bytes (a client
-   * that stops reading responses) before the connection is closed.
+   * that stops reading responses) before the connection is closed. Between
+   * requests the keep-alive or header deadline runs first; when it passes
+   * with a response still unwritten, this deadline takes over.
    * @default {30000}
    */
   writeTimeout?: number;
@@ -160,11 +162,17 @@ export class HttpServer implements ConnectionHandler {
    * @throws {Deno.errors.AddrInUse} If the port is taken.
    */
   listen(): Deno.NetAddr {
+    if (this.#tcp !== null) throw new TypeError("Cannot listen: the server is already running");
     const listener = Deno.listen({
       hostname: this.#options.hostname ?? "127.0.0.1",
       port: this.#options.port ?? 8080,
     });
-    this.serve(listener);
+    try {
+      this.serve(listener);
+    } catch (err) {
+      listener.close();
+      throw err;
+    }
     return listener.addr;
   }
 
@@ -233,10 +241,7 @@ export class HttpServer implements ConnectionHandler {
    * @returns A promise that resolves when the server has stopped.
    */
   async shutdown(timeout?: number): Promise<void> {
-    if (this.#tcp === null) {
-      this.deadlines.close();
-      return;
-    }
+    if (this.#tcp === null) return;
     await this.#tcp.shutdown(timeout);
     await this.#finished;
   }
@@ -260,7 +265,18 @@ export class HttpServer implements ConnectionHandler {
       hc = null;
       const upgraded = new Upgraded(takeover.target, takeover.conn);
       this.#conns.set(tracked, upgraded);
-      const running = takeover.target.upgrade(takeover);
+      let running: void | Promise<void>;
+      try {
+        running = takeover.target.upgrade(takeover);
+      } catch (err) {
+        // The target owns the conn but failed before taking care of it.
+        try {
+          conn.close();
+        } catch {
+          // Closed by the target.
+        }
+        throw err;
+      }
       if (tracked.closing) upgraded.shutdown();
       await running;
     } finally {
@@ -340,7 +356,9 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   }
 
   async continueIfExpected(): Promise<void> {
-    if (this.#head?.expectContinue && !this.#continueSent) {
+    // Once the final response has started, a 100 would land inside it
+    // (RFC 9110 10.1.1 lets a server skip it).
+    if (this.#head?.expectContinue && !this.#continueSent && !this.#res?.headersSent) {
       this.#continueSent = true;
       this.writer.write(CONTINUE);
       await this.flush();
@@ -349,14 +367,18 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   async fillBody(): Promise<number | null> {
     this.#io = true;
+    this.#bodyReading = true;
     this.#arm(this.#server.bodyTimeout);
     try {
       return await this.reader.fill();
     } finally {
       this.#io = false;
+      this.#bodyReading = false;
       this.#rearm();
     }
   }
+
+  #bodyReading = false;
 
   // ResponseHost
   closeAfterResponse(): boolean {
@@ -394,7 +416,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #flushBeforeRead(): void {
     const bounded = (this.#phase === ConnPhase.Idle && this.#armed) ||
       (this.#phase === ConnPhase.Head && this.#headDeadline !== 0);
-    (bounded ? this.writer.flush() : this.flush()).catch(noop);
+    if (bounded) this.writer.flush().then(this.#flushed, this.#flushed);
+    else this.flush().then(this.#flushed, this.#flushed);
   }
 
   /** Whether a body read or a write is waiting under its own deadline. */
@@ -430,10 +453,16 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   // Expirable: header, keep-alive, body-read and write timeouts.
   expire(): void {
+    this.#armed = false;
     if (this.#io) {
       // A stalled body or a client that stopped reading: nothing useful can be sent.
       this.#phase = ConnPhase.Closed;
       this.#tracked.close();
+    } else if (this.writer.buffered > 0 && this.#phase !== ConnPhase.Closed) {
+      // The idle or header deadline passed while a response is still being
+      // written: the client is slow to read, which writeTimeout judges.
+      this.#io = true;
+      this.#arm(this.#server.writeTimeout);
     } else if (this.#phase === ConnPhase.Head) {
       this.#phase = ConnPhase.Closed;
       this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
@@ -443,16 +472,39 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
+  /** A background flush settled: end a write deadline, finish a shutdown. */
+  #flushed = (): void => {
+    if (this.#io && !this.#bodyReading) {
+      this.#io = false;
+      this.#rearm();
+    }
+    if (this.#closing && this.#waitingForRequest()) this.#closeIdle();
+  };
+
+  /** Whether the connection is between requests with nothing in flight. */
+  #waitingForRequest(): boolean {
+    if (this.writer.buffered > 0) return false;
+    return this.#phase === ConnPhase.Idle ||
+      (this.#phase === ConnPhase.Head && !this.#fed && this.reader.buffered === 0);
+  }
+
+  #closeIdle(): void {
+    this.#phase = ConnPhase.Closed;
+    this.#disarm();
+    this.#tracked.close();
+  }
+
   shutdown(): void {
     this.#closing = true;
-    if (this.#phase === ConnPhase.Idle) {
-      this.#phase = ConnPhase.Closed;
-      this.#disarm();
-      this.#tracked.close();
-    }
+    // Idle, or connected without a byte of a request: close now. With a
+    // response still being written, close once it is out (#flushed).
+    if (this.#waitingForRequest()) this.#closeIdle();
   }
 
   async #sendErrorAndClose(status: number, message: string): Promise<void> {
+    // Bounded like any write: the client may have stopped reading.
+    this.#io = true;
+    this.#arm(this.#server.writeTimeout);
     try {
       const body = message + "\n";
       this.writer.writeLatin1(

@@ -43,3 +43,5 @@
  * @module
  */
 export * from "./websocket_target.ts";
+export type { ErrorReporter, HttpRequest, Takeover, UpgradeTarget } from "@coroio/http";
+export type { WebSocketHandler, WebSocketSession, WebSocketSessionOptions } from "@coroio/ws";

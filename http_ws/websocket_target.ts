@@ -1,4 +1,10 @@
-import { type HttpRequest, STATUS_TEXT, type Takeover, type UpgradeTarget } from "@coroio/http";
+import {
+  type ErrorReporter,
+  type HttpRequest,
+  STATUS_TEXT,
+  type Takeover,
+  type UpgradeTarget,
+} from "@coroio/http";
 import {
   computeAcceptKey,
   isValidKey,
@@ -79,6 +85,13 @@ export interface WebSocketTargetOptions extends Omit<WebSocketSessionOptions, "r
    * @default {[]}
    */
   protocols?: readonly string[];
+  /**
+   * Where handshake errors the target survives go (an `onUpgrade` that
+   * threw, an invalid decision).
+   *
+   * @default {a reporter that writes to console.error}
+   */
+  errorReporter?: ErrorReporter;
 }
 
 const encoder = new TextEncoder();
@@ -151,8 +164,9 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
    */
   constructor(handler: WebSocketRoute<T>, options: WebSocketTargetOptions = {}) {
     this.#handler = handler;
-    const { protocols, ...session } = options;
+    const { protocols, errorReporter, ...session } = options;
     this.#protocols = protocols ?? [];
+    this.#reporter = errorReporter ?? null;
     this.#options = { ...session, role: "server" };
   }
 
@@ -204,7 +218,11 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
       const versions = head.headers.getAll("sec-websocket-version");
       let problem: string | null = null;
       if (head.method !== "GET") problem = "the method must be GET";
-      else if (head.version !== "HTTP/1.1") problem = "the version must be HTTP/1.1";
+      else if (head.upgrade === null || !hasToken(head.upgrade, "websocket")) {
+        // The router checks this too, but the target may be reached through
+        // res.upgrade() from any handler.
+        problem = "Upgrade must name websocket and Connection must list upgrade";
+      } else if (head.version !== "HTTP/1.1") problem = "the version must be HTTP/1.1";
       else if (head.chunked || head.contentLength > 0) problem = "a handshake has no body";
       else if (versions.length !== 1 || versions[0] !== "13") {
         await reject(conn, 426, "Upgrade Required: only WebSocket version 13 is supported", [
@@ -261,8 +279,9 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
       );
       pending.session = session as WebSocketSession<unknown>;
       return pending;
-    } catch {
-      // The peer went away during the handshake, or a header was invalid.
+    } catch (err) {
+      // The peer went away during the handshake, or a decision was invalid.
+      if (!isClosedError(err)) this.#report(err);
       closeQuietly(conn);
       this.#conns.delete(conn);
       return null;
@@ -282,13 +301,35 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
     pending.session?.close(1001, "server shutting down").catch(ignore);
   }
 
+  #reporter: ErrorReporter | null;
+
   #report(err: unknown): void {
-    // deno-lint-ignore no-console
-    console.error("coroio/http-ws: onUpgrade failed:", err);
+    try {
+      if (this.#reporter !== null) this.#reporter.report(err, "upgrade");
+      // deno-lint-ignore no-console
+      else console.error("coroio/http-ws: handshake failed:", err);
+    } catch {
+      // A reporter that throws must not break the handshake path.
+    }
   }
 }
 
 function ignore(): void {}
+
+/** The peer went away: nothing worth reporting. */
+function isClosedError(err: unknown): boolean {
+  return err instanceof Deno.errors.BadResource || err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.Interrupted;
+}
+
+function hasToken(list: string, token: string): boolean {
+  for (const part of list.split(",")) {
+    const t = part.trim().toLowerCase();
+    if (t === token || t.startsWith(token + "/")) return true;
+  }
+  return false;
+}
 
 function splitTokens(values: string[]): string[] {
   const out: string[] = [];

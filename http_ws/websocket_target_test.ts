@@ -362,3 +362,25 @@ Deno.test("WebSocketTarget interop: npm ws client", async () => {
     assertEquals(got, ["a", "bin:255,0"]);
   });
 });
+
+Deno.test("WebSocketTarget refuses a request without Upgrade: websocket even outside the router", async () => {
+  class Direct {
+    target = new WebSocketTarget(new Echo());
+    handle(_req: HttpRequest, res: HttpResponse): void {
+      res.upgrade(this.target);
+    }
+  }
+  const server = new HttpServer(new Direct(), { port: 0 });
+  const { port } = server.listen();
+  try {
+    const w = await Wire.open(port);
+    await w.send(
+      `GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    assertEquals((await w.response()).status, 400);
+    assert(await w.eof());
+    w.close();
+  } finally {
+    await server.shutdown();
+  }
+});
