@@ -195,6 +195,7 @@ const encoder = new TextEncoder();
 const SCRATCH = new Uint8Array(65536);
 const SCRATCH_CHARS = SCRATCH.length / 3;
 const SHORT_TEXT = 64;
+const SHORT_BYTES = new Uint8Array(SHORT_TEXT);
 const DONE: IteratorResult<string | Uint8Array> = { value: undefined, done: true };
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -517,14 +518,21 @@ export class WebSocketSession<T = unknown> {
 
   /** Frames a short all-ASCII string straight into the write buffer. */
   #shortAscii(s: string): boolean {
+    // One pass over the string (charCodeAt is the slow part): check and
+    // collect the bytes, then copy them into the frame.
     const n = s.length;
-    for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+    const bytes = SHORT_BYTES;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      bytes[i] = c;
+    }
     const masked = this.#client;
     const key = masked ? randomKey() : 0;
     const h = headerLength(n, masked);
     const dst = this.#writer.reserve(h + n);
     writeHeader(dst, 0, 0x81, n, masked, key);
-    for (let i = 0; i < n; i++) dst[h + i] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) dst[h + i] = bytes[i]!;
     if (masked) xorRange(dst, h, h + n, key, 0);
     return true;
   }
