@@ -162,9 +162,11 @@ export interface WebSocketSessionOptions {
    */
   deadlines?: Deadlines;
   /**
-   * Initial read buffer size in bytes. It doubles (up to 64 KiB) while reads
-   * fill it and shrinks back once drained after a small read; payloads too
-   * large for it are read straight into the message buffer instead.
+   * Read buffer size in bytes. A new session starts with at most 256 bytes
+   * (a connection that never sends costs little) and doubles the buffer
+   * while reads fill it, up to 64 KiB; once drained after a small read it
+   * goes back to this size. Payloads too large for it are read straight
+   * into the message buffer instead.
    *
    * @default {1024}
    */
@@ -181,6 +183,8 @@ const T_FAIL = 4;
 const QUEUE_MAX = 64;
 const FAIL_GRACE_MAX = 1000;
 const MAX_READ = 65536;
+/** The read buffer of a new session, until reads fill it. */
+const FIRST_READ = 256;
 
 // What the read loop waits for.
 const P_IDLE = 0;
@@ -223,6 +227,13 @@ type Hooks = FrameSink & Expirable & AsyncIterableIterator<string | Uint8Array> 
 // deno-lint-ignore no-explicit-any
 let makeHooks: (s: WebSocketSession<any>) => Hooks;
 
+/** Messages waiting for `for await` (sessions without a handler). */
+class IterState {
+  queue: (string | Uint8Array)[] = [];
+  head = 0;
+  waiter: PromiseWithResolvers<IteratorResult<string | Uint8Array>> | null = null;
+}
+
 /**
  * One WebSocket connection after the opening handshake: reads frames from a
  * `Deno.Conn` (starting with bytes already read past the HTTP head), answers
@@ -233,8 +244,8 @@ let makeHooks: (s: WebSocketSession<any>) => Hooks;
  * while a write is in flight leave together in the next syscall. `send()`
  * resolves once its bytes were handed to the kernel; above
  * `highWaterMark` of queued output it waits or closes (1008) as
- * `backpressure` says. An idle connection holds a 1 KiB read buffer and no
- * write buffer.
+ * `backpressure` says. A connection that has not sent anything holds a
+ * 256-byte read buffer and no write buffer.
  *
  * The TCP connection is always closed when `run()` resolves, and the
  * handler's `onClose` has then been called.
@@ -263,7 +274,6 @@ export class WebSocketSession<T = unknown> {
   #rs = 0;
   #re = 0;
   #rInit: number;
-  #rRoom = 0;
   #rLast = 0;
   #rFilled = false;
   #direct = false;
@@ -296,9 +306,8 @@ export class WebSocketSession<T = unknown> {
   #active = false;
   #running: Promise<void> | null = null;
   #flushing: Promise<void> | null = null;
-  #queue: (string | Uint8Array)[] | null;
-  #queueHead = 0;
-  #waiter: PromiseWithResolvers<IteratorResult<string | Uint8Array>> | null = null;
+  /** The message queue of a session without a handler (`for await`). */
+  #iter: IterState | null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   static {
@@ -381,7 +390,7 @@ export class WebSocketSession<T = unknown> {
       );
     }
     this.#rInit = rInit;
-    this.#rbuf = new Uint8Array(Math.max(rInit, prefix.length));
+    this.#rbuf = new Uint8Array(Math.max(Math.min(rInit, FIRST_READ), prefix.length));
     if (prefix.length > 0) {
       this.#rbuf.set(prefix);
       this.#re = prefix.length;
@@ -399,7 +408,7 @@ export class WebSocketSession<T = unknown> {
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
     this.#parser = new FrameParser(this.#hooks, parserOptions);
-    this.#queue = handler === null ? [] : null;
+    this.#iter = handler === null ? new IterState() : null;
   }
 
   /**
@@ -729,7 +738,7 @@ export class WebSocketSession<T = unknown> {
       } else if (this.#writer.buffered > this.#hwm) {
         this.#wait(this.#flush());
         return;
-      } else if (this.#queue !== null && this.#queue.length - this.#queueHead >= QUEUE_MAX) {
+      } else if (this.#iter !== null && this.#iter.queue.length - this.#iter.head >= QUEUE_MAX) {
         this.#step = P_PAUSED;
         return;
       }
@@ -803,7 +812,6 @@ export class WebSocketSession<T = unknown> {
     }
     this.#rs = 0;
     this.#re = len;
-    this.#rRoom = buf.length - len;
     return len === 0 ? buf : buf.subarray(len);
   }
 
@@ -821,14 +829,15 @@ export class WebSocketSession<T = unknown> {
       if (this.#direct) {
         if (!drop) this.#written(v);
       } else {
+        // #room() offered everything from #re to the end of the buffer.
+        const filled = v === this.#rbuf.length - this.#re;
         this.#re += v;
         this.#rLast = v;
         if (drop) this.#rs = this.#re = 0;
         else this.#process();
         // A full read asks for a larger buffer, unless it was full of one
         // large payload whose rest is read straight into the message.
-        this.#rFilled = v === this.#rRoom &&
-          this.#parser.payloadTarget(this.#rbuf.length) === null;
+        this.#rFilled = filled && this.#parser.payloadTarget(this.#rbuf.length) === null;
       }
     } catch (err) {
       this.#crash(err);
@@ -894,9 +903,10 @@ export class WebSocketSession<T = unknown> {
       this.#closeConn();
       this.#writer.close();
       if (this.#flushing !== null) await this.#flushing;
-      const waiter = this.#waiter;
-      if (waiter !== null) {
-        this.#waiter = null;
+      const iter = this.#iter;
+      if (iter !== null && iter.waiter !== null) {
+        const waiter = iter.waiter;
+        iter.waiter = null;
         waiter.resolve(DONE);
       }
       const handler = this.#handler;
@@ -974,12 +984,13 @@ export class WebSocketSession<T = unknown> {
     if (this.#failed) return;
     const handler = this.#handler;
     if (handler === null) {
-      const waiter = this.#waiter;
+      const iter = this.#iter!;
+      const waiter = iter.waiter;
       if (waiter !== null) {
-        this.#waiter = null;
+        iter.waiter = null;
         waiter.resolve({ value: data, done: false });
       } else {
-        this.#queue!.push(data);
+        iter.queue.push(data);
       }
       return;
     }
@@ -1084,22 +1095,23 @@ export class WebSocketSession<T = unknown> {
   // ---- the message iterator ----
 
   #next(): Promise<IteratorResult<string | Uint8Array>> {
-    const queue = this.#queue!;
-    const head = this.#queueHead;
+    const iter = this.#iter!;
+    const queue = iter.queue;
+    const head = iter.head;
     if (head < queue.length) {
       const value = queue[head]!;
       if (head + 1 === queue.length) {
         queue.length = 0;
-        this.#queueHead = 0;
+        iter.head = 0;
       } else {
         queue[head] = "";
-        this.#queueHead = head + 1;
+        iter.head = head + 1;
       }
-      if (queue.length - this.#queueHead < QUEUE_MAX / 2) this.#unpause();
+      if (queue.length - iter.head < QUEUE_MAX / 2) this.#unpause();
       return Promise.resolve({ value, done: false });
     }
     if (this.#state === ReadyState.Closed) return Promise.resolve(DONE);
-    this.#waiter = Promise.withResolvers();
-    return this.#waiter.promise;
+    iter.waiter = Promise.withResolvers();
+    return iter.waiter.promise;
   }
 }

@@ -456,3 +456,34 @@ Deno.test("WebSocketSession() rejects a readBufferSize below 16", async () => {
   a.close();
   b.close();
 });
+
+Deno.test("WebSocketSession.run() starts with a small read buffer and grows it while reads fill it", async () => {
+  const [a, b] = await tcpPair();
+  const recording = new Recording(b);
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(recording as unknown as Deno.Conn, new Uint8Array(0), log, {
+    deadlines,
+  });
+  server.run();
+  const frame = buildFrame(1, encode("x".repeat(32)), { mask: true });
+  const burst = new Uint8Array(frame.length * 200);
+  for (let i = 0; i < 200; i++) burst.set(frame, i * frame.length);
+  await a.write(burst);
+  await waitFor(() => log.events.length === 201);
+  equal(recording.sizes[0], 256);
+  // Each read that filled the buffer asked for one twice as large.
+  for (let i = 1; i < recording.sizes.length; i++) {
+    ok(recording.sizes[i]! <= 2 * recording.sizes[i - 1]!, `${recording.sizes}`);
+  }
+  ok(Math.max(...recording.sizes) > 1024, `${recording.sizes}`);
+  // Drained after a small read, it goes back to readBufferSize (1024).
+  await a.write(frame);
+  await waitFor(() => log.events.length === 202);
+  await a.write(frame);
+  await waitFor(() => log.events.length === 203);
+  equal(recording.sizes.at(-1), 1024);
+  a.close();
+  await withTimeout(server.run(), 3000, "end");
+  deadlines.close();
+});
