@@ -186,6 +186,21 @@ const MAX_READ = 65536;
 /** The read buffer of a new session, until reads fill it. */
 const FIRST_READ = 256;
 
+// Bits of WebSocketSession.#flags.
+const F_CLIENT = 1;
+const F_CLOSE_ON_BP = 2;
+const F_CLOSE_SENT = 4;
+const F_CLOSE_RECV = 8;
+const F_FAILED = 16;
+const F_HALF_CLOSED = 32;
+const F_TCP_CLOSED = 64;
+/** Bytes arrived since the idle timer last looked. */
+const F_ACTIVE = 128;
+/** The last read filled the read buffer (with whole frames). */
+const F_R_FILLED = 256;
+/** The pending read goes straight into the parser's message buffer. */
+const F_DIRECT = 512;
+
 // What the read loop waits for.
 const P_IDLE = 0;
 const P_READ = 1;
@@ -270,13 +285,13 @@ export class WebSocketSession<T = unknown> {
   /** Per-connection application data, set at construction. */
   data: T;
   #conn: Deno.Conn;
+  /** Booleans of the session, as F_* bits. */
+  #flags = 0;
   #rbuf: Uint8Array;
   #rs = 0;
   #re = 0;
   #rInit: number;
   #rLast = 0;
-  #rFilled = false;
-  #direct = false;
   #step = P_IDLE;
   #onSettle: (v: number | null | Error) => void;
   #onFlushFailed: ((err: unknown) => void) | null = null;
@@ -285,25 +300,17 @@ export class WebSocketSession<T = unknown> {
   #parser: FrameParser;
   #hooks: Hooks;
   #handler: WebSocketHandler<T> | null;
-  #client: boolean;
   #protocol: string;
   #idle: number;
   #pongTimeout: number;
   #closeTimeout: number;
   #hwm: number;
-  #closeOnBackpressure: boolean;
   #deadlines: Deadlines | null;
   #ownDeadlines: Deadlines | undefined;
   #state: ReadyState = ReadyState.Connecting;
-  #closeSent = false;
-  #closeRecv = false;
-  #failed = false;
-  #halfClosed = false;
-  #tcpClosed = false;
   #code = 1006;
   #reason = "";
   #timer = T_NONE;
-  #active = false;
   #running: Promise<void> | null = null;
   #flushing: Promise<void> | null = null;
   /** The message queue of a session without a handler (`for await`). */
@@ -374,13 +381,13 @@ export class WebSocketSession<T = unknown> {
     this.data = data as T;
     this.#conn = conn;
     this.#handler = handler;
-    this.#client = (options.role ?? "server") === "client";
+    if ((options.role ?? "server") === "client") this.#flags |= F_CLIENT;
     this.#protocol = options.protocol ?? "";
     this.#idle = nonNegative("idleTimeout", options.idleTimeout, 60000);
     this.#pongTimeout = nonNegative("pongTimeout", options.pongTimeout, 30000);
     this.#closeTimeout = nonNegative("closeTimeout", options.closeTimeout, 5000);
     this.#hwm = nonNegative("highWaterMark", options.highWaterMark, 1048576);
-    this.#closeOnBackpressure = options.backpressure === "close";
+    if (options.backpressure === "close") this.#flags |= F_CLOSE_ON_BP;
     this.#ownDeadlines = options.deadlines;
     this.#deadlines = null;
     const rInit = options.readBufferSize ?? 1024;
@@ -403,7 +410,7 @@ export class WebSocketSession<T = unknown> {
       maxMessageSize?: number;
       maxFrameSize?: number;
       maxFragments?: number;
-    } = { role: this.#client ? "client" : "server" };
+    } = { role: (this.#flags & F_CLIENT) !== 0 ? "client" : "server" };
     if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
@@ -488,9 +495,9 @@ export class WebSocketSession<T = unknown> {
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError("Cannot send: data must be a string or a Uint8Array");
     }
-    if (this.#closeSent || this.#tcpClosed) return RESOLVED;
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) !== 0) return RESOLVED;
     if (this.#writer.buffered > this.#hwm) {
-      if (this.#closeOnBackpressure) {
+      if ((this.#flags & F_CLOSE_ON_BP) !== 0) {
         this.#fail(
           protocolError(ErrorCode.SlowConsumer, `${this.#writer.buffered} bytes queued`),
         );
@@ -503,10 +510,12 @@ export class WebSocketSession<T = unknown> {
   }
 
   async #sendLater(data: string | Uint8Array): Promise<void> {
-    while (this.#writer.buffered > this.#hwm && !this.#closeSent && !this.#tcpClosed) {
+    while (
+      this.#writer.buffered > this.#hwm && (this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) === 0
+    ) {
       await this.#flush();
     }
-    if (this.#closeSent || this.#tcpClosed) return;
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) !== 0) return;
     this.#stage(data);
     await this.#flush();
   }
@@ -536,7 +545,7 @@ export class WebSocketSession<T = unknown> {
       if (c >= 0x80) return false;
       bytes[i] = c;
     }
-    const masked = this.#client;
+    const masked = (this.#flags & F_CLIENT) !== 0;
     const key = masked ? randomKey() : 0;
     const h = headerLength(n, masked);
     const dst = this.#writer.reserve(h + n);
@@ -560,7 +569,7 @@ export class WebSocketSession<T = unknown> {
     if (bytes.length > 125) {
       throw new RangeError(`Cannot ping: payload is ${bytes.length} bytes, the limit is 125`);
     }
-    if (this.#closeSent || this.#tcpClosed) return RESOLVED;
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) !== 0) return RESOLVED;
     this.#frame(0x89, bytes);
     return this.#flush();
   }
@@ -585,7 +594,7 @@ export class WebSocketSession<T = unknown> {
     if (bytes.length > 123) {
       throw new RangeError(`Cannot close: reason is ${bytes.length} bytes, the limit is 123`);
     }
-    if (!this.#closeSent && !this.#tcpClosed) {
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) === 0) {
       this.#sendClose(code, bytes);
       if (this.#state !== ReadyState.Closed) this.#state = ReadyState.Closing;
       this.#arm(T_CLOSE, this.#closeTimeout);
@@ -614,7 +623,7 @@ export class WebSocketSession<T = unknown> {
 
   #frame(b0: number, payload: Uint8Array): void {
     const len = payload.length;
-    const masked = this.#client;
+    const masked = (this.#flags & F_CLIENT) !== 0;
     const key = masked ? randomKey() : 0;
     const h = headerLength(len, masked);
     const dst = this.#writer.reserve(h + len);
@@ -624,7 +633,7 @@ export class WebSocketSession<T = unknown> {
   }
 
   #sendClose(code: number, reason: Uint8Array): void {
-    this.#closeSent = true;
+    this.#flags |= F_CLOSE_SENT;
     if (code === 1005) {
       this.#frame(0x88, EMPTY);
       return;
@@ -647,8 +656,8 @@ export class WebSocketSession<T = unknown> {
 
   /** A write failed: nothing more can be sent; report it unless the close caused it. */
   #flushFailed(err: unknown): void {
-    this.#closeSent = true;
-    if (!this.#tcpClosed) {
+    this.#flags |= F_CLOSE_SENT;
+    if ((this.#flags & F_TCP_CLOSED) === 0) {
       const cause = (err as Error).cause ?? err;
       if (!isClosedError(cause)) {
         this.#emitError(protocolError(ErrorCode.IoError, (cause as Error).message, cause));
@@ -697,7 +706,7 @@ export class WebSocketSession<T = unknown> {
   /** After onOpen: the prefix, then the socket. */
   #opened(): void {
     try {
-      if (this.#re > this.#rs && !this.#failed) this.#process();
+      if (this.#re > this.#rs && (this.#flags & F_FAILED) === 0) this.#process();
     } catch (err) {
       this.#crash(err);
       return;
@@ -708,18 +717,18 @@ export class WebSocketSession<T = unknown> {
   /** Decides what the loop does next: read, wait, pause or end. */
   #pump(): void {
     try {
-      if (this.#tcpClosed) {
+      if ((this.#flags & F_TCP_CLOSED) !== 0) {
         this.#end();
         return;
       }
-      if (this.#closeRecv || this.#failed) {
+      if ((this.#flags & (F_CLOSE_RECV | F_FAILED)) !== 0) {
         if (this.#writer.buffered > 0 || this.#writer.flushing) {
           this.#wait(this.#flush());
           return;
         }
-        if (this.#failed) {
-          if (!this.#halfClosed) {
-            this.#halfClosed = true;
+        if ((this.#flags & F_FAILED) !== 0) {
+          if ((this.#flags & F_HALF_CLOSED) === 0) {
+            this.#flags |= F_HALF_CLOSED;
             let p: Promise<void>;
             try {
               p = this.#conn.closeWrite();
@@ -731,7 +740,7 @@ export class WebSocketSession<T = unknown> {
             return;
           }
           // Half closed: read (and drop) until the peer closes or T_FAIL.
-        } else if (!this.#client) {
+        } else if ((this.#flags & F_CLIENT) === 0) {
           this.#end(); // The server closes TCP first (RFC 6455 section 7.1.1).
           return;
         }
@@ -776,9 +785,9 @@ export class WebSocketSession<T = unknown> {
     let view: Uint8Array | null = null;
     if (this.#rs === this.#re) view = this.#parser.payloadTarget(this.#rbuf.length);
     if (view !== null) {
-      this.#direct = true;
+      this.#flags |= F_DIRECT;
     } else {
-      this.#direct = false;
+      this.#flags &= ~F_DIRECT;
       view = this.#room();
     }
     this.#step = P_READ;
@@ -798,7 +807,7 @@ export class WebSocketSession<T = unknown> {
     const rs = this.#rs;
     const len = this.#re - rs;
     let next = cap;
-    if (this.#rFilled) {
+    if ((this.#flags & F_R_FILLED) !== 0) {
       if (cap < MAX_READ) next = cap * 2;
     } else if (len === 0 && cap > this.#rInit && this.#rLast <= this.#rInit >>> 1) {
       next = this.#rInit;
@@ -824,9 +833,9 @@ export class WebSocketSession<T = unknown> {
       return;
     }
     try {
-      this.#active = true;
-      const drop = this.#closeRecv || this.#failed;
-      if (this.#direct) {
+      this.#flags |= F_ACTIVE;
+      const drop = (this.#flags & (F_CLOSE_RECV | F_FAILED)) !== 0;
+      if ((this.#flags & F_DIRECT) !== 0) {
         if (!drop) this.#written(v);
       } else {
         // #room() offered everything from #re to the end of the buffer.
@@ -837,7 +846,11 @@ export class WebSocketSession<T = unknown> {
         else this.#process();
         // A full read asks for a larger buffer, unless it was full of one
         // large payload whose rest is read straight into the message.
-        this.#rFilled = filled && this.#parser.payloadTarget(this.#rbuf.length) === null;
+        if (filled && this.#parser.payloadTarget(this.#rbuf.length) === null) {
+          this.#flags |= F_R_FILLED;
+        } else {
+          this.#flags &= ~F_R_FILLED;
+        }
       }
     } catch (err) {
       this.#crash(err);
@@ -879,7 +892,7 @@ export class WebSocketSession<T = unknown> {
 
   /** An unexpected error in the loop (a read error, most likely): report and end. */
   #crash(err: unknown): void {
-    if (!this.#tcpClosed && !isClosedError(err)) {
+    if ((this.#flags & F_TCP_CLOSED) === 0 && !isClosedError(err)) {
       this.#emitError(protocolError(ErrorCode.IoError, (err as Error).message, err));
     }
     this.#end();
@@ -925,9 +938,8 @@ export class WebSocketSession<T = unknown> {
   }
 
   #closeConn(): void {
-    if (this.#tcpClosed) return;
-    this.#tcpClosed = true;
-    this.#closeSent = true;
+    if ((this.#flags & F_TCP_CLOSED) !== 0) return;
+    this.#flags |= F_TCP_CLOSED | F_CLOSE_SENT;
     try {
       this.#conn.close();
     } catch {
@@ -938,15 +950,15 @@ export class WebSocketSession<T = unknown> {
 
   /** Fails the connection: close frame with the error's code, grace, TCP close. */
   #fail(err: WebSocketError): void {
-    if (this.#failed || this.#tcpClosed) return;
-    this.#failed = true;
+    if ((this.#flags & (F_FAILED | F_TCP_CLOSED)) !== 0) return;
+    this.#flags |= F_FAILED;
     this.#emitError(err);
-    if (!this.#closeRecv) {
+    if ((this.#flags & F_CLOSE_RECV) === 0) {
       this.#code = err.closeCode;
       this.#reason = "";
     }
     if (this.#state === ReadyState.Open) this.#state = ReadyState.Closing;
-    if (!this.#closeSent && isValidCloseCode(err.closeCode)) {
+    if ((this.#flags & F_CLOSE_SENT) === 0 && isValidCloseCode(err.closeCode)) {
       this.#sendClose(err.closeCode, EMPTY);
       this.#flush();
     }
@@ -981,7 +993,7 @@ export class WebSocketSession<T = unknown> {
   // ---- events from the parser ----
 
   #onMessage(data: string | Uint8Array): void {
-    if (this.#failed) return;
+    if ((this.#flags & F_FAILED) !== 0) return;
     const handler = this.#handler;
     if (handler === null) {
       const iter = this.#iter!;
@@ -1008,8 +1020,8 @@ export class WebSocketSession<T = unknown> {
   }
 
   #onPing(payload: Uint8Array): void {
-    if (this.#failed) return;
-    if (!this.#closeSent && !this.#tcpClosed) {
+    if ((this.#flags & F_FAILED) !== 0) return;
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) === 0) {
       this.#frame(0x8a, payload);
       this.#flush();
     }
@@ -1024,7 +1036,7 @@ export class WebSocketSession<T = unknown> {
   }
 
   #onPong(payload: Uint8Array): void {
-    if (this.#failed) return;
+    if ((this.#flags & F_FAILED) !== 0) return;
     const handler = this.#handler;
     if (handler !== null && handler.onPong !== undefined) {
       try {
@@ -1036,11 +1048,11 @@ export class WebSocketSession<T = unknown> {
   }
 
   #onClose(code: number, reason: string): void {
-    this.#closeRecv = true;
+    this.#flags |= F_CLOSE_RECV;
     this.#code = code;
     this.#reason = reason;
     if (this.#state === ReadyState.Open) this.#state = ReadyState.Closing;
-    if (!this.#closeSent && !this.#tcpClosed) this.#sendClose(code, EMPTY);
+    if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) === 0) this.#sendClose(code, EMPTY);
     // A server closes TCP once the echo is flushed; a client waits for the
     // server to close, at most closeTimeout.
     this.#arm(T_CLOSE, this.#closeTimeout);
@@ -1051,7 +1063,7 @@ export class WebSocketSession<T = unknown> {
   #arm(kind: number, ms: number): void {
     const d = this.#deadlines;
     if (d === null) return;
-    if (kind === T_IDLE && (this.#closeSent || this.#failed)) return;
+    if (kind === T_IDLE && ((this.#flags & (F_CLOSE_SENT | F_FAILED)) !== 0)) return;
     if (ms > 0) {
       this.#timer = kind;
       d.arm(this.#hooks, ms);
@@ -1067,18 +1079,18 @@ export class WebSocketSession<T = unknown> {
   #expire(_now: number): void {
     switch (this.#timer) {
       case T_IDLE:
-        if (this.#active) {
-          this.#active = false;
+        if ((this.#flags & F_ACTIVE) !== 0) {
+          this.#flags &= ~F_ACTIVE;
           this.#arm(T_IDLE, this.#idle);
-        } else if (!this.#closeSent && !this.#tcpClosed) {
+        } else if ((this.#flags & (F_CLOSE_SENT | F_TCP_CLOSED)) === 0) {
           this.#frame(0x89, EMPTY);
           this.#flush();
           this.#arm(T_PONG, this.#pongTimeout || this.#idle);
         }
         break;
       case T_PONG:
-        if (this.#active) {
-          this.#active = false;
+        if ((this.#flags & F_ACTIVE) !== 0) {
+          this.#flags &= ~F_ACTIVE;
           this.#arm(T_IDLE, this.#idle);
         } else {
           this.#emitError(protocolError(ErrorCode.PongTimeout));
