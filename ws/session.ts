@@ -164,9 +164,9 @@ export interface WebSocketSessionOptions {
   /**
    * Read buffer size in bytes. A new session starts with at most 256 bytes
    * (a connection that never sends costs little) and doubles the buffer
-   * while reads fill it, up to 64 KiB; once drained after a small read it
-   * goes back to this size. Payloads too large for it are read straight
-   * into the message buffer instead.
+   * while reads fill it, up to 64 KiB or this size if larger; once drained
+   * after a small read it goes back to this size. Payloads too large for it
+   * are read straight into the message buffer instead.
    *
    * @default {1024}
    */
@@ -259,8 +259,10 @@ class IterState {
  * while a write is in flight leave together in the next syscall. `send()`
  * resolves once its bytes were handed to the kernel; above
  * `highWaterMark` of queued output it waits or closes (1008) as
- * `backpressure` says. A connection that has not sent anything holds a
- * 256-byte read buffer and no write buffer.
+ * `backpressure` says. Incoming payloads too large for the read buffer are
+ * read straight into the message buffer. A connection whose peer has sent
+ * nothing yet holds a 256-byte read buffer, an idle one no write buffer,
+ * and no session holds a suspended async function between reads.
  *
  * The TCP connection is always closed when `run()` resolves, and the
  * handler's `onClose` has then been called.
@@ -808,7 +810,7 @@ export class WebSocketSession<T = unknown> {
     const len = this.#re - rs;
     let next = cap;
     if ((this.#flags & F_R_FILLED) !== 0) {
-      if (cap < MAX_READ) next = cap * 2;
+      if (cap < MAX_READ || cap < this.#rInit) next = cap * 2;
     } else if (len === 0 && cap > this.#rInit && this.#rLast <= this.#rInit >>> 1) {
       next = this.#rInit;
     }
