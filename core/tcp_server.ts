@@ -378,17 +378,29 @@ export class TcpServer {
     await this.shutdown();
   }
 
-  async #run(tracked: TrackedConn): Promise<void> {
+  #run(tracked: TrackedConn): Promise<void> {
+    // A promise chain rather than an async function: a long-lived connection
+    // (a WebSocket) then holds no suspended frame here.
+    let running: Promise<void>;
     try {
-      await this.#handler.handleConnection(tracked.conn, tracked);
+      running = this.#handler.handleConnection(tracked.conn, tracked);
     } catch (err) {
-      if (!isClosedError(err)) this.#report(err, "connection");
-    } finally {
-      this.#conns.delete(tracked);
-      if (!tracked.detached) tracked.close();
-      if (this.#drained !== null && this.#pendingOwned() === 0) this.#drained.resolve();
+      running = Promise.reject(err);
     }
+    return running.then(undefined, this.#failed).finally(() => this.#done(tracked));
   }
+
+  /** One handler's connection failed. */
+  #failed = (err: unknown): void => {
+    if (!isClosedError(err)) this.#report(err, "connection");
+  };
+
+  /** One handler's connection is done. */
+  #done = (tracked: TrackedConn): void => {
+    this.#conns.delete(tracked);
+    if (!tracked.detached) tracked.close();
+    if (this.#drained !== null && this.#pendingOwned() === 0) this.#drained.resolve();
+  };
 
   /** Reports an error; a reporter that throws must not take the server down. */
   #report(error: unknown, context: string): void {

@@ -258,7 +258,7 @@ export class HttpServer implements ConnectionHandler {
     this.#conns.set(tracked, hc);
     try {
       await hc.run(this.#handler);
-      const takeover = hc.takeover;
+      let takeover: PendingTakeover | null = hc.takeover;
       if (takeover === null) return;
       // From here the HTTP state (parser, buffers, request) is garbage: only
       // the target and the conn stay referenced for shutdown.
@@ -268,6 +268,9 @@ export class HttpServer implements ConnectionHandler {
       let running: void | Promise<void>;
       try {
         running = takeover.target.upgrade(takeover);
+        // This frame stays suspended for the whole session: let the request,
+        // its headers and the leftover bytes go.
+        takeover = null;
       } catch (err) {
         // The target owns the conn but failed before taking care of it.
         try {
@@ -341,7 +344,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     this.#server = server;
     this.#conn = conn;
     this.#tracked = tracked;
-    this.reader = new BufReader<Deno.Conn>(conn);
+    // 1 KiB holds a typical browser head; the buffer doubles when reads fill it.
+    this.reader = new BufReader<Deno.Conn>(conn, { initialSize: 1024 });
     this.writer = new BufWriter(conn);
     this.#parser = new RequestParser({
       maxHeadSize: server.maxHeadSize,

@@ -101,9 +101,15 @@ class Pending {
   session: WebSocketSession<unknown> | null = null;
   shuttingDown = false;
   readonly conn: Deno.Conn;
-  constructor(conn: Deno.Conn) {
+  readonly #conns: Map<Deno.Conn, Pending>;
+  constructor(conn: Deno.Conn, conns: Map<Deno.Conn, Pending>) {
     this.conn = conn;
+    this.#conns = conns;
   }
+  /** Forgets the connection when its session ends (one per connection). */
+  readonly release = (): void => {
+    this.#conns.delete(this.conn);
+  };
 }
 
 /**
@@ -197,20 +203,17 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
     return pending === null ? undefined : this.#session(pending);
   };
 
-  async #session(pending: Pending): Promise<void> {
-    try {
-      const session = pending.session!;
-      const running = session.run();
-      if (pending.shuttingDown) session.close(1001, "server shutting down").catch(ignore);
-      await running;
-    } finally {
-      this.#conns.delete(pending.conn);
-    }
+  #session(pending: Pending): Promise<void> {
+    // A promise chain, not an async frame kept suspended per connection.
+    const session = pending.session!;
+    const running = session.run();
+    if (pending.shuttingDown) session.close(1001, "server shutting down").catch(ignore);
+    return running.finally(pending.release);
   }
 
   async #handshake(takeover: Takeover): Promise<Pending | null> {
     const { conn, head: leftover, httpRequest: req } = takeover;
-    const pending = new Pending(conn);
+    const pending = new Pending(conn, this.#conns);
     this.#conns.set(conn, pending);
     try {
       const head = takeover.request;
