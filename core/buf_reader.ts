@@ -36,6 +36,11 @@ export interface Detached<R> {
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Small reads in a row after which a grown, drained buffer shrinks back:
+ * alternating large and small reads (request bodies) must not thrash.
+ */
+const SHRINK_AFTER = 4;
 const NULL: Promise<null> = Promise.resolve(null);
 
 /**
@@ -84,6 +89,8 @@ export class BufReader<R extends Reader = Reader> {
   #initialSize: number;
   #maxReadSize: number;
   #lastRead = 0;
+  /** Consecutive reads smaller than half the initial size. */
+  #smallReads = 0;
 
   /**
    * Wraps a reader.
@@ -199,6 +206,7 @@ export class BufReader<R extends Reader = Reader> {
     }
     this.#end += n;
     this.#lastRead = n;
+    this.#smallReads = n < this.#initialSize >>> 1 ? this.#smallReads + 1 : 0;
     return n;
   };
 
@@ -212,7 +220,7 @@ export class BufReader<R extends Reader = Reader> {
         // The last read filled the whole buffer: reads are outpacing it, grow.
         cap = Math.max(cap * 2, minFree);
         this.#buf = new Uint8Array(cap);
-      } else if (cap > this.#initialSize && this.#lastRead < this.#initialSize >>> 1) {
+      } else if (cap > this.#initialSize && this.#smallReads >= SHRINK_AFTER) {
         // Drained after a small read: give back a buffer that grew for a burst.
         cap = Math.max(this.#initialSize, minFree);
         this.#buf = new Uint8Array(cap);

@@ -72,11 +72,15 @@ Deno.test("BufReader.consume() rejects more than is buffered", () => {
 
 Deno.test("BufReader shrinks back after a burst followed by small reads", async () => {
   const big = new Uint8Array(40_000);
-  const br = new BufReader(new ChunkReader([big, enc("x"), enc("y")]), { initialSize: 1024 });
+  const small = [..."abcde"].map(enc);
+  const br = new BufReader(new ChunkReader([big, ...small]), { initialSize: 1024 });
   await br.readExactly(40_000);
   assert(br.capacity > 1024);
-  await br.readExactly(1); // small read into the big buffer
-  await br.readExactly(1); // drained after a small read: shrinks before reading
+  for (let i = 0; i < 4; i++) {
+    await br.readExactly(1); // small reads into the big buffer: no shrink yet
+    assert(br.capacity > 1024);
+  }
+  await br.readExactly(1); // drained after 4 small reads in a row: shrinks before reading
   assertEquals(br.capacity, 1024);
 });
 
@@ -102,6 +106,16 @@ Deno.test("BufReader property: any split of lines reads back the same lines", as
     ),
     { numRuns: 200 },
   );
+});
+
+Deno.test("BufReader does not thrash when large and small reads alternate", async () => {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < 20; i++) chunks.push(new Uint8Array(1024), new Uint8Array(100));
+  const br = new BufReader(new ChunkReader(chunks), { initialSize: 1024 });
+  const caps = new Set<number>();
+  for (let got; (got = await br.readSome()) !== null;) caps.add(br.capacity);
+  // It grows once and stays: no reallocation per request.
+  assert(caps.size <= 2);
 });
 
 Deno.test("BufReader grows while reads fill a drained buffer", async () => {
