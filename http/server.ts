@@ -612,7 +612,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
-  /** Runs one request; returns whether the connection stays open for more. */
   /**
    * Runs one request; returns whether the connection stays open for more.
    * Synchronous when the handler is (no promise per request then).
