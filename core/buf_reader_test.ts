@@ -113,7 +113,7 @@ Deno.test("BufReader does not thrash when large and small reads alternate", asyn
   for (let i = 0; i < 20; i++) chunks.push(new Uint8Array(1024), new Uint8Array(100));
   const br = new BufReader(new ChunkReader(chunks), { initialSize: 1024 });
   const caps = new Set<number>();
-  for (let got; (got = await br.readSome()) !== null;) caps.add(br.capacity);
+  while ((await br.readSome()) !== null) caps.add(br.capacity);
   // It grows once and stays: no reallocation per request.
   assert(caps.size <= 2);
 });
