@@ -43,3 +43,28 @@ export function parseListenFlags(args: string[], defaultPort: number): ListenFla
 export function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
+
+/**
+ * An AbortSignal that aborts on SIGINT or SIGTERM: pass it to a server's
+ * `signal` option for a graceful stop.
+ *
+ * @returns The signal.
+ */
+export function abortOnSignals(): AbortSignal {
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  Deno.addSignalListener("SIGINT", abort);
+  Deno.addSignalListener("SIGTERM", abort);
+  return ac.signal;
+}
+
+/**
+ * Prints the one line other tools wait for: `listening on SCHEME://HOST:PORT`.
+ *
+ * @param scheme `http` or `ws`.
+ * @param addr The bound address.
+ */
+export function printListening(scheme: string, addr: Deno.NetAddr): void {
+  // deno-lint-ignore no-console
+  console.log(`listening on ${scheme}://${urlHost(addr.hostname)}:${addr.port}`);
+}

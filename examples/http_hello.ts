@@ -14,7 +14,7 @@ import {
   HttpServer,
   Router,
 } from "@coroio/http";
-import { parseListenFlags, urlHost } from "./_args.ts";
+import { abortOnSignals, parseListenFlags, printListening } from "./_args.ts";
 
 /** `GET /`: a short text body. */
 export class Hello implements Handler {
@@ -39,18 +39,9 @@ export function helloRoutes(router: Router = new Router()): Router {
 
 if (import.meta.main) {
   const { hostname, port } = parseListenFlags(Deno.args, 8080);
-  const ac = new AbortController();
-  const server = new HttpServer(helloRoutes(), {
-    hostname,
-    port,
-    signal: ac.signal,
-    shutdownTimeout: 3000,
-  });
-  const addr = server.listen();
-  Deno.addSignalListener("SIGINT", () => ac.abort());
-  Deno.addSignalListener("SIGTERM", () => ac.abort());
-  // deno-lint-ignore no-console
-  console.log(`listening on http://${urlHost(addr.hostname)}:${addr.port}`);
+  const signal = abortOnSignals();
+  const server = new HttpServer(helloRoutes(), { hostname, port, signal, shutdownTimeout: 3000 });
+  printListening("http", server.listen());
   await server.finished;
   Deno.exit(0);
 }

@@ -10,7 +10,7 @@
 import { HttpServer, Router } from "@coroio/http";
 import { type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
 import type { WebSocketSession } from "@coroio/ws";
-import { parseListenFlags, urlHost } from "./_args.ts";
+import { abortOnSignals, parseListenFlags, printListening } from "./_args.ts";
 import { helloRoutes } from "./http_hello.ts";
 
 /** Echoes each message back as the same type. */
@@ -25,19 +25,10 @@ function ignore(): void {}
 
 if (import.meta.main) {
   const { hostname, port } = parseListenFlags(Deno.args, 8080);
-  const ac = new AbortController();
+  const signal = abortOnSignals();
   const router = helloRoutes(new Router()).upgrade("/ws", new WebSocketTarget(new EchoRoute()));
-  const server = new HttpServer(router, {
-    hostname,
-    port,
-    signal: ac.signal,
-    shutdownTimeout: 3000,
-  });
-  const addr = server.listen();
-  Deno.addSignalListener("SIGINT", () => ac.abort());
-  Deno.addSignalListener("SIGTERM", () => ac.abort());
-  // deno-lint-ignore no-console
-  console.log(`listening on http://${urlHost(addr.hostname)}:${addr.port}`);
+  const server = new HttpServer(router, { hostname, port, signal, shutdownTimeout: 3000 });
+  printListening("http", server.listen());
   await server.finished;
   Deno.exit(0);
 }

@@ -4,7 +4,9 @@
 import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
 import { connect } from "./connect.ts";
 import { withTimeout } from "./_test_util.ts";
-import { parseFlags } from "../examples/ws_echo.ts";
+import { parseListenFlags } from "../examples/_args.ts";
+
+const parseFlags = (args: string[]) => parseListenFlags(args, 8081);
 
 const EXAMPLE = new URL("../examples/ws_echo.ts", import.meta.url).pathname;
 
@@ -68,7 +70,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("examples/ws_echo.ts parseFlags() reads --hostname and --port", () => {
+Deno.test("examples/_args.ts parseListenFlags() reads --hostname and --port", () => {
   deepEqual(parseFlags([]), { hostname: "127.0.0.1", port: 8081 });
   deepEqual(parseFlags(["--port", "0", "--hostname=::1"]), { hostname: "::1", port: 0 });
   throws(() => parseFlags(["--port", "70000"]), TypeError);

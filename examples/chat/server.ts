@@ -17,7 +17,7 @@ import {
 } from "@coroio/http";
 import { type UpgradeDecision, type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
 import type { WebSocketSession } from "@coroio/ws";
-import { parseListenFlags, urlHost } from "../_args.ts";
+import { abortOnSignals, parseListenFlags, printListening, urlHost } from "../_args.ts";
 import { CHAT_PAGE } from "./page.ts";
 
 /** Per-connection data: the member's name. */
@@ -91,18 +91,10 @@ export function chatRoutes(room: ChatRoom = new ChatRoom()): Router {
 
 if (import.meta.main) {
   const { hostname, port } = parseListenFlags(Deno.args, 8080);
-  const ac = new AbortController();
-  const server = new HttpServer(chatRoutes(), {
-    hostname,
-    port,
-    signal: ac.signal,
-    shutdownTimeout: 3000,
-  });
+  const signal = abortOnSignals();
+  const server = new HttpServer(chatRoutes(), { hostname, port, signal, shutdownTimeout: 3000 });
   const addr = server.listen();
-  Deno.addSignalListener("SIGINT", () => ac.abort());
-  Deno.addSignalListener("SIGTERM", () => ac.abort());
-  // deno-lint-ignore no-console
-  console.log(`listening on http://${urlHost(addr.hostname)}:${addr.port}`);
+  printListening("http", addr);
   // deno-lint-ignore no-console
   console.log(`open http://${urlHost(addr.hostname)}:${addr.port}/ in two browser windows to chat`);
   await server.finished;
