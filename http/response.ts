@@ -1,4 +1,5 @@
 import { type BufWriter, utf8Length } from "@coroio/core";
+import { FIELD_VALUE, TCHAR } from "./_chars.ts";
 import { httpDate } from "./_date.ts";
 import type { UpgradeTarget } from "./handler.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -413,24 +414,20 @@ export class HttpResponse {
   }
 }
 
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TOKEN[c.charCodeAt(0)] = 1;
-}
-
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || TOKEN[c] === 0) return false;
+    if (c > 0xff || TCHAR[c] === 0) return false;
   }
   return true;
 }
 
+/** VCHAR, SP, HTAB or obs-text only: no CR, LF, NUL or other controls. */
 function isFieldValue(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return false;
+    if (c > 0xff || FIELD_VALUE[c] === 0) return false;
   }
   return true;
 }

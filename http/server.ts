@@ -334,7 +334,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #phase: ConnPhase = ConnPhase.Head;
   #chunked: ChunkedDecoder | null = null;
   #closing = false;
-  #requests = 0;
   #head: RequestHead | null = null;
   #continueSent = false;
   /** Set when a handler chose an upgrade; the loop has then ended. */
@@ -571,7 +570,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         }
         this.#disarm();
         this.#phase = ConnPhase.Busy;
-        this.#requests++;
         let keep = this.#dispatch(handler, head);
         if (keep !== true && keep !== false) keep = await keep;
         // An idle keep-alive connection holds no request.

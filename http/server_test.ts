@@ -762,3 +762,31 @@ Deno.test("HttpServer's 408 counts from the first byte, not from the last", asyn
     conn.close();
   }, { headerTimeout: 300 });
 });
+
+Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names", async () => {
+  const seen: string[] = [];
+  class Inject implements Handler {
+    handle(_req: HttpRequest, res: HttpResponse): void {
+      for (const [name, value] of [["X", "a\r\nInjected: 1"], ["X", "a\0b"], ["Bad Name", "v"]]) {
+        try {
+          res.setHeader(name!, value!);
+          seen.push("accepted");
+        } catch (err) {
+          seen.push((err as Error).name);
+        }
+      }
+      res.setHeader("X-Ok", "caf\u00e9\tv");
+      res.send("ok");
+    }
+  }
+  await withServer(
+    async (port) => {
+      const res = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      assertEquals(res[0]!.status, 200);
+      assertEquals(res[0]!.headers.get("injected"), undefined);
+    },
+    {},
+    new Inject(),
+  );
+  assertEquals(seen, ["TypeError", "TypeError", "TypeError"]);
+});

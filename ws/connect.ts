@@ -15,6 +15,7 @@ import {
   WebSocketSession,
   type WebSocketSessionOptions,
 } from "./session.ts";
+import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** Options for {@linkcode connect}. */
@@ -217,22 +218,7 @@ export async function connect<T = unknown>(
     deadlines.disarm(timer);
     if (timer.expired) throw failed("handshake timed out");
     const { buffered } = reader.detach();
-    const sessionOptions: WebSocketSessionOptions = { role: "client" };
-    const keys = [
-      "maxMessageSize",
-      "maxFrameSize",
-      "maxFragments",
-      "idleTimeout",
-      "pongTimeout",
-      "closeTimeout",
-      "highWaterMark",
-      "backpressure",
-      "deadlines",
-      "readBufferSize",
-    ] as const;
-    for (const k of keys) {
-      if (options[k] !== undefined) (sessionOptions as Record<string, unknown>)[k] = options[k];
-    }
+    const sessionOptions = sessionOptionsFrom(options, "client");
     if (chosen.length === 1) sessionOptions.protocol = chosen[0]!;
     const session = new WebSocketSession<T>(
       conn,

@@ -23,6 +23,7 @@ import {
   WebSocketSession,
   type WebSocketSessionOptions,
 } from "./session.ts";
+import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /**
@@ -224,22 +225,7 @@ class Acceptor<T> implements ConnectionHandler {
     if (!Number.isInteger(this.maxHeadSize) || this.maxHeadSize < 256) {
       throw new RangeError("Cannot create WebSocketServer: maxHeadSize must be an integer >= 256");
     }
-    const s: WebSocketSessionOptions = { role: "server" };
-    const keys = [
-      "maxMessageSize",
-      "maxFrameSize",
-      "maxFragments",
-      "idleTimeout",
-      "pongTimeout",
-      "closeTimeout",
-      "highWaterMark",
-      "backpressure",
-      "deadlines",
-      "readBufferSize",
-    ] as const;
-    for (const k of keys) {
-      if (options[k] !== undefined) (s as Record<string, unknown>)[k] = options[k];
-    }
+    const s = sessionOptionsFrom(options, "server");
     this.sessionOptions = s;
   }
 
