@@ -21,6 +21,8 @@
  */
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./io.ts";
+export * from "./options.ts";
 export * from "./buf_reader.ts";
 export * from "./buf_writer.ts";
 export * from "./deadlines.ts";

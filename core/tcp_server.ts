@@ -1,127 +1,82 @@
+import { closeQuietly, isClosedError } from "./io.ts";
+import { intOption } from "./options.ts";
+
 /**
- * One accepted connection as the server tracks it. The server creates one per
- * connection and passes it to the handler; the handler can read the
- * shutdown state from it and mark the connection as handed over.
+ * What runs on one connection, as whoever holds the connection sees it: a
+ * promise that settles when the connection's work is over, and a way to ask
+ * for a graceful end. The accept loop holds one handle per connection; an
+ * HTTP connection that hands its socket to an upgrade target holds the
+ * target's handle in turn (for WebSocket, the session). Lifetime is held by
+ * handles, not looked up in maps.
  *
- * @example Usage
- * ```ts ignore
- * import type { ConnectionHandler, TrackedConn } from "@coroio/core";
+ * @example A handle for a task that ends when asked
+ * ```ts
+ * import type { ConnectionHandle } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * class Echo implements ConnectionHandler {
- *   async handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
- *     const buf = new Uint8Array(4096);
- *     for (let n; !tracked.closing && (n = await conn.read(buf)) !== null;) {
- *       await conn.write(buf.subarray(0, n));
- *     }
+ * class Task implements ConnectionHandle {
+ *   #end = Promise.withResolvers<void>();
+ *   readonly done: Promise<void> = this.#end.promise;
+ *   shutdown(): void {
+ *     this.#end.resolve();
  *   }
  * }
+ * const t = new Task();
+ * t.shutdown();
+ * equal(await t.done, undefined);
  * ```
  */
-export class TrackedConn {
-  /** The connection. */
-  readonly conn: Deno.Conn;
-  /** A number unique within the server. */
-  readonly id: number;
-  /** When it was accepted, in milliseconds since the epoch. */
-  readonly acceptedAt: number;
-  #closing = false;
-  #closed = false;
-  #detached = false;
-
+export interface ConnectionHandle {
   /**
-   * Creates the record; servers do this, applications normally don't.
-   *
-   * @param conn The connection.
-   * @param id Its number.
+   * Settles when the work on the connection is over and the connection is
+   * closed (or handed on and the new owner is done). It never rejects with
+   * an error the holder must handle: failures are reported where they
+   * happen.
    */
-  constructor(conn: Deno.Conn, id: number) {
-    this.conn = conn;
-    this.id = id;
-    this.acceptedAt = Date.now();
-  }
-
+  readonly done: Promise<void>;
   /**
-   * Whether graceful shutdown has begun for this connection.
-   *
-   * @returns `true` once the server is shutting down.
+   * Graceful shutdown began: finish the work in flight and close soon (an
+   * idle connection closes at once; a WebSocket sends close 1001). Safe to
+   * call more than once.
    */
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  /**
-   * Whether {@linkcode TrackedConn.prototype.close} ran.
-   *
-   * @returns `true` once closed through this record.
-   */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Whether ownership of the connection moved to someone else (for example
-   * an upgrade target). The server then never force-closes it.
-   *
-   * @returns `true` once detached.
-   */
-  get detached(): boolean {
-    return this.#detached;
-  }
-
-  /** Marks the connection as owned elsewhere: the server will not close it. */
-  detach(): void {
-    this.#detached = true;
-  }
-
-  /** @internal Marks graceful shutdown as begun. */
-  markClosing(): void {
-    this.#closing = true;
-  }
-
-  /** Closes the connection once; later calls and errors are ignored. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed by its owner.
-    }
-  }
+  shutdown(): void;
 }
 
 /**
- * What a {@linkcode TcpServer} calls for each connection: one object for all
- * connections, one method per event.
+ * What a {@linkcode TcpServer} calls for each accepted connection: one object
+ * for all connections, one method per event.
  *
  * @example A handler that answers one line and closes
- * ```ts ignore
- * import type { ConnectionHandler } from "@coroio/core";
+ * ```ts
+ * import { type ConnectionHandle, type ConnectionHandler, TcpServer, writeAll } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Hello implements ConnectionHandler {
- *   async handleConnection(conn: Deno.Conn): Promise<void> {
- *     await conn.write(new TextEncoder().encode("hello\n"));
+ *   open(conn: Deno.Conn): ConnectionHandle {
+ *     return { done: writeAll(conn, new TextEncoder().encode("hello\n")), shutdown() {} };
  *   }
  * }
+ * const server = new TcpServer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), new Hello());
+ * const serving = server.serve();
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const buf = new Uint8Array(16);
+ * const n = await client.read(buf);
+ * equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello\n");
+ * client.close();
+ * await server.shutdown();
+ * await serving;
  * ```
  */
 export interface ConnectionHandler {
   /**
-   * Serves one connection. The server closes the connection when the returned
-   * promise settles, unless the handler detached it.
+   * Starts serving one connection. The handler owns the connection's
+   * protocol; the server closes the connection once `done` settles (if its
+   * owner did not) and force-closes it if shutdown times out.
    *
    * @param conn The accepted connection.
-   * @param tracked The server's record of it.
+   * @returns The handle of what serves it.
    */
-  handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void>;
-  /**
-   * Graceful shutdown began: finish the work in flight on this connection and
-   * return from `handleConnection` soon. Idle connections should be closed.
-   *
-   * @param conn The connection.
-   * @param tracked The server's record of it.
-   */
-  shutdownConnection?(conn: Deno.Conn, tracked: TrackedConn): void;
+  open(conn: Deno.Conn): ConnectionHandle;
 }
 
 /**
@@ -194,26 +149,40 @@ export interface TcpServerOptions {
 }
 
 const ACCEPT_BACKOFF_MS = 50;
-/** How long shutdown waits for handlers after force-closing their conns. */
+/** How long shutdown waits for handles after force-closing their conns. */
 const SHUTDOWN_GRACE_MS = 1000;
 
+/** One accepted connection: the socket and the handle of what serves it. */
+class Accepted {
+  readonly conn: Deno.Conn;
+  handle: ConnectionHandle | null = null;
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+}
+
 /**
- * An accept loop over a `Deno.Listener`: tracks open connections, caps their
- * number, survives any one connection's error, and shuts down gracefully on
- * an `AbortSignal` or {@linkcode TcpServer.prototype.shutdown} (stop
- * accepting, tell each connection, wait up to a deadline, then close what is
- * left that was not detached).
+ * An accept loop over a `Deno.Listener`: opens a {@linkcode ConnectionHandle}
+ * per connection through the handler, caps their number, survives any one
+ * connection's error, and shuts down gracefully on an `AbortSignal` or
+ * {@linkcode TcpServer.prototype.shutdown} (stop accepting, `shutdown()`
+ * every handle, wait up to a deadline, then close what is left).
  *
  * @example An echo server
  * ```ts
- * import { TcpServer, type ConnectionHandler } from "@coroio/core";
+ * import { type ConnectionHandle, type ConnectionHandler, TcpServer } from "@coroio/core";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * class Echo implements ConnectionHandler {
- *   async handleConnection(conn: Deno.Conn): Promise<void> {
+ *   open(conn: Deno.Conn): ConnectionHandle {
+ *     return { done: this.#echo(conn), shutdown: () => conn.close() };
+ *   }
+ *   async #echo(conn: Deno.Conn): Promise<void> {
  *     const buf = new Uint8Array(1024);
- *     for (let n; (n = await conn.read(buf)) !== null;) {
- *       await conn.write(buf.subarray(0, n));
+ *     try {
+ *       for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
+ *     } catch {
+ *       // Closed by shutdown().
  *     }
  *   }
  * }
@@ -223,6 +192,7 @@ const SHUTDOWN_GRACE_MS = 1000;
  * await client.write(new TextEncoder().encode("ping"));
  * const buf = new Uint8Array(4);
  * assertEquals(await client.read(buf), 4);
+ * assertEquals(new TextDecoder().decode(buf), "ping");
  * client.close();
  * await server.shutdown();
  * await done;
@@ -231,13 +201,12 @@ const SHUTDOWN_GRACE_MS = 1000;
 export class TcpServer {
   #listener: Deno.Listener;
   #handler: ConnectionHandler;
-  #conns = new Set<TrackedConn>();
+  #conns = new Set<Accepted>();
   #maxConnections: number;
   #shutdownTimeout: number;
   #noDelay: boolean;
   #reporter: ErrorReporter;
   #signal: AbortSignal | undefined;
-  #nextId = 1;
   #rejected = 0;
   #accepted = 0;
   #closing = false;
@@ -246,34 +215,33 @@ export class TcpServer {
   #drained: PromiseWithResolvers<void> | null = null;
   #backoff: PromiseWithResolvers<void> | null = null;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  #abort = { handleEvent: (): void => this.#startShutdown() };
 
   /**
    * Creates a server on a listener; call {@linkcode serve} to start.
    *
    * @param listener A TCP (or Unix) listener, e.g. from `Deno.listen`.
-   * @param handler Serves each connection.
+   * @param handler Opens a handle for each connection.
    * @param options Limits, shutdown deadline, abort signal, error reporter.
-   * @throws {RangeError} If a limit is not a positive integer.
+   * @throws {RangeError} If a limit is not an integer in range.
    */
   constructor(listener: Deno.Listener, handler: ConnectionHandler, options: TcpServerOptions = {}) {
-    const max = options.maxConnections ?? 10000;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError("Cannot create TcpServer: maxConnections must be an integer >= 1");
-    }
-    const timeout = options.shutdownTimeout ?? 10000;
-    if (!(timeout >= 0)) {
-      throw new RangeError("Cannot create TcpServer: shutdownTimeout must be >= 0");
-    }
+    this.#maxConnections = intOption("TcpServer", "maxConnections", options.maxConnections, 10000);
+    this.#shutdownTimeout = intOption(
+      "TcpServer",
+      "shutdownTimeout",
+      options.shutdownTimeout,
+      10000,
+      0,
+    );
     this.#listener = listener;
     this.#handler = handler;
-    this.#maxConnections = max;
-    this.#shutdownTimeout = timeout;
     this.#noDelay = options.noDelay ?? true;
     this.#reporter = options.errorReporter ?? new ConsoleReporter();
     this.#signal = options.signal;
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) this.#closing = true;
-      else this.#signal.addEventListener("abort", this, { once: true });
+      else this.#signal.addEventListener("abort", this.#abort, { once: true });
     }
   }
 
@@ -326,15 +294,14 @@ export class TcpServer {
    * Runs the accept loop.
    *
    * @returns A promise that resolves once the server has shut down and every
-   * connection it owns has finished.
+   * connection it accepted has finished.
    */
   serve(): Promise<void> {
     if (this.#serving === null) this.#serving = this.#serve();
     return this.#serving;
   }
 
-  /** @internal The `AbortSignal` listener. */
-  handleEvent(): void {
+  #startShutdown(): void {
     this.shutdown().catch((err) => this.#report(err, "shutdown"));
   }
 
@@ -370,37 +337,38 @@ export class TcpServer {
           // Not a TCP socket, or already gone.
         }
       }
-      const tracked = new TrackedConn(conn, this.#nextId++);
       this.#accepted++;
-      this.#conns.add(tracked);
-      this.#run(tracked).catch(noop);
+      this.#open(new Accepted(conn));
     }
     await this.shutdown();
   }
 
-  #run(tracked: TrackedConn): Promise<void> {
+  #open(accepted: Accepted): void {
+    this.#conns.add(accepted);
+    let done: Promise<void>;
+    try {
+      const handle = this.#handler.open(accepted.conn);
+      accepted.handle = handle;
+      done = handle.done;
+    } catch (err) {
+      done = Promise.reject(err);
+    }
     // A promise chain rather than an async function: a long-lived connection
     // (a WebSocket) then holds no suspended frame here.
-    let running: Promise<void>;
-    try {
-      running = this.#handler.handleConnection(tracked.conn, tracked);
-    } catch (err) {
-      running = Promise.reject(err);
-    }
-    return running.then(undefined, this.#failed).finally(() => this.#done(tracked));
+    done.then(undefined, this.#failed).finally(() => this.#done(accepted));
   }
 
-  /** One handler's connection failed. */
+  /** One connection's work failed. */
   #failed = (err: unknown): void => {
     if (!isClosedError(err)) this.#report(err, "connection");
   };
 
-  /** One handler's connection is done. */
-  #done = (tracked: TrackedConn): void => {
-    this.#conns.delete(tracked);
-    if (!tracked.detached) tracked.close();
-    if (this.#drained !== null && this.#pendingOwned() === 0) this.#drained.resolve();
-  };
+  /** One connection's work is done. */
+  #done(accepted: Accepted): void {
+    this.#conns.delete(accepted);
+    closeQuietly(accepted.conn);
+    if (this.#drained !== null && this.#conns.size === 0) this.#drained.resolve();
+  }
 
   /** Reports an error; a reporter that throws must not take the server down. */
   #report(error: unknown, context: string): void {
@@ -409,12 +377,6 @@ export class TcpServer {
     } catch {
       // Nothing left to tell.
     }
-  }
-
-  #pendingOwned(): number {
-    let n = 0;
-    for (const t of this.#conns) if (!t.detached) n++;
-    return n;
   }
 
   #sleep(ms: number): Promise<void> {
@@ -430,15 +392,13 @@ export class TcpServer {
   };
 
   /**
-   * Graceful shutdown: stop accepting, tell every connection's handler, wait
-   * up to `timeout` ms for them to finish, then close the ones still open
-   * that were not detached. Safe to call more than once.
+   * Graceful shutdown: stop accepting, call `shutdown()` on every
+   * connection's handle, wait up to `timeout` ms for their `done`, then close
+   * the connections still open. Safe to call more than once.
    *
    * @param timeout Milliseconds to wait before closing what is left.
-   * @returns A promise that resolves when the server's own connections are
-   * closed (after the deadline, at most one more second is given to handlers
-   * to return). Detached connections belong to their new owner and are never
-   * waited for: their owner was told through `shutdownConnection`.
+   * @returns A promise that resolves when every connection is closed (after
+   * the deadline, at most one more second is given to handles to settle).
    */
   shutdown(timeout: number = this.#shutdownTimeout): Promise<void> {
     if (this.#shutdown === null) this.#shutdown = this.#doShutdown(timeout);
@@ -447,27 +407,22 @@ export class TcpServer {
 
   async #doShutdown(timeout: number): Promise<void> {
     this.#closing = true;
-    this.#signal?.removeEventListener("abort", this);
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
+    this.#signal?.removeEventListener("abort", this.#abort);
+    closeQuietly(this.#listener);
     if (this.#backoffTimer !== undefined) {
       clearTimeout(this.#backoffTimer);
       this.#wake();
     }
     this.#drained = Promise.withResolvers<void>();
-    for (const t of this.#conns) {
-      t.markClosing();
+    for (const a of this.#conns) {
       try {
-        this.#handler.shutdownConnection?.(t.conn, t);
+        a.handle?.shutdown();
       } catch (err) {
         this.#report(err, "shutdown");
       }
     }
     const drained = this.#drained;
-    if (this.#pendingOwned() === 0) drained.resolve();
+    if (this.#conns.size === 0) drained.resolve();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<boolean>((resolve) => {
       timer = setTimeout(resolve, timeout, true);
@@ -475,8 +430,8 @@ export class TcpServer {
     const timedOut = await Promise.race([drained.promise.then(() => false), expired]);
     clearTimeout(timer);
     if (timedOut) {
-      for (const t of this.#conns) if (!t.detached) t.close();
-      // Handlers whose reads and writes now fail return at once; one that
+      for (const a of this.#conns) closeQuietly(a.conn);
+      // Handles whose reads and writes now fail settle at once; one that
       // hangs on something else is not waited for past a short grace.
       let grace: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -486,32 +441,4 @@ export class TcpServer {
       clearTimeout(grace);
     }
   }
-}
-
-function noop(): void {}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-/**
- * Whether an error means "the socket or listener was closed" rather than a
- * fault worth reporting.
- *
- * @param err What was thrown.
- * @returns `true` for Deno's closed-resource, interrupted, reset and broken
- * pipe errors.
- */
-export function isClosedError(err: unknown): boolean {
-  return err instanceof Deno.errors.BadResource ||
-    err instanceof Deno.errors.Interrupted ||
-    err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.ConnectionAborted ||
-    err instanceof Deno.errors.BrokenPipe ||
-    err instanceof Deno.errors.NotConnected ||
-    (err instanceof Error && err.name === "StreamClosedError");
 }

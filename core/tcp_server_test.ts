@@ -1,16 +1,25 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
+  type ConnectionHandle,
   type ConnectionHandler,
   type ErrorReporter,
   TcpServer,
-  type TrackedConn,
 } from "./tcp_server.ts";
 
 const LOOPBACK = { hostname: "127.0.0.1", port: 0 } as const;
 
 class Echo implements ConnectionHandler {
   shutdownCalls = 0;
-  async handleConnection(conn: Deno.Conn): Promise<void> {
+  open(conn: Deno.Conn): ConnectionHandle {
+    return {
+      done: this.#echo(conn),
+      shutdown: () => {
+        this.shutdownCalls++;
+        conn.close();
+      },
+    };
+  }
+  async #echo(conn: Deno.Conn): Promise<void> {
     const buf = new Uint8Array(1024);
     try {
       for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
@@ -18,10 +27,11 @@ class Echo implements ConnectionHandler {
       // closed under us
     }
   }
-  shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
-    this.shutdownCalls++;
-    tracked.close();
-  }
+}
+
+/** A handler whose handles run `work` and ignore shutdown requests. */
+function handlerOf(work: (conn: Deno.Conn) => Promise<void>): ConnectionHandler {
+  return { open: (conn) => ({ done: work(conn), shutdown() {} }) };
 }
 
 class Collect implements ErrorReporter {
@@ -76,12 +86,10 @@ Deno.test("TcpServer closes connections past maxConnections", async () => {
 Deno.test("TcpServer survives a handler that throws", async () => {
   let calls = 0;
   const reporter = new Collect();
-  const handler: ConnectionHandler = {
-    handleConnection(): Promise<void> {
-      calls++;
-      return Promise.reject(new Error("handler failed"));
-    },
-  };
+  const handler = handlerOf(() => {
+    calls++;
+    return Promise.reject(new Error("handler failed"));
+  });
   const server = new TcpServer(Deno.listen(LOOPBACK), handler, { errorReporter: reporter });
   const done = server.serve();
   for (let i = 0; i < 3; i++) {
@@ -98,15 +106,13 @@ Deno.test("TcpServer survives a handler that throws", async () => {
 
 Deno.test("TcpServer.shutdown() force-closes connections after the timeout", async () => {
   // A handler that ignores shutdown and reads forever.
-  const handler: ConnectionHandler = {
-    async handleConnection(conn: Deno.Conn): Promise<void> {
-      try {
-        while ((await conn.read(new Uint8Array(16))) !== null) { /* keep reading */ }
-      } catch {
-        // closed by the server's deadline
-      }
-    },
-  };
+  const handler = handlerOf(async (conn) => {
+    try {
+      while ((await conn.read(new Uint8Array(16))) !== null) { /* keep reading */ }
+    } catch {
+      // closed by the server's deadline
+    }
+  });
   const server = new TcpServer(Deno.listen(LOOPBACK), handler, { shutdownTimeout: 50 });
   const done = server.serve();
   const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
@@ -120,27 +126,62 @@ Deno.test("TcpServer.shutdown() force-closes connections after the timeout", asy
   await done;
 });
 
-Deno.test("TcpServer does not close detached connections", async () => {
+Deno.test("TcpServer keeps a connection open until its handle is done, then closes it", async () => {
   let owned: Deno.Conn | null = null;
-  const handler: ConnectionHandler = {
-    handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
-      tracked.detach();
-      owned = conn;
-      return Promise.resolve();
-    },
-  };
+  const finish = Promise.withResolvers<void>();
+  const handler = handlerOf((conn) => {
+    owned = conn;
+    return finish.promise;
+  });
   const server = new TcpServer(Deno.listen(LOOPBACK), handler);
   const done = server.serve();
   const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
   while (owned === null) await new Promise((r) => setTimeout(r, 1));
-  await server.shutdown();
-  await done;
-  // Still open: the new owner can write.
+  // Still open while the handle runs: its owner can write.
   await (owned as Deno.Conn).write(new TextEncoder().encode("ok"));
   const buf = new Uint8Array(2);
   assertEquals(await c.read(buf), 2);
-  (owned as Deno.Conn).close();
+  finish.resolve();
+  assertEquals(await readAll(c), 0);
+  assertEquals(server.connections, 0);
   c.close();
+  await server.shutdown();
+  await done;
+});
+
+Deno.test("TcpServer reports a handler whose open() throws and closes the connection", async () => {
+  const reporter = new Collect();
+  const handler: ConnectionHandler = {
+    open(): ConnectionHandle {
+      throw new Error("open failed");
+    },
+  };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler, { errorReporter: reporter });
+  const done = server.serve();
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  assertEquals(await readAll(c), 0);
+  c.close();
+  assertEquals(reporter.errors.length, 1);
+  assertEquals((reporter.errors[0]![0] as Error).message, "open failed");
+  await server.shutdown();
+  await done;
+});
+
+Deno.test("TcpServer constructor refuses options that are not integers in range", () => {
+  const listener = Deno.listen(LOOPBACK);
+  try {
+    for (const options of [{ maxConnections: 1.5 }, { maxConnections: 0 }, { shutdownTimeout: -1 }]) {
+      let err: unknown = null;
+      try {
+        new TcpServer(listener, new Echo(), options);
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof RangeError, JSON.stringify(options));
+    }
+  } finally {
+    listener.close();
+  }
 });
 
 Deno.test("TcpServer shuts down when its AbortSignal aborts", async () => {
@@ -153,11 +194,7 @@ Deno.test("TcpServer shuts down when its AbortSignal aborts", async () => {
 });
 
 Deno.test("TcpServer survives an error reporter that throws", async () => {
-  const handler: ConnectionHandler = {
-    handleConnection(): Promise<void> {
-      return Promise.reject(new Error("handler failed"));
-    },
-  };
+  const handler = handlerOf(() => Promise.reject(new Error("handler failed")));
   const reporter: ErrorReporter = {
     report(): void {
       throw new Error("reporter down");

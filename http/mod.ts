@@ -34,15 +34,22 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./header_list.ts";
-export * from "./head.ts";
-export * from "./parser.ts";
-export * from "./chunked.ts";
-export * from "./status.ts";
+export {
+  ChunkedDecoder,
+  type ChunkedDecoderOptions,
+  HeaderList,
+  HttpError,
+  HttpErrorCode,
+  RequestHead,
+  RequestParser,
+  type RequestParserOptions,
+  STATUS_TEXT,
+} from "@coroio/core/http1";
 export * from "./handler.ts";
+export * from "./upgrade.ts";
+export * from "./access_log.ts";
 export * from "./request.ts";
 export * from "./response.ts";
 export * from "./router.ts";
 export * from "./server.ts";
-export type { ConnectionHandler, ErrorReporter, TrackedConn } from "@coroio/core";
+export type { ConnectionHandle, ErrorReporter } from "@coroio/core";

@@ -1,19 +1,10 @@
 import type { BufReader } from "@coroio/core";
-import type { ChunkedDecoder } from "./chunked.ts";
-import { HttpError, HttpErrorCode } from "./errors.ts";
-import type { HeaderList } from "./header_list.ts";
-import type { RequestHead } from "./head.ts";
+import type { ChunkedDecoder } from "@coroio/core/http1";
+import { HttpError, HttpErrorCode } from "@coroio/core/http1";
+import type { HeaderList } from "@coroio/core/http1";
+import type { RequestHead } from "@coroio/core/http1";
+import type { BodyHost } from "./_hosts.ts";
 
-/** @internal What a body reads through: the server's connection state. */
-export interface BodyHost {
-  readonly reader: BufReader;
-  /** Writes `100 Continue` if the request expects it and it was not sent. */
-  continueIfExpected(): Promise<void>;
-  /** Reused chunked decoder of the connection. */
-  chunkedDecoder(): ChunkedDecoder;
-  /** Reads more body bytes into `reader`, under the body timeout. */
-  fillBody(): Promise<number | null>;
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -68,6 +59,7 @@ export class RequestBody {
   /**
    * Creates the body of a request; the server does this.
    *
+   * @ignore
    * @param host The connection to read from, or `null` for no body.
    * @param head The request head (its framing fields).
    * @param limit The most body bytes accepted.
@@ -389,6 +381,7 @@ export class HttpRequest {
   /**
    * Creates a request; the server does this.
    *
+   * @ignore
    * @param head The parsed head.
    * @param body The body.
    * @param remoteAddr The peer's address.

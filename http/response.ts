@@ -1,17 +1,8 @@
-import { type BufWriter, utf8Length } from "@coroio/core";
-import { FIELD_VALUE, TCHAR } from "./_chars.ts";
+import { utf8Length } from "@coroio/core";
 import { httpDate } from "./_date.ts";
-import type { UpgradeTarget } from "./handler.ts";
-import { STATUS_TEXT } from "./status.ts";
+import type { ResponseHost } from "./_hosts.ts";
+import { equalsIgnoreCase, isFieldValue, isToken, STATUS_TEXT } from "@coroio/core/http1";
 
-/** @internal What a response writes through: the server's connection state. */
-export interface ResponseHost {
-  readonly writer: BufWriter;
-  /** Whether the connection must close after this response. */
-  closeAfterResponse(): boolean;
-  /** Flushes staged bytes, respecting the output limit. */
-  flush(): Promise<void>;
-}
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -28,14 +19,15 @@ function statusLine(status: number): string {
   return line;
 }
 
-const State = { Fresh: 0, Streaming: 1, Done: 2, Upgraded: 3 } as const;
+const State = { Fresh: 0, Streaming: 1, Done: 2 } as const;
 type State = typeof State[keyof typeof State];
 
 /**
  * The response to one request. Either `send()` a whole body (staged and
  * written together with other responses of a pipelined batch), or stream it
- * with `write()` and `end()` (chunked on HTTP/1.1), or hand the connection
- * over with `upgrade()`.
+ * with `write()` and `end()` (chunked on HTTP/1.1). To hand the connection
+ * to another protocol, a handler returns an `UpgradeTarget` instead of
+ * responding.
  *
  * The server adds `Date`, `Content-Length` or `Transfer-Encoding`, and
  * `Connection: close` when the connection will close. HEAD responses carry
@@ -64,7 +56,6 @@ export class HttpResponse {
   #http10: boolean;
   #chunked = false;
   #bytesSent = 0;
-  #upgradeTarget: UpgradeTarget | null = null;
   #closeAfter = false;
   /** Declared Content-Length of a streamed body, or -1. */
   #declared = -1;
@@ -72,6 +63,7 @@ export class HttpResponse {
   /**
    * Creates a response; the server does this.
    *
+   * @ignore
    * @param host The connection to write to.
    * @param isHead Whether the request was HEAD.
    * @param http10 Whether the request was HTTP/1.0.
@@ -94,10 +86,10 @@ export class HttpResponse {
   /**
    * Whether the response is complete.
    *
-   * @returns `true` after `send()` or `end()`, or `upgrade()`.
+   * @returns `true` after `send()` or `end()`.
    */
   get finished(): boolean {
-    return this.#state === State.Done || this.#state === State.Upgraded;
+    return this.#state === State.Done;
   }
 
   /**
@@ -107,15 +99,6 @@ export class HttpResponse {
    */
   get bytesSent(): number {
     return this.#bytesSent;
-  }
-
-  /**
-   * The target chosen by `upgrade()`, if any.
-   *
-   * @returns The target, or `null`.
-   */
-  get upgradeTarget(): UpgradeTarget | null {
-    return this.#upgradeTarget;
   }
 
   /**
@@ -171,7 +154,7 @@ export class HttpResponse {
   getHeader(name: string): string | null {
     const h = this.#headers;
     for (let i = 0; i < h.length; i += 2) {
-      if (eqIgnoreCase(h[i]!, name)) return h[i + 1]!;
+      if (equalsIgnoreCase(h[i]!, name)) return h[i + 1]!;
     }
     return null;
   }
@@ -185,7 +168,7 @@ export class HttpResponse {
   removeHeader(name: string): this {
     const h = this.#headers;
     for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (eqIgnoreCase(h[i]!, name)) h.splice(i, 2);
+      if (equalsIgnoreCase(h[i]!, name)) h.splice(i, 2);
     }
     return this;
   }
@@ -289,24 +272,6 @@ export class HttpResponse {
     await this.#host.flush();
   }
 
-  /**
-   * Hands the connection to an upgrade target once the handler returns. The
-   * server flushes earlier responses, stops HTTP processing on the
-   * connection, and calls `target.upgrade()` with the connection and every
-   * byte it read past this request's head. The target writes the `101`
-   * response (or a refusal) itself.
-   *
-   * @param target The protocol handler taking over.
-   * @throws {TypeError} If the response was already started.
-   */
-  upgrade(target: UpgradeTarget): void {
-    if (this.#state !== State.Fresh) {
-      throw new TypeError("Cannot upgrade: the response was already started");
-    }
-    this.#upgradeTarget = target;
-    this.#state = State.Upgraded;
-  }
-
   #bodyForbidden(): boolean {
     const s = this.status;
     return s < 200 || s === 204 || s === 304;
@@ -380,11 +345,11 @@ export class HttpResponse {
       const name = h[i]!;
       if (
         length !== -3 &&
-        (eqIgnoreCase(name, "content-length") || eqIgnoreCase(name, "transfer-encoding"))
+        (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding"))
       ) {
         continue;
       }
-      if (eqIgnoreCase(name, "connection")) {
+      if (equalsIgnoreCase(name, "connection")) {
         // Merged with the server's own connection token below.
         connection += (connection === "" ? "" : ", ") + h[i + 1]!;
         continue;
@@ -412,32 +377,4 @@ export class HttpResponse {
     }
     return s;
   }
-}
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
-
-/** VCHAR, SP, HTAB or obs-text only: no CR, LF, NUL or other controls. */
-function isFieldValue(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] === 0) return false;
-  }
-  return true;
-}
-
-function eqIgnoreCase(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  if (a === b) return true;
-  for (let i = 0; i < a.length; i++) {
-    const x = a.charCodeAt(i) | 0x20;
-    if (x !== (b.charCodeAt(i) | 0x20)) return false;
-  }
-  return true;
 }

@@ -1,4 +1,6 @@
-import type { Handler, UpgradeTarget } from "./handler.ts";
+import { listHasToken } from "@coroio/core/http1";
+import type { Handler, HandlerResult } from "./handler.ts";
+import type { UpgradeTarget } from "./upgrade.ts";
 import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 
@@ -206,7 +208,7 @@ export class Router implements Handler {
    * @param res The response.
    * @returns What the chosen handler returns.
    */
-  handle(req: HttpRequest, res: HttpResponse): void | Promise<void> {
+  handle(req: HttpRequest, res: HttpResponse): HandlerResult | Promise<HandlerResult> {
     const path = req.path;
     let route = this.#static.get(path);
     if (route === undefined) {
@@ -219,9 +221,8 @@ export class Router implements Handler {
     const upgrade = route.upgrade;
     if (upgrade !== null && method === "GET") {
       const asked = req.head.upgrade;
-      if (asked !== null && hasToken(asked, upgrade.protocol)) {
-        res.upgrade(upgrade);
-        return;
+      if (asked !== null && listHasToken([asked], upgrade.protocol)) {
+        return upgrade;
       }
       if (!route.methods.has("GET")) {
         res.status = 426;
@@ -297,14 +298,4 @@ function allowOf(route: Route): string {
 function describe(out: string[], path: string, r: Route): void {
   for (const m of r.methods.keys()) out.push(`${m} ${path}`);
   if (r.upgrade !== null) out.push(`UPGRADE ${path}`);
-}
-
-function hasToken(list: string, token: string): boolean {
-  const want = token.toLowerCase();
-  for (const part of list.split(",")) {
-    const t = part.trim().toLowerCase();
-    // "websocket" or "websocket/13"-style protocol-version tokens
-    if (t === want || t.startsWith(want + "/")) return true;
-  }
-  return false;
 }

@@ -1,6 +1,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { AccessLogEntry, AccessLogger, Handler, Takeover, UpgradeTarget } from "./handler.ts";
-import { HttpError } from "./errors.ts";
+import type { ConnectionHandle } from "@coroio/core";
+import type { AccessLogEntry, AccessLogger } from "./access_log.ts";
+import type { Handler } from "./handler.ts";
+import type { Takeover, UpgradeTarget } from "./upgrade.ts";
+import { HttpError } from "@coroio/core/http1";
 import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 import { Router } from "./router.ts";
@@ -64,13 +67,13 @@ class RawEcho implements UpgradeTarget {
   shutdowns = 0;
   running: Promise<void>[] = [];
   #conns = new Set<Deno.Conn>();
-  upgrade(t: Takeover): Promise<void> {
+  upgrade(t: Takeover): Promise<ConnectionHandle> {
     this.takeovers.push(t);
     const p = this.#run(t);
     this.running.push(p);
-    return p;
+    return Promise.resolve({ done: p, shutdown: () => this.#shutdown(t.conn) });
   }
-  async #run({ conn, head }: Takeover): Promise<void> {
+  async #run({ conn, buffered: head }: Takeover): Promise<void> {
     this.#conns.add(conn);
     try {
       await conn.write(
@@ -88,7 +91,7 @@ class RawEcho implements UpgradeTarget {
       } catch { /* closed */ }
     }
   }
-  shutdown(conn: Deno.Conn): void {
+  #shutdown(conn: Deno.Conn): void {
     this.shutdowns++;
     conn.write(enc("BYE")).catch(() => {}).finally(() => {
       try {

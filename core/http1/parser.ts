@@ -144,7 +144,7 @@ function isOws(b: number): boolean {
  *
  * @example Parsing a head and finding where the body starts
  * ```ts
- * import { RequestParser } from "@coroio/http";
+ * import { RequestParser } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * const bytes = new TextEncoder().encode(
@@ -159,7 +159,7 @@ function isOws(b: number): boolean {
  *
  * @example Bytes arriving in pieces
  * ```ts
- * import { RequestParser } from "@coroio/http";
+ * import { RequestParser } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * const parser = new RequestParser();

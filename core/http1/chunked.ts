@@ -77,7 +77,7 @@ function isOws(b: number): boolean {
  *
  * @example Decoding a body that arrives in one buffer
  * ```ts
- * import { ChunkedDecoder } from "@coroio/http";
+ * import { ChunkedDecoder } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * const input = new TextEncoder().encode("5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Sum: 1\r\n\r\nNEXT");

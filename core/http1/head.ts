@@ -14,7 +14,7 @@ import { headerListFromRaw } from "./_raw_header_list.ts";
  *
  * @example Reading a head
  * ```ts
- * import { RequestParser } from "@coroio/http";
+ * import { RequestParser } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * const parser = new RequestParser();

@@ -40,7 +40,7 @@
  *
  * @example Matching on a code
  * ```ts
- * import { HttpError, HttpErrorCode } from "@coroio/http";
+ * import { HttpError, HttpErrorCode } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = new HttpError(400, HttpErrorCode.ObsFold, "Cannot parse header: obs-fold");
@@ -122,7 +122,7 @@ export type HttpErrorCode = typeof HttpErrorCode[keyof typeof HttpErrorCode];
  *
  * @example Catching a parse error
  * ```ts
- * import { HttpError, RequestParser } from "@coroio/http";
+ * import { HttpError, RequestParser } from "@coroio/core/http1";
  * import { strictEqual as equal, ok } from "node:assert/strict";
  *
  * const parser = new RequestParser();

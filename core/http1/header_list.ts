@@ -1,8 +1,5 @@
-import { FIELD_VALUE, HTAB, SP, TCHAR } from "./_chars.ts";
-
-function fold(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
+import { HTAB, SP } from "./_chars.ts";
+import { foldAscii as fold, isFieldValue, isToken } from "./tokens.ts";
 
 /**
  * The field lines of a request head (or a trailer section): case-insensitive
@@ -14,7 +11,7 @@ function fold(c: number): number {
  *
  * @example Lookup and iteration
  * ```ts
- * import { HeaderList } from "@coroio/http";
+ * import { HeaderList } from "@coroio/core/http1";
  * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  *
  * const headers = new HeaderList([["Accept", "text/html"], ["X-Tag", "a"], ["x-tag", "b"]]);
@@ -47,20 +44,12 @@ export class HeaderList {
     const offs = this.offs;
     for (const [name, rawValue] of init) {
       if (name.length === 0) throw new TypeError("Cannot add header: empty field name");
-      for (let i = 0; i < name.length; i++) {
-        const c = name.charCodeAt(i);
-        if (c > 0xff || TCHAR[c] !== 1) {
-          throw new TypeError(`Cannot add header "${name}": the name is not a token`);
-        }
+      if (!isToken(name)) {
+        throw new TypeError(`Cannot add header "${name}": the name is not a token`);
       }
       const value = trimOws(rawValue);
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        if (c > 0xff || FIELD_VALUE[c] === 0) {
-          throw new TypeError(
-            `Cannot add header "${name}": the value has a forbidden character at index ${i}`,
-          );
-        }
+      if (!isFieldValue(value)) {
+        throw new TypeError(`Cannot add header "${name}": the value has a forbidden character`);
       }
       offs.push(raw.length, raw.length + name.length);
       raw += name;

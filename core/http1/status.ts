@@ -3,7 +3,7 @@
  *
  * @example Usage
  * ```ts
- * import { STATUS_TEXT } from "@coroio/http";
+ * import { STATUS_TEXT } from "@coroio/core/http1";
  *
  * console.log(STATUS_TEXT[404]); // "Not Found"
  * ```

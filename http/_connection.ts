@@ -1,0 +1,566 @@
+import {
+  BufReader,
+  BufWriter,
+  closeQuietly,
+  type ConnectionHandle,
+  type Deadlines,
+  type ErrorReporter,
+  type Expirable,
+  isClosedError,
+} from "@coroio/core";
+import {
+  ChunkedDecoder,
+  encodeRefusal,
+  HttpError,
+  HttpErrorCode,
+  type RequestHead,
+  RequestParser,
+} from "@coroio/core/http1";
+import { httpDate } from "./_date.ts";
+import type { AccessLogger } from "./access_log.ts";
+import type { Handler, HandlerResult } from "./handler.ts";
+import { HttpRequest, RequestBody } from "./request.ts";
+import type { BodyHost, ResponseHost } from "./_hosts.ts";
+import { HttpResponse } from "./response.ts";
+import type { Takeover, UpgradeTarget } from "./upgrade.ts";
+
+/** The server's validated settings, shared by all its connections. */
+export interface ConnectionConfig {
+  readonly handler: Handler;
+  readonly deadlines: Deadlines;
+  readonly maxHeadSize: number;
+  readonly maxRequestLineLength: number;
+  readonly maxHeaderCount: number;
+  readonly maxBodySize: number;
+  readonly maxDrainSize: number;
+  readonly maxOutputBuffer: number;
+  readonly headerTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly bodyTimeout: number;
+  readonly writeTimeout: number;
+  readonly logger: AccessLogger | null;
+  readonly reporter: ErrorReporter | null;
+}
+
+/**
+ * The handle the accept loop holds for one connection: first the HTTP
+ * connection, then (after a takeover) the handle the upgrade target
+ * returned. Once the HTTP loop has ended, nothing of its state (parser,
+ * buffers, request) is referenced from here.
+ */
+export class ConnectionSlot implements ConnectionHandle {
+  readonly done: Promise<void>;
+  #current: ConnectionHandle | HttpConnection | null;
+  #shuttingDown = false;
+  #reporter: ErrorReporter | null;
+
+  constructor(config: ConnectionConfig, conn: Deno.Conn) {
+    const http = new HttpConnection(config, conn);
+    this.#current = http;
+    this.#reporter = config.reporter;
+    this.done = http.run(config.handler).then(this.#afterHttp);
+  }
+
+  shutdown(): void {
+    this.#shuttingDown = true;
+    this.#current?.shutdown();
+  }
+
+  #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined => {
+    this.#current = null;
+    if (pending === null) return undefined;
+    let started: Promise<ConnectionHandle | null>;
+    try {
+      started = pending.target.upgrade(pending.takeover);
+    } catch (err) {
+      // The target owns the conn but failed before taking care of it.
+      closeQuietly(pending.takeover.conn);
+      return Promise.reject(err);
+    }
+    const conn = pending.takeover.conn;
+    return started.then(this.#upgraded, (err) => this.#upgradeFailed(err, conn));
+  };
+
+  #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined => {
+    if (handle === null) return undefined;
+    this.#current = handle;
+    if (this.#shuttingDown) handle.shutdown();
+    return handle.done;
+  };
+
+  #upgradeFailed(err: unknown, conn: Deno.Conn): void {
+    closeQuietly(conn);
+    if (isClosedError(err)) return;
+    try {
+      this.#reporter?.report(err, "upgrade");
+    } catch {
+      // A reporter that throws must not break shutdown accounting.
+    }
+  }
+}
+
+/** What the HTTP loop hands on when a handler chose an upgrade. */
+interface PendingTakeover {
+  readonly target: UpgradeTarget;
+  readonly takeover: Takeover;
+}
+
+/** `true`: keep the connection for more requests; `false`: close it; a target: take over. */
+type Outcome = boolean | UpgradeTarget;
+
+const ConnPhase = { Idle: 0, Head: 1, Busy: 2, Upgraded: 3, Closed: 4 } as const;
+type ConnPhase = typeof ConnPhase[keyof typeof ConnPhase];
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** Shared by every request without a body: it holds no state. */
+const NO_BODY = new RequestBody(null, null, 0);
+
+function noop(): void {}
+
+/** Per-connection HTTP state; implements the hosts the request and response use. */
+class HttpConnection implements BodyHost, ResponseHost, Expirable {
+  readonly reader: BufReader<Deno.Conn>;
+  readonly writer: BufWriter;
+  readonly #server: ConnectionConfig;
+  readonly #conn: Deno.Conn;
+  readonly #parser: RequestParser;
+  #phase: ConnPhase = ConnPhase.Head;
+  #chunked: ChunkedDecoder | null = null;
+  #closing = false;
+  #head: RequestHead | null = null;
+  #continueSent = false;
+
+  constructor(server: ConnectionConfig, conn: Deno.Conn) {
+    this.#server = server;
+    this.#conn = conn;
+    // 1 KiB holds a typical browser head; the buffer doubles when reads fill it.
+    this.reader = new BufReader<Deno.Conn>(conn, { initialSize: 1024 });
+    this.writer = new BufWriter(conn);
+    this.#parser = new RequestParser({
+      maxHeadSize: server.maxHeadSize,
+      maxRequestLineLength: server.maxRequestLineLength,
+      maxHeaderCount: server.maxHeaderCount,
+    });
+  }
+
+  // BodyHost
+  chunkedDecoder(): ChunkedDecoder {
+    return this.#chunked ??= new ChunkedDecoder();
+  }
+
+  async continueIfExpected(): Promise<void> {
+    // Once the final response has started, a 100 would land inside it
+    // (RFC 9110 10.1.1 lets a server skip it).
+    if (this.#head?.expectContinue && !this.#continueSent && !this.#res?.headersSent) {
+      this.#continueSent = true;
+      this.writer.write(CONTINUE);
+      await this.flush();
+    }
+  }
+
+  async fillBody(): Promise<number | null> {
+    this.#io = true;
+    this.#bodyReading = true;
+    this.#arm(this.#server.bodyTimeout);
+    try {
+      return await this.reader.fill();
+    } finally {
+      this.#io = false;
+      this.#bodyReading = false;
+      this.#rearm();
+    }
+  }
+
+  #bodyReading = false;
+
+  // ResponseHost
+  closeAfterResponse(): boolean {
+    const head = this.#head;
+    if (this.#closing || head === null || !head.keepAlive) return true;
+    // A body we will not be able to skip: close rather than misframe.
+    return this.#bodyUnskippable && !(this.#body?.done ?? true);
+  }
+
+  #bodyUnskippable = false;
+  #body: RequestBody | null = null;
+  #fed = false;
+
+  /** Flushes under the write timeout. */
+  async flush(): Promise<void> {
+    if (this.writer.buffered === 0) return;
+    this.#io = true;
+    this.#arm(this.#server.writeTimeout);
+    try {
+      await this.writer.flush();
+    } finally {
+      this.#io = false;
+      this.#rearm();
+    }
+  }
+
+  /**
+   * Starts writing the staged responses and goes on to read without waiting
+   * for the write: the next request is read in the same event-loop turn. A
+   * client that stops reading is still bounded: in the idle phase by the
+   * keep-alive deadline, in the head phase by the header deadline, otherwise
+   * by the write deadline. A failed write closes the writer; the loop sees
+   * it at the next write or flush.
+   */
+  #flushBeforeRead(): void {
+    const bounded = (this.#phase === ConnPhase.Idle && this.#armed) ||
+      (this.#phase === ConnPhase.Head && this.#headDeadline !== 0);
+    if (bounded) this.writer.flush().then(this.#flushed, this.#flushed);
+    else this.flush().then(this.#flushed, this.#flushed);
+  }
+
+  /** Whether a body read or a write is waiting under its own deadline. */
+  #io = false;
+  /** When the current request head must be complete (epoch ms). */
+  #headDeadline = 0;
+
+  /** Restores the deadline of the phase after an I/O deadline. */
+  #rearm(): void {
+    if (this.#phase === ConnPhase.Head && this.#headDeadline !== 0) {
+      this.#arm(Math.max(1, this.#headDeadline - Date.now()));
+    } else if (this.#phase === ConnPhase.Idle) {
+      this.#arm(this.#server.keepAliveTimeout);
+    } else {
+      this.#disarm();
+    }
+  }
+
+  /** Whether this connection may have a deadline armed (saves Map work). */
+  #armed = false;
+
+  #arm(ms: number): void {
+    this.#armed = true;
+    this.#server.deadlines.arm(this, ms);
+  }
+
+  #disarm(): void {
+    if (this.#armed) {
+      this.#armed = false;
+      this.#server.deadlines.disarm(this);
+    }
+  }
+
+  // Expirable: header, keep-alive, body-read and write timeouts.
+  expire(): void {
+    this.#armed = false;
+    if (this.#io) {
+      // A stalled body or a client that stopped reading: nothing useful can be sent.
+      this.#phase = ConnPhase.Closed;
+      this.#close();
+    } else if (this.writer.buffered > 0 && this.#phase !== ConnPhase.Closed) {
+      // The idle or header deadline passed while a response is still being
+      // written: the client is slow to read, which writeTimeout judges.
+      this.#io = true;
+      this.#arm(this.#server.writeTimeout);
+    } else if (this.#phase === ConnPhase.Head) {
+      this.#phase = ConnPhase.Closed;
+      this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
+    } else if (this.#phase === ConnPhase.Idle) {
+      this.#phase = ConnPhase.Closed;
+      this.#close();
+    }
+  }
+
+  /** A background flush settled: end a write deadline, finish a shutdown. */
+  #flushed = (): void => {
+    if (this.#io && !this.#bodyReading) {
+      this.#io = false;
+      this.#rearm();
+    }
+    if (this.#closing && this.#waitingForRequest()) this.#closeIdle();
+  };
+
+  /** Whether the connection is between requests with nothing in flight. */
+  #waitingForRequest(): boolean {
+    if (this.writer.buffered > 0) return false;
+    return this.#phase === ConnPhase.Idle ||
+      (this.#phase === ConnPhase.Head && !this.#fed && this.reader.buffered === 0);
+  }
+
+  #closed = false;
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#conn);
+  }
+
+  #closeIdle(): void {
+    this.#phase = ConnPhase.Closed;
+    this.#disarm();
+    this.#close();
+  }
+
+  shutdown(): void {
+    this.#closing = true;
+    // Idle, or connected without a byte of a request: close now. With a
+    // response still being written, close once it is out (#flushed).
+    if (this.#waitingForRequest()) this.#closeIdle();
+  }
+
+  async #sendErrorAndClose(status: number, message: string): Promise<void> {
+    // Bounded like any write: the client may have stopped reading.
+    this.#io = true;
+    this.#arm(this.#server.writeTimeout);
+    try {
+      this.writer.write(encodeRefusal(status, message, [], httpDate()));
+      await this.writer.flush();
+    } catch {
+      // The peer is gone; nothing to tell it.
+    } finally {
+      this.#close();
+    }
+  }
+
+  /**
+   * Serves requests until the connection closes or a handler hands it to an
+   * upgrade target; returns the takeover then, `null` otherwise.
+   */
+  async run(handler: Handler): Promise<PendingTakeover | null> {
+    const server = this.#server;
+    const reader = this.reader;
+    const parser = this.#parser;
+    try {
+      this.#headDeadline = Date.now() + server.headerTimeout;
+      this.#arm(server.headerTimeout);
+      for (;;) {
+        // Read and parse a request head.
+        let head: RequestHead | null = null;
+        for (;;) {
+          if (reader.buffered > 0) {
+            if (this.#phase === ConnPhase.Idle) {
+              this.#phase = ConnPhase.Head;
+              // Armed below only if the head is not already complete.
+              this.#headDeadline = 0;
+            }
+            this.#fed = true;
+            reader.consume(parser.feed(reader.peek()));
+            if (parser.head !== null) {
+              head = parser.head;
+              break;
+            }
+            if (this.#headDeadline === 0) {
+              this.#headDeadline = Date.now() + server.headerTimeout;
+              this.#arm(server.headerTimeout);
+            }
+          }
+          if (this.writer.buffered > 0) this.#flushBeforeRead();
+          if (this.#phase === ConnPhase.Closed) return null;
+          if (this.#closing && this.#phase === ConnPhase.Idle) return null;
+          const n = await reader.fill();
+          if (n === null) {
+            // EOF. A partial head gets a 400; a clean close between requests is fine.
+            if (this.#fed) {
+              // Bytes that never formed a head.
+              await this.#sendErrorAndClose(
+                400,
+                "Bad Request: connection ended inside a request head",
+              );
+            }
+            return null;
+          }
+          if ((this.#phase as ConnPhase) === ConnPhase.Closed) return null;
+        }
+        this.#disarm();
+        this.#phase = ConnPhase.Busy;
+        let outcome = this.#dispatch(handler, head);
+        if (outcome instanceof Promise) outcome = await outcome;
+        if (outcome !== true && outcome !== false) return await this.#takeover(outcome);
+        // An idle keep-alive connection holds no request.
+        this.#req = null;
+        this.#res = null;
+        this.#body = null;
+        this.#head = null;
+        parser.reset();
+        this.#fed = false;
+        if (!outcome) break;
+        if (this.writer.buffered > server.maxOutputBuffer) await this.flush();
+        if (this.#closing) break;
+        this.#phase = ConnPhase.Idle;
+        if (reader.buffered === 0) this.#arm(server.keepAliveTimeout);
+      }
+      if (this.writer.buffered > 0) await this.flush();
+      return null;
+    } catch (err) {
+      if (err instanceof HttpError) {
+        this.#disarm();
+        this.#phase = ConnPhase.Closed;
+        await this.#sendErrorAndClose(err.status, err.message);
+        return null;
+      }
+      if (this.#phase === ConnPhase.Closed || isClosedError(err)) return null;
+      throw err;
+    } finally {
+      if (this.#phase !== ConnPhase.Upgraded && this.writer.flushing) {
+        // A response still on its way (the client may have half-closed).
+        await this.flush().catch(noop);
+      }
+      this.#disarm();
+      if (this.#phase !== ConnPhase.Upgraded) {
+        this.writer.close();
+        this.#close();
+      }
+    }
+  }
+
+  /**
+   * Runs one request; returns whether the connection stays open for more, or
+   * the upgrade target the handler handed it to. Synchronous when the
+   * handler is (no promise per request then).
+   */
+  #dispatch(handler: Handler, head: RequestHead): Outcome | Promise<Outcome> {
+    const server = this.#server;
+    this.#head = head;
+    this.#continueSent = false;
+    this.#bodyUnskippable = false;
+    this.#started = server.logger !== null ? Date.now() : 0;
+    if (head.contentLength > server.maxBodySize) {
+      // Too large to read and too large to skip.
+      throw new HttpError(
+        413,
+        HttpErrorCode.BodyTooLarge,
+        `Content Too Large: request body of ${head.contentLength} bytes exceeds the limit of ${server.maxBodySize}`,
+      );
+    }
+    const expect = head.hasExpect && !head.expectContinue ? head.headers.get("expect") : null;
+    if (expect !== null) {
+      throw new HttpError(
+        417,
+        HttpErrorCode.ExpectationFailed,
+        `Expectation Failed: cannot meet "${expect}"`,
+      );
+    }
+    const hasBody = head.chunked || head.contentLength > 0;
+    if (hasBody && head.expectContinue) this.#bodyUnskippable = true;
+    else if (!head.chunked && head.contentLength > server.maxDrainSize) {
+      this.#bodyUnskippable = true;
+    }
+    const body = hasBody ? new RequestBody(this, head, server.maxBodySize) : NO_BODY;
+    this.#body = body;
+    const req = new HttpRequest(head, body, this.#conn.remoteAddr);
+    const res = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
+    this.#req = req;
+    this.#res = res;
+    let ret: HandlerResult | Promise<HandlerResult>;
+    try {
+      ret = handler.handle(req, res);
+    } catch (err) {
+      return this.#handlerFailed(err);
+    }
+    if (ret === undefined) return this.#complete(null);
+    if (ret instanceof Promise) return this.#awaitHandler(ret);
+    return this.#complete(ret);
+  }
+
+  #req: HttpRequest | null = null;
+  #res: HttpResponse | null = null;
+  #started = 0;
+
+  async #awaitHandler(ret: Promise<HandlerResult>): Promise<Outcome> {
+    let target: HandlerResult;
+    try {
+      target = await ret;
+    } catch (err) {
+      return await this.#handlerFailed(err);
+    }
+    return await this.#complete(target ?? null);
+  }
+
+  /** After the handler returned: upgrade, finish the response, skip the body. */
+  #complete(target: UpgradeTarget | null): Outcome | Promise<Outcome> {
+    const res = this.#res!;
+    const head = this.#head!;
+    if (target !== null) {
+      if (res.headersSent) {
+        return this.#handlerFailed(
+          new TypeError(`Cannot upgrade ${head.method} ${head.target}: a response was started`),
+        );
+      }
+      this.#log(head, 101, 0, this.#started);
+      return target;
+    }
+    if (!res.headersSent) {
+      return this.#handlerFailed(
+        new Error(`Handler returned without responding to ${head.method} ${head.target}`),
+      );
+    }
+    if (!res.finished) return this.#endThenFinish();
+    this.#log(head, res.status, res.bytesSent, this.#started);
+    if (res.closesConnection) return false;
+    const body = this.#body!;
+    if (body.done) return true;
+    return this.#finishBody(body);
+  }
+
+  async #endThenFinish(): Promise<Outcome> {
+    await this.#res!.end();
+    return await this.#complete(null);
+  }
+
+  /** A handler threw or rejected (or did not respond). */
+  #handlerFailed(err: unknown): Outcome | Promise<Outcome> {
+    const res = this.#res!;
+    const body = this.#body!;
+    if (err instanceof HttpError && !res.headersSent) throw err;
+    if (body.error !== null && body.error === err && !res.headersSent) throw err;
+    const server = this.#server;
+    server.reporter?.report(err, "handler");
+    if (server.reporter === null && !(err instanceof HttpError)) {
+      // deno-lint-ignore no-console
+      console.error("coroio/http: handler error:", err);
+    }
+    // Mid-response, the only honest signal left is to close.
+    if (res.headersSent) return false;
+    this.#closing = true;
+    res.status = 500;
+    res.send("Internal Server Error\n");
+    return this.#complete(null);
+  }
+
+  async #finishBody(body: RequestBody): Promise<boolean> {
+    if (body.done) return true;
+    if (body.error !== null) return false;
+    return await body.drain(this.#server.maxDrainSize);
+  }
+
+  #log(head: RequestHead, status: number, bytes: number, started: number): void {
+    const logger = this.#server.logger;
+    if (logger === null) return;
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    try {
+      logger.log({
+        remoteAddr: addr.hostname ?? "-",
+        time: new Date(started),
+        method: head.method,
+        target: head.target,
+        version: head.version,
+        status,
+        bytesSent: bytes,
+        referer: head.headers.get("referer"),
+        userAgent: head.headers.get("user-agent"),
+        durationMs: Date.now() - started,
+      });
+    } catch (err) {
+      this.#server.reporter?.report(err, "logger");
+    }
+  }
+
+  /**
+   * Flushes earlier responses and detaches the conn: from here the target
+   * owns it, and nothing of this connection's HTTP state stays reachable
+   * from what is returned but the request.
+   */
+  async #takeover(target: UpgradeTarget): Promise<PendingTakeover> {
+    const request = this.#req!;
+    await this.flush();
+    this.writer.close();
+    const { conn, buffered } = this.reader.detach();
+    this.#phase = ConnPhase.Upgraded;
+    this.#disarm();
+    return { target, takeover: { request, conn, buffered } };
+  }
+}

@@ -1,0 +1,101 @@
+/** One request as an access logger sees it. */
+export interface AccessLogEntry {
+  /** Peer address (IP). */
+  remoteAddr: string;
+  /** When the request head was parsed. */
+  time: Date;
+  /** The request method. */
+  method: string;
+  /** The request target. */
+  target: string;
+  /** `HTTP/1.1` or `HTTP/1.0`. */
+  version: string;
+  /** Response status (101 for a takeover). */
+  status: number;
+  /** Response body bytes sent. */
+  bytesSent: number;
+  /** The `Referer` header, or `null`. */
+  referer: string | null;
+  /** The `User-Agent` header, or `null`. */
+  userAgent: string | null;
+  /** Milliseconds from head parsed to response done. */
+  durationMs: number;
+}
+
+/**
+ * Receives one entry per completed request (nginx-style access log). See
+ * {@linkcode formatCombinedLog} for the combined format.
+ *
+ * @example A logger that keeps lines in memory
+ * ```ts
+ * import { type AccessLogEntry, type AccessLogger, formatCombinedLog } from "@coroio/http";
+ *
+ * class Lines implements AccessLogger {
+ *   lines: string[] = [];
+ *   log(entry: AccessLogEntry): void {
+ *     this.lines.push(formatCombinedLog(entry));
+ *   }
+ * }
+ * console.log(new Lines().lines.length); // 0
+ * ```
+ */
+export interface AccessLogger {
+  /**
+   * Called once per completed request.
+   *
+   * @param entry What happened.
+   */
+  log(entry: AccessLogEntry): void;
+}
+
+/**
+ * Formats an entry in nginx's `combined` log format:
+ * `$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`.
+ *
+ * @param entry The entry.
+ * @returns One line, without a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatCombinedLog } from "@coroio/http";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const line = formatCombinedLog({
+ *   remoteAddr: "127.0.0.1", time: new Date(Date.UTC(2026, 10, 26, 17, 0, 0)),
+ *   method: "GET", target: "/", version: "HTTP/1.1", status: 200, bytesSent: 5,
+ *   referer: null, userAgent: "curl/8", durationMs: 1,
+ * });
+ * assertEquals(line, '127.0.0.1 - - [26/Nov/2026:17:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"');
+ * ```
+ */
+export function formatCombinedLog(entry: AccessLogEntry): string {
+  const t = entry.time;
+  const time = `${pad(t.getUTCDate())}/${MONTHS[t.getUTCMonth()]}/${t.getUTCFullYear()}:` +
+    `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())} +0000`;
+  return `${entry.remoteAddr} - - [${time}] "${esc(entry.method)} ${
+    esc(entry.target)
+  } ${entry.version}" ` +
+    `${entry.status} ${entry.bytesSent} "${esc(entry.referer ?? "-")}" "${
+      esc(entry.userAgent ?? "-")
+    }"`;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function pad(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+function esc(s: string): string {
+  // As nginx does: escape quotes, backslashes and non-printable characters.
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
+      out += s.slice(from, i) + "\\x" + (c & 0xff).toString(16).padStart(2, "0");
+      from = i + 1;
+    }
+  }
+  return from === 0 ? s : out + s.slice(from);
+}
