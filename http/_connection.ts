@@ -421,7 +421,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     if (head.contentLength > server.maxBodySize) {
       // Too large to read and too large to skip.
       throw new HttpError(
-        413,
         HttpErrorCode.BodyTooLarge,
         `Content Too Large: request body of ${head.contentLength} bytes exceeds the limit of ${server.maxBodySize}`,
       );
@@ -429,7 +428,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const expect = head.hasExpect && !head.expectContinue ? head.headers.get("expect") : null;
     if (expect !== null) {
       throw new HttpError(
-        417,
         HttpErrorCode.ExpectationFailed,
         `Expectation Failed: cannot meet "${expect}"`,
       );

@@ -281,7 +281,6 @@ export class RequestBody {
       return JSON.parse(text);
     } catch (err) {
       throw new HttpError(
-        400,
         HttpErrorCode.InvalidBody,
         "Cannot parse request body: invalid JSON",
         {
@@ -338,7 +337,6 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(
-    413,
     HttpErrorCode.BodyTooLarge,
     `Cannot read request body: larger than the limit of ${limit} bytes`,
   );
@@ -347,7 +345,6 @@ function tooLarge(limit: number): HttpError {
 function truncated(received: number, remaining: number): HttpError {
   const what = remaining >= 0 ? `${remaining} bytes short` : "before the last chunk";
   return new HttpError(
-    400,
     HttpErrorCode.IncompleteRequest,
     `Cannot read request body: connection ended after ${received} bytes, ${what}`,
   );

@@ -522,18 +522,19 @@ Deno.test("HttpServer serves wildcard and decoded parameters", async () => {
 });
 
 Deno.test("HttpServer maps an HttpError thrown by a handler to its status", async () => {
-  class Teapot implements Handler {
+  class Unimplemented implements Handler {
     handle(): void {
-      throw new HttpError(418 as number, "invalid-method" as never, "I'm a teapot");
+      throw new HttpError("not-implemented", "Not Implemented: no such feature");
     }
   }
   await withServer(
     async (port) => {
       const res = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assertEquals(res[0]!.status, 418);
+      assertEquals(res[0]!.status, 501);
+      assertEquals(res[0]!.body, "Not Implemented: no such feature\n");
     },
     {},
-    new Teapot(),
+    new Unimplemented(),
   );
 });
 

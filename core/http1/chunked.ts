@@ -56,7 +56,7 @@ const ST_DONE = 5;
 const MAX_SIZE_DIGITS = 16;
 
 function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(400, code, message);
+  throw new HttpError(code, message);
 }
 
 function isOws(b: number): boolean {

@@ -8,43 +8,17 @@
 /**
  * Stable string codes of {@linkcode HttpError}. The object maps a constant
  * name to the code string; the union type of all codes has the same name.
- *
- * Each code comes with the status the parser uses for it (in parentheses):
- *
- * - `invalid-request-line` (400): missing parts, HTTP/0.9 style lines, too
- *   many empty lines before the request line.
- * - `invalid-method` (400): the method is not a token or is not followed by
- *   exactly one space.
- * - `invalid-target` (400): a request-target with a forbidden byte (control,
- *   space, DEL, `#`, non-ASCII) or in a form the method does not allow.
- * - `invalid-version` (400): not `HTTP/<digit>.<digit>`.
- * - `unsupported-version` (505): a well-formed version other than
- *   `HTTP/1.1` and `HTTP/1.0`.
- * - `bare-lf` (400) and `bare-cr` (400): a line ending other than CRLF.
- * - `invalid-header-name` (400), `invalid-header-value` (400),
- *   `whitespace-before-colon` (400), `obs-fold` (400): field line syntax.
- * - `missing-host`, `duplicate-host`, `invalid-host` (400).
- * - `invalid-content-length`, `conflicting-content-length` (400).
- * - `transfer-encoding-with-content-length` (400),
- *   `invalid-transfer-encoding` (400: bad syntax, `chunked` repeated,
- *   Transfer-Encoding in HTTP/1.0), `unsupported-transfer-encoding` (400 when
- *   the last coding is not `chunked`, 501 for a coding other than `chunked`
- *   before it).
- * - `request-line-too-long` (414), `head-too-large` (431),
- *   `too-many-headers` (431).
- * - `invalid-chunk`, `chunk-too-large`, `trailers-too-large` (400): chunked
- *   body framing.
- * - `invalid-body` (400), `body-too-large` (413), `request-timeout` (408), `incomplete-request`
- *   (400), `expectation-failed` (417), `not-implemented` (501): for the server
- *   layer.
+ * Each code answers with exactly one status, given by
+ * {@linkcode HTTP_ERROR_STATUS} (and in parentheses below).
  *
  * @example Matching on a code
  * ```ts
  * import { HttpError, HttpErrorCode } from "@coroio/core/http1";
  * import { strictEqual as equal } from "node:assert/strict";
  *
- * const err = new HttpError(400, HttpErrorCode.ObsFold, "Cannot parse header: obs-fold");
+ * const err = new HttpError(HttpErrorCode.ObsFold, "Cannot parse header: obs-fold");
  * equal(err.code, "obs-fold");
+ * equal(err.status, 400);
  * ```
  */
 export const HttpErrorCode = {
@@ -84,7 +58,9 @@ export const HttpErrorCode = {
   TransferEncodingWithContentLength: "transfer-encoding-with-content-length",
   /** Malformed Transfer-Encoding, `chunked` repeated, or TE in HTTP/1.0 (400). */
   InvalidTransferEncoding: "invalid-transfer-encoding",
-  /** Last coding not `chunked` (400) or a coding we do not decode (501). */
+  /** The last transfer coding is not `chunked`, or one comes after it (400). */
+  ChunkedNotLast: "chunked-not-last",
+  /** A transfer coding other than `chunked` that the server does not decode (501). */
   UnsupportedTransferEncoding: "unsupported-transfer-encoding",
   /** The request line is longer than allowed (414). */
   RequestLineTooLong: "request-line-too-long",
@@ -116,6 +92,54 @@ export const HttpErrorCode = {
 export type HttpErrorCode = typeof HttpErrorCode[keyof typeof HttpErrorCode];
 
 /**
+ * The status each {@linkcode HttpErrorCode} answers with: one code, one
+ * status. The server writes it, with a text body, and closes the connection.
+ *
+ * @example Usage
+ * ```ts
+ * import { HTTP_ERROR_STATUS } from "@coroio/core/http1";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * equal(HTTP_ERROR_STATUS["head-too-large"], 431);
+ * equal(HTTP_ERROR_STATUS["unsupported-transfer-encoding"], 501);
+ * ```
+ */
+export const HTTP_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = {
+  "invalid-request-line": 400,
+  "invalid-method": 400,
+  "invalid-target": 400,
+  "invalid-version": 400,
+  "unsupported-version": 505,
+  "bare-lf": 400,
+  "bare-cr": 400,
+  "invalid-header-name": 400,
+  "invalid-header-value": 400,
+  "whitespace-before-colon": 400,
+  "obs-fold": 400,
+  "missing-host": 400,
+  "duplicate-host": 400,
+  "invalid-host": 400,
+  "conflicting-content-length": 400,
+  "invalid-content-length": 400,
+  "transfer-encoding-with-content-length": 400,
+  "invalid-transfer-encoding": 400,
+  "chunked-not-last": 400,
+  "unsupported-transfer-encoding": 501,
+  "request-line-too-long": 414,
+  "head-too-large": 431,
+  "too-many-headers": 431,
+  "invalid-chunk": 400,
+  "chunk-too-large": 400,
+  "trailers-too-large": 400,
+  "invalid-body": 400,
+  "body-too-large": 413,
+  "request-timeout": 408,
+  "incomplete-request": 400,
+  "expectation-failed": 417,
+  "not-implemented": 501,
+};
+
+/**
  * A protocol violation: carries the HTTP status to answer with and a stable
  * code for programs. The server answers with `status` and closes the
  * connection.
@@ -136,7 +160,7 @@ export type HttpErrorCode = typeof HttpErrorCode[keyof typeof HttpErrorCode];
  * ```
  */
 export class HttpError extends Error {
-  /** The HTTP status code to answer with (400, 414, 431, 501, 505, ...). */
+  /** The HTTP status to answer with, from {@linkcode HTTP_ERROR_STATUS}. */
   readonly status: number;
   /** The stable code of the violation. */
   readonly code: HttpErrorCode;
@@ -144,15 +168,14 @@ export class HttpError extends Error {
   /**
    * Creates the error.
    *
-   * @param status The HTTP status to answer with.
-   * @param code The stable code.
+   * @param code The stable code; it decides the status.
    * @param message What failed and why.
    * @param options The underlying error, if any, as `cause`.
    */
-  constructor(status: number, code: HttpErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: HttpErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HttpError";
-    this.status = status;
+    this.status = HTTP_ERROR_STATUS[code];
     this.code = code;
   }
 }

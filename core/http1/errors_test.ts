@@ -4,7 +4,6 @@ import { HttpError, HttpErrorCode } from "./errors.ts";
 Deno.test("HttpError() carries status, code, message and cause", () => {
   const cause = new Error("inner");
   const err = new HttpError(
-    431,
     HttpErrorCode.HeadTooLarge,
     "Cannot parse request head: too large",
     { cause },

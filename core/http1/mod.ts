@@ -34,3 +34,4 @@ export * from "./head.ts";
 export * from "./parser.ts";
 export * from "./chunked.ts";
 export * from "./refusal.ts";
+export * from "./response_head.ts";

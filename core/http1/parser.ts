@@ -111,8 +111,8 @@ function internMethod(buf: Uint8Array, s: number, n: number): number {
   }
 }
 
-function fail(status: number, code: HttpErrorCode, message: string): never {
-  throw new HttpError(status, code, message);
+function fail(code: HttpErrorCode, message: string): never {
+  throw new HttpError(code, message);
 }
 
 function isOws(b: number): boolean {
@@ -326,7 +326,6 @@ export class RequestParser {
 
   #tooLarge(size: number): never {
     fail(
-      431,
       HttpErrorCode.HeadTooLarge,
       `Cannot parse request head: more than ${this.#maxHead} bytes (maxHeadSize) after ${size}`,
     );
@@ -334,7 +333,6 @@ export class RequestParser {
 
   #lineTooLong(): never {
     fail(
-      414,
       HttpErrorCode.RequestLineTooLong,
       `Cannot parse request line: longer than ${this.#maxLine} bytes (maxRequestLineLength)`,
     );
@@ -369,7 +367,6 @@ export class RequestParser {
           }
           if (b === LF) {
             fail(
-              400,
               HttpErrorCode.BareLf,
               "Cannot parse request line: bare LF before the request line",
             );
@@ -384,12 +381,11 @@ export class RequestParser {
         case ST_START_LF: {
           if (p >= len) break scan;
           if (buf[p] !== LF) {
-            fail(400, HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
+            fail(HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
           }
           p++;
           if (++this.#emptyLines > MAX_LEADING_EMPTY_LINES) {
             fail(
-              400,
               HttpErrorCode.InvalidRequestLine,
               `Cannot parse request line: more than ${MAX_LEADING_EMPTY_LINES} empty lines before it`,
             );
@@ -414,7 +410,6 @@ export class RequestParser {
             const b = buf[p]!;
             if (b !== SP || p === base) {
               fail(
-                400,
                 HttpErrorCode.InvalidMethod,
                 p === base
                   ? `Cannot parse request line: expected a method, found ${showByte(b)}`
@@ -440,13 +435,11 @@ export class RequestParser {
             if (b !== SP) {
               if (b === CR || b === LF) {
                 fail(
-                  400,
                   HttpErrorCode.InvalidRequestLine,
                   "Cannot parse request line: missing HTTP version",
                 );
               }
               fail(
-                400,
                 HttpErrorCode.InvalidTarget,
                 `Cannot parse request line: request-target has ${showByte(b)} at offset ${
                   p - base
@@ -470,13 +463,11 @@ export class RequestParser {
               if (b !== VERSION_PATTERN[k] && (k !== 5 && k !== 7 || b < 0x30 || b > 0x39)) {
                 if (b === LF && k === 8) {
                   fail(
-                    400,
                     HttpErrorCode.BareLf,
                     "Cannot parse request line: bare LF after the version",
                   );
                 }
                 fail(
-                  400,
                   HttpErrorCode.InvalidVersion,
                   `Cannot parse request line: malformed HTTP version (${showByte(b)} at offset ${
                     p - base
@@ -488,7 +479,6 @@ export class RequestParser {
             const minor = buf[vs0 + 7]! - 0x30;
             if (major !== 1 || minor > 1) {
               fail(
-                505,
                 HttpErrorCode.UnsupportedVersion,
                 `Cannot parse request line: HTTP/${major}.${minor} is not supported`,
               );
@@ -499,7 +489,7 @@ export class RequestParser {
           if (p >= len) break scan;
           if (p >= headLimit) this.#tooLarge(p - base);
           if (buf[p] !== LF) {
-            fail(400, HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
+            fail(HttpErrorCode.BareCr, "Cannot parse request line: CR not followed by LF");
           }
           p++;
           state = ST_LINE;
@@ -515,7 +505,6 @@ export class RequestParser {
               if (tchar[b] === 1) {
                 if (this.#count >= this.#maxCount) {
                   fail(
-                    431,
                     HttpErrorCode.TooManyHeaders,
                     `Cannot parse request head: more than ${this.#maxCount} header fields (maxHeaderCount)`,
                   );
@@ -528,17 +517,15 @@ export class RequestParser {
                 state = ST_END_LF;
               } else if (b === SP || b === HTAB) {
                 fail(
-                  400,
                   HttpErrorCode.ObsFold,
                   this.#count === 0
                     ? "Cannot parse header: whitespace between the request line and the first field"
                     : "Cannot parse header: obsolete line folding (line starts with whitespace)",
                 );
               } else if (b === LF) {
-                fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+                fail(HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
               } else {
                 fail(
-                  400,
                   HttpErrorCode.InvalidHeaderName,
                   `Cannot parse header: name starts with ${showByte(b)}`,
                 );
@@ -548,7 +535,7 @@ export class RequestParser {
               if (p >= len) break scan;
               if (p >= headLimit) this.#tooLarge(p - base);
               if (buf[p] !== LF) {
-                fail(400, HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
+                fail(HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
               }
               this.#finish();
               return p + 1;
@@ -564,13 +551,11 @@ export class RequestParser {
               if (b !== COLON) {
                 if (b === SP || b === HTAB) {
                   fail(
-                    400,
                     HttpErrorCode.WhitespaceBeforeColon,
                     "Cannot parse header: whitespace before the colon",
                   );
                 }
                 fail(
-                  400,
                   HttpErrorCode.InvalidHeaderName,
                   b === CR || b === LF
                     ? "Cannot parse header: field line without a colon"
@@ -605,10 +590,9 @@ export class RequestParser {
               const b = buf[p]!;
               if (b !== CR) {
                 if (b === LF) {
-                  fail(400, HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
+                  fail(HttpErrorCode.BareLf, "Cannot parse header: bare LF line ending");
                 }
                 fail(
-                  400,
                   HttpErrorCode.InvalidHeaderValue,
                   `Cannot parse header: value has forbidden byte ${showByte(b)}`,
                 );
@@ -622,7 +606,7 @@ export class RequestParser {
             if (p >= len) break scan;
             if (p >= headLimit) this.#tooLarge(p - base);
             if (buf[p] !== LF) {
-              fail(400, HttpErrorCode.BareCr, "Cannot parse header: CR not followed by LF");
+              fail(HttpErrorCode.BareCr, "Cannot parse header: CR not followed by LF");
             }
             p++;
             const i = this.#count << 2;
@@ -653,7 +637,7 @@ export class RequestParser {
   /** Checks the form of the request-target against the method (RFC 9112 3.2). */
   #checkTarget(buf: Uint8Array, s: number, e: number): void {
     if (e === s) {
-      fail(400, HttpErrorCode.InvalidTarget, "Cannot parse request line: empty request-target");
+      fail(HttpErrorCode.InvalidTarget, "Cannot parse request line: empty request-target");
     }
     const b0 = buf[s]!;
     const method = this.#methodId;
@@ -663,7 +647,6 @@ export class RequestParser {
       while (colon > s && buf[colon]! >= 0x30 && buf[colon]! <= 0x39) colon--;
       if (buf[colon] !== COLON || colon === s || colon === e - 1) {
         fail(
-          400,
           HttpErrorCode.InvalidTarget,
           "Cannot parse request line: CONNECT needs a host:port target",
         );
@@ -671,7 +654,6 @@ export class RequestParser {
       for (let i = s; i < colon; i++) {
         if (HOST[buf[i]!] !== 1) {
           fail(
-            400,
             HttpErrorCode.InvalidTarget,
             "Cannot parse request line: CONNECT target has an invalid host",
           );
@@ -683,7 +665,6 @@ export class RequestParser {
     if (b0 === 0x2a && e === s + 1) {
       if (method === M_OPTIONS) return;
       fail(
-        400,
         HttpErrorCode.InvalidTarget,
         'Cannot parse request line: "*" target is only allowed with OPTIONS',
       );
@@ -695,7 +676,6 @@ export class RequestParser {
     else if (n > 8 && bytesEqualLower(buf, s, "https://")) a = s + 8;
     if (a < 0 || buf[a] === 0x2f || buf[a] === 0x3f) {
       fail(
-        400,
         HttpErrorCode.InvalidTarget,
         "Cannot parse request line: request-target is not in origin, absolute, authority or asterisk form",
       );
@@ -708,12 +688,11 @@ export class RequestParser {
       case 4:
         if (bytesEqualLower(buf, ns, "host")) {
           if (++this.#hostCount > 1) {
-            fail(400, HttpErrorCode.DuplicateHost, "Cannot parse header: more than one Host field");
+            fail(HttpErrorCode.DuplicateHost, "Cannot parse header: more than one Host field");
           }
           for (let p = vs; p < ve; p++) {
             if (HOST[buf[p]!] !== 1) {
               fail(
-                400,
                 HttpErrorCode.InvalidHost,
                 `Cannot parse header: Host has ${showByte(buf[p]!)}`,
               );
@@ -762,7 +741,6 @@ export class RequestParser {
   #contentLengthField(buf: Uint8Array, vs: number, ve: number): void {
     if (this.#teSeen) {
       fail(
-        400,
         HttpErrorCode.TransferEncodingWithContentLength,
         "Cannot parse header: Content-Length together with Transfer-Encoding",
       );
@@ -778,7 +756,6 @@ export class RequestParser {
         n = n * 10 + d;
         if (n > Number.MAX_SAFE_INTEGER) {
           fail(
-            400,
             HttpErrorCode.InvalidContentLength,
             "Cannot parse header: Content-Length is too large",
           );
@@ -787,7 +764,6 @@ export class RequestParser {
       }
       if (p === s) {
         fail(
-          400,
           HttpErrorCode.InvalidContentLength,
           p < ve
             ? `Cannot parse header: Content-Length has ${
@@ -799,7 +775,6 @@ export class RequestParser {
       if (value === -1) value = n;
       else if (n !== value) {
         fail(
-          400,
           HttpErrorCode.ConflictingContentLength,
           "Cannot parse header: Content-Length values differ",
         );
@@ -808,7 +783,6 @@ export class RequestParser {
       while (p < ve && isOws(buf[p]!)) p++;
       if (p === ve || buf[p] !== COMMA) {
         fail(
-          400,
           HttpErrorCode.InvalidContentLength,
           `Cannot parse header: Content-Length has ${
             p < ve ? showByte(buf[p]!) : "trailing whitespace"
@@ -820,7 +794,6 @@ export class RequestParser {
     }
     if (this.#contentLength !== -1 && this.#contentLength !== value) {
       fail(
-        400,
         HttpErrorCode.ConflictingContentLength,
         "Cannot parse header: Content-Length fields with different values",
       );
@@ -831,14 +804,12 @@ export class RequestParser {
   #transferEncoding(buf: Uint8Array, vs: number, ve: number): void {
     if (this.#minor === 0) {
       fail(
-        400,
         HttpErrorCode.InvalidTransferEncoding,
         "Cannot parse header: Transfer-Encoding in an HTTP/1.0 request",
       );
     }
     if (this.#contentLength !== -1) {
       fail(
-        400,
         HttpErrorCode.TransferEncodingWithContentLength,
         "Cannot parse header: Transfer-Encoding together with Content-Length",
       );
@@ -851,7 +822,6 @@ export class RequestParser {
       while (p < ve && TCHAR[buf[p]!] === 1) p++;
       if (p === s) {
         fail(
-          400,
           HttpErrorCode.InvalidTransferEncoding,
           p < ve
             ? `Cannot parse header: Transfer-Encoding has ${
@@ -863,10 +833,9 @@ export class RequestParser {
       const chunked = p - s === 7 && bytesEqualLower(buf, s, "chunked");
       if (this.#teChunked) {
         fail(
-          400,
           chunked
             ? HttpErrorCode.InvalidTransferEncoding
-            : HttpErrorCode.UnsupportedTransferEncoding,
+            : HttpErrorCode.ChunkedNotLast,
           chunked
             ? "Cannot parse header: Transfer-Encoding lists chunked twice"
             : "Cannot parse header: Transfer-Encoding has a coding after chunked",
@@ -885,7 +854,6 @@ export class RequestParser {
       if (chunked) {
         if (params) {
           fail(
-            400,
             HttpErrorCode.InvalidTransferEncoding,
             "Cannot parse header: chunked takes no parameters",
           );
@@ -899,7 +867,6 @@ export class RequestParser {
       if (p === ve) return;
       if (buf[p] !== COMMA) {
         fail(
-          400,
           HttpErrorCode.InvalidTransferEncoding,
           `Cannot parse header: Transfer-Encoding has ${showByte(buf[p]!)} after a coding`,
         );
@@ -941,7 +908,6 @@ export class RequestParser {
     }
     if (!ok) {
       fail(
-        400,
         HttpErrorCode.InvalidTransferEncoding,
         "Cannot parse header: malformed Transfer-Encoding parameter",
       );
@@ -953,7 +919,6 @@ export class RequestParser {
   #finish(): void {
     if (this.#minor === 1 && this.#hostCount === 0) {
       fail(
-        400,
         HttpErrorCode.MissingHost,
         "Cannot parse request head: HTTP/1.1 request without Host",
       );
@@ -961,14 +926,12 @@ export class RequestParser {
     if (this.#teSeen) {
       if (!this.#teLastChunked) {
         fail(
-          400,
-          HttpErrorCode.UnsupportedTransferEncoding,
+          HttpErrorCode.ChunkedNotLast,
           "Cannot parse request head: the last Transfer-Encoding coding is not chunked",
         );
       }
       if (this.#teOther) {
         fail(
-          501,
           HttpErrorCode.UnsupportedTransferEncoding,
           "Cannot parse request head: only the chunked transfer coding is supported",
         );
