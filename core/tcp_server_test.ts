@@ -170,7 +170,9 @@ Deno.test("TcpServer reports a handler whose open() throws and closes the connec
 Deno.test("TcpServer constructor refuses options that are not integers in range", () => {
   const listener = Deno.listen(LOOPBACK);
   try {
-    for (const options of [{ maxConnections: 1.5 }, { maxConnections: 0 }, { shutdownTimeout: -1 }]) {
+    for (
+      const options of [{ maxConnections: 1.5 }, { maxConnections: 0 }, { shutdownTimeout: -1 }]
+    ) {
       let err: unknown = null;
       try {
         new TcpServer(listener, new Echo(), options);

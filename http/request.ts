@@ -5,7 +5,6 @@ import type { HeaderList } from "@coroio/core/http1";
 import type { RequestHead } from "@coroio/core/http1";
 import type { BodyHost } from "./_hosts.ts";
 
-
 const EMPTY = new Uint8Array(0);
 
 // Small bodies come from a shared slab: a typed-array backing store per

@@ -3,7 +3,6 @@ import { httpDate } from "./_date.ts";
 import type { ResponseHost } from "./_hosts.ts";
 import { equalsIgnoreCase, isFieldValue, isToken, STATUS_TEXT } from "@coroio/core/http1";
 
-
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const CRLF = new Uint8Array([13, 10]);

@@ -43,5 +43,25 @@
  * @module
  */
 export * from "./websocket_target.ts";
-export type { ErrorReporter, HttpRequest, Takeover, UpgradeTarget } from "@coroio/http";
-export type { WebSocketHandler, WebSocketSession, WebSocketSessionOptions } from "@coroio/ws";
+// The types this package's API names, re-exported so that its documentation
+// stands alone (jsr.io builds each package's docs by itself).
+export type { ConnectionHandle, Deadlines, ErrorReporter, Expirable } from "@coroio/core";
+export type {
+  HeaderList,
+  HttpRequest,
+  RequestBody,
+  RequestHead,
+  Takeover,
+  UpgradeTarget,
+} from "@coroio/http";
+export type {
+  ErrorCode,
+  ReadyState,
+  UpgradeDecision,
+  UpgradeRequest,
+  WebSocketError,
+  WebSocketHandler,
+  WebSocketServerHandler,
+  WebSocketSession,
+  WebSocketSessionOptions,
+} from "@coroio/ws";

@@ -2,7 +2,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
 import { buildFrame, type WebSocketSession } from "@coroio/ws";
 import WebSocketNode from "npm:ws@8.23.0";
-import { type UpgradeDecision, type WebSocketRoute, WebSocketTarget } from "./websocket_target.ts";
+import type { UpgradeDecision } from "@coroio/ws";
+import { type WebSocketRoute, WebSocketTarget } from "./websocket_target.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -366,8 +367,8 @@ Deno.test("WebSocketTarget interop: npm ws client", async () => {
 Deno.test("WebSocketTarget refuses a request without Upgrade: websocket even outside the router", async () => {
   class Direct {
     target = new WebSocketTarget(new Echo());
-    handle(_req: HttpRequest, res: HttpResponse): void {
-      res.upgrade(this.target);
+    handle(): WebSocketTarget<{ id: string }> {
+      return this.target;
     }
   }
   const server = new HttpServer(new Direct(), { port: 0 });
@@ -377,7 +378,7 @@ Deno.test("WebSocketTarget refuses a request without Upgrade: websocket even out
     await w.send(
       `GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
-    assertEquals((await w.response()).status, 400);
+    assertEquals((await w.response()).status, 426);
     assert(await w.eof());
     w.close();
   } finally {

@@ -1,20 +1,13 @@
-import { BufReader, type Deadlines } from "@coroio/core";
-import { computeAcceptKey } from "./accept_key.ts";
+import { BufReader, closeQuietly, type Deadlines, intOption, writeAll } from "@coroio/core";
+import { HttpError, parseResponseHead } from "@coroio/core/http1";
 import { ErrorCode, protocolError } from "./errors.ts";
-import {
-  CloseOnExpire,
-  fieldValues,
-  hasToken,
-  isToken,
-  parseHead,
-  tokens,
-  writeAll,
-} from "./_head.ts";
+import { checkHandshakeResponse, clientHandshakeRequest } from "./handshake.ts";
 import {
   type WebSocketHandler,
   WebSocketSession,
   type WebSocketSessionOptions,
 } from "./session.ts";
+import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
@@ -61,15 +54,6 @@ export interface ConnectOptions<T = unknown>
 
 const CRLFCRLF = new Uint8Array([13, 10, 13, 10]);
 const encoder = new TextEncoder();
-const RESERVED = new Set([
-  "upgrade",
-  "connection",
-  "sec-websocket-key",
-  "sec-websocket-version",
-  "sec-websocket-protocol",
-  "sec-websocket-extensions",
-  "sec-websocket-accept",
-]);
 
 function failed(message: string, cause?: unknown): Error {
   return protocolError(ErrorCode.HandshakeFailed, message, cause);
@@ -127,32 +111,19 @@ export async function connect<T = unknown>(
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
   const protocols = options.protocols ?? [];
-  for (const p of protocols) {
-    if (!isToken(p)) {
-      throw new TypeError(`Cannot connect: invalid subprotocol ${JSON.stringify(p)}`);
-    }
-  }
-  const extra = new Headers(options.headers);
-  let extraLines = "";
-  let hasHost = false;
-  for (const [name, value] of extra) {
-    if (RESERVED.has(name)) {
-      throw new TypeError(`Cannot connect: header ${name} is set by the handshake`);
-    }
-    if (name === "host") hasHost = true;
-    extraLines += `${name}: ${value}\r\n`;
-  }
-  const maxHeadSize = options.maxHeadSize ?? 8192;
-  if (!Number.isInteger(maxHeadSize) || maxHeadSize < 256) {
-    throw new RangeError("Cannot connect: maxHeadSize must be an integer >= 256");
-  }
-  const keyBytes = crypto.getRandomValues(new Uint8Array(16));
-  const key = keyBytes.toBase64();
-  const expected = computeAcceptKey(key);
+  const key = crypto.getRandomValues(new Uint8Array(16)).toBase64();
+  const request = clientHandshakeRequest(u, key, protocols, new Headers(options.headers));
+  const maxHeadSize = intOption("a connection", "maxHeadSize", options.maxHeadSize, 8192, 256);
+  const handshakeTimeout = intOption(
+    "a connection",
+    "handshakeTimeout",
+    options.handshakeTimeout,
+    10000,
+  );
 
   const deadlines: Deadlines = options.deadlines ?? acquireDeadlines();
   let conn: Deno.Conn | null = null;
-  let timer: CloseOnExpire | null = null;
+  let timer: HandshakeTimer | null = null;
   try {
     try {
       conn = secure
@@ -172,14 +143,8 @@ export async function connect<T = unknown>(
     } catch {
       // Not supported by this conn.
     }
-    timer = new CloseOnExpire(conn);
-    deadlines.arm(timer, options.handshakeTimeout ?? 10000);
-    const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\n` +
-      (hasHost ? "" : `Host: ${u.host}\r\n`) +
-      "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-      (protocols.length > 0 ? `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n` : "") +
-      extraLines + "\r\n";
+    timer = new HandshakeTimer(conn);
+    deadlines.arm(timer, handshakeTimeout);
     const reader = new BufReader(conn, {
       initialSize: Math.min(1024, maxHeadSize),
       maxReadSize: maxHeadSize,
@@ -193,33 +158,19 @@ export async function connect<T = unknown>(
       throw failed(`handshake I/O failed: ${(err as Error).message}`, err);
     }
     if (headBytes === null) throw failed("server closed the connection before answering");
-    const head = parseHead(headBytes);
-    if (typeof head === "string") throw failed(`malformed response head: ${head}`);
-    const status = /^HTTP\/1\.1 (\d{3})(?: .*)?$/.exec(head.line);
-    if (status === null) throw failed(`malformed status line ${JSON.stringify(head.line)}`);
-    if (status[1] !== "101") throw failed(`server answered ${head.line.slice(9)}, not 101`);
-    if (!hasToken(fieldValues(head, "upgrade"), "websocket")) {
-      throw failed("response lacks Upgrade: websocket");
+    let head;
+    try {
+      head = parseResponseHead(headBytes);
+    } catch (err) {
+      if (err instanceof HttpError) throw failed(`malformed response head: ${err.message}`, err);
+      throw err;
     }
-    if (!hasToken(fieldValues(head, "connection"), "upgrade")) {
-      throw failed("response lacks Connection: Upgrade");
-    }
-    const accept = fieldValues(head, "sec-websocket-accept");
-    if (accept.length !== 1 || accept[0] !== await expected) {
-      throw failed("Sec-WebSocket-Accept does not match the key");
-    }
-    if (fieldValues(head, "sec-websocket-extensions").length > 0) {
-      throw failed("server selected an extension that was not offered");
-    }
-    const chosen = tokens(fieldValues(head, "sec-websocket-protocol"));
-    if (chosen.length > 1 || (chosen.length === 1 && !protocols.includes(chosen[0]!))) {
-      throw failed("server selected a subprotocol that was not offered");
-    }
+    const chosen = await checkHandshakeResponse(head, key, protocols);
     deadlines.disarm(timer);
     if (timer.expired) throw failed("handshake timed out");
     const { buffered } = reader.detach();
     const sessionOptions = sessionOptionsFrom(options, "client");
-    if (chosen.length === 1) sessionOptions.protocol = chosen[0]!;
+    if (chosen !== "") sessionOptions.protocol = chosen;
     const session = new WebSocketSession<T>(
       conn,
       buffered,
@@ -233,13 +184,6 @@ export async function connect<T = unknown>(
   } finally {
     if (timer !== null) deadlines.disarm(timer);
     if (options.deadlines === undefined) releaseDeadlines();
-    if (conn !== null) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the timeout.
-      }
-    }
-    await expected.catch(() => {});
+    if (conn !== null) closeQuietly(conn);
   }
 }

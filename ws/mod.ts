@@ -36,9 +36,17 @@ export * from "./utf8_validator.ts";
 export * from "./frame_builder.ts";
 export * from "./frame_parser.ts";
 export * from "./accept_key.ts";
+export * from "./handshake.ts";
 export * from "./session.ts";
 export * from "./server.ts";
 export * from "./connect.ts";
 // Core types that appear in this package's options, re-exported so that the
 // API is complete without importing @coroio/core.
-export { Deadlines, type DeadlinesOptions, type ErrorReporter, type Expirable } from "@coroio/core";
+export {
+  type ConnectionHandle,
+  Deadlines,
+  type DeadlinesOptions,
+  type ErrorReporter,
+  type Expirable,
+} from "@coroio/core";
+export type { HeaderList, RequestHead, ResponseHead } from "@coroio/core/http1";

@@ -1,94 +1,31 @@
 import {
-  BufferLimitError,
   BufReader,
+  closeQuietly,
+  type ConnectionHandle,
   type ConnectionHandler,
   type Deadlines,
   type ErrorReporter,
+  intOption,
   TcpServer,
-  type TrackedConn,
-} from "@coroio/core";
-import { computeAcceptKey, isValidKey } from "./accept_key.ts";
-import {
-  CloseOnExpire,
-  fieldValues,
-  hasToken,
-  type Head,
-  isToken,
-  parseHead,
-  tokens,
   writeAll,
-} from "./_head.ts";
+} from "@coroio/core";
 import {
-  type WebSocketHandler,
-  WebSocketSession,
-  type WebSocketSessionOptions,
-} from "./session.ts";
+  encodeRefusal,
+  type HeaderList,
+  HttpError,
+  type RequestHead,
+  RequestParser,
+} from "@coroio/core/http1";
+import {
+  answerHandshake,
+  type AnswerHandshakeOptions,
+  type UpgradeRequest,
+  type WebSocketServerHandler,
+} from "./handshake.ts";
+import type { WebSocketSession, WebSocketSessionOptions } from "./session.ts";
+import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
-
-/**
- * The opening handshake request, as a {@linkcode WebSocketServerHandler}
- * sees it in `onUpgrade`.
- */
-export interface UpgradeRequest {
-  /** The request target as sent, e.g. `"/chat?room=1"`. */
-  readonly target: string;
-  /** The request header fields. */
-  readonly headers: Headers;
-  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in order. */
-  readonly protocols: readonly string[];
-  /** The client's address. */
-  readonly remoteAddr: Deno.Addr;
-}
-
-/** What `onUpgrade` decides for one handshake. */
-export interface UpgradeDecision<T = unknown> {
-  /**
-   * Refuse the upgrade with this HTTP status (400-599) instead of 101.
-   *
-   * @default {undefined (accept)}
-   */
-  status?: number;
-  /**
-   * The subprotocol to agree to: one of the offered ones.
-   *
-   * @default {the first offered protocol listed in the server's `protocols`}
-   */
-  protocol?: string;
-  /** The session's initial `data`. */
-  data?: T;
-}
-
-/**
- * A {@linkcode WebSocketHandler} that may also decide each handshake.
- *
- * @typeParam T The type of `ws.data`.
- *
- * @example Only accepting the path "/chat", with per-connection data
- * ```ts
- * import type { UpgradeDecision, UpgradeRequest, WebSocketServerHandler } from "@coroio/ws";
- *
- * class Chat implements WebSocketServerHandler<{ joined: number }> {
- *   onUpgrade(req: UpgradeRequest): UpgradeDecision<{ joined: number }> {
- *     if (!req.target.startsWith("/chat")) return { status: 404 };
- *     return { data: { joined: Date.now() } };
- *   }
- *   onMessage(): void {}
- * }
- * console.log(typeof new Chat().onUpgrade); // "function"
- * ```
- */
-export interface WebSocketServerHandler<T = unknown> extends WebSocketHandler<T> {
-  /**
-   * Called once the handshake request is valid, before the 101 is written.
-   *
-   * @param request The request.
-   * @returns The decision; `undefined` accepts with the defaults.
-   */
-  onUpgrade?(
-    request: UpgradeRequest,
-  ): UpgradeDecision<T> | undefined | Promise<UpgradeDecision<T> | undefined>;
-}
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions extends Omit<WebSocketSessionOptions, "role" | "protocol"> {
@@ -105,6 +42,12 @@ export interface WebSocketServerOptions extends Omit<WebSocketSessionOptions, "r
    * @default {8192}
    */
   maxHeadSize?: number;
+  /**
+   * Longest handshake request line, in bytes. Longer: 414.
+   *
+   * @default {4096}
+   */
+  maxRequestLineLength?: number;
   /**
    * Milliseconds to receive the whole handshake request head.
    *
@@ -134,218 +77,139 @@ export interface WebSocketServerOptions extends Omit<WebSocketSessionOptions, "r
   errorReporter?: ErrorReporter;
 }
 
-const CRLFCRLF = new Uint8Array([13, 10, 13, 10]);
-const encoder = new TextEncoder();
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  426: "Upgrade Required",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
-function response(status: number, message: string, extra = ""): Uint8Array {
-  const body = message + "\n";
-  return encoder.encode(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\nConnection: close\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${
-        encoder.encode(body).length
-      }\r\n` +
-      `${extra}\r\n${body}`,
-  );
+/** The handshake request as the standalone server hands it to `onUpgrade`. */
+class StandaloneRequest implements UpgradeRequest {
+  readonly head: RequestHead;
+  readonly remoteAddr: Deno.Addr;
+  constructor(head: RequestHead, remoteAddr: Deno.Addr) {
+    this.head = head;
+    this.remoteAddr = remoteAddr;
+  }
+  get path(): string {
+    return this.head.path;
+  }
+  get query(): string {
+    return this.head.query;
+  }
+  get headers(): HeaderList {
+    return this.head.headers;
+  }
 }
 
-/** A refusal: status, message and extra header lines. */
-interface Refusal {
-  status: number;
-  message: string;
-  extra?: string;
+/** One connection: the handshake, then the session. */
+class StandaloneConnection<T> implements ConnectionHandle {
+  readonly done: Promise<void>;
+  #session: WebSocketSession<T> | null = null;
+  #conn: Deno.Conn;
+  #shuttingDown = false;
+
+  constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
+    this.#conn = conn;
+    // The handshake runs in its own frame so that none of its garbage (head
+    // bytes, header strings) stays reachable while the session idles.
+    this.done = acceptor.handshake(conn).then(this.#started);
+  }
+
+  #started = (session: WebSocketSession<T> | null): Promise<void> | undefined => {
+    if (session === null) return undefined;
+    this.#session = session;
+    const done = session.run();
+    if (this.#shuttingDown) this.shutdown();
+    return done;
+  };
+
+  shutdown(): void {
+    this.#shuttingDown = true;
+    if (this.#session !== null) this.#session.close(1001, "server shutting down").catch(noop);
+    else closeQuietly(this.#conn); // Still in the handshake.
+  }
 }
 
-/**
- * Validates a handshake request head (RFC 6455 section 4.2.1). Returns the
- * key and offered protocols, or a refusal.
- */
-function validate(head: Head): { key: string; protocols: string[]; target: string } | Refusal {
-  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/.exec(head.line);
-  if (m === null) return { status: 400, message: "Malformed request line" };
-  if (m[1] !== "GET") {
-    return { status: 405, message: "WebSocket handshake must use GET", extra: "Allow: GET\r\n" };
-  }
-  if (m[3] !== "1" || m[4] !== "1") {
-    return { status: 400, message: "WebSocket handshake needs HTTP/1.1" };
-  }
-  if (fieldValues(head, "host").length !== 1) {
-    return { status: 400, message: "Exactly one Host header is required" };
-  }
-  if (!hasToken(fieldValues(head, "upgrade"), "websocket")) {
-    return { status: 400, message: "Upgrade header must include websocket" };
-  }
-  if (!hasToken(fieldValues(head, "connection"), "upgrade")) {
-    return { status: 400, message: "Connection header must include Upgrade" };
-  }
-  const version = fieldValues(head, "sec-websocket-version");
-  if (version.length !== 1 || version[0] !== "13") {
-    return {
-      status: 426,
-      message: "Unsupported Sec-WebSocket-Version: only 13 is supported",
-      extra: "Sec-WebSocket-Version: 13\r\n",
-    };
-  }
-  const keys = fieldValues(head, "sec-websocket-key");
-  if (keys.length !== 1 || !isValidKey(keys[0]!)) {
-    return { status: 400, message: "Sec-WebSocket-Key must be base64 of 16 bytes" };
-  }
-  const protocols = tokens(fieldValues(head, "sec-websocket-protocol"));
-  for (const p of protocols) {
-    if (!isToken(p)) return { status: 400, message: "Malformed Sec-WebSocket-Protocol" };
-  }
-  return { key: keys[0]!, protocols, target: m[2]! };
-}
+function noop(): void {}
 
 /** The per-connection half of the server (not public: it implements core's interface). */
 class Acceptor<T> implements ConnectionHandler {
-  handler: WebSocketServerHandler<T>;
-  sessionOptions: WebSocketSessionOptions;
-  protocols: readonly string[];
-  maxHeadSize: number;
-  handshakeTimeout: number;
+  readonly handler: WebSocketServerHandler<T>;
+  readonly answer: AnswerHandshakeOptions;
+  readonly maxHeadSize: number;
+  readonly maxRequestLineLength: number;
+  readonly handshakeTimeout: number;
   deadlines: Deadlines | null = null;
-  /** Sessions by connection record; entries go with the records. */
-  sessions = new WeakMap<TrackedConn, WebSocketSession<T>>();
 
   constructor(handler: WebSocketServerHandler<T>, options: WebSocketServerOptions) {
     this.handler = handler;
-    this.protocols = options.protocols ?? [];
-    this.maxHeadSize = options.maxHeadSize ?? 8192;
-    this.handshakeTimeout = options.handshakeTimeout ?? 10000;
-    if (!Number.isInteger(this.maxHeadSize) || this.maxHeadSize < 256) {
-      throw new RangeError("Cannot create WebSocketServer: maxHeadSize must be an integer >= 256");
-    }
-    const s = sessionOptionsFrom(options, "server");
-    this.sessionOptions = s;
+    this.maxHeadSize = intOption("WebSocketServer", "maxHeadSize", options.maxHeadSize, 8192, 256);
+    this.maxRequestLineLength = intOption(
+      "WebSocketServer",
+      "maxRequestLineLength",
+      options.maxRequestLineLength,
+      4096,
+    );
+    this.handshakeTimeout = intOption(
+      "WebSocketServer",
+      "handshakeTimeout",
+      options.handshakeTimeout,
+      10000,
+    );
+    this.answer = {
+      protocols: options.protocols ?? [],
+      session: sessionOptionsFrom(options, "server"),
+      reporter: options.errorReporter ?? null,
+    };
   }
 
-  async handleConnection(conn: Deno.Conn, tracked: TrackedConn): Promise<void> {
-    // The handshake runs in its own frame so that none of its garbage (head
-    // bytes, header strings) stays reachable while the session idles.
-    // Returning the run promise (instead of awaiting it) ends this frame:
-    // an idle connection keeps no suspended function here.
-    const session = await this.handshake(conn);
-    if (session === null) return;
-    this.sessions.set(tracked, session);
-    const done = session.run();
-    if (tracked.closing) session.close(1001, "server shutting down");
-    return done;
+  open(conn: Deno.Conn): ConnectionHandle {
+    return new StandaloneConnection(this, conn);
   }
 
+  /** Reads and parses the request head, then answers it. */
   async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
     const reader = new BufReader(conn, {
       initialSize: Math.min(1024, this.maxHeadSize),
       maxReadSize: this.maxHeadSize,
     });
-    const timer = new CloseOnExpire(conn);
+    const parser = new RequestParser({
+      maxHeadSize: this.maxHeadSize,
+      maxRequestLineLength: this.maxRequestLineLength,
+    });
+    const timer = new HandshakeTimer(conn);
     const deadlines = this.deadlines;
     deadlines?.arm(timer, this.handshakeTimeout);
-    let headBytes: Uint8Array | null;
     try {
-      headBytes = await reader.readUntil(CRLFCRLF, this.maxHeadSize);
-    } catch (err) {
-      deadlines?.disarm(timer);
-      if (err instanceof BufferLimitError && !timer.expired) {
-        await writeAll(conn, response(431, "Handshake request head too large"));
-      }
-      return null;
-    }
-    deadlines?.disarm(timer);
-    if (headBytes === null) return null;
-    const head = parseHead(headBytes);
-    if (typeof head === "string") {
-      await writeAll(conn, response(400, `Malformed request head: ${head}`));
-      return null;
-    }
-    const checked = validate(head);
-    if ("status" in checked) {
-      await writeAll(conn, response(checked.status, checked.message, checked.extra));
-      return null;
-    }
-    let protocol = "";
-    for (const p of checked.protocols) {
-      if (this.protocols.includes(p)) {
-        protocol = p;
-        break;
-      }
-    }
-    let data: T | undefined;
-    if (this.handler.onUpgrade !== undefined) {
-      const headers = new Headers();
-      for (const [n, v] of head.fields) headers.append(n, v);
-      let decision: UpgradeDecision<T> | undefined;
-      try {
-        decision = await this.handler.onUpgrade({
-          target: checked.target,
-          headers,
-          protocols: checked.protocols,
-          remoteAddr: conn.remoteAddr,
-        });
-      } catch (err) {
-        await writeAll(conn, response(500, "Upgrade handler failed"));
-        throw err;
-      }
-      if (decision !== undefined) {
-        if (decision.status !== undefined) {
-          const st = decision.status;
-          await writeAll(conn, response(st >= 400 && st <= 599 ? st : 500, "Upgrade refused"));
+      while (parser.head === null) {
+        if (reader.buffered > 0) {
+          reader.consume(parser.feed(reader.peek()));
+          if (parser.head !== null) break;
+        }
+        if ((await reader.fill()) === null) {
+          if (parser.head === null) closeQuietly(conn);
           return null;
         }
-        if (decision.protocol !== undefined) {
-          if (!checked.protocols.includes(decision.protocol)) {
-            await writeAll(
-              conn,
-              response(500, "Server chose a subprotocol the client did not offer"),
-            );
-            throw new Error(
-              `Cannot accept upgrade: protocol ${decision.protocol} was not offered by the client`,
-            );
-          }
-          protocol = decision.protocol;
-        }
-        data = decision.data;
       }
+    } catch (err) {
+      if (err instanceof HttpError && !timer.expired) {
+        await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
+      }
+      closeQuietly(conn);
+      return null;
+    } finally {
+      deadlines?.disarm(timer);
     }
-    const accept = await computeAcceptKey(checked.key);
-    await writeAll(
-      conn,
-      encoder.encode(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          `Sec-WebSocket-Accept: ${accept}\r\n` +
-          (protocol === "" ? "" : `Sec-WebSocket-Protocol: ${protocol}\r\n`) + "\r\n",
-      ),
-    );
     const { buffered } = reader.detach();
-    const options = protocol === "" ? this.sessionOptions : { ...this.sessionOptions, protocol };
-    return new WebSocketSession<T>(conn, buffered, this.handler, options, data);
-  }
-
-  shutdownConnection(_conn: Deno.Conn, tracked: TrackedConn): void {
-    const session = this.sessions.get(tracked);
-    if (session !== undefined) session.close(1001, "server shutting down");
-    else tracked.close(); // Still in the handshake.
+    const request = new StandaloneRequest(parser.head, conn.remoteAddr);
+    return answerHandshake(conn, request, buffered, this.handler, this.answer);
   }
 }
 
 /**
  * A standalone WebSocket server on a TCP listener, without the HTTP
- * package: it reads the handshake request head (with a size cap and a
- * timeout), checks it strictly (GET, HTTP/1.1, Host, `Upgrade: websocket`,
- * `Connection: Upgrade`, `Sec-WebSocket-Version: 13` or 426,
- * `Sec-WebSocket-Key` of 16 bytes or 400), lets the handler decide
- * (`onUpgrade`: refuse, pick a subprotocol, attach data), writes the 101 and
- * runs a {@linkcode WebSocketSession} on the bytes that followed the head.
- * Graceful shutdown sends close 1001 to every session.
+ * package: it reads the handshake request head with the same strict HTTP/1
+ * parser as `@coroio/http` (with a size cap and a timeout), then answers it
+ * through the one handshake path ({@linkcode answerHandshake}: the checks
+ * of {@linkcode checkHandshake}, the handler's `onUpgrade`, the `101` or the
+ * refusal), and runs a {@linkcode WebSocketSession} on the bytes that
+ * followed the head. A request gets the same status here as through the
+ * HTTP bridge. Graceful shutdown sends close 1001 to every session.
  *
  * @typeParam T The type of `ws.data`.
  *

@@ -833,9 +833,7 @@ export class RequestParser {
       const chunked = p - s === 7 && bytesEqualLower(buf, s, "chunked");
       if (this.#teChunked) {
         fail(
-          chunked
-            ? HttpErrorCode.InvalidTransferEncoding
-            : HttpErrorCode.ChunkedNotLast,
+          chunked ? HttpErrorCode.InvalidTransferEncoding : HttpErrorCode.ChunkedNotLast,
           chunked
             ? "Cannot parse header: Transfer-Encoding lists chunked twice"
             : "Cannot parse header: Transfer-Encoding has a coding after chunked",

@@ -42,16 +42,41 @@ export function encodeRefusal(
   const body = encoder.encode(message + "\n");
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nDate: ${date}\r\n` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n`;
-  for (const [name, value] of headers) {
-    if (!isToken(name) || !isFieldValue(value)) {
-      throw new TypeError(`Cannot add header "${name}": invalid name or value`);
-    }
-    head += `${name}: ${value}\r\n`;
-  }
-  head += "Connection: close\r\n\r\n";
+  head += fieldLines(headers) + "Connection: close\r\n\r\n";
   const out = new Uint8Array(head.length + body.length);
   // Field values are Latin-1 (obs-text), one byte per character.
   for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
   out.set(body, head.length);
   return out;
+}
+
+/**
+ * Formats header fields as field lines (`Name: value` CRLF each), after
+ * checking that each name is a token and each value a valid field value.
+ * The refusal above and the WebSocket `101` use it for headers an
+ * application supplies.
+ *
+ * @param headers The fields, in order.
+ * @returns The lines, each ending with CRLF (`""` for none).
+ * @throws {TypeError} If a name is not a token or a value has a forbidden
+ * character (CR, LF, NUL, other controls, or above U+00FF).
+ *
+ * @example Header injection is refused
+ * ```ts
+ * import { fieldLines } from "@coroio/core/http1";
+ * import { strictEqual as equal, throws } from "node:assert/strict";
+ *
+ * equal(fieldLines([["Set-Cookie", "a=1"]]), "Set-Cookie: a=1\r\n");
+ * throws(() => fieldLines([["X", "1\r\nEvil: 2"]]), TypeError);
+ * ```
+ */
+export function fieldLines(headers: ReadonlyArray<readonly [string, string]>): string {
+  let lines = "";
+  for (const [name, value] of headers) {
+    if (!isToken(name) || !isFieldValue(value)) {
+      throw new TypeError(`Cannot add header "${name}": invalid name or value`);
+    }
+    lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
 }

@@ -1,4 +1,4 @@
-import { CR, LF, latin1 } from "./_chars.ts";
+import { CR, latin1, LF } from "./_chars.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import { HeaderList } from "./header_list.ts";
 import { isFieldValue, isToken } from "./tokens.ts";
@@ -63,16 +63,20 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
   if (m === null) {
     fail(
       HttpErrorCode.InvalidVersion,
-      `Cannot parse response head: malformed status line ${JSON.stringify(statusLine.slice(0, 40))}`,
+      `Cannot parse response head: malformed status line ${
+        JSON.stringify(statusLine.slice(0, 40))
+      }`,
     );
   }
   if (m[1] !== "1" || m[2] !== "1") {
-    throw new HttpError(HttpErrorCode.UnsupportedVersion,
+    throw new HttpError(
+      HttpErrorCode.UnsupportedVersion,
       `Cannot parse response head: HTTP/${m[1]}.${m[2]} is not HTTP/1.1`,
     );
   }
   if (lines.length - 1 > MAX_FIELDS) {
-    throw new HttpError(HttpErrorCode.TooManyHeaders,
+    throw new HttpError(
+      HttpErrorCode.TooManyHeaders,
       `Cannot parse response head: more than ${MAX_FIELDS} header fields`,
     );
   }
@@ -85,7 +89,10 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
     }
     const colon = line.indexOf(":");
     if (colon < 0) {
-      fail(HttpErrorCode.InvalidHeaderName, "Cannot parse response head: field line without a colon");
+      fail(
+        HttpErrorCode.InvalidHeaderName,
+        "Cannot parse response head: field line without a colon",
+      );
     }
     const name = line.slice(0, colon);
     const last = name.charCodeAt(name.length - 1);

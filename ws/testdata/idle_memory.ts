@@ -31,7 +31,10 @@ const FLOOR = `
 import { TcpServer } from "@coroio/core";
 const res = new TextEncoder().encode("HTTP/1.1 101 Switching Protocols\\r\\n\\r\\n");
 class H {
-  async handleConnection(conn) {
+  open(conn) {
+    return { done: this.run(conn).catch(() => {}), shutdown: () => conn.close() };
+  }
+  async run(conn) {
     const buf = new Uint8Array(2048);
     await conn.read(buf);
     await conn.write(res);
