@@ -11,8 +11,10 @@
  * @example Usage
  * ```ts
  * import { Opcode } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * console.log(Opcode.Text); // 1
+ * equal(Opcode.Text, 1);
+ * equal(Opcode.Close, 8);
  * ```
  */
 export const Opcode = {
@@ -39,8 +41,10 @@ export type Opcode = typeof Opcode[keyof typeof Opcode];
  * @example Usage
  * ```ts
  * import { CloseCode } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * console.log(CloseCode.ProtocolError); // 1002
+ * equal(CloseCode.ProtocolError, 1002);
+ * equal(CloseCode.MessageTooBig, 1009);
  * ```
  */
 export const CloseCode = {
@@ -85,8 +89,10 @@ export type CloseCode = typeof CloseCode[keyof typeof CloseCode];
  * @example Usage
  * ```ts
  * import { ReadyState } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * console.log(ReadyState.Open); // 1
+ * equal(ReadyState.Open, 1);
+ * equal(ReadyState.Closed, 3);
  * ```
  */
 export const ReadyState = {

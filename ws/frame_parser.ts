@@ -1,3 +1,4 @@
+import { intOption } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
 import { keyWord, xorMask, xorRange } from "./_mask.ts";
@@ -9,7 +10,8 @@ import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
  *
  * @example Collecting messages
  * ```ts
- * import type { FrameSink } from "@coroio/ws";
+ * import { buildFrame, FrameParser, type FrameSink, Opcode } from "@coroio/ws";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  *
  * class Collect implements FrameSink {
  *   messages: (string | Uint8Array)[] = [];
@@ -20,7 +22,10 @@ import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
  *   onPong(_payload: Uint8Array): void {}
  *   onClose(_code: number, _reason: string): void {}
  * }
- * console.log(new Collect().messages.length); // 0
+ * const sink = new Collect();
+ * const parser = new FrameParser(sink, { role: "client" });
+ * parser.feed(buildFrame(Opcode.Text, new TextEncoder().encode("hi")));
+ * deepEqual(sink.messages, ["hi"]);
  * ```
  */
 export interface FrameSink {
@@ -88,14 +93,6 @@ export interface FrameParserOptions {
 const TEXT = 1;
 const PING = 9;
 const PONG = 10;
-
-function limit(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!(Number.isInteger(v) && v >= 0)) {
-    throw new RangeError(`Cannot create FrameParser: ${name} must be an integer >= 0, got ${v}`);
-  }
-  return v;
-}
 
 /**
  * An incremental RFC 6455 frame parser: bytes in, messages and control
@@ -168,9 +165,21 @@ export class FrameParser {
   constructor(sink: FrameSink, options: FrameParserOptions = {}) {
     this.#sink = sink;
     this.#expectMask = (options.role ?? "server") === "server";
-    this.#maxMessage = limit("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
-    this.#maxFrame = limit("maxFrameSize", options.maxFrameSize, this.#maxMessage);
-    this.#maxFragments = limit("maxFragments", options.maxFragments, 65536);
+    this.#maxMessage = intOption(
+      "FrameParser",
+      "maxMessageSize",
+      options.maxMessageSize,
+      16 * 1024 * 1024,
+      0,
+    );
+    this.#maxFrame = intOption(
+      "FrameParser",
+      "maxFrameSize",
+      options.maxFrameSize,
+      this.#maxMessage,
+      0,
+    );
+    this.#maxFragments = intOption("FrameParser", "maxFragments", options.maxFragments, 65536, 0);
     this.#decoder = sharedDecoder;
   }
 
