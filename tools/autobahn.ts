@@ -1,0 +1,146 @@
+/**
+ * Runs the Autobahn|Testsuite (the standard WebSocket conformance suite, in
+ * `../shared/autobahn/`) against our servers and fails on any FAILED or
+ * NON-STRICT case.
+ *
+ *     deno task autobahn [--server ws|bridge|both] [--cases core|all|LIST]
+ *                        [--compression] [--out DIR]
+ *
+ * `--server ws` runs `examples/ws_echo.ts` (standalone), `bridge` runs
+ * `examples/http_ws_echo.ts` (`/ws` through the HTTP server), `both` (the
+ * default) runs one after the other. `--cases core` (default) is sections
+ * 1-7, 9.1.1 and 10; `all` adds the rest of 9 and 12-13 (compression); a LIST
+ * is comma-separated case patterns (`12.*,13.1.*`). `--compression` starts
+ * the servers with `--compression`. Without the suite or its Debian packages
+ * (python3-twisted python3-txaio python3-six python3-wsaccel python3-jinja2)
+ * it says so and exits 0: the suite is a tool of this machine, not a
+ * dependency.
+ *
+ * @module
+ */
+
+const root = new URL("../", import.meta.url).pathname;
+const suite = new URL("../../shared/autobahn/", import.meta.url).pathname;
+
+function flag(name: string): string | null {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] ?? null : null;
+}
+
+const CASES: Record<string, string[]> = {
+  core: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.1", "10.*"],
+  all: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*", "12.*", "13.*"],
+};
+
+const serverArg = flag("--server") ?? "both";
+const casesArg = flag("--cases") ?? "core";
+const compression = Deno.args.includes("--compression");
+const outBase = flag("--out") ?? await Deno.makeTempDir({ prefix: "autobahn-" });
+const cases = CASES[casesArg] ?? casesArg.split(",");
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pythonReady(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import twisted, txaio, six, jinja2"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts an example server and returns its process and URL. */
+async function start(
+  example: string,
+  path: string,
+): Promise<{ child: Deno.ChildProcess; url: string }> {
+  const args = ["run", "--allow-net", `${root}examples/${example}`, "--port", "0"];
+  if (compression) args.push("--compression");
+  const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
+    .spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const deadline = Date.now() + 15000;
+  while (!/listening on \S+/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`${example} did not start: ${out}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${example} exited: ${out}`);
+    out += value;
+  }
+  // Keep draining stdout so the server never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  const m = /listening on (?:ws|http):\/\/([^\s/]+)/.exec(out)!;
+  return { child, url: `ws://${m[1]}${path}` };
+}
+
+async function run(name: string, example: string, path: string): Promise<boolean> {
+  const { child, url } = await start(example, path);
+  const outdir = `${outBase}/${name}`;
+  const spec = {
+    outdir,
+    servers: [{ agent: `coroio-${name}`, url }],
+    cases,
+    "exclude-cases": [],
+    "exclude-agent-cases": {},
+  };
+  const specPath = `${outBase}/${name}.json`;
+  await Deno.writeTextFile(specPath, JSON.stringify(spec));
+  try {
+    const ab = await new Deno.Command(`${suite}wstest`, {
+      args: ["-m", "fuzzingclient", "-s", specPath],
+      cwd: outBase,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!ab.success) {
+      console.error(new TextDecoder().decode(ab.stderr));
+      return false;
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+  const sum = await new Deno.Command("/usr/bin/python3", {
+    args: [`${suite}summarize.py`, outdir],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(sum.stdout);
+  console.log(`autobahn ${name}${compression ? " --compression" : ""}:\n${text}`);
+  const overall = /overall[^\n]*/.exec(text)?.[0] ?? "";
+  const nonStrict = Number(/NON-STRICT=(\d+)/.exec(overall)?.[1] ?? "0");
+  return sum.success && nonStrict === 0;
+}
+
+if (!(await exists(`${suite}wstest`))) {
+  console.log(`autobahn: suite not found at ${suite}; skipped`);
+  Deno.exit(0);
+}
+if (!(await pythonReady())) {
+  console.log(
+    "autobahn: Python packages missing (apt-get install -y python3-twisted python3-txaio " +
+      "python3-six python3-wsaccel python3-jinja2); skipped",
+  );
+  Deno.exit(0);
+}
+let ok = true;
+if (serverArg === "ws" || serverArg === "both") ok = await run("ws", "ws_echo.ts", "/") && ok;
+if (serverArg === "bridge" || serverArg === "both") {
+  ok = await run("bridge", "http_ws_echo.ts", "/ws") && ok;
+}
+console.log(
+  `autobahn: ${ok ? "0 FAILED, 0 NON-STRICT" : "FAILED or NON-STRICT cases (see above)"}`,
+);
+Deno.exit(ok ? 0 : 1);
