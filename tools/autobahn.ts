@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * Runs the Autobahn|Testsuite (the standard WebSocket conformance suite, in
  * `../shared/autobahn/`) against our servers and fails on any FAILED or
