@@ -164,6 +164,30 @@ function probe(z: ZlibModule): "handle" | "none" {
   }
 }
 
+let live = 0;
+
+/**
+ * How many native zlib streams this module holds open right now (for tests
+ * and memory accounting).
+ *
+ * @returns The number of open deflaters and inflaters.
+ *
+ * @example Opening and closing
+ * ```ts
+ * import { liveStreams, RawInflater } from "./_zlib.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const before = liveStreams();
+ * const i = new RawInflater();
+ * equal(liveStreams(), before + 1);
+ * i.close();
+ * equal(liveStreams(), before);
+ * ```
+ */
+export function liveStreams(): number {
+  return live;
+}
+
 /** One native handle with its write state and the last error zlib reported. */
 class Native {
   readonly handle: NativeHandle;
@@ -196,7 +220,9 @@ function create(kind: "deflate" | "inflate", options: ZlibOptions): Native {
   }
   const opts = { ...options, chunkSize: 64 };
   const stream = kind === "deflate" ? z.createDeflateRaw(opts) : z.createInflateRaw(opts);
-  return new Native(stream);
+  const n = new Native(stream);
+  live++;
+  return n;
 }
 
 // One scratch buffer per process: every call is synchronous, and results are
@@ -411,7 +437,10 @@ export class RawDeflater {
   close(): void {
     const n = this.#n;
     this.#n = null;
-    n?.handle.close();
+    if (n) {
+      live--;
+      n.handle.close();
+    }
   }
 }
 
@@ -703,6 +732,9 @@ export class RawInflater {
   close(): void {
     const n = this.#n;
     this.#n = null;
-    n?.handle.close();
+    if (n) {
+      live--;
+      n.handle.close();
+    }
   }
 }
