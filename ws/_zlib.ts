@@ -327,68 +327,82 @@ export class RawDeflater {
   compress(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
     const n = this.#n;
     if (n === null) throw new Error("Cannot compress: the deflater is closed");
-    const pieces: Uint8Array[] = [];
-    let total = 0;
-    let outOff = 0;
+    let size = 0;
+    if (data instanceof Uint8Array) size = data.length;
+    else for (let i = 0; i < data.length; i++) size += data[i]!.length;
+    // The empty message is an empty stored block. zlib would emit nothing
+    // for a second flush in a row (Z_BUF_ERROR), and the block changes no
+    // window, so it is written here without touching the stream.
+    if (size === 0) return new Uint8Array(1);
+    this.#full = null;
+    this.#total = 0;
+    this.#outOff = 0;
     if (data instanceof Uint8Array) {
-      [total, outOff] = this.#run(n, data, true, pieces, total, outOff);
+      this.#run(n, data, true);
     } else {
-      const last = data.length - 1;
-      if (last < 0) [total, outOff] = this.#run(n, SYNC_TAIL.subarray(0, 0), true, pieces, 0, 0);
-      for (let i = 0; i <= last; i++) {
-        [total, outOff] = this.#run(n, data[i]!, i === last, pieces, total, outOff);
+      let rest = size;
+      for (let i = 0; rest > 0; i++) {
+        const chunk = data[i]!;
+        rest -= chunk.length;
+        this.#run(n, chunk, rest === 0);
       }
     }
-    if (outOff > 0) {
-      pieces.push(scratch.slice(0, outOff));
-    }
-    const len = total - 4;
+    const total = this.#total;
+    const outOff = this.#outOff;
+    const full = this.#full as Uint8Array[] | null;
+    this.#full = null;
     let out: Uint8Array;
-    if (pieces.length === 1) {
-      out = pieces[0]!.subarray(0, len);
+    if (full === null) {
+      out = scratch.slice(0, outOff);
     } else {
       out = new Uint8Array(total);
       let o = 0;
-      for (const p of pieces) {
+      for (const p of full) {
         out.set(p, o);
         o += p.length;
       }
-      out = out.subarray(0, len);
+      out.set(scratch.subarray(0, outOff), o);
     }
-    return out;
+    if (
+      total < 5 || out[total - 4] !== 0 || out[total - 3] !== 0 || out[total - 2] !== 0xff ||
+      out[total - 1] !== 0xff
+    ) {
+      n.handle.reset();
+      throw new ZlibError("the sync flush did not end with 00 00 ff ff", 0);
+    }
+    return out.subarray(0, total - 4);
   }
 
-  // Feeds one chunk; output accumulates in `scratch` from `outOff`, full
-  // scratch buffers are copied into `pieces`. Returns [total, outOff].
-  #run(
-    n: Native,
-    input: Uint8Array,
-    flush: boolean,
-    pieces: Uint8Array[],
-    total: number,
-    outOff: number,
-  ): [number, number] {
+  // Output of the message in progress: full 64 KiB pieces, bytes in
+  // `scratch`, total.
+  #full: Uint8Array[] | null = null;
+  #outOff = 0;
+  #total = 0;
+
+  // Feeds one chunk, flushing after it when `flush`.
+  #run(n: Native, input: Uint8Array, flush: boolean): void {
     const flag = flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
     let inOff = 0;
     let inLen = input.length;
-    if (inLen === 0 && !flush) return [total, outOff];
+    if (inLen === 0 && !flush) return;
     for (;;) {
+      const outOff = this.#outOff;
       const outLen = MAX_STEP_OUTPUT - outOff;
       n.handle.writeSync(flag, input, inOff, inLen, scratch, outOff, outLen);
       if (n.error !== null) throw this.#fail(n);
       const availOut = n.state[0]!;
       const availIn = n.state[1]!;
       const produced = outLen - availOut;
-      total += produced;
-      outOff += produced;
+      this.#total += produced;
+      this.#outOff = outOff + produced;
       inOff += inLen - availIn;
       inLen = availIn;
       if (availOut === 0) {
-        pieces.push(scratch.slice(0, outOff));
-        outOff = 0;
+        (this.#full ??= []).push(scratch.slice(0, MAX_STEP_OUTPUT));
+        this.#outOff = 0;
         continue;
       }
-      if (inLen === 0) return [total, outOff];
+      if (inLen === 0) return;
     }
   }
 
