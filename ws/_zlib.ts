@@ -85,9 +85,22 @@ function zlibModule(): ZlibModule | null {
   return zlibCache;
 }
 
-/** Thrown by the constructors when the native zlib handle is not available. */
+/**
+ * Thrown by the constructors when the native zlib handle is not available
+ * (see {@linkcode zlibBackend}); a server then negotiates no compression.
+ *
+ * @example Its message says what is missing
+ * ```ts
+ * import { ZlibUnavailableError } from "./_zlib.ts";
+ * import { match } from "node:assert/strict";
+ *
+ * match(new ZlibUnavailableError("no handle").message, /no handle/);
+ * ```
+ */
 export class ZlibUnavailableError extends Error {
   /**
+   * Creates the error.
+   *
    * @param reason What is missing.
    */
   constructor(reason: string) {
@@ -96,11 +109,24 @@ export class ZlibUnavailableError extends Error {
   }
 }
 
-/** Thrown when zlib itself reports an error on a call that should not fail. */
+/**
+ * Thrown when zlib reports an error on a call that should not fail (a
+ * deflate call; inflate errors are returned as {@linkcode Invalid}).
+ *
+ * @example It carries zlib's error number
+ * ```ts
+ * import { ZlibError } from "./_zlib.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * equal(new ZlibError("stream error", -2).errno, -2);
+ * ```
+ */
 export class ZlibError extends Error {
   /** zlib's error number (for example -3, `Z_DATA_ERROR`). */
   readonly errno: number;
   /**
+   * Creates the error.
+   *
    * @param message zlib's message.
    * @param errno zlib's error number.
    */
@@ -287,6 +313,8 @@ export class RawDeflater {
   readonly windowBits: number;
 
   /**
+   * Creates a deflater (and loads `node:zlib` on first use).
+   *
    * @param options Level, window bits, memLevel and strategy.
    * @throws {RangeError} If an option is out of range.
    * @throws {ZlibUnavailableError} If `node:zlib` offers no usable handle.
@@ -501,6 +529,8 @@ export class RawInflater {
   #ended = false;
 
   /**
+   * Creates an inflater (and loads `node:zlib` on first use).
+   *
    * @param windowBits The window size as a power of two, 8-15. Inflating
    *   with a larger window than the sender's is always safe.
    * @throws {RangeError} If `windowBits` is out of range.

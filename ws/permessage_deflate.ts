@@ -376,9 +376,24 @@ export function clientOffer(options: ClientDeflateOptions = {}): string {
   return s;
 }
 
-/** Why the client rejects a server's answer (the connection must fail). */
+/**
+ * Why the client rejects a server's answer (the connection must fail).
+ *
+ * @example Thrown by negotiateClient()
+ * ```ts
+ * import { DeflateNegotiationError, negotiateClient } from "./permessage_deflate.ts";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(
+ *   () => negotiateClient([{ name: "permessage-deflate", params: [["foo", true]] }]),
+ *   DeflateNegotiationError,
+ * );
+ * ```
+ */
 export class DeflateNegotiationError extends Error {
   /**
+   * Creates the error.
+   *
    * @param reason What is wrong with the answer.
    */
   constructor(reason: string) {
@@ -599,6 +614,8 @@ export class PerMessageDeflate {
   #closed = false;
 
   /**
+   * Creates the engine; zlib streams are created on first use.
+   *
    * @param params The agreed parameters, from {@linkcode negotiateServer} or
    *   {@linkcode negotiateClient}.
    * @param options Side, mode, level, memLevel and threshold.
