@@ -251,9 +251,11 @@ function create(kind: "deflate" | "inflate", options: ZlibOptions): Native {
   return n;
 }
 
-// One scratch buffer per process: every call is synchronous, and results are
-// copied out before the next call.
+// Scratch output buffers, one per direction for the whole process: every call
+// is synchronous, and deflate copies its result out before returning.
 const scratch = new Uint8Array(MAX_STEP_OUTPUT);
+const inflateScratch = new Uint8Array(MAX_STEP_OUTPUT);
+const EMPTY = new Uint8Array(0);
 
 function checkInt(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -574,34 +576,54 @@ export class RawInflater {
     data: Uint8Array | readonly Uint8Array[],
     maxOutput: number,
   ): Uint8Array | TooBig | Invalid {
-    const pieces: Uint8Array[] = [];
-    let total = 0;
-    const chunks = data instanceof Uint8Array ? [data] : data;
-    const last = chunks.length - 1;
-    if (last < 0) this.push(SYNC_TAIL.subarray(0, 0), true);
-    for (let c = 0; c <= Math.max(last, 0); c++) {
-      if (last >= 0) this.push(chunks[c]!, c === last);
-      for (;;) {
-        const room = maxOutput - total + 1;
-        const got = this.pull(room < MAX_STEP_OUTPUT ? room : MAX_STEP_OUTPUT);
-        if (got === null) break;
-        if (!(got instanceof Uint8Array)) return got;
-        total += got.length;
-        if (total > maxOutput) {
-          this.#abort();
-          return { kind: "too-big", limit: maxOutput };
-        }
-        pieces.push(got.slice());
+    this.#pieces = null;
+    this.#count = 0;
+    let failed: TooBig | Invalid | null = null;
+    if (data instanceof Uint8Array) {
+      this.push(data, true);
+      failed = this.#drain(maxOutput);
+    } else if (data.length === 0) {
+      this.push(EMPTY, true);
+      failed = this.#drain(maxOutput);
+    } else {
+      const last = data.length - 1;
+      for (let c = 0; c <= last && failed === null; c++) {
+        this.push(data[c]!, c === last);
+        failed = this.#drain(maxOutput);
       }
     }
+    const pieces = this.#pieces as Uint8Array[] | null;
+    this.#pieces = null;
+    if (failed !== null) return failed;
+    if (pieces === null) return new Uint8Array(0);
     if (pieces.length === 1) return pieces[0]!;
-    const out = new Uint8Array(total);
+    const out = new Uint8Array(this.#count);
     let o = 0;
     for (const p of pieces) {
       out.set(p, o);
       o += p.length;
     }
     return out;
+  }
+
+  // Output of inflate() so far.
+  #pieces: Uint8Array[] | null = null;
+  #count = 0;
+
+  // Pulls everything the pushed input gives; stops one step past `max`.
+  #drain(max: number): TooBig | Invalid | null {
+    for (;;) {
+      const room = max - this.#count + 1;
+      const got = this.pull(room < MAX_STEP_OUTPUT ? room : MAX_STEP_OUTPUT);
+      if (got === null) return null;
+      if (!(got instanceof Uint8Array)) return got;
+      this.#count += got.length;
+      if (this.#count > max) {
+        this.#abort();
+        return { kind: "too-big", limit: max };
+      }
+      (this.#pieces ??= []).push(got.slice());
+    }
   }
 
   /**
@@ -651,8 +673,8 @@ export class RawInflater {
    * (capped at 64 KiB) of output.
    *
    * @param maxBytes The most output wanted from this step.
-   * @returns A view of the output (valid until the next call on any
-   *   inflater: copy what you keep), `null` when the pushed input is used up
+   * @returns A view of the output (valid until the next `pull()` on any
+   *   inflater in the process: copy what you keep), `null` when the pushed input is used up
    *   (after the last piece: the message is complete), or an
    *   {@linkcode Invalid} (the inflater is then reset).
    * @throws {Error} If the inflater is closed.
@@ -693,7 +715,15 @@ export class RawInflater {
         }
         return this.#invalid("data after the end of the deflate stream");
       }
-      n.handle.writeSync(Z_SYNC_FLUSH, this.#input, this.#inOff, this.#inLen, scratch, 0, outLen);
+      n.handle.writeSync(
+        Z_SYNC_FLUSH,
+        this.#input,
+        this.#inOff,
+        this.#inLen,
+        inflateScratch,
+        0,
+        outLen,
+      );
       if (n.error !== null) {
         const reason = n.error;
         n.error = null;
@@ -707,7 +737,7 @@ export class RawInflater {
       // zlib stops with input left and room in the output only at the end
       // of the stream (a block with BFINAL set).
       if (availIn > 0 && availOut > 0) this.#ended = true;
-      if (produced > 0) return scratch.subarray(0, produced);
+      if (produced > 0) return inflateScratch.subarray(0, produced);
     }
   }
 

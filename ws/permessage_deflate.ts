@@ -11,6 +11,7 @@
 import {
   type Invalid,
   liveStreams,
+  MAX_STEP_OUTPUT,
   RawDeflater,
   RawInflater,
   type TooBig,
@@ -110,6 +111,14 @@ export interface PerMessageDeflateOptions {
    * @default {128}
    */
   threshold?: number;
+  /**
+   * Messages larger than this many bytes are sent uncompressed, so that one
+   * huge message cannot hold the event loop in zlib for long (1 MiB at
+   * level 3 is a few milliseconds). \`Infinity\` compresses everything.
+   *
+   * @default {1048576}
+   */
+  maxCompressSize?: number;
 }
 
 /** The parameters both sides agreed on, from the server's point of view. */
@@ -206,6 +215,7 @@ interface Resolved {
   level: number;
   memLevel: number;
   threshold: number;
+  maxCompressSize: number;
 }
 
 function resolve(o: PerMessageDeflateOptions): Resolved {
@@ -226,7 +236,14 @@ function resolve(o: PerMessageDeflateOptions): Resolved {
     level: checkInt("level", o.level ?? 3, 0, 9),
     memLevel: checkInt("memLevel", o.memLevel ?? 8, 1, 9),
     threshold,
+    maxCompressSize: checkSize(o.maxCompressSize),
   };
+}
+
+function checkSize(value: number | undefined): number {
+  const v = value ?? 1 << 20;
+  if (!(v >= 0)) throw new RangeError(`Invalid maxCompressSize: must be a number >= 0, got ${v}`);
+  return v;
 }
 
 /**
@@ -518,6 +535,14 @@ export interface PerMessageDeflateEngineOptions {
    * @default {128}
    */
   threshold?: number;
+  /**
+   * Messages larger than this many bytes are sent uncompressed, so that one
+   * huge message cannot hold the event loop in zlib for long (1 MiB at
+   * level 3 is a few milliseconds). \`Infinity\` compresses everything.
+   *
+   * @default {1048576}
+   */
+  maxCompressSize?: number;
 }
 
 // Process-wide deflaters, one per (window, level, memLevel), each reset
@@ -604,6 +629,7 @@ export class PerMessageDeflate {
    */
   readonly sharedKey: string | null;
   readonly #threshold: number;
+  readonly #maxCompressSize: number;
   readonly #deflateWindow: number;
   readonly #inflateWindow: number;
   readonly #resetInflater: boolean;
@@ -632,6 +658,7 @@ export class PerMessageDeflate {
       throw new RangeError(`Invalid threshold: must be a number >= 0, got ${threshold}`);
     }
     this.#threshold = threshold;
+    this.#maxCompressSize = checkSize(options.maxCompressSize);
     const server = role === "server";
     const window = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     // zlib has no 8-bit deflater; its 9-bit output fits an 8-bit window.
@@ -650,8 +677,8 @@ export class PerMessageDeflate {
   }
 
   /**
-   * Whether a message of this size should be compressed (it reaches the
-   * threshold). Decide before calling {@linkcode PerMessageDeflate.prototype.compress}:
+   * Whether a message of this size should be compressed: it reaches the
+   * threshold and does not pass `maxCompressSize`. Decide before calling {@linkcode PerMessageDeflate.prototype.compress}:
    * with a dedicated deflater, compressed output must always be sent.
    *
    * @param byteLength The payload size.
@@ -670,11 +697,12 @@ export class PerMessageDeflate {
    * });
    * equal(pmd.shouldCompress(127), false);
    * equal(pmd.shouldCompress(128), true);
+   * equal(pmd.shouldCompress(2 << 20), false); // above maxCompressSize
    * pmd.close();
    * ```
    */
   shouldCompress(byteLength: number): boolean {
-    return byteLength >= this.#threshold;
+    return byteLength >= this.#threshold && byteLength <= this.#maxCompressSize;
   }
 
   /**
@@ -762,6 +790,124 @@ export class PerMessageDeflate {
     if (this.#resetInflater) i.reset();
     return out;
   }
+
+  /**
+   * The streaming form of {@linkcode PerMessageDeflate.prototype.decompress}:
+   * hands over one frame's payload of a compressed message as it arrives
+   * (no need to keep the compressed fragments). Then call
+   * {@linkcode PerMessageDeflate.prototype.pullDecompressed} until it
+   * returns `null` before pushing the next frame.
+   *
+   * @param payload One frame's payload; not copied, keep it unchanged until
+   *   `pullDecompressed()` returned `null`.
+   * @param fin Whether this frame ends the message.
+   * @throws {Error} If the engine is closed, or output is still pending.
+   * @throws {ZlibUnavailableError} If `node:zlib` offers no usable handle.
+   *
+   * @example Frame by frame, with a yield between pieces
+   * ```ts
+   * import { PerMessageDeflate } from "./permessage_deflate.ts";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const params = {
+   *   serverNoContextTakeover: true,
+   *   clientNoContextTakeover: false,
+   *   serverMaxWindowBits: 15,
+   *   clientMaxWindowBits: 15,
+   * };
+   * const sender = new PerMessageDeflate(params, { role: "client" });
+   * const receiver = new PerMessageDeflate(params);
+   * const packed = sender.compress(new Uint8Array(300_000));
+   * const frames = [packed.subarray(0, 100), packed.subarray(100)];
+   * let total = 0;
+   * for (let f = 0; f < frames.length; f++) {
+   *   receiver.pushCompressed(frames[f]!, f === frames.length - 1);
+   *   for (let got = receiver.pullDecompressed(1 << 20); got !== null; got = receiver.pullDecompressed(1 << 20)) {
+   *     if (!(got instanceof Uint8Array)) throw new Error(got.kind);
+   *     total += got.length; // at most 64 KiB; other work may run here
+   *   }
+   * }
+   * equal(total, 300_000);
+   * sender.close();
+   * receiver.close();
+   * ```
+   */
+  pushCompressed(payload: Uint8Array, fin: boolean): void {
+    if (this.#closed) throw new Error("Cannot decompress: the session's deflate context is closed");
+    const i = this.#inflater ??= new RawInflater(this.#inflateWindow);
+    i.push(payload, fin);
+    this.#finPushed = fin;
+  }
+
+  /**
+   * Runs one bounded inflate step on what
+   * {@linkcode PerMessageDeflate.prototype.pushCompressed} handed over.
+   *
+   * @param maxMessageSize The largest message allowed after inflating; the
+   *   engine counts the message's output across steps.
+   * @returns At most 64 KiB of output (a view valid until the next pull on
+   *   any session: copy what you keep); `null` when the pushed payload is
+   *   used up (after the `fin` frame: the message is complete); a
+   *   {@linkcode TooBig} (close 1009) or an {@linkcode Invalid} (close
+   *   1007), after which the message is dropped.
+   * @throws {Error} If the engine is closed.
+   *
+   * @example A bomb fed frame by frame stops at the limit
+   * ```ts
+   * import { PerMessageDeflate } from "./permessage_deflate.ts";
+   * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+   *
+   * const params = {
+   *   serverNoContextTakeover: true,
+   *   clientNoContextTakeover: false,
+   *   serverMaxWindowBits: 15,
+   *   clientMaxWindowBits: 15,
+   * };
+   * const sender = new PerMessageDeflate(params, { role: "client" });
+   * const receiver = new PerMessageDeflate(params);
+   * receiver.pushCompressed(sender.compress(new Uint8Array(10 << 20)), true);
+   * let got = receiver.pullDecompressed(100_000);
+   * while (got instanceof Uint8Array) got = receiver.pullDecompressed(100_000);
+   * deepEqual(got, { kind: "too-big", limit: 100_000 });
+   * sender.close();
+   * receiver.close();
+   * ```
+   */
+  pullDecompressed(maxMessageSize: number): Uint8Array | TooBig | Invalid | null {
+    if (this.#closed) throw new Error("Cannot decompress: the session's deflate context is closed");
+    const i = this.#inflater;
+    if (i === null) return null;
+    const room = maxMessageSize - this.#pulled + 1;
+    const got = i.pull(room < MAX_STEP_OUTPUT ? room : MAX_STEP_OUTPUT);
+    if (got === null) {
+      if (this.#finPushed) this.#endMessage(i);
+      return null;
+    }
+    if (!(got instanceof Uint8Array)) {
+      this.#pulled = 0;
+      this.#finPushed = false;
+      return got;
+    }
+    this.#pulled += got.length;
+    if (this.#pulled > maxMessageSize) {
+      this.#pulled = 0;
+      this.#finPushed = false;
+      i.reset();
+      return { kind: "too-big", limit: maxMessageSize };
+    }
+    return got;
+  }
+
+  #endMessage(i: RawInflater): void {
+    this.#pulled = 0;
+    this.#finPushed = false;
+    if (this.#resetInflater) i.reset();
+  }
+
+  // Streaming inflate: output of the message so far, and whether its last
+  // frame was pushed.
+  #pulled = 0;
+  #finPushed = false;
 
   /**
    * Whether this session currently holds an inflater (created by its first

@@ -708,6 +708,7 @@ Deno.test("negotiateServer() rejects options out of range", () => {
       { level: 10 },
       { memLevel: 0 },
       { threshold: -1 },
+      { maxCompressSize: -1 },
       { mode: "none" as "shared" },
     ]
   ) {
@@ -950,7 +951,12 @@ Deno.test("PerMessageDeflate.shouldCompress() applies the threshold", () => {
   const pmd = new PerMessageDeflate(P(true, false, 15, 15), { threshold: 1000 });
   equal(pmd.shouldCompress(999), false);
   equal(pmd.shouldCompress(1000), true);
+  equal(pmd.shouldCompress(1 << 20), true);
+  equal(pmd.shouldCompress((1 << 20) + 1), false);
   pmd.close();
+  const all = new PerMessageDeflate(P(true, false, 15, 15), { maxCompressSize: Infinity });
+  equal(all.shouldCompress(1 << 30), true);
+  all.close();
   throws(() => new PerMessageDeflate(P(true, false, 15, 15), { threshold: -1 }), RangeError);
 });
 
@@ -1083,6 +1089,91 @@ Deno.test("PerMessageDeflate.decompress() stops a 64 MiB bomb at the limit with 
   const all = pmd.decompress(bomb, 128 << 20);
   ok(all instanceof Uint8Array && all.length === 64 << 20);
   pmd.close();
+});
+
+/** Streams a message through pushCompressed()/pullDecompressed(). */
+function streamed(
+  pmd: PerMessageDeflate,
+  frames: Uint8Array[],
+  max: number,
+): Uint8Array | { kind: string } {
+  const out: number[] = [];
+  for (let f = 0; f < frames.length; f++) {
+    pmd.pushCompressed(frames[f]!, f === frames.length - 1);
+    for (;;) {
+      const got = pmd.pullDecompressed(max);
+      if (got === null) break;
+      if (!(got instanceof Uint8Array)) return got;
+      ok(got.length <= 65536);
+      for (const b of got) out.push(b);
+    }
+  }
+  return new Uint8Array(out);
+}
+
+Deno.test("PerMessageDeflate.pullDecompressed() gives what decompress() gives, frame by frame", () => {
+  for (const clientNoContextTakeover of [false, true]) {
+    const params = P(false, clientNoContextTakeover, 15, 11);
+    const server = new PerMessageDeflate(params, { mode: "dedicated" });
+    const client = new PerMessageDeflate(params, { role: "client", mode: "dedicated" });
+    const r = rng(11);
+    for (let k = 0; k < 20; k++) {
+      const msg = k % 5 === 4 ? new Uint8Array(0) : jsonLike(1 + ((r() * 150_000) | 0), k);
+      const packed = client.compress(msg);
+      const frames: Uint8Array[] = [];
+      for (let at = 0; at < packed.length;) {
+        const n = 1 + ((r() * 5000) | 0);
+        frames.push(packed.subarray(at, at + n));
+        at += n;
+      }
+      deepEqual(streamed(server, frames, 1 << 20), msg, `message ${k}`);
+    }
+    server.close();
+    client.close();
+  }
+});
+
+Deno.test("PerMessageDeflate.pullDecompressed() stops a fragmented bomb at the limit", () => {
+  const d = new RawDeflater({ level: 9 });
+  const zeros = new Uint8Array(1 << 20);
+  const bomb = d.compress(Array.from({ length: 64 }, () => zeros));
+  d.close();
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < bomb.length; at += 1000) frames.push(bomb.subarray(at, at + 1000));
+  const pmd = new PerMessageDeflate(P(true, false, 15, 15));
+  let pulled = 0;
+  let result: unknown = null;
+  outer: for (let f = 0; f < frames.length; f++) {
+    pmd.pushCompressed(frames[f]!, f === frames.length - 1);
+    for (;;) {
+      const got = pmd.pullDecompressed(1 << 20);
+      if (got === null) break;
+      if (!(got instanceof Uint8Array)) {
+        result = got;
+        break outer;
+      }
+      pulled += got.length;
+    }
+  }
+  deepEqual(result, { kind: "too-big", limit: 1 << 20 });
+  ok(pulled <= 1 << 20, `${pulled} bytes handed out before the verdict`);
+  // the session would close 1009; the engine is still usable for a fresh stream
+  const fresh = new RawDeflater();
+  const hello = new TextEncoder().encode("hello");
+  deepEqual(streamed(pmd, [fresh.compress(hello)], 100), hello);
+  fresh.close();
+  pmd.close();
+});
+
+Deno.test("PerMessageDeflate.pullDecompressed() reports garbage as invalid", () => {
+  const pmd = new PerMessageDeflate(P(true, false, 15, 15));
+  equal(
+    kindOf(streamed(pmd, [new Uint8Array([0x02]), new Uint8Array([0xff, 0xff])], 100)),
+    "invalid",
+  );
+  equal(pmd.pullDecompressed(100), null);
+  pmd.close();
+  throws(() => pmd.pushCompressed(new Uint8Array([0]), true), /closed/);
 });
 
 // ---------------------------------------------------------------------------
