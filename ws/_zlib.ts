@@ -175,18 +175,36 @@ export function zlibBackend(): "handle" | "none" {
 
 let probed: "handle" | "none" | undefined;
 
+// Checks the handle's shape and behaviour once per process: one byte
+// deflated with a sync flush must consume the input, report it through the
+// write state and end in 00 00 ff ff.
 function probe(z: ZlibModule): "handle" | "none" {
+  let h: NativeHandle | null | undefined;
   try {
     const s = z.createDeflateRaw({ chunkSize: 64 });
-    const h = s._handle;
-    const ok = h !== null && h !== undefined && typeof h.writeSync === "function" &&
-      typeof h.reset === "function" && typeof h.close === "function" &&
-      s._writeState instanceof Uint32Array && s._writeState.length === 2;
-    h?.close();
-    if (s._handle) s._handle = null;
-    return ok ? "handle" : "none";
+    h = s._handle;
+    const st = s._writeState;
+    if (
+      !h || typeof h.writeSync !== "function" || typeof h.reset !== "function" ||
+      typeof h.close !== "function" || !(st instanceof Uint32Array) || st.length !== 2
+    ) {
+      return "none";
+    }
+    const out = new Uint8Array(64);
+    h.writeSync(Z_SYNC_FLUSH, new Uint8Array([0x61]), 0, 1, out, 0, 64);
+    const n = 64 - st[0]!;
+    return st[1] === 0 && n >= 5 && out[n - 4] === 0 && out[n - 3] === 0 &&
+        out[n - 2] === 0xff && out[n - 1] === 0xff
+      ? "handle"
+      : "none";
   } catch {
     return "none";
+  } finally {
+    try {
+      h?.close();
+    } catch {
+      // nothing to free
+    }
   }
 }
 
