@@ -232,6 +232,31 @@ export function liveStreams(): number {
   return live;
 }
 
+let deflates = 0;
+
+/**
+ * How many messages the deflaters of this process have compressed with zlib
+ * (empty messages, written without zlib, are not counted). Lets a test check
+ * that a message published to many shared-mode sessions is deflated once.
+ *
+ * @returns The running count.
+ *
+ * @example One call, one count
+ * ```ts
+ * import { deflateCount, RawDeflater } from "./_zlib.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const d = new RawDeflater();
+ * const before = deflateCount();
+ * d.compress(new TextEncoder().encode("x"));
+ * equal(deflateCount(), before + 1);
+ * d.close();
+ * ```
+ */
+export function deflateCount(): number {
+  return deflates;
+}
+
 /** One native handle with its write state and the last error zlib reported. */
 class Native {
   readonly handle: NativeHandle;
@@ -382,6 +407,7 @@ export class RawDeflater {
     // for a second flush in a row (Z_BUF_ERROR), and the block changes no
     // window, so it is written here without touching the stream.
     if (size === 0) return new Uint8Array(1);
+    deflates++;
     this.#full = null;
     this.#total = 0;
     this.#outOff = 0;

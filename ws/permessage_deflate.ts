@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  deflateCount,
   type Invalid,
   liveStreams,
   MAX_STEP_OUTPUT,
@@ -19,7 +20,7 @@ import {
 } from "./_zlib.ts";
 
 export type { Invalid, TooBig };
-export { liveStreams };
+export { deflateCount, liveStreams };
 
 /** The extension's registered name. */
 export const PERMESSAGE_DEFLATE = "permessage-deflate";

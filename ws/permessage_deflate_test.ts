@@ -7,6 +7,7 @@ import {
   type ClientDeflateOptions,
   clientOffer,
   closeSharedDeflaters,
+  deflateCount,
   DeflateNegotiationError,
   type DeflateParams,
   type ExtensionOffer,
@@ -923,6 +924,31 @@ Deno.test("PerMessageDeflate.compress() in shared mode gives every session the s
   for (const s of sessions) s.close();
 });
 
+Deno.test("PerMessageDeflate.sharedKey lets a publisher deflate once for 1000 subscribers", () => {
+  // a hub's fan-out: one compressed form per shared key, one deflate per message
+  const shared = P(true, false, 15, 15);
+  const narrow = P(true, false, 10, 15);
+  const subscribers = Array.from(
+    { length: 1000 },
+    (_, k) => new PerMessageDeflate(k % 10 === 9 ? narrow : shared),
+  );
+  const msg = jsonLike(2048, 2);
+  const before = deflateCount();
+  const byKey = new Map<string, Uint8Array>();
+  const peer = new PerMessageDeflate(shared, { role: "client" });
+  for (const s of subscribers) {
+    const key = s.sharedKey!;
+    let packed = byKey.get(key);
+    if (packed === undefined) byKey.set(key, packed = s.compress(msg));
+    deepEqual(peer.decompress(packed, 1 << 20), msg);
+  }
+  // two windows among the subscribers: two deflates, not 1000
+  equal(deflateCount() - before, 2);
+  equal(byKey.size, 2);
+  for (const s of subscribers) s.close();
+  peer.close();
+});
+
 Deno.test("PerMessageDeflate.compress() in dedicated mode keeps context between messages", () => {
   const params = P(false, false, 15, 15);
   const server = new PerMessageDeflate(params, { mode: "dedicated" });
@@ -1082,7 +1108,9 @@ Deno.test("PerMessageDeflate.decompress() stops a 64 MiB bomb at the limit with 
     const grew = Deno.memoryUsage().rss - rss0;
     deepEqual(got, { kind: "too-big", limit: 1 << 20 });
     // the work stops one 64 KiB step past 1 MiB: far less than inflating 64 MiB
-    ok(grew < 16 << 20, `RSS grew ${grew} bytes`);
+    // (a loose bound: RSS is shared with tests running in parallel; inflating
+    // the whole bomb would cost over 64 MiB)
+    ok(grew < 48 << 20, `RSS grew ${grew} bytes`);
     ok(ms < 2000, `took ${ms} ms`);
   }
   // the same bomb under a 128 MiB limit inflates completely (the limit is what stopped it)
@@ -1195,8 +1223,11 @@ Deno.test("PerMessageDeflate() sessions in shared mode hold no zlib stream until
   // one shared deflater for all of them, no inflater
   equal(liveStreams(), base + 1);
   ok(sessions.every((s) => !s.hasInflater));
+  // RSS is shared with tests running in parallel, so the bound is loose: it
+  // catches a deflater per session (~140 KiB each), not small growth (the
+  // measured figure, ~0.7 KiB per session, is in the notes of the change).
   const perSession = (Deno.memoryUsage().rss - rss0) / N;
-  ok(perSession < 4096, `${perSession} bytes per idle session`);
+  ok(perSession < 32768, `${perSession} bytes per idle session`);
   // the first compressed message from a peer creates that session's inflater
   const packed = sessions[0]!.compress(msg);
   deepEqual(sessions[1]!.decompress(packed, 4096), msg);
