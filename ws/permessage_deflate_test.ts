@@ -3,6 +3,9 @@ import { Buffer } from "node:buffer";
 import { deflateRawSync } from "node:zlib";
 // npm ws: a second implementation for byte interop and its header formatter.
 import { extension as wsExtension, PerMessageDeflate as WsPerMessageDeflate } from "npm:ws@8.23.0";
+// pako: a zlib port in plain JavaScript, a third implementation sharing no
+// code with Deno's zlib-ng.
+import pako from "npm:pako@2.1.0";
 import {
   type ClientDeflateOptions,
   clientOffer,
@@ -1349,3 +1352,75 @@ Deno.test("PerMessageDeflate interoperates with npm ws as server", async () => {
     }
   }
 });
+
+// ---------------------------------------------------------------------------
+// Interop with pako (a JavaScript zlib port): bytes both ways, same window
+
+interface PakoStream {
+  push(data: Uint8Array, mode: number): boolean;
+  chunks: Uint8Array[];
+  err: number;
+  msg: string;
+  strm: { output: Uint8Array; next_out: number; avail_out: number };
+}
+
+const Z_SYNC_FLUSH = 2;
+
+function pakoTake(s: PakoStream): Uint8Array {
+  // pako's Inflate hands out output only when its buffer is full; take what a
+  // sync flush left in it, and make it start a new buffer on the next push
+  // (its window is kept apart, in the inflate state).
+  if (s.strm.next_out > 0 && s.strm.avail_out > 0) {
+    s.chunks.push(s.strm.output.slice(0, s.strm.next_out));
+    s.strm.avail_out = 0;
+  }
+  const n = s.chunks.reduce((a, c) => a + c.length, 0);
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of s.chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  s.chunks.length = 0;
+  return out;
+}
+
+for (const window of [8, 9, 10, 12, 15]) {
+  Deno.test(`PerMessageDeflate interoperates with pako, window ${window}, context takeover`, () => {
+    const params = P(false, false, window, window);
+    const ours = new PerMessageDeflate(params, { mode: "dedicated" });
+    const pakoInflate = new pako.Inflate({ raw: true, windowBits: window }) as PakoStream;
+    const sizes = [0, 1, 100, 1000, 5000, 20000, 65536, 131072];
+    for (const level of [1, 6, 9]) {
+      // (pako, like zlib, cannot deflate raw with 8 bits: a peer granted 8
+      // would deflate with 9, which our 9-bit inflater takes)
+      const pakoDeflate = new pako.Deflate({
+        raw: true,
+        windowBits: Math.max(window, 9),
+        level,
+        memLevel: 8,
+      }) as PakoStream;
+      for (const size of sizes) {
+        for (const msg of [jsonLike(size, size + level), adversarial(size, size + level)]) {
+          // pako -> ours (pako writes nothing for an empty input: no message)
+          if (size > 0) {
+            ok(pakoDeflate.push(msg, Z_SYNC_FLUSH), pakoDeflate.msg);
+            const packed = pakoTake(pakoDeflate);
+            deepEqual([...packed.subarray(-4)], [0, 0, 0xff, 0xff]);
+            const got = ours.decompress(packed.subarray(0, -4), 1 << 20);
+            deepEqual(got, msg, `pako level ${level} -> ours, size ${size}`);
+          }
+          // ours -> pako
+          const mine = ours.compress(msg);
+          const withTail = new Uint8Array(mine.length + 4);
+          withTail.set(mine);
+          withTail.set([0, 0, 0xff, 0xff], mine.length);
+          ok(pakoInflate.push(withTail, Z_SYNC_FLUSH), pakoInflate.msg);
+          equal(pakoInflate.err, 0, pakoInflate.msg);
+          deepEqual(pakoTake(pakoInflate), msg, `ours -> pako, size ${size}`);
+        }
+      }
+    }
+    ours.close();
+  });
+}
