@@ -1361,7 +1361,7 @@ interface PakoStream {
   chunks: Uint8Array[];
   err: number;
   msg: string;
-  strm: { output: Uint8Array; next_out: number; avail_out: number };
+  strm: { output: Uint8Array; "next_out": number; "avail_out": number };
 }
 
 const Z_SYNC_FLUSH = 2;
