@@ -44,9 +44,15 @@ export interface ExtensionOffer {
  *   after every message (`server_no_context_takeover`): no deflate memory
  *   per connection, and a message compresses to the same bytes for every
  *   recipient, so a publisher can compress once for many.
- * - `"dedicated"`: one deflater per connection with context takeover:
- *   better ratio for streams of similar messages, at the cost of
- *   2^(windowBits+2) + 2^(memLevel+9) bytes of zlib memory per connection.
+ * - `"dedicated"`: one deflater per connection (created on its first
+ *   compressed send) with context takeover: a much better ratio for streams
+ *   of similar messages, at the cost of zlib memory per connection. Measured
+ *   on Deno 2.9.6 (RSS after one 1 KiB message): about 144 KiB with window
+ *   15 / memLevel 8, 23 KiB with 12 / 4.
+ *
+ * Either way the inflater (about 17 KiB with a 15-bit window, 10 KiB with
+ * 12 bits) is created on the first compressed message received; an idle
+ * shared-mode session holds no zlib memory at all.
  */
 export type CompressionMode = "shared" | "dedicated";
 
