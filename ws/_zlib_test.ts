@@ -225,3 +225,29 @@ Deno.test("liveStreams() counts open deflaters and inflaters", () => {
   i.close();
   equal(liveStreams(), base);
 });
+
+Deno.test("RawInflater.inflate() survives corrupted input: data, invalid or too-big, never a throw", () => {
+  const d = new RawDeflater();
+  const i = new RawInflater(10);
+  let a = 12345;
+  const next = () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0);
+  const seen = new Set<string>();
+  for (let k = 0; k < 500; k++) {
+    const msg = k % 2 === 0 ? text(100 + (next() % 5000)) : random(100 + (next() % 5000), k);
+    const c = d.compress(msg).slice();
+    d.reset();
+    // flip 1-4 random bits
+    for (let f = 0, n = 1 + (next() % 4); f < n; f++) {
+      const bit = next() % (c.length * 8);
+      c[bit >> 3]! ^= 1 << (bit & 7);
+    }
+    const r = i.inflate(c, 8192);
+    seen.add(kind(r));
+    i.reset();
+  }
+  ok(seen.has("invalid"), [...seen].join());
+  // still sound afterwards
+  deepEqual(i.inflate(d.compress(text(300)), 1000), text(300));
+  d.close();
+  i.close();
+});
