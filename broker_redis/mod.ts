@@ -1,0 +1,28 @@
+/**
+ * Pub/sub topics across processes and machines through Redis: a
+ * `RedisBroker` implementing the `Broker` interface of `@coroio/core`.
+ *
+ * The client is the official `redis` package (node-redis), not `ioredis`:
+ * node-redis is the one Redis maintains and recommends for new code (ioredis
+ * is in maintenance mode), it supports RESP3, and its pub/sub API takes a
+ * listener per channel with binary (`Buffer`) messages, which is all this
+ * broker needs. Its reconnect logic is not trusted for the subscriber
+ * connection (socket.io #4845 and ioredis #1451 are clients that silently
+ * stopped receiving after a reconnect): the broker owns that connection's
+ * lifecycle, heartbeat and resubscription itself.
+ *
+ * Redis pub/sub is at most once: messages are lost while a connection is
+ * down or when Redis disconnects a slow subscriber (`client-output-buffer-limit
+ * pubsub`, 32 MiB by default). The broker reports both as gaps.
+ *
+ * @example Options are checked before connecting
+ * ```ts
+ * import { RedisBroker } from "@coroio/broker-redis";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(() => new RedisBroker({ reconnectDelay: -1 }), RangeError);
+ * ```
+ *
+ * @module
+ */
+export * from "./redis_broker.ts";
