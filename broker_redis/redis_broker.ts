@@ -234,6 +234,8 @@ export class RedisBroker implements Broker {
     });
     client.on("error", this.#onClientError);
     client.on("terminated", (error: unknown) => this.#lost(client, error));
+    // A frozen server accepts TCP but never answers: bound the whole handshake, not just connect.
+    const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
     try {
       await client.connect();
       const channels = [...this.#topics].map((topic) => this.#channel(topic));
@@ -241,12 +243,14 @@ export class RedisBroker implements Broker {
         await client.subscribe(channels, this.#onRedisMessage, true);
       }
     } catch (error) {
+      clearTimeout(timer);
       client.destroy();
       if (this.#state === BrokerState.Closed) return;
       this.#setState(BrokerState.Disconnected, error);
       this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
       return;
     }
+    clearTimeout(timer);
     if (this.#state === BrokerState.Closed) {
       client.destroy();
       return;
@@ -359,7 +363,9 @@ export class RedisBroker implements Broker {
     if (!this.#topics.has(topic)) return;
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(message, this.#envelope);
+      // A plain Uint8Array view, so listeners never see a node Buffer.
+      const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+      envelope = decodeEnvelope(bytes, this.#envelope);
     } catch {
       return; // not from a coroio broker
     }

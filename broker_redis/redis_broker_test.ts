@@ -1,0 +1,143 @@
+import { BrokerState, GapReason } from "@coroio/core";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import {
+  conformance,
+  hasBinary,
+  type Recorder,
+  Recorder as RecorderClass,
+  ServerProcess,
+} from "../broker_workers/_conformance.ts";
+import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
+
+const missing = hasBinary("redis-server")
+  ? false
+  : "redis-server is not installed (apt-get install -y redis-server; .ci/run does it)";
+
+function redisServer(port?: number): ServerProcess {
+  return new ServerProcess(
+    "redis-server",
+    (p) => [
+      "--port",
+      String(p),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "no",
+    ],
+    port,
+  );
+}
+
+async function node(
+  server: ServerProcess,
+  listener: Recorder,
+  options: RedisBrokerOptions = {},
+): Promise<RedisBroker> {
+  const broker = new RedisBroker({
+    url: `redis://127.0.0.1:${server.port}`,
+    listener,
+    heartbeatInterval: 1000,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    ...options,
+  });
+  await broker.ready();
+  return broker;
+}
+
+conformance("RedisBroker", async () => {
+  const server = await redisServer().start();
+  return { node: (rec) => node(server, rec), teardown: () => server.stop("SIGTERM") };
+}, missing);
+
+Deno.test({
+  name: "RedisBroker() survives a server crash: reconnects, resubscribes, reports the gap",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
+    const sub = await node(server, subRec);
+    const pub = await node(server, pubRec);
+    let sent = 0;
+    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
+    try {
+      await sub.subscribe("t");
+      await subRec.count(20);
+      await server.stop("SIGKILL");
+      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+      const before = subRec.messages.length;
+      await server.start();
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+        "a reconnect gap",
+      );
+      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+        "a sequence gap",
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    // Every sequence number up to the last received was either delivered or reported missing.
+    const seqs = subRec.messages.map((m) => m.seq);
+    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+      .reduce((sum, g) => sum + g.missed, 0);
+    strictEqual(seqs.length + missed, seqs.at(-1));
+    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+    deepStrictEqual(
+      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+      [
+        "t",
+      ],
+    );
+    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
+    ok(pub.dropped > 0, "publishes while the server was down are counted as dropped");
+    await sub.close();
+    await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() heartbeat finds a frozen server (half-open link) and reconnects",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
+    const sub = await node(server, subRec, { heartbeatInterval: 50, connectTimeout: 200 });
+    const pub = await node(server, pubRec);
+    await sub.subscribe("t");
+    server.signal("SIGSTOP");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
+    server.signal("SIGCONT");
+    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
+    pub.publish("t", new TextEncoder().encode("after"));
+    await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
+    deepStrictEqual(subRec.gaps.map((g) => [g.reason, g.topic]), [["reconnect", "t"]]);
+    await sub.close();
+    await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() close() while the server is down releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    await broker.subscribe("t");
+    await server.stop("SIGKILL");
+    await rec.until(() => broker.state === BrokerState.Disconnected, "disconnected");
+    const pending = broker.subscribe("u");
+    await broker.close();
+    await pending.then(() => ok(false, "subscribe must reject"), () => {});
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
