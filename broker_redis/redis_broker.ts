@@ -363,9 +363,7 @@ export class RedisBroker implements Broker {
     if (!this.#topics.has(topic)) return;
     let envelope: Envelope;
     try {
-      // A plain Uint8Array view, so listeners never see a node Buffer.
-      const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-      envelope = decodeEnvelope(bytes, this.#envelope);
+      envelope = decodeEnvelope(message, this.#envelope);
     } catch {
       return; // not from a coroio broker
     }

@@ -296,7 +296,8 @@ export function decodeEnvelope(bytes: Uint8Array, into?: Envelope): Envelope {
   const node = String.fromCharCode.apply(null, bytes.subarray(3, 3 + nodeLength) as never);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const seq = view.getUint32(3 + nodeLength) * TWO_32 + view.getUint32(7 + nodeLength);
-  const payload = bytes.subarray(head);
+  // A plain Uint8Array view even when `bytes` is a node Buffer (whose subarray is a Buffer).
+  const payload = new Uint8Array(bytes.buffer, bytes.byteOffset + head, bytes.length - head);
   if (into === undefined) return { node, seq, flags: bytes[1]!, payload };
   into.node = node;
   into.seq = seq;

@@ -1,0 +1,140 @@
+import { BrokerState, GapReason } from "@coroio/core";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { conformance, hasBinary, Recorder, ServerProcess } from "../broker_workers/_conformance.ts";
+import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
+import { topicSubject } from "./subject.ts";
+
+const missing = hasBinary("nats-server")
+  ? false
+  : "nats-server is not installed (apt-get install -y nats-server; .ci/run does it)";
+
+/** A nats-server whose max_payload fits a 1 MiB payload plus the envelope. */
+async function natsServer(port?: number): Promise<ServerProcess & { conf: string }> {
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  await Deno.writeTextFile(conf, "max_payload: 8MB\n");
+  const server = new ServerProcess(
+    "nats-server",
+    (p) => ["-a", "127.0.0.1", "-p", String(p), "-c", conf],
+    port,
+  );
+  return Object.assign(server, { conf });
+}
+
+async function stopNats(server: ServerProcess & { conf: string }): Promise<void> {
+  await server.stop("SIGTERM");
+  await Deno.remove(server.conf);
+}
+
+async function node(
+  server: ServerProcess,
+  listener: Recorder,
+  options: NatsBrokerOptions = {},
+): Promise<NatsBroker> {
+  const broker = new NatsBroker({
+    servers: `127.0.0.1:${server.port}`,
+    listener,
+    heartbeatInterval: 1000,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    ...options,
+  });
+  await broker.ready();
+  return broker;
+}
+
+conformance("NatsBroker", async () => {
+  const server = await (await natsServer()).start();
+  return { node: (rec) => node(server, rec), teardown: () => stopNats(server) };
+}, missing);
+
+Deno.test("topicSubject() keeps every topic one literal token, distinct from the others", () => {
+  const topics = ["x.*", "x.>", "x~2E~2A", "", "~", "a b", "a\tb", "\u00e9", "A-z_0", "x..y"];
+  const subjects = topics.map((t) => topicSubject("p", t));
+  strictEqual(new Set(subjects).size, topics.length);
+  for (const subject of subjects) {
+    ok(/^p\.[A-Za-z0-9_~-]+$/.test(subject), subject);
+  }
+  strictEqual(topicSubject("p", "A-z_0"), "p.A-z_0");
+  strictEqual(topicSubject("p", "\u00e9"), "p.~C3~A9");
+});
+
+Deno.test({
+  name: "NatsBroker() survives a server crash: reconnects, resubscribes, reports the gap",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const [subRec, pubRec] = [new Recorder(), new Recorder()];
+    const sub = await node(server, subRec);
+    const pub = await node(server, pubRec);
+    let sent = 0;
+    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
+    try {
+      await sub.subscribe("t");
+      await subRec.count(20);
+      await server.stop("SIGKILL");
+      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+      const before = subRec.messages.length;
+      await server.start();
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+        "a reconnect gap",
+      );
+      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+        "a sequence gap",
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    const seqs = subRec.messages.map((m) => m.seq);
+    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+      .reduce((sum, g) => sum + g.missed, 0);
+    strictEqual(seqs.length + missed, seqs.at(-1));
+    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+    deepStrictEqual(
+      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+      ["t"],
+    );
+    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
+    ok(pub.dropped > 0, "publishes while disconnected are counted as dropped");
+    await sub.close();
+    await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() heartbeat finds a frozen server (half-open link) and reconnects",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const [subRec, pubRec] = [new Recorder(), new Recorder()];
+    const sub = await node(server, subRec, { heartbeatInterval: 50, connectTimeout: 200 });
+    const pub = await node(server, pubRec);
+    await sub.subscribe("t");
+    server.signal("SIGSTOP");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
+    server.signal("SIGCONT");
+    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
+    await pubRec.until(() => pub.state === BrokerState.Connected, "publisher connected", 5000);
+    pub.publish("t", new TextEncoder().encode("after"));
+    await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
+    deepStrictEqual(subRec.gaps.map((g) => [g.reason, g.topic]), [["reconnect", "t"]]);
+    await sub.close();
+    await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.publish() refuses a payload over the server's max_payload",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const broker = await node(server, new Recorder());
+    throws(() => broker.publish("t", new Uint8Array(9 << 20)), RangeError);
+    await broker.close();
+    await stopNats(server);
+  },
+});
