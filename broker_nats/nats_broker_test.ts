@@ -1,10 +1,16 @@
 import { BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { conformance, hasBinary, Recorder, ServerProcess } from "../broker_workers/_conformance.ts";
+import {
+  conformance,
+  findBinary,
+  Recorder,
+  ServerProcess,
+} from "../broker_workers/_conformance.ts";
 import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
 import { topicSubject } from "./subject.ts";
 
-const missing = hasBinary("nats-server")
+const binary = findBinary("nats-server");
+const missing = binary !== undefined
   ? false
   : "nats-server is not installed (apt-get install -y nats-server; .ci/run does it)";
 
@@ -13,7 +19,7 @@ async function natsServer(port?: number): Promise<ServerProcess & { conf: string
   const conf = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(conf, "max_payload: 8MB\n");
   const server = new ServerProcess(
-    "nats-server",
+    binary ?? "nats-server",
     (p) => ["-a", "127.0.0.1", "-p", String(p), "-c", conf],
     port,
   );

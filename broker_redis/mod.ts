@@ -2,7 +2,9 @@
  * Pub/sub topics across processes and machines through Redis: a
  * `RedisBroker` implementing the `Broker` interface of `@coroio/core`.
  *
- * The client is the official `redis` package (node-redis), not `ioredis`:
+ * The client is the official `redis` package (node-redis), through its core
+ * `@redis/client` (the `redis` package only adds the search, JSON, Bloom and
+ * time-series command modules, which a broker never loads), not `ioredis`:
  * node-redis is the one Redis maintains and recommends for new code (ioredis
  * is in maintenance mode), it supports RESP3, and its pub/sub API takes a
  * listener per channel with binary (`Buffer`) messages, which is all this

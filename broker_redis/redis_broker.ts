@@ -13,7 +13,7 @@ import {
   SequenceTracker,
 } from "@coroio/core";
 import { Buffer } from "node:buffer";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 
 type Client = ReturnType<typeof createClient>;
 

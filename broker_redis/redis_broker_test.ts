@@ -2,20 +2,21 @@ import { BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   conformance,
-  hasBinary,
+  findBinary,
   type Recorder,
   Recorder as RecorderClass,
   ServerProcess,
 } from "../broker_workers/_conformance.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
 
-const missing = hasBinary("redis-server")
+const binary = findBinary("redis-server");
+const missing = binary !== undefined
   ? false
   : "redis-server is not installed (apt-get install -y redis-server; .ci/run does it)";
 
 function redisServer(port?: number): ServerProcess {
   return new ServerProcess(
-    "redis-server",
+    binary ?? "redis-server",
     (p) => [
       "--port",
       String(p),

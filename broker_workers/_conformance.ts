@@ -338,14 +338,21 @@ export function conformance(
   });
 }
 
-/** Whether an executable can be run (tests skip loudly when a server binary is missing). */
-export function hasBinary(name: string): boolean {
-  try {
-    new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
+/**
+ * The path of a server binary (on PATH, or in /usr/sbin where Debian puts nats-server), or
+ * `undefined` when it is missing: tests then skip loudly.
+ */
+export function findBinary(name: string): string | undefined {
+  for (const candidate of [name, `/usr/sbin/${name}`, `/usr/bin/${name}`]) {
+    try {
+      new Deno.Command(candidate, { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync();
+      return candidate;
+    } catch {
+      // not there
+    }
   }
+  return undefined;
 }
 
 /** A free loopback port (bound and released; good enough on a test box). */
