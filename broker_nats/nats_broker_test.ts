@@ -5,6 +5,7 @@ import {
   findBinary,
   Recorder,
   ServerProcess,
+  slowSubscriber,
 } from "../broker_workers/_conformance.ts";
 import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
 import { topicSubject } from "./subject.ts";
@@ -15,9 +16,12 @@ const missing = binary !== undefined
   : "nats-server is not installed (apt-get install -y nats-server; .ci/run does it)";
 
 /** A nats-server whose max_payload fits a 1 MiB payload plus the envelope. */
-async function natsServer(port?: number): Promise<ServerProcess & { conf: string }> {
+async function natsServer(
+  port?: number,
+  extra = "",
+): Promise<ServerProcess & { conf: string }> {
   const conf = await Deno.makeTempFile({ suffix: ".conf" });
-  await Deno.writeTextFile(conf, "max_payload: 8MB\n");
+  await Deno.writeTextFile(conf, `max_payload: 8MB\n${extra}`);
   const server = new ServerProcess(
     binary ?? "nats-server",
     (p) => ["-a", "127.0.0.1", "-p", String(p), "-c", conf],
@@ -141,6 +145,26 @@ Deno.test({
     const broker = await node(server, new Recorder());
     throws(() => broker.publish("t", new Uint8Array(9 << 20)), RangeError);
     await broker.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() cut off as a slow consumer reconnects and reports what it missed",
+  ignore: missing !== false,
+  async fn() {
+    const server =
+      await (await natsServer(undefined, 'max_pending: 8MB\nwrite_deadline: "200ms"\n'))
+        .start();
+    const pub = await node(server, new Recorder());
+    const { missed } = await slowSubscriber(
+      new URL("./mod.ts", import.meta.url).href,
+      "NatsBroker",
+      { servers: `127.0.0.1:${server.port}`, reconnectDelay: 20, maxReconnectDelay: 200 },
+      pub,
+    );
+    ok(missed > 0);
+    await pub.close();
     await stopNats(server);
   },
 });

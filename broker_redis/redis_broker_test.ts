@@ -6,6 +6,7 @@ import {
   type Recorder,
   Recorder as RecorderClass,
   ServerProcess,
+  slowSubscriber,
 } from "../broker_workers/_conformance.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
 
@@ -14,7 +15,7 @@ const missing = binary !== undefined
   ? false
   : "redis-server is not installed (apt-get install -y redis-server; .ci/run does it)";
 
-function redisServer(port?: number): ServerProcess {
+function redisServer(port?: number, extra: string[] = []): ServerProcess {
   return new ServerProcess(
     binary ?? "redis-server",
     (p) => [
@@ -28,6 +29,7 @@ function redisServer(port?: number): ServerProcess {
       "no",
       "--protected-mode",
       "no",
+      ...extra,
     ],
     port,
   );
@@ -140,5 +142,26 @@ Deno.test({
     await broker.close();
     await pending.then(() => ok(false, "subscribe must reject"), () => {});
     strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() cut off as a slow subscriber reconnects and reports what it missed",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer(undefined, [
+      "--client-output-buffer-limit",
+      "pubsub 1mb 512kb 1",
+    ]).start();
+    const pub = await node(server, new RecorderClass());
+    const { missed } = await slowSubscriber(
+      new URL("./mod.ts", import.meta.url).href,
+      "RedisBroker",
+      { url: `redis://127.0.0.1:${server.port}`, reconnectDelay: 20, maxReconnectDelay: 200 },
+      pub,
+    );
+    ok(missed > 0);
+    await pub.close();
+    await server.stop();
   },
 });

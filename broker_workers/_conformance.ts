@@ -39,24 +39,25 @@ export class Recorder implements BrokerListener {
       seq: origin.seq,
       flags: origin.flags,
     });
-    this.#wake();
+    this.wake();
   }
 
   onGap(gap: BrokerGap): void {
     this.gaps.push(gap);
-    this.#wake();
+    this.wake();
   }
 
   onStateChange(state: BrokerState): void {
     this.states.push(state);
-    this.#wake();
+    this.wake();
   }
 
   texts(topic?: string): string[] {
     return this.messages.filter((m) => topic === undefined || m.topic === topic).map((m) => m.text);
   }
 
-  #wake(): void {
+  /** Re-checks the waiters (for events mirrored from elsewhere). */
+  wake(): void {
     for (const waiter of [...this.#waiters]) {
       if (waiter.check()) {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
@@ -363,23 +364,6 @@ export function freePort(): number {
   return port;
 }
 
-/** Resolves once something accepts TCP connections on the port; rejects after `ms`. */
-export async function waitForPort(port: number, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`Server on port ${port} never came up`, { cause: error });
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
 /** A broker server (redis-server, nats-server) run by a test on a loopback port, stopped by PID. */
 export class ServerProcess {
   readonly port: number;
@@ -402,8 +386,24 @@ export class ServerProcess {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    await waitForPort(this.port);
-    return this;
+    const child = this.#child;
+    let exit: Deno.CommandStatus | undefined;
+    void child.status.then((status) => exit = status);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      if (exit !== undefined) {
+        throw new Error(`${this.#command} exited with code ${exit.code} before listening`);
+      }
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: this.port })).close();
+        return this;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`${this.#command} never listened on ${this.port}`, { cause: error });
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
   }
 
   /** Sends a signal to the server's PID. */
@@ -424,4 +424,62 @@ export class ServerProcess {
     }
     await child.status;
   }
+}
+
+/**
+ * Runs a slow subscriber (see testdata/slow_subscriber.ts) of broker class `className` from
+ * `module` in a worker, floods it through `publisher` until the server disconnects it, then
+ * checks it reconnects, reports the gaps, and that every sequence number up to the last one
+ * received was either delivered or reported missing.
+ */
+export async function slowSubscriber(
+  module: string,
+  className: string,
+  options: Record<string, unknown>,
+  publisher: Broker,
+): Promise<{ received: number; missed: number }> {
+  const worker = new Worker(new URL("./testdata/slow_subscriber.ts", import.meta.url), {
+    type: "module",
+  });
+  const seqs: number[] = [];
+  const gaps: BrokerGap[] = [];
+  const states: string[] = [];
+  const rec = new Recorder(); // only for until(), woken on each event from the worker
+  const closed = Promise.withResolvers<void>();
+  const ready = Promise.withResolvers<void>();
+  worker.onmessage = (event) => {
+    const msg = event.data;
+    if (msg.op === "message") seqs.push(msg.seq);
+    else if (msg.op === "gap") gaps.push(msg.gap);
+    else if (msg.op === "state") states.push(msg.state);
+    else if (msg.op === "ready") ready.resolve();
+    else if (msg.op === "closed") closed.resolve();
+    rec.wake();
+  };
+  worker.postMessage({ op: "init", module, className, options, topic: "slow", blockMs: 1500 });
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  try {
+    await ready.promise;
+    const chunk = new Uint8Array(16 << 10).fill(1);
+    for (let i = 0; i < 2000; i++) publisher.publish("slow", chunk); // 32 MiB
+    const small = new Uint8Array(8);
+    ticker = setInterval(() => publisher.publish("slow", small), 5);
+    await rec.until(
+      () =>
+        gaps.some((g) => g.reason === "reconnect") && gaps.some((g) => g.reason === "sequence") &&
+        seqs.length > 0 && seqs.at(-1)! > 2000,
+      "the slow subscriber to be cut off, reconnect, report gaps and receive again",
+      20_000,
+    );
+  } finally {
+    clearInterval(ticker);
+    worker.postMessage({ op: "close" });
+    await closed.promise;
+    worker.terminate();
+  }
+  ok(states.includes("disconnected"), `states ${states}`);
+  const missed = gaps.filter((g) => g.reason === "sequence").reduce((sum, g) => sum + g.missed, 0);
+  strictEqual(seqs.length + missed, seqs.at(-1));
+  deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+  return { received: seqs.length, missed };
 }
