@@ -6,6 +6,7 @@ import {
   Recorder,
   ServerProcess,
   slowSubscriber,
+  twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
 import { topicSubject } from "./subject.ts";
@@ -120,7 +121,7 @@ Deno.test({
   async fn() {
     const server = await (await natsServer()).start();
     const [subRec, pubRec] = [new Recorder(), new Recorder()];
-    const sub = await node(server, subRec, { heartbeatInterval: 50, connectTimeout: 200 });
+    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
     const pub = await node(server, pubRec);
     await sub.subscribe("t");
     server.signal("SIGSTOP");
@@ -130,7 +131,9 @@ Deno.test({
     await pubRec.until(() => pub.state === BrokerState.Connected, "publisher connected", 5000);
     pub.publish("t", new TextEncoder().encode("after"));
     await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
-    deepStrictEqual(subRec.gaps.map((g) => [g.reason, g.topic]), [["reconnect", "t"]]);
+    // One reconnect, or more when a loaded machine answers a PING late: never anything else.
+    ok(subRec.gaps.length >= 1);
+    for (const gap of subRec.gaps) deepStrictEqual([gap.reason, gap.topic], ["reconnect", "t"]);
     await sub.close();
     await pub.close();
     await stopNats(server);
@@ -165,6 +168,23 @@ Deno.test({
     );
     ok(missed > 0);
     await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() carries 20,000 messages from another process, all, in order",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const rec = new Recorder();
+    const broker = await node(server, rec);
+    const options = { servers: `127.0.0.1:${server.port}` };
+    await twoProcesses(new URL("./mod.ts", import.meta.url).href, "NatsBroker", options, {
+      broker,
+      rec,
+    }, 20_000);
+    await broker.close();
     await stopNats(server);
   },
 });

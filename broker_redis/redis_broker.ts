@@ -385,7 +385,8 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Closes both connections and every timer; pending subscribes reject. Idempotent.
+   * Closes both connections and every timer; pending subscribes reject. Messages already
+   * published are sent first (waiting up to `connectTimeout` for Redis). Idempotent.
    *
    * @returns When the connections are closed.
    */
@@ -398,7 +399,16 @@ export class RedisBroker implements Broker {
     const sub = this.#sub;
     this.#sub = undefined;
     sub?.destroy();
-    this.#pub.destroy();
+    // Publishes already written still reach Redis; a server that stops answering gets
+    // connectTimeout to do so, then the connection is cut.
+    const timer = setTimeout(() => this.#pub.destroy(), this.#connectTimeout);
+    try {
+      await this.#pub.close();
+    } catch {
+      this.#pub.destroy();
+    } finally {
+      clearTimeout(timer);
+    }
     await this.#connecting;
     await this.#pubReady;
     this.#topics.clear();

@@ -7,6 +7,7 @@ import {
   Recorder as RecorderClass,
   ServerProcess,
   slowSubscriber,
+  twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
 
@@ -112,7 +113,7 @@ Deno.test({
   async fn() {
     const server = await redisServer().start();
     const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
-    const sub = await node(server, subRec, { heartbeatInterval: 50, connectTimeout: 200 });
+    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
     const pub = await node(server, pubRec);
     await sub.subscribe("t");
     server.signal("SIGSTOP");
@@ -121,7 +122,9 @@ Deno.test({
     await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
     pub.publish("t", new TextEncoder().encode("after"));
     await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
-    deepStrictEqual(subRec.gaps.map((g) => [g.reason, g.topic]), [["reconnect", "t"]]);
+    // One reconnect, or more when a loaded machine answers a PING late: never anything else.
+    ok(subRec.gaps.length >= 1);
+    for (const gap of subRec.gaps) deepStrictEqual([gap.reason, gap.topic], ["reconnect", "t"]);
     await sub.close();
     await pub.close();
     await server.stop();
@@ -162,6 +165,23 @@ Deno.test({
     );
     ok(missed > 0);
     await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() carries 20,000 messages from another process, all, in order",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    const options = { url: `redis://127.0.0.1:${server.port}` };
+    await twoProcesses(new URL("./mod.ts", import.meta.url).href, "RedisBroker", options, {
+      broker,
+      rec,
+    }, 20_000);
+    await broker.close();
     await server.stop();
   },
 });

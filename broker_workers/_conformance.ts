@@ -483,3 +483,50 @@ export async function slowSubscriber(
   deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
   return { received: seqs.length, missed };
 }
+
+/**
+ * Two processes on one broker: a separate `deno run` process publishes `n` messages through
+ * broker class `className` of `module`; `subscriber` (in this process) must get all of them,
+ * in order, with no gap reported.
+ */
+export async function twoProcesses(
+  module: string,
+  className: string,
+  options: Record<string, unknown>,
+  subscriber: Node,
+  n: number,
+): Promise<void> {
+  await subscriber.broker.subscribe("cross");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./testdata/publisher_process.ts", import.meta.url).href,
+      module,
+      className,
+      JSON.stringify(options),
+      "cross",
+      String(n),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const writer = child.stdin.getWriter();
+  try {
+    const { value } = await reader.read();
+    strictEqual(new TextDecoder().decode(value), "ready\n");
+    await writer.write(new TextEncoder().encode("go\n"));
+    await subscriber.rec.count(n, 20_000);
+  } finally {
+    await writer.close();
+    await reader.cancel();
+    strictEqual((await child.status).code, 0);
+  }
+  deepStrictEqual(
+    subscriber.rec.texts("cross").map(Number),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  deepStrictEqual(subscriber.rec.gaps, []);
+}
