@@ -238,9 +238,19 @@ export class RedisBroker implements Broker {
     const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
     try {
       await client.connect();
-      const channels = [...this.#topics].map((topic) => this.#channel(topic));
-      if (channels.length > 0 && this.#state !== BrokerState.Closed) {
+      const topics = [...this.#topics];
+      if (topics.length > 0 && this.#state !== BrokerState.Closed) {
+        const channels = topics.map((topic) => this.#channel(topic));
         await client.subscribe(channels, this.#onRedisMessage, true);
+        // Topics unsubscribed while that was in flight: drop them on the server too.
+        const stale = topics.filter((topic) => !this.#topics.has(topic));
+        if (stale.length > 0) {
+          await client.unsubscribe(
+            stale.map((topic) => this.#channel(topic)),
+            this.#onRedisMessage,
+            true,
+          );
+        }
       }
     } catch (error) {
       clearTimeout(timer);
