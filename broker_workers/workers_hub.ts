@@ -110,6 +110,7 @@ class Router {
  */
 export class WorkersHub {
   #router = new Router();
+  #remote = new WeakMap<MessagePort, Peer>();
   #closed = false;
 
   /**
@@ -122,8 +123,38 @@ export class WorkersHub {
   connect(): MessagePort {
     if (this.#closed) throw new Error("Cannot connect: the hub is closed");
     const channel = new MessageChannel();
-    this.#router.peers.add(new Peer(this.#router, channel.port1));
+    const peer = new Peer(this.#router, channel.port1);
+    this.#router.peers.add(peer);
+    this.#remote.set(channel.port2, peer);
     return channel.port2;
+  }
+
+  /**
+   * Drops a broker that cannot say goodbye (its worker crashed or was terminated; ports send
+   * no close event): its subscriptions go and its port is closed. Unknown ports are ignored.
+   *
+   * @param port A port returned by {@linkcode WorkersHub.connect} (even after it was transferred).
+   *
+   * @example Cleaning up after a terminated worker
+   * ```ts
+   * import { WorkersBroker, WorkersHub } from "@coroio/broker-workers";
+   * import { strictEqual } from "node:assert/strict";
+   *
+   * const hub = new WorkersHub();
+   * const port = hub.connect();
+   * const broker = new WorkersBroker({ port }); // stands for a broker in a worker
+   * await broker.subscribe("room");
+   * hub.disconnect(port);
+   * strictEqual(hub.topicCount, 0);
+   * await broker.close();
+   * hub.close();
+   * ```
+   */
+  disconnect(port: MessagePort): void {
+    const peer = this.#remote.get(port);
+    if (peer === undefined) return;
+    this.#remote.delete(port);
+    this.#router.drop(peer);
   }
 
   /** How many brokers are connected. */

@@ -88,6 +88,12 @@ class RemoteBroker implements Broker {
 
   #closed = false;
 
+  /** Kills the worker without a goodbye, as a crash would. */
+  terminate(): void {
+    this.#closed = true;
+    this.#worker.terminate();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -151,5 +157,21 @@ Deno.test("WorkersHub routes a closing broker's BYE: its topics disappear", asyn
   strictEqual(hub.topicCount, 2);
   strictEqual(hub.peerCount, 1);
   await a.close();
+  hub.close();
+});
+
+Deno.test("WorkersHub.disconnect() drops a terminated worker's subscriptions", async () => {
+  const hub = new WorkersHub();
+  const [rec, deadRec] = [new Recorder(), new Recorder()];
+  const dead = hub.connect();
+  const doomed = new RemoteBroker(dead, deadRec);
+  const live = new WorkersBroker({ port: hub.connect(), listener: rec });
+  await doomed.ready();
+  await Promise.all([doomed.subscribe("t"), live.subscribe("t")]);
+  doomed.terminate();
+  hub.disconnect(dead);
+  hub.disconnect(dead); // idempotent
+  deepStrictEqual([hub.peerCount, hub.topicCount], [1, 1]);
+  await live.close();
   hub.close();
 });
