@@ -16,6 +16,7 @@ import {
   connect,
   type Msg,
   type NatsConnection,
+  type NodeConnectionOptions,
   type Status,
   type Subscription,
 } from "@nats-io/transport-node";
@@ -136,6 +137,9 @@ export class NatsBroker implements Broker {
   #reconnectDelay: number;
   #maxReconnectDelay: number;
   #state: BrokerState = BrokerState.Connecting;
+  #options: NodeConnectionOptions;
+  #retry: PromiseWithResolvers<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection | undefined>;
   #statusLoop: Promise<void> | undefined;
@@ -167,21 +171,43 @@ export class NatsBroker implements Broker {
     this.nodeId = options.nodeId ?? newNodeId();
     encodeEnvelope(this.nodeId, 0, 0, new Uint8Array()); // validates the id
     this.listener = options.listener ?? IGNORE;
-    this.#connecting = connect({
+    this.#options = {
       servers: options.servers ?? "127.0.0.1:4222",
       name: `coroio-${this.nodeId}`,
       noEcho: true,
       maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
       pingInterval: heartbeat,
       maxPingOut: 2,
       timeout,
       reconnectDelayHandler: () => this.#backoff(),
-    }).then((nc) => this.#connected(nc), (error) => {
-      this.#setState(BrokerState.Closed, error);
-      return undefined;
-    });
-    void this.#connecting;
+    };
+    this.#connecting = this.#firstConnect();
+  }
+
+  /**
+   * The first connection is this broker's loop (the client's own retry before a first
+   * connection cannot be cancelled by close()); after it the client reconnects by itself.
+   */
+  async #firstConnect(): Promise<NatsConnection | undefined> {
+    for (;;) {
+      try {
+        const nc = await connect(this.#options);
+        if (this.#closed()) {
+          await nc.close().catch(this.#ignore);
+          return undefined;
+        }
+        return this.#connected(nc);
+      } catch (error) {
+        if (this.#closed()) return undefined;
+        this.#setState(BrokerState.Disconnected, error);
+      }
+      const wait = Promise.withResolvers<void>();
+      this.#retry = wait;
+      this.#retryTimer = setTimeout(wait.resolve, this.#backoff());
+      await wait.promise;
+      this.#retry = undefined;
+      if (this.#closed()) return undefined;
+    }
   }
 
   /** The connection's state. */
@@ -215,12 +241,9 @@ export class NatsBroker implements Broker {
     return Math.round(delay * (0.8 + Math.random() * 0.4));
   }
 
-  #connected(nc: NatsConnection): NatsConnection | undefined {
-    if (this.#closed()) {
-      void nc.close().catch(this.#ignore);
-      return undefined;
-    }
+  #connected(nc: NatsConnection): NatsConnection {
     this.#nc = nc;
+    this.#attempt = 0;
     this.#statusLoop = this.#watch(nc);
     this.#setState(BrokerState.Connected, undefined);
     return nc;
@@ -362,6 +385,9 @@ export class NatsBroker implements Broker {
   async close(): Promise<void> {
     if (this.#closed()) return;
     this.#setState(BrokerState.Closed, undefined);
+    clearTimeout(this.#retryTimer);
+    this.#retry?.resolve();
+    await this.#connecting;
     const nc = this.#nc;
     this.#nc = undefined;
     this.#subs.clear();

@@ -1,8 +1,9 @@
-import { BrokerState, GapReason } from "@coroio/core";
+import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import {
   conformance,
   findBinary,
+  freePort,
   Recorder,
   ServerProcess,
   slowSubscriber,
@@ -186,5 +187,64 @@ Deno.test({
     }, 20_000);
     await broker.close();
     await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() started before its server connects once the server is up",
+  ignore: missing !== false,
+  async fn() {
+    const server = await natsServer();
+    const rec = new Recorder();
+    const broker = new NatsBroker({
+      servers: `127.0.0.1:${server.port}`,
+      listener: rec,
+      reconnectDelay: 10,
+      maxReconnectDelay: 50,
+    });
+    const subscribed = broker.subscribe("t");
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await server.start();
+    await subscribed;
+    await broker.ready();
+    strictEqual(broker.state, BrokerState.Connected);
+    await broker.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.close() before the server ever came up releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const rec = new Recorder();
+    const port = freePort();
+    const broker = new NatsBroker({
+      servers: `127.0.0.1:${port}`,
+      listener: rec,
+      reconnectDelay: 10,
+    });
+    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await broker.close();
+    strictEqual(await refused, true);
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.close() while the server is down releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const rec = new Recorder();
+    const broker = await node(server, rec);
+    await broker.subscribe("t");
+    await stopNats(server);
+    await rec.until(() => broker.state === BrokerState.Disconnected, "disconnected");
+    broker.publish("t", new Uint8Array([1]));
+    strictEqual(broker.dropped, 1);
+    await broker.close();
+    strictEqual(broker.state, BrokerState.Closed);
   },
 });

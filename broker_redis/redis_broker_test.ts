@@ -1,8 +1,9 @@
-import { BrokerState, GapReason } from "@coroio/core";
+import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   conformance,
   findBinary,
+  freePort,
   type Recorder,
   Recorder as RecorderClass,
   ServerProcess,
@@ -141,9 +142,9 @@ Deno.test({
     await broker.subscribe("t");
     await server.stop("SIGKILL");
     await rec.until(() => broker.state === BrokerState.Disconnected, "disconnected");
-    const pending = broker.subscribe("u");
+    const refused = broker.subscribe("u").then(() => false, (e) => e instanceof BrokerClosedError);
     await broker.close();
-    await pending.then(() => ok(false, "subscribe must reject"), () => {});
+    strictEqual(await refused, true);
     strictEqual(broker.state, BrokerState.Closed);
   },
 });
@@ -183,5 +184,47 @@ Deno.test({
     }, 20_000);
     await broker.close();
     await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() started before its server connects once the server is up",
+  ignore: missing !== false,
+  async fn() {
+    const server = redisServer();
+    const rec = new RecorderClass();
+    const broker = new RedisBroker({
+      url: `redis://127.0.0.1:${server.port}`,
+      listener: rec,
+      reconnectDelay: 10,
+      maxReconnectDelay: 50,
+    });
+    const subscribed = broker.subscribe("t");
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await server.start();
+    await subscribed;
+    await broker.ready();
+    strictEqual(broker.state, BrokerState.Connected);
+    await broker.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker.close() before the server ever came up releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const rec = new RecorderClass();
+    const port = freePort();
+    const broker = new RedisBroker({
+      url: `redis://127.0.0.1:${port}`,
+      listener: rec,
+      reconnectDelay: 10,
+    });
+    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await broker.close();
+    strictEqual(await refused, true);
+    strictEqual(broker.state, BrokerState.Closed);
   },
 });
