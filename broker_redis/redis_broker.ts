@@ -13,7 +13,7 @@ import {
   SequenceTracker,
 } from "@coroio/core";
 import { Buffer } from "node:buffer";
-import { createClient } from "@redis/client";
+import { createClient, ErrorReply } from "@redis/client";
 
 type Client = ReturnType<typeof createClient>;
 
@@ -314,6 +314,7 @@ export class RedisBroker implements Broker {
    * @param topic The topic.
    * @returns When Redis confirmed the subscription (after a reconnect if the link is down).
    * @throws {BrokerClosedError} (rejects) If the broker is or gets closed first.
+   * @throws {Error} (rejects) Redis's error reply if it refuses (an ACL); the topic is dropped.
    */
   async subscribe(topic: string): Promise<void> {
     if (this.#state === BrokerState.Closed) throw new BrokerClosedError("subscribe");
@@ -329,6 +330,11 @@ export class RedisBroker implements Broker {
         return;
       } catch (error) {
         if (this.#closed()) throw new BrokerClosedError("subscribe");
+        if (error instanceof ErrorReply) {
+          // Redis refused (an ACL, say): a new connection would not change its mind.
+          this.#topics.delete(topic);
+          throw error;
+        }
         this.#lost(sub, error);
       }
     }

@@ -1,5 +1,5 @@
 import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   conformance,
   findBinary,
@@ -226,5 +226,34 @@ Deno.test({
     await broker.close();
     strictEqual(await refused, true);
     strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "RedisBroker.subscribe() rejects a channel Redis refuses (ACL) and stays connected",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    const acl = await new Deno.Command("redis-cli", {
+      args: [
+        "-p",
+        String(server.port),
+        "ACL",
+        "SETUSER",
+        "default",
+        "resetchannels",
+        "&coroio:ok*",
+      ],
+      stdout: "null",
+    }).output();
+    ok(acl.success);
+    await rejects(broker.subscribe("denied"), /NOPERM/);
+    await broker.subscribe("ok-1");
+    strictEqual(broker.state, BrokerState.Connected);
+    deepStrictEqual(rec.states, ["connected"]);
+    await broker.close();
+    await server.stop();
   },
 });
