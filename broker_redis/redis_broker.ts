@@ -87,13 +87,16 @@ function positive(name: string, value: number): number {
 /**
  * A {@linkcode Broker} over Redis pub/sub with the official `redis` client:
  * one connection publishes, a separate one subscribes (a subscribed Redis
- * connection cannot publish). The subscriber connection is this broker's own
- * business: it is PINGed every `heartbeatInterval` and, when it drops or stops
- * answering, made again with exponential backoff, every topic subscribed
- * again, and a {@linkcode GapReason.Reconnect} gap reported per topic; holes
- * in a publisher's sequence numbers are reported as they show up. The
- * publisher connection reconnects by itself and drops (counts) what is
- * published while it is down: Redis pub/sub is at most once anyway.
+ * connection cannot publish). Both connections are this broker's business,
+ * not the client's (its reconnection is off): when one drops it is made again
+ * with exponential backoff and jitter. The subscriber connection is PINGed
+ * every `heartbeatInterval`, so a half-open link is found; after a reconnect
+ * every topic is subscribed again and a {@linkcode GapReason.Reconnect} gap is
+ * reported per topic; holes in a publisher's sequence numbers are reported as
+ * {@linkcode GapReason.Sequence} gaps as they show up. Publishes while the
+ * publisher connection is down are dropped and counted
+ * ({@linkcode RedisBroker.dropped}), never queued without bound: Redis pub/sub
+ * is at most once anyway.
  *
  * @example Two nodes through one Redis (needs a running server)
  * ```ts ignore
@@ -134,8 +137,12 @@ export class RedisBroker implements Broker {
   #topics = new Set<string>();
   #seq = new PublishSequence();
   #tracker = new SequenceTracker();
-  #pub: Client;
-  #pubReady: Promise<unknown>;
+  #pub: Client | undefined;
+  #pubReady = Promise.withResolvers<void>();
+  #pubAttempt = 0;
+  #pubTimer: ReturnType<typeof setTimeout> | undefined;
+  #pubConnecting: Promise<void> | undefined;
+  #opening = new Set<Client>();
   #sub: Client | undefined;
   #ready = Promise.withResolvers<void>();
   #everConnected = false;
@@ -161,6 +168,10 @@ export class RedisBroker implements Broker {
     this.#reconnectTimer = undefined;
     this.#connecting = this.#connect();
   };
+  #reconnectPub = (): void => {
+    this.#pubTimer = undefined;
+    this.#pubConnecting = this.#connectPub();
+  };
 
   /**
    * Starts connecting both connections; see {@linkcode RedisBroker.ready}.
@@ -180,16 +191,8 @@ export class RedisBroker implements Broker {
     encodeEnvelope(this.nodeId, 0, 0, new Uint8Array()); // validates the id
     this.listener = options.listener ?? IGNORE;
     void this.#ready.promise.catch(this.#onClientError);
-    this.#pub = createClient({
-      url: this.#url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.#connectTimeout,
-        reconnectStrategy: (retries: number) => this.#backoff(retries),
-      },
-    });
-    this.#pub.on("error", this.#onClientError);
-    this.#pubReady = this.#pub.connect().catch(this.#onClientError);
+    void this.#pubReady.promise.catch(this.#onClientError);
+    this.#pubConnecting = this.#connectPub();
     this.#connecting = this.#connect();
   }
 
@@ -211,7 +214,7 @@ export class RedisBroker implements Broker {
    */
   async ready(): Promise<void> {
     await this.#ready.promise;
-    await this.#pubReady;
+    await this.#pubReady.promise;
   }
 
   #closed(): boolean {
@@ -227,19 +230,65 @@ export class RedisBroker implements Broker {
     return this.#prefix + topic;
   }
 
-  async #connect(): Promise<void> {
+  /**
+   * Opens one connection with the client's own reconnection off (this broker owns it). The
+   * whole handshake is bounded by connectTimeout: a frozen server accepts TCP but never answers.
+   */
+  async #open(): Promise<Client> {
     const client: Client = createClient({
       url: this.#url,
+      disableOfflineQueue: true,
       socket: { connectTimeout: this.#connectTimeout, reconnectStrategy: false },
     });
     client.on("error", this.#onClientError);
-    client.on("terminated", (error: unknown) => this.#lost(client, error));
-    // A frozen server accepts TCP but never answers: bound the whole handshake, not just connect.
+    client.on("terminated", (error: unknown) => this.#clientLost(client, error));
+    this.#opening.add(client);
     const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
     try {
       await client.connect();
+      return client;
+    } catch (error) {
+      client.destroy();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#opening.delete(client);
+    }
+  }
+
+  async #connectPub(): Promise<void> {
+    let client: Client;
+    try {
+      client = await this.#open();
+    } catch {
+      if (this.#closed()) return;
+      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+      return;
+    }
+    if (this.#closed()) {
+      client.destroy();
+      return;
+    }
+    this.#pub = client;
+    this.#pubAttempt = 0;
+    this.#pubReady.resolve();
+    if (!client.isReady) this.#clientLost(client, new Error("Redis connection closed"));
+  }
+
+  async #connect(): Promise<void> {
+    let client: Client;
+    try {
+      client = await this.#open();
+    } catch (error) {
+      if (this.#closed()) return;
+      this.#setState(BrokerState.Disconnected, error);
+      this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+      return;
+    }
+    const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
+    try {
       const topics = [...this.#topics];
-      if (topics.length > 0 && this.#state !== BrokerState.Closed) {
+      if (topics.length > 0 && !this.#closed()) {
         const channels = topics.map((topic) => this.#channel(topic));
         await client.subscribe(channels, this.#onRedisMessage, true);
         // Topics unsubscribed while that was in flight: drop them on the server too.
@@ -253,15 +302,15 @@ export class RedisBroker implements Broker {
         }
       }
     } catch (error) {
-      clearTimeout(timer);
       client.destroy();
-      if (this.#state === BrokerState.Closed) return;
+      if (this.#closed()) return;
       this.#setState(BrokerState.Disconnected, error);
       this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
       return;
+    } finally {
+      clearTimeout(timer);
     }
-    clearTimeout(timer);
-    if (this.#state === BrokerState.Closed) {
+    if (this.#closed()) {
       client.destroy();
       return;
     }
@@ -277,11 +326,22 @@ export class RedisBroker implements Broker {
     }
     this.#everConnected = true;
     this.#ready.resolve();
+    if (!client.isReady) this.#clientLost(client, new Error("Redis connection closed"));
+  }
+
+  /** A connection ended without close(): the current subscriber or publisher is made again. */
+  #clientLost(client: Client, error: unknown): void {
+    if (client === this.#sub) this.#lost(client, error);
+    else if (client === this.#pub && !this.#closed()) {
+      this.#pub = undefined;
+      client.destroy();
+      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+    }
   }
 
   /** The subscriber connection `client` failed: drop it and reconnect (once per client). */
   #lost(client: Client, error: unknown): void {
-    if (client !== this.#sub || this.#state === BrokerState.Closed) return;
+    if (client !== this.#sub || this.#closed()) return;
     this.#sub = undefined;
     client.destroy();
     this.#ready = Promise.withResolvers<void>();
@@ -370,8 +430,13 @@ export class RedisBroker implements Broker {
   publish(topic: string, payload: Uint8Array, flags = 0): void {
     if (this.#state === BrokerState.Closed) throw new BrokerClosedError("publish");
     const envelope = encodeEnvelope(this.nodeId, this.#seq.next(topic), flags, payload);
+    const pub = this.#pub;
+    if (pub === undefined) {
+      this.#dropped++;
+      return;
+    }
     const message = Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
-    this.#pub.publish(this.#channel(topic), message).catch(this.#onPublishError);
+    pub.publish(this.#channel(topic), message).catch(this.#onPublishError);
   }
 
   #receive(message: Buffer, channel: Buffer): void {
@@ -411,22 +476,29 @@ export class RedisBroker implements Broker {
     this.#setState(BrokerState.Closed, undefined);
     clearInterval(this.#heartbeat);
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#pubTimer);
     this.#ready.reject(new BrokerClosedError("subscribe"));
+    this.#pubReady.reject(new BrokerClosedError("wait for ready"));
+    for (const client of this.#opening) client.destroy();
     const sub = this.#sub;
     this.#sub = undefined;
     sub?.destroy();
-    // Publishes already written still reach Redis; a server that stops answering gets
-    // connectTimeout to do so, then the connection is cut.
-    const timer = setTimeout(() => this.#pub.destroy(), this.#connectTimeout);
-    try {
-      await this.#pub.close();
-    } catch {
-      this.#pub.destroy();
-    } finally {
-      clearTimeout(timer);
+    const pub = this.#pub;
+    this.#pub = undefined;
+    if (pub !== undefined) {
+      // Publishes already written still reach Redis; a server that stops answering gets
+      // connectTimeout to do so, then the connection is cut.
+      const timer = setTimeout(() => pub.destroy(), this.#connectTimeout);
+      try {
+        await pub.close();
+      } catch {
+        pub.destroy();
+      } finally {
+        clearTimeout(timer);
+      }
     }
     await this.#connecting;
-    await this.#pubReady;
+    await this.#pubConnecting;
     this.#topics.clear();
     this.#tracker.clear();
   }
