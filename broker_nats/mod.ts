@@ -23,3 +23,14 @@
  */
 export * from "./nats_broker.ts";
 export * from "./subject.ts";
+// The broker contract from @coroio/core, re-exported so this package's docs are complete alone.
+export {
+  type Broker,
+  BrokerClosedError,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
+  GapReason,
+  MessageFlags,
+  type MessageOrigin,
+} from "@coroio/core";

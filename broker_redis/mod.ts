@@ -28,3 +28,14 @@
  * @module
  */
 export * from "./redis_broker.ts";
+// The broker contract from @coroio/core, re-exported so this package's docs are complete alone.
+export {
+  type Broker,
+  BrokerClosedError,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
+  GapReason,
+  MessageFlags,
+  type MessageOrigin,
+} from "@coroio/core";

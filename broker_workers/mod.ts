@@ -34,3 +34,14 @@
  */
 export * from "./workers_hub.ts";
 export * from "./workers_broker.ts";
+// The broker contract from @coroio/core, re-exported so this package's docs are complete alone.
+export {
+  type Broker,
+  BrokerClosedError,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
+  GapReason,
+  MessageFlags,
+  type MessageOrigin,
+} from "@coroio/core";
