@@ -45,8 +45,8 @@ export interface RedisBrokerOptions {
    */
   listener?: BrokerListener;
   /**
-   * How often the subscriber connection is PINGed, in milliseconds. A PING still unanswered at
-   * the next beat means a dead (half-open) link: the connection is dropped and made again.
+   * How often both connections are PINGed, in milliseconds. A PING still unanswered at the
+   * next beat means a dead (half-open) link: the connection is dropped and made again.
    *
    * @default {5000}
    */
@@ -162,6 +162,10 @@ export class RedisBroker implements Broker {
   #onPong = (): void => {
     this.#pingOutstanding = false;
   };
+  #pubPingOutstanding = false;
+  #onPubPong = (): void => {
+    this.#pubPingOutstanding = false;
+  };
   #onClientError = (): void => {}; // every failure also ends in 'terminated' or a rejection
   #beat = (): void => this.#heartbeatTick();
   #reconnect = (): void => {
@@ -271,6 +275,7 @@ export class RedisBroker implements Broker {
     }
     this.#pub = client;
     this.#pubAttempt = 0;
+    this.#pubPingOutstanding = false;
     this.#pubReady.resolve();
     if (!client.isReady) this.#clientLost(client, new Error("Redis connection closed"));
   }
@@ -351,6 +356,17 @@ export class RedisBroker implements Broker {
   }
 
   #heartbeatTick(): void {
+    const pub = this.#pub;
+    if (pub !== undefined) {
+      // The publisher too: over a half-open link, publishes would vanish into a socket buffer.
+      if (this.#pubPingOutstanding) {
+        this.#pubPingOutstanding = false;
+        this.#clientLost(pub, new Error("Redis publisher connection: no PING reply"));
+      } else {
+        this.#pubPingOutstanding = true;
+        pub.ping().then(this.#onPubPong, this.#onClientError);
+      }
+    }
     const sub = this.#sub;
     if (sub === undefined) return;
     if (this.#pingOutstanding) {
