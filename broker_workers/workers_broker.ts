@@ -108,7 +108,8 @@ export class WorkersBroker implements Broker {
    * Subscribes a topic.
    *
    * @param topic The topic.
-   * @returns When the hub routes the topic to this broker.
+   * @returns When the hub routes the topic to this broker (never, if the hub was closed or
+   * dropped this broker: ports give no sign of that; close() rejects what is pending).
    * @throws {BrokerClosedError} (rejects) If closed.
    */
   subscribe(topic: string): Promise<void> {
