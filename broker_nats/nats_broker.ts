@@ -139,6 +139,8 @@ export class NatsBroker implements Broker {
   #state: BrokerState = BrokerState.Connecting;
   #options: NodeConnectionOptions;
   #retry: PromiseWithResolvers<void> | undefined;
+  /** Settles when the connection is up again after a disconnect (renewed at each one). */
+  #up = Promise.withResolvers<void>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection | undefined>;
@@ -164,6 +166,7 @@ export class NatsBroker implements Broker {
    */
   constructor(options: NatsBrokerOptions = {}) {
     const heartbeat = positive("heartbeatInterval", options.heartbeatInterval ?? 5000);
+    void this.#up.promise.catch(this.#ignore);
     this.#reconnectDelay = positive("reconnectDelay", options.reconnectDelay ?? 50);
     this.#maxReconnectDelay = positive("maxReconnectDelay", options.maxReconnectDelay ?? 5000);
     const timeout = positive("connectTimeout", options.connectTimeout ?? 5000);
@@ -243,6 +246,7 @@ export class NatsBroker implements Broker {
 
   #connected(nc: NatsConnection): NatsConnection {
     this.#nc = nc;
+    this.#up.resolve();
     this.#attempt = 0;
     this.#statusLoop = this.#watch(nc);
     this.#setState(BrokerState.Connected, undefined);
@@ -258,6 +262,10 @@ export class NatsBroker implements Broker {
     switch (status.type) {
       case "disconnect":
       case "staleConnection":
+        if (this.#state === BrokerState.Connected) {
+          this.#up = Promise.withResolvers<void>();
+          void this.#up.promise.catch(this.#ignore);
+        }
         this.#setState(BrokerState.Disconnected, new Error(`NATS: ${status.type}`));
         break;
       case "reconnect":
@@ -271,6 +279,7 @@ export class NatsBroker implements Broker {
   #reconnected(): void {
     if (this.#closed()) return;
     this.#setState(BrokerState.Connected, undefined);
+    this.#up.resolve();
     for (const topic of this.#subs.keys()) {
       this.listener.onGap({ reason: GapReason.Reconnect, topic, node: null, missed: -1 });
     }
@@ -287,7 +296,8 @@ export class NatsBroker implements Broker {
    * Subscribes a topic.
    *
    * @param topic The topic, encoded into a literal subject.
-   * @returns When the server confirmed (a PING/PONG round trip after the SUB).
+   * @returns When the server confirmed (a PING/PONG round trip after the SUB), after the
+   * reconnect if the link is down.
    * @throws {BrokerClosedError} (rejects) If the broker is or gets closed first.
    */
   async subscribe(topic: string): Promise<void> {
@@ -299,11 +309,21 @@ export class NatsBroker implements Broker {
       this.#subs.set(topic, nc.subscribe(subject, { callback: this.#onNatsMessage }));
       this.#topicOf.set(subject, topic);
     }
-    try {
-      await nc.flush();
-    } catch (error) {
-      if (this.#closed()) throw new BrokerClosedError("subscribe");
-      throw error;
+    for (;;) {
+      try {
+        await nc.flush();
+        return;
+      } catch (error) {
+        if (this.#closed()) throw new BrokerClosedError("subscribe");
+        if (this.#state === BrokerState.Connected) throw error;
+      }
+      // Disconnected: the client sends the SUB again when it reconnects; confirm after that.
+      try {
+        await this.#up.promise;
+      } catch {
+        throw new BrokerClosedError("subscribe");
+      }
+      if (!this.#subs.has(topic)) return;
     }
   }
 
@@ -385,6 +405,7 @@ export class NatsBroker implements Broker {
   async close(): Promise<void> {
     if (this.#closed()) return;
     this.#setState(BrokerState.Closed, undefined);
+    this.#up.reject(new BrokerClosedError("subscribe"));
     clearTimeout(this.#retryTimer);
     this.#retry?.resolve();
     await this.#connecting;

@@ -1,6 +1,7 @@
 import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import {
+  changesWhileDown,
   conformance,
   findBinary,
   freePort,
@@ -246,5 +247,15 @@ Deno.test({
     strictEqual(broker.dropped, 1);
     await broker.close();
     strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() applies subscribe() and unsubscribe() made while the server was down",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    await changesWhileDown(server, (rec) => node(server, rec));
+    await stopNats(server);
   },
 });

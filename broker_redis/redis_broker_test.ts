@@ -1,6 +1,7 @@
 import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
+  changesWhileDown,
   conformance,
   findBinary,
   freePort,
@@ -261,6 +262,16 @@ Deno.test({
     strictEqual(broker.state, BrokerState.Connected);
     deepStrictEqual(rec.states, ["connected"]);
     await broker.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() applies subscribe() and unsubscribe() made while the server was down",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    await changesWhileDown(server, (rec) => node(server, rec));
     await server.stop();
   },
 });

@@ -530,3 +530,42 @@ export async function twoProcesses(
   );
   deepStrictEqual(subscriber.rec.gaps, []);
 }
+
+/**
+ * Subscription changes made while the server is down take effect once it is back: a topic
+ * subscribed meanwhile is delivered, one unsubscribed meanwhile is not, one kept is renewed.
+ */
+export async function changesWhileDown(
+  server: ServerProcess,
+  make: (rec: Recorder) => Promise<Broker>,
+): Promise<void> {
+  const [subRec, pubRec] = [new Recorder(), new Recorder()];
+  const sub = await make(subRec);
+  const pub = await make(pubRec);
+  try {
+    await Promise.all([sub.subscribe("kept"), sub.subscribe("dropped")]);
+    await server.stop("SIGKILL");
+    await subRec.until(() => sub.state === "disconnected", "disconnected");
+    const late = sub.subscribe("late");
+    const dropped = sub.unsubscribe("dropped");
+    await server.start();
+    await Promise.all([late, dropped]);
+    // The publisher reconnects on its own schedule: publish markers until one gets through.
+    let i = 0;
+    const ticker = setInterval(() => pub.publish("kept", text(`marker ${i++}`)), 20);
+    try {
+      await subRec.until(() => subRec.texts("kept").length > 0, "a marker after the restart");
+    } finally {
+      clearInterval(ticker);
+    }
+    pub.publish("dropped", text("x"));
+    pub.publish("late", text("y"));
+    pub.publish("kept", text("z"));
+    await subRec.until(() => subRec.texts("kept").includes("z"), "the last message");
+    await subRec.until(() => subRec.texts("late").includes("y"), "the late topic's message");
+    deepStrictEqual(subRec.texts("dropped"), []);
+  } finally {
+    await sub.close();
+    await pub.close();
+  }
+}
