@@ -27,3 +27,4 @@ export * from "./buf_reader.ts";
 export * from "./buf_writer.ts";
 export * from "./deadlines.ts";
 export * from "./tcp_server.ts";
+export * from "./broker.ts";

@@ -1,0 +1,261 @@
+import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  changesWhileDown,
+  conformance,
+  findBinary,
+  freePort,
+  Recorder,
+  ServerProcess,
+  slowSubscriber,
+  twoProcesses,
+} from "../broker_workers/_conformance.ts";
+import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
+import { topicSubject } from "./subject.ts";
+
+const binary = findBinary("nats-server");
+const missing = binary !== undefined
+  ? false
+  : "nats-server is not installed (apt-get install -y nats-server; .ci/run does it)";
+
+/** A nats-server whose max_payload fits a 1 MiB payload plus the envelope. */
+async function natsServer(
+  port?: number,
+  extra = "",
+): Promise<ServerProcess & { conf: string }> {
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  await Deno.writeTextFile(conf, `max_payload: 8MB\n${extra}`);
+  const server = new ServerProcess(
+    binary ?? "nats-server",
+    (p) => ["-a", "127.0.0.1", "-p", String(p), "-c", conf],
+    port,
+  );
+  return Object.assign(server, { conf });
+}
+
+async function stopNats(server: ServerProcess & { conf: string }): Promise<void> {
+  await server.stop("SIGTERM");
+  await Deno.remove(server.conf);
+}
+
+async function node(
+  server: ServerProcess,
+  listener: Recorder,
+  options: NatsBrokerOptions = {},
+): Promise<NatsBroker> {
+  const broker = new NatsBroker({
+    servers: `127.0.0.1:${server.port}`,
+    listener,
+    heartbeatInterval: 1000,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    ...options,
+  });
+  await broker.ready();
+  return broker;
+}
+
+conformance("NatsBroker", async () => {
+  const server = await (await natsServer()).start();
+  return { node: (rec) => node(server, rec), teardown: () => stopNats(server) };
+}, missing);
+
+Deno.test("topicSubject() keeps every topic one literal token, distinct from the others", () => {
+  const topics = ["x.*", "x.>", "x~2E~2A", "", "~", "a b", "a\tb", "\u00e9", "A-z_0", "x..y"];
+  const subjects = topics.map((t) => topicSubject("p", t));
+  strictEqual(new Set(subjects).size, topics.length);
+  for (const subject of subjects) {
+    ok(/^p\.[A-Za-z0-9_~-]+$/.test(subject), subject);
+  }
+  strictEqual(topicSubject("p", "A-z_0"), "p.A-z_0");
+  strictEqual(topicSubject("p", "\u00e9"), "p.~C3~A9");
+});
+
+Deno.test({
+  name: "NatsBroker() survives a server crash: reconnects, resubscribes, reports the gap",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const [subRec, pubRec] = [new Recorder(), new Recorder()];
+    const sub = await node(server, subRec);
+    const pub = await node(server, pubRec);
+    let sent = 0;
+    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
+    try {
+      await sub.subscribe("t");
+      await subRec.count(20);
+      await server.stop("SIGKILL");
+      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+      const before = subRec.messages.length;
+      await server.start();
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+        "a reconnect gap",
+      );
+      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+        "a sequence gap",
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    const seqs = subRec.messages.map((m) => m.seq);
+    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+      .reduce((sum, g) => sum + g.missed, 0);
+    strictEqual(seqs.length + missed, seqs.at(-1));
+    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+    deepStrictEqual(
+      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+      ["t"],
+    );
+    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
+    ok(pub.dropped > 0, "publishes while disconnected are counted as dropped");
+    await sub.close();
+    await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() heartbeat finds a frozen server (half-open link) and reconnects",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const [subRec, pubRec] = [new Recorder(), new Recorder()];
+    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
+    const pub = await node(server, pubRec);
+    await sub.subscribe("t");
+    server.signal("SIGSTOP");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
+    server.signal("SIGCONT");
+    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
+    await pubRec.until(() => pub.state === BrokerState.Connected, "publisher connected", 5000);
+    pub.publish("t", new TextEncoder().encode("after"));
+    await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
+    // One reconnect, or more when a loaded machine answers a PING late: never anything else.
+    ok(subRec.gaps.length >= 1);
+    for (const gap of subRec.gaps) deepStrictEqual([gap.reason, gap.topic], ["reconnect", "t"]);
+    await sub.close();
+    await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.publish() refuses a payload over the server's max_payload",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const broker = await node(server, new Recorder());
+    throws(() => broker.publish("t", new Uint8Array(9 << 20)), RangeError);
+    await broker.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() cut off as a slow consumer reconnects and reports what it missed",
+  ignore: missing !== false,
+  async fn() {
+    const server =
+      await (await natsServer(undefined, 'max_pending: 8MB\nwrite_deadline: "200ms"\n'))
+        .start();
+    const pub = await node(server, new Recorder());
+    const { missed } = await slowSubscriber(
+      new URL("./mod.ts", import.meta.url).href,
+      "NatsBroker",
+      { servers: `127.0.0.1:${server.port}`, reconnectDelay: 20, maxReconnectDelay: 200 },
+      pub,
+    );
+    ok(missed > 0);
+    await pub.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() carries 20,000 messages from another process, all, in order",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const rec = new Recorder();
+    const broker = await node(server, rec);
+    const options = { servers: `127.0.0.1:${server.port}` };
+    await twoProcesses(new URL("./mod.ts", import.meta.url).href, "NatsBroker", options, {
+      broker,
+      rec,
+    }, 20_000);
+    await broker.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() started before its server connects once the server is up",
+  ignore: missing !== false,
+  async fn() {
+    const server = await natsServer();
+    const rec = new Recorder();
+    const broker = new NatsBroker({
+      servers: `127.0.0.1:${server.port}`,
+      listener: rec,
+      reconnectDelay: 10,
+      maxReconnectDelay: 50,
+    });
+    const subscribed = broker.subscribe("t");
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await server.start();
+    await subscribed;
+    await broker.ready();
+    strictEqual(broker.state, BrokerState.Connected);
+    await broker.close();
+    await stopNats(server);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.close() before the server ever came up releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const rec = new Recorder();
+    const port = freePort();
+    const broker = new NatsBroker({
+      servers: `127.0.0.1:${port}`,
+      listener: rec,
+      reconnectDelay: 10,
+    });
+    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await broker.close();
+    strictEqual(await refused, true);
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker.close() while the server is down releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    const rec = new Recorder();
+    const broker = await node(server, rec);
+    await broker.subscribe("t");
+    await stopNats(server);
+    await rec.until(() => broker.state === BrokerState.Disconnected, "disconnected");
+    broker.publish("t", new Uint8Array([1]));
+    strictEqual(broker.dropped, 1);
+    await broker.close();
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "NatsBroker() applies subscribe() and unsubscribe() made while the server was down",
+  ignore: missing !== false,
+  async fn() {
+    const server = await (await natsServer()).start();
+    await changesWhileDown(server, (rec) => node(server, rec));
+    await stopNats(server);
+  },
+});

@@ -1,0 +1,277 @@
+import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import {
+  changesWhileDown,
+  conformance,
+  findBinary,
+  freePort,
+  type Recorder,
+  Recorder as RecorderClass,
+  ServerProcess,
+  slowSubscriber,
+  twoProcesses,
+} from "../broker_workers/_conformance.ts";
+import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
+
+const binary = findBinary("redis-server");
+const missing = binary !== undefined
+  ? false
+  : "redis-server is not installed (apt-get install -y redis-server; .ci/run does it)";
+
+function redisServer(port?: number, extra: string[] = []): ServerProcess {
+  return new ServerProcess(
+    binary ?? "redis-server",
+    (p) => [
+      "--port",
+      String(p),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "no",
+      ...extra,
+    ],
+    port,
+  );
+}
+
+async function node(
+  server: ServerProcess,
+  listener: Recorder,
+  options: RedisBrokerOptions = {},
+): Promise<RedisBroker> {
+  const broker = new RedisBroker({
+    url: `redis://127.0.0.1:${server.port}`,
+    listener,
+    heartbeatInterval: 1000,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    ...options,
+  });
+  await broker.ready();
+  return broker;
+}
+
+conformance("RedisBroker", async () => {
+  const server = await redisServer().start();
+  return { node: (rec) => node(server, rec), teardown: () => server.stop("SIGTERM") };
+}, missing);
+
+Deno.test({
+  name: "RedisBroker() survives a server crash: reconnects, resubscribes, reports the gap",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
+    const sub = await node(server, subRec);
+    const pub = await node(server, pubRec);
+    let sent = 0;
+    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
+    try {
+      await sub.subscribe("t");
+      await subRec.count(20);
+      await server.stop("SIGKILL");
+      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+      const before = subRec.messages.length;
+      await server.start();
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+        "a reconnect gap",
+      );
+      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+      await subRec.until(
+        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+        "a sequence gap",
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    // Every sequence number up to the last received was either delivered or reported missing.
+    const seqs = subRec.messages.map((m) => m.seq);
+    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+      .reduce((sum, g) => sum + g.missed, 0);
+    strictEqual(seqs.length + missed, seqs.at(-1));
+    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+    deepStrictEqual(
+      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+      [
+        "t",
+      ],
+    );
+    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
+    ok(pub.dropped > 0, "publishes while the server was down are counted as dropped");
+    await sub.close();
+    await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() heartbeat finds a frozen server (half-open link) and reconnects",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
+    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
+    const pub = await node(server, pubRec, { heartbeatInterval: 200, connectTimeout: 1000 });
+    await sub.subscribe("t");
+    server.signal("SIGSTOP");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
+    // The publisher's heartbeat drops its connection too: publishes are counted, not buffered.
+    for (let i = 0; i < 60 && pub.dropped === 0; i++) {
+      pub.publish("t", new TextEncoder().encode("lost"));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    ok(pub.dropped > 0, "publishes to a frozen server are dropped once its PING went unanswered");
+    server.signal("SIGCONT");
+    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
+    pub.publish("t", new TextEncoder().encode("after"));
+    await subRec.until(() => subRec.texts().includes("after"), "delivery after the freeze");
+    // One reconnect or more (a loaded machine answers a PING late); "lost" messages the frozen
+    // server still had in its socket buffer may arrive around the holes: sequence gaps.
+    ok(subRec.gaps.some((g) => g.reason === GapReason.Reconnect));
+    for (const gap of subRec.gaps) strictEqual(gap.topic, "t");
+    await sub.close();
+    await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() close() while the server is down releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    await broker.subscribe("t");
+    await server.stop("SIGKILL");
+    await rec.until(() => broker.state === BrokerState.Disconnected, "disconnected");
+    const refused = broker.subscribe("u").then(() => false, (e) => e instanceof BrokerClosedError);
+    await broker.close();
+    strictEqual(await refused, true);
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() cut off as a slow subscriber reconnects and reports what it missed",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer(undefined, [
+      "--client-output-buffer-limit",
+      "pubsub 1mb 512kb 1",
+    ]).start();
+    const pub = await node(server, new RecorderClass());
+    const { missed } = await slowSubscriber(
+      new URL("./mod.ts", import.meta.url).href,
+      "RedisBroker",
+      { url: `redis://127.0.0.1:${server.port}`, reconnectDelay: 20, maxReconnectDelay: 200 },
+      pub,
+    );
+    ok(missed > 0);
+    await pub.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() carries 20,000 messages from another process, all, in order",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    const options = { url: `redis://127.0.0.1:${server.port}` };
+    await twoProcesses(new URL("./mod.ts", import.meta.url).href, "RedisBroker", options, {
+      broker,
+      rec,
+    }, 20_000);
+    await broker.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() started before its server connects once the server is up",
+  ignore: missing !== false,
+  async fn() {
+    const server = redisServer();
+    const rec = new RecorderClass();
+    const broker = new RedisBroker({
+      url: `redis://127.0.0.1:${server.port}`,
+      listener: rec,
+      reconnectDelay: 10,
+      maxReconnectDelay: 50,
+    });
+    const subscribed = broker.subscribe("t");
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await server.start();
+    await subscribed;
+    await broker.ready();
+    strictEqual(broker.state, BrokerState.Connected);
+    await broker.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker.close() before the server ever came up releases everything",
+  ignore: missing !== false,
+  async fn() {
+    const rec = new RecorderClass();
+    const port = freePort();
+    const broker = new RedisBroker({
+      url: `redis://127.0.0.1:${port}`,
+      listener: rec,
+      reconnectDelay: 10,
+    });
+    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await broker.close();
+    strictEqual(await refused, true);
+    strictEqual(broker.state, BrokerState.Closed);
+  },
+});
+
+Deno.test({
+  name: "RedisBroker.subscribe() rejects a channel Redis refuses (ACL) and stays connected",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    const rec = new RecorderClass();
+    const broker = await node(server, rec);
+    const acl = await new Deno.Command("redis-cli", {
+      args: [
+        "-p",
+        String(server.port),
+        "ACL",
+        "SETUSER",
+        "default",
+        "resetchannels",
+        "&coroio:ok*",
+      ],
+      stdout: "null",
+    }).output();
+    ok(acl.success);
+    await rejects(broker.subscribe("denied"), /NOPERM/);
+    await broker.subscribe("ok-1");
+    strictEqual(broker.state, BrokerState.Connected);
+    deepStrictEqual(rec.states, ["connected"]);
+    await broker.close();
+    await server.stop();
+  },
+});
+
+Deno.test({
+  name: "RedisBroker() applies subscribe() and unsubscribe() made while the server was down",
+  ignore: missing !== false,
+  async fn() {
+    const server = await redisServer().start();
+    await changesWhileDown(server, (rec) => node(server, rec));
+    await server.stop();
+  },
+});
