@@ -11,7 +11,7 @@ import {
 
 Deno.test("isToken() accepts tchar strings and nothing else", () => {
   for (const s of ["a", "chat.v2", "!#$%&'*+-.^_`|~", "Z9"]) equal(isToken(s), true, s);
-  for (const s of ["", "a b", "a/b", "a,b", 'a"', "é", "a\x00", "(x)", "a:b", "a=b"]) {
+  for (const s of ["", "a b", "a/b", "a,b", 'a"', "\u00e9", "a\x00", "(x)", "a:b", "a=b"]) {
     equal(isToken(s), false, JSON.stringify(s));
   }
 });
