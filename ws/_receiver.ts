@@ -126,8 +126,10 @@ export class Receiver implements FrameSink {
       (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
     ) {
       // A view into the parser's shared slab: copy it so that the receiver
-      // owns its whole buffer.
-      data = data.slice();
+      // owns its whole buffer (new + set is a little cheaper than slice()).
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      data = copy;
     }
     this.#host.message(data);
   }

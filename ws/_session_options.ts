@@ -3,7 +3,32 @@
 // through by the standalone server and the client. Private to the package.
 import type { Deadlines } from "@coroio/core";
 
-/** Options for `WebSocketSession`. */
+/**
+ * Options for `WebSocketSession`: role, limits, timeouts, backpressure and
+ * message ownership. Numbers are checked when the session is constructed.
+ *
+ * @example Options checked at construction
+ * ```ts
+ * import { type WebSocketHandler, WebSocketSession, type WebSocketSessionOptions } from "@coroio/ws";
+ * import { strictEqual as equal, throws } from "node:assert/strict";
+ *
+ * class Quiet implements WebSocketHandler {
+ *   onMessage(): void {}
+ * }
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * listener.close();
+ *
+ * const bad: WebSocketSessionOptions = { idleTimeout: -1 };
+ * throws(() => new WebSocketSession(conn, new Uint8Array(0), new Quiet(), bad), RangeError);
+ * const options: WebSocketSessionOptions = { idleTimeout: 30_000, maxMessageSize: 65536 };
+ * const session = new WebSocketSession(conn, new Uint8Array(0), new Quiet(), options);
+ * equal(session.readyState, 0); // nothing happens before run()
+ * conn.close();
+ * client.close();
+ * ```
+ */
 export interface WebSocketSessionOptions {
   /**
    * Which side of the connection this is. A server expects masked frames and

@@ -3,10 +3,13 @@
 // whose reads return K masked text frames of `size` bytes at a time as soon
 // as the echo of the previous K was written. Kernel and runtime I/O costs
 // are not included, so this isolates the session's own work per message.
+// Both wall time and process CPU time per message are printed: on a busy
+// machine the CPU figure is the steadier one.
 // `binary` sends binary frames instead of text; `borrow` sets the session's
 // `borrowMessages` option (binary messages as views valid during the call).
 //
 //     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow]
+import process from "node:process";
 import { buildFrame, type WebSocketHandler, WebSocketSession } from "@coroio/ws";
 
 const N = Number(Deno.args[0] ?? 2_000_000);
@@ -71,11 +74,15 @@ for (let round = 0; round < 3; round++) {
     borrow ? { idleTimeout: 0, borrowMessages: true } : { idleTimeout: 0 },
   );
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await session.run();
   const ms = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
   // deno-lint-ignore no-console
   console.log(
-    `${(ms * 1000 / conn.echoed).toFixed(3)} us/message (${conn.echoed} messages, ` +
+    `${(ms * 1000 / conn.echoed).toFixed(3)} us/message, ${
+      ((c1.user + c1.system) / conn.echoed).toFixed(3)
+    } us CPU (${conn.echoed} messages, ` +
       `${conn.writes} writes, ${K} per read, ${size} B ${opcode === 1 ? "text" : "binary"}${
         borrow ? ", borrowed" : ""
       })`,
