@@ -2,9 +2,9 @@
 // opening (onOpen), handler dispatch, the close handshake, failure and the
 // end. It composes the receiver, the sender, the keepalive timers and (with
 // no handler) the message queue, and is the host each of them reports to
-// (ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost). The public
-// class in session.ts holds it in a private field: nothing here is part of
-// the package's API.
+// (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
+// KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
+// in a private field: nothing here is part of the package's API.
 import { isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { ReadyState } from "./constants.ts";
@@ -36,6 +36,8 @@ const F_CLOSE_RECV = 4;
 const F_FAILED = 8;
 const F_HALF_CLOSED = 16;
 const F_TCP_CLOSED = 32;
+/** Binary messages go to the handler as the parser made them (shared views). */
+const F_BORROW = 64;
 
 const EMPTY = new Uint8Array(0);
 const SHUTDOWN_CODE = 1001;
@@ -80,6 +82,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     this.#handler = handler;
     const role = options.role ?? "server";
     if (role === "client") this.#flags |= F_CLIENT;
+    if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
     this.protocol = options.protocol ?? "";
     this.keepalive = new Keepalive(this, {
       idleTimeout: nonNegative("idleTimeout", options.idleTimeout, 60000),
@@ -95,7 +98,6 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     const receiverOptions: ConstructorParameters<typeof Receiver>[3] = {
       role,
       readBufferSize: readBufferSize(options.readBufferSize),
-      borrow: options.borrowMessages === true && handler !== null,
     };
     if (options.maxMessageSize !== undefined) {
       receiverOptions.maxMessageSize = options.maxMessageSize;
@@ -169,8 +171,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     this.run();
   }
 
-  /** The peer's close frame: echo it (unless one was sent) and wait for TCP to close. */
-  closeFrame(code: number, reason: string): void {
+  /** The peer's close frame (from the parser): echo it (unless one was sent) and wait for TCP to close. */
+  onClose(code: number, reason: string): void {
     this.#flags |= F_CLOSE_RECV;
     this.receiver.discard = true;
     this.code = code;
@@ -321,8 +323,20 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
 
   // ---- handler dispatch ----
 
-  message(data: string | Uint8Array): void {
-    if ((this.#flags & F_FAILED) !== 0) return;
+  /** A message from the parser: to the handler or the queue. */
+  onMessage(data: string | Uint8Array): void {
+    const f = this.#flags;
+    if ((f & F_FAILED) !== 0) return;
+    if (
+      typeof data !== "string" && (f & F_BORROW) === 0 &&
+      (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
+    ) {
+      // A view into the parser's shared slab: copy it so that the handler
+      // owns its whole buffer (new + set is a little cheaper than slice()).
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      data = copy;
+    }
     const handler = this.#handler;
     if (handler === null) {
       this.queue!.push(data);
@@ -338,7 +352,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     }
   }
 
-  ping(payload: Uint8Array): void {
+  /** A ping: answered with a pong (unless closing), then reported. */
+  onPing(payload: Uint8Array): void {
     if ((this.#flags & F_FAILED) !== 0) return;
     this.sender.control(0x8a, payload);
     const handler = this.#handler;
@@ -351,7 +366,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     }
   }
 
-  pong(payload: Uint8Array): void {
+  /** A pong: reported. */
+  onPong(payload: Uint8Array): void {
     if ((this.#flags & F_FAILED) !== 0) return;
     const handler = this.#handler;
     if (handler !== null && handler.onPong !== undefined) {

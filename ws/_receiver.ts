@@ -1,30 +1,27 @@
 // The receiving half of a session: the read loop, the read buffer (256
 // bytes until reads fill it, then doubling), reads straight into the
 // message buffer for large payloads, and the FrameParser (fragments, UTF-8,
-// limits) whose events it hands on. It decides nothing about the connection:
-// before each read it asks ReceiverHost.beforeRead(), which may make it
-// wait, pause or stop.
+// limits), which reports messages and control frames straight to the host
+// (a FrameSink). It decides nothing about the connection: before each read
+// it asks ReceiverHost.beforeRead(), which may make it wait, pause or stop.
 //
 // The loop is not an async function: an idle session holds only its pending
 // read and the continuation bound once per receiver, not a suspended frame.
 // Rare waits (onOpen, flushes while closing or above the high-water mark,
 // closeWrite) go through wait().
 //
-// permessage-deflate (RFC 7692) belongs in `onMessage()`: a message whose
-// first frame had RSV1 set is inflated there (with its own size limit)
-// before it goes to the host.
+// permessage-deflate (RFC 7692) belongs where the parser is created: when
+// the extension was negotiated, an inflating FrameSink goes between the
+// parser and the host (a message whose first frame had RSV1 set is inflated
+// there, with its own size limit); without it nothing is in the way.
 import { FrameParser, type FrameSink } from "./frame_parser.ts";
 
-/** What a {@linkcode Receiver} tells the session it belongs to, and asks it. */
-export interface ReceiverHost {
-  /** A complete message: a string for text, bytes for binary. */
-  message(data: string | Uint8Array): void;
-  /** A ping (its payload is a view valid during the call). */
-  ping(payload: Uint8Array): void;
-  /** A pong (its payload is a view valid during the call). */
-  pong(payload: Uint8Array): void;
-  /** A valid close frame; the parser ignores everything after it. */
-  closeFrame(code: number, reason: string): void;
+/**
+ * What a {@linkcode Receiver} tells the session it belongs to, and asks it.
+ * The parser's events (messages, pings, pongs, the close frame) go to the
+ * host directly, as a {@linkcode FrameSink}.
+ */
+export interface ReceiverHost extends FrameSink {
   /** The peer broke the protocol or a limit (a WebSocketError), or a host method threw. */
   invalidInput(err: unknown): void;
   /**
@@ -46,8 +43,6 @@ export interface ReceiverOptions {
   maxFragments?: number;
   /** The read buffer size the buffer returns to after a burst. */
   readBufferSize: number;
-  /** Deliver small binary messages as shared views (valid during the call). */
-  borrow: boolean;
 }
 
 const MAX_READ = 65536;
@@ -59,8 +54,6 @@ const FIRST_READ = 256;
 const F_FILLED = 1;
 /** The pending read goes straight into the parser's message buffer. */
 const F_DIRECT = 2;
-/** Binary messages go out as the parser made them (shared views). */
-const F_BORROW = 4;
 
 // What the loop is doing.
 const S_IDLE = 0;
@@ -71,8 +64,8 @@ const S_DONE = 4;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Reads frames from a connection and hands the parser's events to its host. */
-export class Receiver implements FrameSink {
+/** Reads frames from a connection into the parser, whose events go to the host. */
+export class Receiver {
   /** Bytes arrived since the keepalive last cleared this. */
   active = false;
   /** Drop what arrives (the session failed or received a close frame). */
@@ -98,7 +91,6 @@ export class Receiver implements FrameSink {
     this.#conn = conn;
     this.#host = host;
     this.#init = options.readBufferSize;
-    if (options.borrow) this.#flags |= F_BORROW;
     this.#buf = new Uint8Array(Math.max(Math.min(this.#init, FIRST_READ), buffered.length));
     if (buffered.length > 0) {
       this.#buf.set(buffered);
@@ -113,37 +105,8 @@ export class Receiver implements FrameSink {
     if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
-    this.#parser = new FrameParser(this, parserOptions);
+    this.#parser = new FrameParser(host, parserOptions);
     this.#onSettle = this.#settle.bind(this);
-  }
-
-  // ---- parser events (FrameSink) ----
-
-  /** A message from the parser; binary ones become owned arrays unless borrowed. */
-  onMessage(data: string | Uint8Array): void {
-    if (
-      typeof data !== "string" && (this.#flags & F_BORROW) === 0 &&
-      (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
-    ) {
-      // A view into the parser's shared slab: copy it so that the receiver
-      // owns its whole buffer (new + set is a little cheaper than slice()).
-      const copy = new Uint8Array(data.length);
-      copy.set(data);
-      data = copy;
-    }
-    this.#host.message(data);
-  }
-
-  onPing(payload: Uint8Array): void {
-    this.#host.ping(payload);
-  }
-
-  onPong(payload: Uint8Array): void {
-    this.#host.pong(payload);
-  }
-
-  onClose(code: number, reason: string): void {
-    this.#host.closeFrame(code, reason);
   }
 
   // ---- the loop ----
