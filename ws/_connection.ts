@@ -11,7 +11,7 @@ import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
 import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
-import { Receiver, type ReceiverHost } from "./_receiver.ts";
+import { Receiver, type ReceiverHost, type ReceiverOptions } from "./_receiver.ts";
 import { Sender, type SenderHost } from "./_sender.ts";
 import { nonNegative, readBufferSize, type WebSocketSessionOptions } from "./_session_options.ts";
 
@@ -95,7 +95,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       highWaterMark: nonNegative("highWaterMark", options.highWaterMark, 1048576),
       closeOnBackpressure: options.backpressure === "close",
     });
-    const receiverOptions: ConstructorParameters<typeof Receiver>[3] = {
+    const receiverOptions: ReceiverOptions = {
       role,
       readBufferSize: readBufferSize(options.readBufferSize),
     };
