@@ -1,6 +1,133 @@
-// The session options that the standalone server and the client pass
-// through from their own options. Private to the package.
-import type { WebSocketSessionOptions } from "./session.ts";
+// The session's options: declared (the public interface, re-exported by
+// session.ts), validated once (one rule for every number), and passed
+// through by the standalone server and the client. Private to the package.
+import type { Deadlines } from "@coroio/core";
+
+/**
+ * Options for `WebSocketSession`: role, limits, timeouts, backpressure and
+ * message ownership. Numbers are checked when the session is constructed.
+ *
+ * @example Options checked at construction
+ * ```ts
+ * import { type WebSocketHandler, WebSocketSession, type WebSocketSessionOptions } from "@coroio/ws";
+ * import { strictEqual as equal, throws } from "node:assert/strict";
+ *
+ * class Quiet implements WebSocketHandler {
+ *   onMessage(): void {}
+ * }
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * listener.close();
+ *
+ * const bad: WebSocketSessionOptions = { idleTimeout: -1 };
+ * throws(() => new WebSocketSession(conn, new Uint8Array(0), new Quiet(), bad), RangeError);
+ * const options: WebSocketSessionOptions = { idleTimeout: 30_000, maxMessageSize: 65536 };
+ * const session = new WebSocketSession(conn, new Uint8Array(0), new Quiet(), options);
+ * equal(session.readyState, 0); // nothing happens before run()
+ * conn.close();
+ * client.close();
+ * ```
+ */
+export interface WebSocketSessionOptions {
+  /**
+   * Which side of the connection this is. A server expects masked frames and
+   * closes TCP first; a client masks its frames.
+   *
+   * @default {"server"}
+   */
+  role?: "server" | "client";
+  /**
+   * Largest message, in bytes, summed over its fragments. Larger: close 1009.
+   *
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * Largest frame payload, in bytes. Larger: close 1009.
+   *
+   * @default {maxMessageSize}
+   */
+  maxFrameSize?: number;
+  /**
+   * Most frames in one message. More: close 1009.
+   *
+   * @default {65536}
+   */
+  maxFragments?: number;
+  /**
+   * After this many milliseconds without incoming bytes a ping is sent; 0
+   * disables. Checked coarsely: a silent peer is pinged between one and two
+   * idle periods after its last bytes.
+   *
+   * @default {60000}
+   */
+  idleTimeout?: number;
+  /**
+   * How long, in milliseconds, to wait for any bytes (a pong or anything
+   * else) after an idle ping before closing the connection as dead.
+   *
+   * @default {30000}
+   */
+  pongTimeout?: number;
+  /**
+   * How long, in milliseconds, to wait for the peer's close frame after
+   * sending one (and, as a client, for the server to close TCP) before
+   * closing TCP anyway. After a protocol error the grace period is the
+   * smaller of this and one second.
+   *
+   * @default {5000}
+   */
+  closeTimeout?: number;
+  /**
+   * Bytes of queued output (not yet handed to the kernel) above which
+   * `backpressure` applies. Reading also pauses while the queue is above it.
+   *
+   * @default {1048576}
+   */
+  highWaterMark?: number;
+  /**
+   * What `send()` does when the queue is above `highWaterMark`: `"wait"`
+   * until it drains before queuing, or `"close"` the connection with 1008
+   * (a slow consumer).
+   *
+   * @default {"wait"}
+   */
+  backpressure?: "wait" | "close";
+  /**
+   * The subprotocol agreed in the handshake, reported by `protocol`.
+   *
+   * @default {""}
+   */
+  protocol?: string;
+  /**
+   * The deadline set for idle, pong and close timeouts.
+   *
+   * @default {a process-wide set with a 250 ms resolution}
+   */
+  deadlines?: Deadlines;
+  /**
+   * Read buffer size in bytes. A new session starts with at most 256 bytes
+   * (a connection that never sends costs little) and doubles the buffer
+   * while reads fill it, up to 64 KiB or this size if larger; once drained
+   * after a small read it goes back to this size. Payloads too large for it
+   * are read straight into the message buffer instead.
+   *
+   * @default {1024}
+   */
+  readBufferSize?: number;
+  /**
+   * Deliver binary messages to `onMessage` as borrowed views instead of
+   * arrays the handler owns. A borrowed view is valid only during the
+   * `onMessage` call: its bytes may be reused afterwards and its `.buffer`
+   * may hold other messages' bytes, so copy (`slice()`) what you keep. Saves
+   * one allocation and copy per small binary message. Ignored without a
+   * handler: messages read with `for await` are always owned.
+   *
+   * @default {false}
+   */
+  borrowMessages?: boolean;
+}
 
 const PASSED = [
   "maxMessageSize",
@@ -13,6 +140,7 @@ const PASSED = [
   "backpressure",
   "deadlines",
   "readBufferSize",
+  "borrowMessages",
 ] as const;
 
 /**
@@ -28,4 +156,31 @@ export function sessionOptionsFrom(
     if (options[k] !== undefined) (out as Record<string, unknown>)[k] = options[k];
   }
   return out;
+}
+
+/**
+ * An option that is a finite number >= 0 (a duration or a byte count), or
+ * its default when unset.
+ *
+ * @throws {RangeError} Otherwise.
+ */
+export function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!(v >= 0 && v !== Infinity)) {
+    throw new RangeError(`Cannot create WebSocketSession: ${name} must be a finite number >= 0`);
+  }
+  return v;
+}
+
+/**
+ * The `readBufferSize` option: an integer >= 16, 1024 when unset.
+ *
+ * @throws {RangeError} Otherwise.
+ */
+export function readBufferSize(value: number | undefined): number {
+  const v = value ?? 1024;
+  if (!Number.isInteger(v) || v < 16) {
+    throw new RangeError("Cannot create WebSocketSession: readBufferSize must be an integer >= 16");
+  }
+  return v;
 }

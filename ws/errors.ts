@@ -6,59 +6,62 @@
  */
 
 /**
- * Stable error codes carried by {@linkcode WebSocketError.prototype.code}.
- * Match on these, not on messages.
+ * Stable error codes carried by {@linkcode WebSocketError.prototype.code}:
+ * kebab-case strings, the convention of every `@coroio` package (the HTTP
+ * parser's codes read the same way, e.g. `obs-fold`). Match on these, not on
+ * messages.
  *
  * @example Usage
  * ```ts
  * import { ErrorCode } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * console.log(ErrorCode.MaskRequired); // "WS_MASK_REQUIRED"
+ * equal(ErrorCode.MaskRequired, "mask-required");
  * ```
  */
 export const ErrorCode = {
   /** A client sent an unmasked frame (1002). */
-  MaskRequired: "WS_MASK_REQUIRED",
+  MaskRequired: "mask-required",
   /** A server sent a masked frame (1002). */
-  UnexpectedMask: "WS_UNEXPECTED_MASK",
+  UnexpectedMask: "unexpected-mask",
   /** RSV1, RSV2 or RSV3 set without a negotiated extension (1002). */
-  ReservedBits: "WS_RESERVED_BITS",
+  ReservedBits: "reserved-bits",
   /** An opcode in 3-7 or 11-15 (1002). */
-  ReservedOpcode: "WS_RESERVED_OPCODE",
+  ReservedOpcode: "reserved-opcode",
   /** A control frame without FIN (1002). */
-  FragmentedControl: "WS_FRAGMENTED_CONTROL_FRAME",
+  FragmentedControl: "fragmented-control-frame",
   /** A control frame with a payload over 125 bytes (1002). */
-  ControlTooLong: "WS_CONTROL_FRAME_TOO_LONG",
+  ControlTooLong: "control-frame-too-long",
   /** A continuation frame with no message to continue (1002). */
-  UnexpectedContinuation: "WS_UNEXPECTED_CONTINUATION",
+  UnexpectedContinuation: "unexpected-continuation",
   /** A new text or binary frame inside a fragmented message (1002). */
-  ExpectedContinuation: "WS_EXPECTED_CONTINUATION",
+  ExpectedContinuation: "expected-continuation",
   /** A 64-bit payload length with its most significant bit set (1002). */
-  InvalidLength: "WS_INVALID_PAYLOAD_LENGTH",
+  InvalidLength: "invalid-payload-length",
   /** A close frame with a 1-byte payload (1002). */
-  InvalidClosePayload: "WS_INVALID_CLOSE_PAYLOAD",
+  InvalidClosePayload: "invalid-close-payload",
   /** A close frame with a code that may not be sent (1002). */
-  InvalidCloseCode: "WS_INVALID_CLOSE_CODE",
+  InvalidCloseCode: "invalid-close-code",
   /** A text message or close reason that is not valid UTF-8 (1007). */
-  InvalidUtf8: "WS_INVALID_UTF8",
+  InvalidUtf8: "invalid-utf8",
   /** A frame larger than `maxFrameSize` (1009). */
-  FrameTooBig: "WS_FRAME_TOO_BIG",
+  FrameTooBig: "frame-too-big",
   /** A message larger than `maxMessageSize` (1009). */
-  MessageTooBig: "WS_MESSAGE_TOO_BIG",
+  MessageTooBig: "message-too-big",
   /** A message in more than `maxFragments` frames (1009). */
-  TooManyFragments: "WS_TOO_MANY_FRAGMENTS",
+  TooManyFragments: "too-many-fragments",
   /** Queued output passed the high-water mark with policy `"close"` (1008). */
-  SlowConsumer: "WS_SLOW_CONSUMER",
+  SlowConsumer: "slow-consumer",
   /** No pong (nor anything else) arrived after an idle ping (1006). */
-  PongTimeout: "WS_PONG_TIMEOUT",
+  PongTimeout: "pong-timeout",
   /** The peer did not finish the close handshake in time (1006). */
-  CloseTimeout: "WS_CLOSE_TIMEOUT",
+  CloseTimeout: "close-timeout",
   /** A handler method threw or its promise rejected (1011). */
-  HandlerError: "WS_HANDLER_ERROR",
+  HandlerError: "handler-error",
   /** Reading or writing the socket failed (1006). */
-  IoError: "WS_IO_ERROR",
+  IoError: "io-error",
   /** The opening handshake failed (client side, or a server rejection). */
-  HandshakeFailed: "WS_HANDSHAKE_FAILED",
+  HandshakeFailed: "handshake-failed",
 } as const;
 
 /** One of the {@linkcode ErrorCode} values. */
@@ -71,9 +74,12 @@ export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
  * @example Usage
  * ```ts
  * import { ErrorCode, WebSocketError } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = new WebSocketError(ErrorCode.InvalidUtf8, 1007, "Invalid UTF-8 in a text message");
- * console.log(err.code, err.closeCode); // "WS_INVALID_UTF8" 1007
+ * equal(err.code, "invalid-utf8");
+ * equal(err.closeCode, 1007);
+ * equal(err.name, "WebSocketError");
  * ```
  */
 export class WebSocketError extends Error {
@@ -99,27 +105,27 @@ export class WebSocketError extends Error {
 }
 
 const TABLE: Record<ErrorCode, readonly [number, string]> = {
-  WS_MASK_REQUIRED: [1002, "Invalid frame: a client frame must be masked"],
-  WS_UNEXPECTED_MASK: [1002, "Invalid frame: a server frame must not be masked"],
-  WS_RESERVED_BITS: [1002, "Invalid frame: RSV bits set without a negotiated extension"],
-  WS_RESERVED_OPCODE: [1002, "Invalid frame: reserved opcode"],
-  WS_FRAGMENTED_CONTROL_FRAME: [1002, "Invalid frame: a control frame must not be fragmented"],
-  WS_CONTROL_FRAME_TOO_LONG: [1002, "Invalid frame: a control frame payload exceeds 125 bytes"],
-  WS_UNEXPECTED_CONTINUATION: [1002, "Invalid frame: continuation frame without a message"],
-  WS_EXPECTED_CONTINUATION: [1002, "Invalid frame: new data frame inside a fragmented message"],
-  WS_INVALID_PAYLOAD_LENGTH: [1002, "Invalid frame: 64-bit payload length has its top bit set"],
-  WS_INVALID_CLOSE_PAYLOAD: [1002, "Invalid close frame: a 1-byte payload"],
-  WS_INVALID_CLOSE_CODE: [1002, "Invalid close frame: close code not allowed"],
-  WS_INVALID_UTF8: [1007, "Invalid payload: text is not valid UTF-8"],
-  WS_FRAME_TOO_BIG: [1009, "Frame too big: payload exceeds maxFrameSize"],
-  WS_MESSAGE_TOO_BIG: [1009, "Message too big: exceeds maxMessageSize"],
-  WS_TOO_MANY_FRAGMENTS: [1009, "Message too big: more frames than maxFragments"],
-  WS_SLOW_CONSUMER: [1008, "Slow consumer: queued output above the high-water mark"],
-  WS_PONG_TIMEOUT: [1006, "Peer unresponsive: no pong within pongTimeout of an idle ping"],
-  WS_CLOSE_TIMEOUT: [1006, "Close handshake timed out"],
-  WS_HANDLER_ERROR: [1011, "Handler failed"],
-  WS_IO_ERROR: [1006, "Socket I/O failed"],
-  WS_HANDSHAKE_FAILED: [1006, "Opening handshake failed"],
+  "mask-required": [1002, "Invalid frame: a client frame must be masked"],
+  "unexpected-mask": [1002, "Invalid frame: a server frame must not be masked"],
+  "reserved-bits": [1002, "Invalid frame: RSV bits set without a negotiated extension"],
+  "reserved-opcode": [1002, "Invalid frame: reserved opcode"],
+  "fragmented-control-frame": [1002, "Invalid frame: a control frame must not be fragmented"],
+  "control-frame-too-long": [1002, "Invalid frame: a control frame payload exceeds 125 bytes"],
+  "unexpected-continuation": [1002, "Invalid frame: continuation frame without a message"],
+  "expected-continuation": [1002, "Invalid frame: new data frame inside a fragmented message"],
+  "invalid-payload-length": [1002, "Invalid frame: 64-bit payload length has its top bit set"],
+  "invalid-close-payload": [1002, "Invalid close frame: a 1-byte payload"],
+  "invalid-close-code": [1002, "Invalid close frame: close code not allowed"],
+  "invalid-utf8": [1007, "Invalid payload: text is not valid UTF-8"],
+  "frame-too-big": [1009, "Frame too big: payload exceeds maxFrameSize"],
+  "message-too-big": [1009, "Message too big: exceeds maxMessageSize"],
+  "too-many-fragments": [1009, "Message too big: more frames than maxFragments"],
+  "slow-consumer": [1008, "Slow consumer: queued output above the high-water mark"],
+  "pong-timeout": [1006, "Peer unresponsive: no pong within pongTimeout of an idle ping"],
+  "close-timeout": [1006, "Close handshake timed out"],
+  "handler-error": [1011, "Handler failed"],
+  "io-error": [1006, "Socket I/O failed"],
+  "handshake-failed": [1006, "Opening handshake failed"],
 };
 
 /**
@@ -134,9 +140,11 @@ const TABLE: Record<ErrorCode, readonly [number, string]> = {
  * @example Usage
  * ```ts
  * import { ErrorCode, protocolError } from "@coroio/ws";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = protocolError(ErrorCode.ReservedOpcode, "opcode 3");
- * console.log(err.closeCode, err.message); // 1002 "Invalid frame: reserved opcode: opcode 3"
+ * equal(err.closeCode, 1002);
+ * equal(err.message, "Invalid frame: reserved opcode: opcode 3");
  * ```
  */
 export function protocolError(code: ErrorCode, detail?: string, cause?: unknown): WebSocketError {

@@ -80,14 +80,14 @@ interface Pair {
 async function sessions(
   serverOpts: WebSocketSessionOptions = {},
   clientOpts: WebSocketSessionOptions = {},
-  prefix: Uint8Array = new Uint8Array(0),
+  buffered: Uint8Array = new Uint8Array(0),
 ): Promise<Pair> {
   const [a, b] = await tcpPair();
   const deadlines = new Deadlines({ resolution: 5 });
   const serverLog = new Log();
   const clientLog = new Log();
   const base = { deadlines, closeTimeout: 300 };
-  const server = new WebSocketSession(b, prefix, serverLog, {
+  const server = new WebSocketSession(b, buffered, serverLog, {
     ...base,
     role: "server",
     ...serverOpts,
@@ -110,16 +110,16 @@ async function sessions(
   };
 }
 
-Deno.test("WebSocketSession.run() processes the prefix before reading the socket", async () => {
-  const prefix = buildFrame(1, encode("from the prefix"), { mask: true });
-  const p = await sessions({}, {}, prefix);
+Deno.test("WebSocketSession.run() processes the buffered bytes before reading the socket", async () => {
+  const buffered = buildFrame(1, encode("from the buffered bytes"), { mask: true });
+  const p = await sessions({}, {}, buffered);
   p.server.run();
   p.client.run();
   await p.client.send("from the socket");
   await waitFor(() => p.serverLog.events.length === 3);
   deepEqual(p.serverLog.events, [
     ["open", 1],
-    ["message", "from the prefix"],
+    ["message", "from the buffered bytes"],
     ["message", "from the socket"],
   ]);
   await p.client.close();
@@ -485,5 +485,124 @@ Deno.test("WebSocketSession.run() starts with a small read buffer and grows it w
   equal(recording.sizes.at(-1), 1024);
   a.close();
   await withTimeout(server.run(), 3000, "end");
+  deadlines.close();
+});
+
+/** Reads exactly `n` bytes. */
+async function readN(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  for (let got = 0; got < n;) {
+    const r = await conn.read(buf.subarray(got));
+    if (r === null) throw new Error(`connection ended after ${got} of ${n} bytes`);
+    got += r;
+  }
+  return buf;
+}
+
+Deno.test("WebSocketSession.done settles once TCP is closed, and run() returns it", async () => {
+  const p = await sessions();
+  let settled = false;
+  p.server.done.then(() => settled = true);
+  equal(p.server.run(), p.server.done);
+  equal(p.server.run(), p.server.done, "run() again: the same promise");
+  p.client.run();
+  await p.client.send("hi");
+  await waitFor(() => p.serverLog.events.length === 2);
+  equal(settled, false, "not before the session ended");
+  await p.client.close();
+  await withTimeout(p.server.done, 3000, "server done");
+  equal(settled, true);
+  equal(p.server.readyState, 3);
+  deepEqual(p.serverLog.events.at(-1), ["close", 1000, "", 3], "onClose ran before done");
+  await p.done();
+});
+
+const SHUTDOWN_FRAME = [0x88, 22, 0x03, 0xe9, ...encode("server shutting down")];
+
+Deno.test("WebSocketSession.shutdown() closes with 1001 once, then done settles", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(b, new Uint8Array(0), log, { deadlines });
+  server.run();
+  server.shutdown();
+  equal(server.readyState, 2);
+  server.shutdown(); // idempotent: no second close frame
+  deepEqual([...await readN(a, SHUTDOWN_FRAME.length)], SHUTDOWN_FRAME);
+  await a.write(buildFrame(8, new Uint8Array([0x03, 0xe9]), { mask: true }));
+  await withTimeout(server.done, 3000, "done");
+  equal(await a.read(new Uint8Array(16)), null, "nothing after the close frame, then EOF");
+  deepEqual(log.events.at(-1), ["close", 1001, "", 3]);
+  server.shutdown(); // after the end: nothing, no throw
+  a.close();
+  deadlines.close();
+});
+
+Deno.test("WebSocketSession.shutdown() starts a session that was not run", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  const server = new WebSocketSession(b, new Uint8Array(0), log, { deadlines });
+  server.shutdown();
+  deepEqual([...await readN(a, SHUTDOWN_FRAME.length)], SHUTDOWN_FRAME);
+  await a.write(buildFrame(8, new Uint8Array([0x03, 0xe9]), { mask: true }));
+  await withTimeout(server.done, 3000, "done");
+  equal(server.run(), server.done);
+  // onOpen saw the session already closing (2); the close frame came back.
+  deepEqual(log.events, [["open", 2], ["close", 1001, "", 3]]);
+  a.close();
+  deadlines.close();
+});
+
+/** Whether `data` is a Uint8Array spanning its whole buffer. */
+function owned(data: unknown): boolean {
+  return data instanceof Uint8Array && data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength;
+}
+
+for (
+  const c of [
+    { name: "owned arrays by default", options: {}, owned: true },
+    { name: "views with borrowMessages", options: { borrowMessages: true }, owned: false },
+  ]
+) {
+  Deno.test(`WebSocketSession delivers small binary messages as ${c.name}`, async () => {
+    const p = await sessions(c.options);
+    p.server.run();
+    p.client.run();
+    const sent = [encode("first"), encode("second"), new Uint8Array(512).fill(7)];
+    for (const m of sent) p.client.send(m);
+    await waitFor(() => p.serverLog.events.length === 1 + sent.length);
+    const got = p.serverLog.events.slice(1).map((e) => (e as [string, Uint8Array])[1]);
+    deepEqual(got, sent);
+    // The default: each message's buffer holds its bytes and nothing else.
+    // Borrowed: the small ones are views into a larger, shared buffer.
+    if (c.owned) { for (const m of got) deepEqual(new Uint8Array(m.buffer), m); }
+    deepEqual(got.map(owned), c.owned ? [true, true, true] : [false, false, true]);
+    await p.client.close();
+    await p.done();
+  });
+}
+
+Deno.test("WebSocketSession async iterator yields owned binary messages even with borrowMessages", async () => {
+  const [a, b] = await tcpPair();
+  const deadlines = new Deadlines({ resolution: 5 });
+  const server = new WebSocketSession(b, new Uint8Array(0), null, {
+    deadlines,
+    borrowMessages: true,
+  });
+  const client = new WebSocketSession(a, new Uint8Array(0), null, { role: "client", deadlines });
+  server.run();
+  client.run();
+  await client.send(encode("one"));
+  await client.send(encode("two"));
+  const got: unknown[] = [];
+  for await (const m of server) {
+    got.push(m);
+    if (got.length === 2) break;
+  }
+  deepEqual(got, [encode("one"), encode("two")]);
+  ok(got.every(owned));
+  await withTimeout(Promise.all([server.done, client.run()]), 3000, "end");
   deadlines.close();
 });

@@ -1,8 +1,10 @@
 // In-process echo throughput: our client (handler, pipelined window of
 // messages) against our WebSocketServer, or against Deno.upgradeWebSocket.
 //
-//     deno run -A ws/testdata/echo_throughput.ts [size=16] [window=1000] [n=200000] [ours|deno]
+//     deno run -A ws/testdata/echo_throughput.ts [size=16] [window=1000] [n=200000] [ours|deno] [borrow]
 //
+// The messages are binary; `borrow` sets `borrowMessages` on both of our
+// ends (views valid during the call instead of an owned array per message).
 // Both ends share one thread, so the figure is a lower bound for each side.
 import { connect, type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
 
@@ -16,11 +18,16 @@ const size = Number(Deno.args[0] ?? 16);
 const windowSize = Number(Deno.args[1] ?? 1000);
 const n = Number(Deno.args[2] ?? 200000);
 const peer = Deno.args[3] ?? "ours";
+const borrow = Deno.args[4] === "borrow";
 
 let port: number;
 let stop: () => Promise<void>;
 if (peer === "ours") {
-  const s = new WebSocketServer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), new Echo());
+  const s = new WebSocketServer(
+    Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+    new Echo(),
+    borrow ? { borrowMessages: true } : {},
+  );
   const serving = s.serve();
   port = s.addr.port;
   stop = async () => {
@@ -67,12 +74,16 @@ class Client implements WebSocketHandler {
   }
 }
 const t0 = performance.now();
-const ws = await connect(`ws://127.0.0.1:${port}`, { handler: new Client() });
+const ws = await connect(`ws://127.0.0.1:${port}`, {
+  handler: new Client(),
+  ...(borrow ? { borrowMessages: true } : {}),
+});
 await done.promise;
 const secs = (performance.now() - t0) / 1000;
 // deno-lint-ignore no-console
 console.log(
-  `${peer}: ${size} B messages, window ${windowSize}: ${Math.round(n / secs)} msg/s, ` +
+  `${peer}${borrow ? " (borrowed)" : ""}: ${size} B messages, window ${windowSize}: ` +
+    `${Math.round(n / secs)} msg/s, ` +
     `${(n * size / secs / 1e6).toFixed(1)} MB/s each way`,
 );
 await ws.close();

@@ -3,14 +3,21 @@
 // whose reads return K masked text frames of `size` bytes at a time as soon
 // as the echo of the previous K was written. Kernel and runtime I/O costs
 // are not included, so this isolates the session's own work per message.
+// Both wall time and process CPU time per message are printed: on a busy
+// machine the CPU figure is the steadier one.
+// `binary` sends binary frames instead of text; `borrow` sets the session's
+// `borrowMessages` option (binary messages as views valid during the call).
 //
-//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32]
+//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow]
+import process from "node:process";
 import { buildFrame, type WebSocketHandler, WebSocketSession } from "@coroio/ws";
 
 const N = Number(Deno.args[0] ?? 2_000_000);
 const K = Number(Deno.args[1] ?? 1);
 const size = Number(Deno.args[2] ?? 32);
-const one = buildFrame(1, new TextEncoder().encode("x".repeat(size)), { mask: true });
+const opcode = Deno.args[3] === "binary" ? 2 : 1;
+const borrow = Deno.args[4] === "borrow";
+const one = buildFrame(opcode, new TextEncoder().encode("x".repeat(size)), { mask: true });
 const batch = new Uint8Array(one.length * K);
 for (let i = 0; i < K; i++) batch.set(one, i * one.length);
 const echoSize = one.length - 4; // the echo is unmasked
@@ -64,16 +71,20 @@ for (let round = 0; round < 3; round++) {
     conn as unknown as Deno.Conn,
     new Uint8Array(0),
     new Echo(),
-    {
-      idleTimeout: 0,
-    },
+    borrow ? { idleTimeout: 0, borrowMessages: true } : { idleTimeout: 0 },
   );
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await session.run();
   const ms = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
   // deno-lint-ignore no-console
   console.log(
-    `${(ms * 1000 / conn.echoed).toFixed(3)} us/message (${conn.echoed} messages, ` +
-      `${conn.writes} writes, ${K} per read, ${size} B)`,
+    `${(ms * 1000 / conn.echoed).toFixed(3)} us/message, ${
+      ((c1.user + c1.system) / conn.echoed).toFixed(3)
+    } us CPU (${conn.echoed} messages, ` +
+      `${conn.writes} writes, ${K} per read, ${size} B ${opcode === 1 ? "text" : "binary"}${
+        borrow ? ", borrowed" : ""
+      })`,
   );
 }

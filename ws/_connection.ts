@@ -1,0 +1,436 @@
+// The state machine behind a WebSocketSession: the connection state, the
+// opening (onOpen), handler dispatch, the close handshake, failure and the
+// end. It composes the receiver, the sender, the keepalive timers and (with
+// no handler) the message queue, and is the host each of them reports to
+// (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
+// KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
+// in a private field: nothing here is part of the package's API.
+import { isClosedError } from "@coroio/core";
+import { isValidCloseCode } from "./close_code.ts";
+import { ReadyState } from "./constants.ts";
+import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
+import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
+import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
+import { Receiver, type ReceiverHost, type ReceiverOptions } from "./_receiver.ts";
+import { Sender, type SenderHost } from "./_sender.ts";
+import { nonNegative, readBufferSize, type WebSocketSessionOptions } from "./_session_options.ts";
+
+/**
+ * The handler as the connection calls it, `S` being the public session
+ * (`WebSocketHandler<T>` in session.ts is this with the session type filled
+ * in; this file does not import session.ts).
+ */
+export interface SessionHandler<S> {
+  onOpen?(ws: S): void | Promise<void>;
+  onMessage(ws: S, data: string | Uint8Array): void | Promise<void>;
+  onClose?(ws: S, code: number, reason: string): void;
+  onPing?(ws: S, data: Uint8Array): void;
+  onPong?(ws: S, data: Uint8Array): void;
+  onError?(ws: S, error: WebSocketError): void;
+}
+
+// Bits of Connection.#flags.
+const F_CLIENT = 1;
+const F_STARTED = 2;
+const F_CLOSE_RECV = 4;
+const F_FAILED = 8;
+const F_HALF_CLOSED = 16;
+const F_TCP_CLOSED = 32;
+/** Binary messages go to the handler as the parser made them (shared views). */
+const F_BORROW = 64;
+
+const EMPTY = new Uint8Array(0);
+const SHUTDOWN_CODE = 1001;
+const SHUTDOWN_REASON = new TextEncoder().encode("server shutting down");
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" &&
+    typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/** One session's state, close handshake and handler dispatch. */
+export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
+  readonly receiver: Receiver;
+  readonly sender: Sender;
+  readonly keepalive: Keepalive;
+  /** The queue of a session without a handler (`for await`). */
+  readonly queue: MessageQueue | null;
+  /** Settles once the session ended and TCP is closed; never rejects. */
+  readonly done: Promise<void>;
+  readonly protocol: string;
+  state: ReadyState = ReadyState.Connecting;
+  code = 1006;
+  reason = "";
+  #session: S;
+  #handler: SessionHandler<S> | null;
+  #conn: Deno.Conn;
+  /** Booleans, as F_* bits. */
+  #flags = 0;
+  #resolveDone: () => void;
+  #onRejected: ((err: unknown) => void) | null = null;
+
+  /** @throws {RangeError} If an option is out of range. */
+  constructor(
+    session: S,
+    conn: Deno.Conn,
+    buffered: Uint8Array,
+    handler: SessionHandler<S> | null,
+    options: WebSocketSessionOptions,
+  ) {
+    this.#session = session;
+    this.#conn = conn;
+    this.#handler = handler;
+    const role = options.role ?? "server";
+    if (role === "client") this.#flags |= F_CLIENT;
+    if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
+    this.protocol = options.protocol ?? "";
+    this.keepalive = new Keepalive(this, {
+      idleTimeout: nonNegative("idleTimeout", options.idleTimeout, 60000),
+      pongTimeout: nonNegative("pongTimeout", options.pongTimeout, 30000),
+      closeTimeout: nonNegative("closeTimeout", options.closeTimeout, 5000),
+      deadlines: options.deadlines,
+    });
+    this.sender = new Sender(conn, this, {
+      mask: role === "client",
+      highWaterMark: nonNegative("highWaterMark", options.highWaterMark, 1048576),
+      closeOnBackpressure: options.backpressure === "close",
+    });
+    const receiverOptions: ReceiverOptions = {
+      role,
+      readBufferSize: readBufferSize(options.readBufferSize),
+    };
+    if (options.maxMessageSize !== undefined) {
+      receiverOptions.maxMessageSize = options.maxMessageSize;
+    }
+    if (options.maxFrameSize !== undefined) receiverOptions.maxFrameSize = options.maxFrameSize;
+    if (options.maxFragments !== undefined) receiverOptions.maxFragments = options.maxFragments;
+    this.receiver = new Receiver(conn, buffered, this, receiverOptions);
+    this.queue = handler === null ? new MessageQueue(this) : null;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.done = promise;
+    this.#resolveDone = resolve;
+  }
+
+  /** Whether `run()` was called. */
+  get started(): boolean {
+    return (this.#flags & F_STARTED) !== 0;
+  }
+
+  // ---- opening ----
+
+  /** Starts the session (once): onOpen, then the read loop. */
+  run(): void {
+    if ((this.#flags & F_STARTED) !== 0) return;
+    this.#flags |= F_STARTED;
+    const closing = this.sender.closed;
+    this.state = closing ? ReadyState.Closing : ReadyState.Open;
+    this.keepalive.start(closing);
+    const handler = this.#handler;
+    if (handler !== null && handler.onOpen !== undefined) {
+      try {
+        const r = handler.onOpen(this.#session);
+        if (isThenable(r)) {
+          this.#opening(r);
+          return;
+        }
+      } catch (err) {
+        this.#handlerFailed(err);
+      }
+    }
+    this.receiver.start();
+  }
+
+  async #opening(r: PromiseLike<unknown>): Promise<void> {
+    this.receiver.hold();
+    try {
+      await r;
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+    this.receiver.start();
+  }
+
+  // ---- the close handshake ----
+
+  /** Sends a close frame (once) and waits for the end; see `WebSocketSession.close()`. */
+  close(code: number, reason: Uint8Array): Promise<void> {
+    if (!this.sender.closed) {
+      this.sender.close(code, reason);
+      if (this.state !== ReadyState.Closed) this.state = ReadyState.Closing;
+      this.keepalive.closing();
+      this.sender.flush();
+      this.receiver.resume();
+    }
+    return (this.#flags & F_STARTED) !== 0 ? this.done : this.sender.flush();
+  }
+
+  /** Graceful server shutdown: close 1001, started if it was not. Never throws. */
+  shutdown(): void {
+    if (this.state === ReadyState.Closed) return;
+    this.close(SHUTDOWN_CODE, SHUTDOWN_REASON);
+    this.run();
+  }
+
+  /** The peer's close frame (from the parser): echo it (unless one was sent) and wait for TCP to close. */
+  onClose(code: number, reason: string): void {
+    this.#flags |= F_CLOSE_RECV;
+    this.receiver.discard = true;
+    this.code = code;
+    this.reason = reason;
+    if (this.state === ReadyState.Open) this.state = ReadyState.Closing;
+    if (!this.sender.closed) this.sender.close(code, EMPTY);
+    // A server closes TCP once the echo is flushed; a client waits for the
+    // server to close, at most closeTimeout.
+    this.keepalive.closing();
+  }
+
+  /** What the read loop does next (see ReceiverHost.beforeRead). */
+  beforeRead(): boolean {
+    const f = this.#flags;
+    if ((f & F_TCP_CLOSED) !== 0) {
+      this.#end();
+      return false;
+    }
+    if ((f & (F_CLOSE_RECV | F_FAILED)) !== 0) {
+      if (this.sender.pending) {
+        this.receiver.wait(this.sender.flush());
+        return false;
+      }
+      if ((f & F_FAILED) !== 0) {
+        if ((f & F_HALF_CLOSED) === 0) {
+          this.#flags |= F_HALF_CLOSED;
+          let p: Promise<void>;
+          try {
+            p = this.#conn.closeWrite();
+          } catch {
+            this.#end();
+            return false;
+          }
+          this.receiver.wait(p);
+          return false;
+        }
+        // Half closed: read (and drop) until the peer closes or the grace ends.
+      } else if ((f & F_CLIENT) === 0) {
+        this.#end(); // The server closes TCP first (RFC 6455 section 7.1.1).
+        return false;
+      }
+    } else if (this.sender.full) {
+      this.receiver.wait(this.sender.flush());
+      return false;
+    } else if (this.queue !== null && this.queue.full) {
+      this.receiver.pause();
+      return false;
+    }
+    return true;
+  }
+
+  // ---- failure and the end ----
+
+  /** Fails the connection: close frame with the error's code, grace, TCP close. */
+  fail(err: WebSocketError): void {
+    if ((this.#flags & (F_FAILED | F_TCP_CLOSED)) !== 0) return;
+    this.#flags |= F_FAILED;
+    this.receiver.discard = true;
+    this.#emitError(err);
+    if ((this.#flags & F_CLOSE_RECV) === 0) {
+      this.code = err.closeCode;
+      this.reason = "";
+    }
+    if (this.state === ReadyState.Open) this.state = ReadyState.Closing;
+    if (!this.sender.closed && isValidCloseCode(err.closeCode)) {
+      this.sender.close(err.closeCode, EMPTY);
+      this.sender.flush();
+    }
+    if ((this.#flags & F_STARTED) === 0) {
+      this.#closeConn();
+      return;
+    }
+    this.keepalive.failing();
+    this.receiver.resume();
+  }
+
+  invalidInput(err: unknown): void {
+    this.fail(
+      err instanceof WebSocketError
+        ? err
+        : protocolError(ErrorCode.HandlerError, (err as Error).message, err),
+    );
+  }
+
+  readEnded(): void {
+    this.#end();
+  }
+
+  /** An unexpected error in the loop (a read error, most likely): report and end. */
+  readFailed(err: unknown): void {
+    if ((this.#flags & F_TCP_CLOSED) === 0 && !isClosedError(err)) {
+      this.#emitError(protocolError(ErrorCode.IoError, (err as Error).message, err));
+    }
+    this.#end();
+  }
+
+  /** A write failed: nothing more can be sent; report it unless the close caused it. */
+  writeFailed(err: unknown): void {
+    if ((this.#flags & F_TCP_CLOSED) !== 0) return;
+    const cause = (err as Error).cause ?? err;
+    if (!isClosedError(cause)) {
+      this.#emitError(protocolError(ErrorCode.IoError, (cause as Error).message, cause));
+    }
+    this.#closeConn();
+  }
+
+  slowConsumer(queued: number): void {
+    this.fail(protocolError(ErrorCode.SlowConsumer, `${queued} bytes queued`));
+  }
+
+  #end(): void {
+    if (!this.receiver.stop()) return;
+    this.#finish();
+  }
+
+  async #finish(): Promise<void> {
+    try {
+      this.state = ReadyState.Closed;
+      this.keepalive.stop();
+      this.#closeConn();
+      const flushing = this.sender.dispose();
+      if (flushing !== null) await flushing;
+      if (this.queue !== null) this.queue.end();
+      const handler = this.#handler;
+      if (handler !== null && handler.onClose !== undefined) {
+        try {
+          handler.onClose(this.#session, this.code, this.reason);
+        } catch {
+          // The connection is gone; nothing to fail.
+        }
+      }
+    } finally {
+      this.#resolveDone();
+    }
+  }
+
+  #closeConn(): void {
+    if ((this.#flags & F_TCP_CLOSED) !== 0) return;
+    this.#flags |= F_TCP_CLOSED;
+    this.sender.closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.receiver.resume();
+  }
+
+  // ---- handler dispatch ----
+
+  /** A message from the parser: to the handler or the queue. */
+  onMessage(data: string | Uint8Array): void {
+    const f = this.#flags;
+    if ((f & F_FAILED) !== 0) return;
+    if (
+      typeof data !== "string" && (f & F_BORROW) === 0 &&
+      (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
+    ) {
+      // A view into the parser's shared slab: copy it so that the handler
+      // owns its whole buffer (new + set is a little cheaper than slice()).
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      data = copy;
+    }
+    const handler = this.#handler;
+    if (handler === null) {
+      this.queue!.push(data);
+      return;
+    }
+    try {
+      const r = handler.onMessage(this.#session, data);
+      if (r !== undefined && isThenable(r)) {
+        r.then(undefined, this.#onRejected ??= this.#handlerFailed.bind(this));
+      }
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+  }
+
+  /** A ping: answered with a pong (unless closing), then reported. */
+  onPing(payload: Uint8Array): void {
+    if ((this.#flags & F_FAILED) !== 0) return;
+    this.sender.control(0x8a, payload);
+    const handler = this.#handler;
+    if (handler !== null && handler.onPing !== undefined) {
+      try {
+        handler.onPing(this.#session, payload.slice());
+      } catch (err) {
+        this.#handlerFailed(err);
+      }
+    }
+  }
+
+  /** A pong: reported. */
+  onPong(payload: Uint8Array): void {
+    if ((this.#flags & F_FAILED) !== 0) return;
+    const handler = this.#handler;
+    if (handler !== null && handler.onPong !== undefined) {
+      try {
+        handler.onPong(this.#session, payload.slice());
+      } catch (err) {
+        this.#handlerFailed(err);
+      }
+    }
+  }
+
+  #emitError(err: WebSocketError): void {
+    const handler = this.#handler;
+    if (handler === null || handler.onError === undefined) return;
+    try {
+      handler.onError(this.#session, err);
+    } catch {
+      // An error handler that throws has nowhere to report to.
+    }
+  }
+
+  #handlerFailed(err: unknown): void {
+    this.fail(
+      protocolError(
+        ErrorCode.HandlerError,
+        err instanceof Error ? err.message : String(err),
+        err,
+      ),
+    );
+  }
+
+  // ---- keepalive and message queue hosts ----
+
+  takeActivity(): boolean {
+    const active = this.receiver.active;
+    this.receiver.active = false;
+    return active;
+  }
+
+  idlePing(): boolean {
+    if (this.sender.closed || (this.#flags & F_FAILED) !== 0) return false;
+    this.sender.control(0x89, EMPTY);
+    return true;
+  }
+
+  pongTimedOut(): void {
+    this.#emitError(protocolError(ErrorCode.PongTimeout));
+    this.#closeConn();
+  }
+
+  closeTimedOut(): void {
+    this.#closeConn();
+  }
+
+  ended(): boolean {
+    return this.state === ReadyState.Closed;
+  }
+
+  drained(): void {
+    this.receiver.resume();
+  }
+
+  leave(): Promise<void> {
+    return this.close(1000, EMPTY);
+  }
+}

@@ -1,0 +1,151 @@
+import { deepStrictEqual as deepEqual } from "node:assert/strict";
+import type { Deadlines, Expirable } from "@coroio/core";
+import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
+
+/** A deadline set that records what is armed; the test fires it by hand (no clock). */
+class FakeDeadlines {
+  armed: number | null = null;
+  arm(_item: Expirable, ms: number): void {
+    this.armed = ms;
+  }
+  disarm(_item: Expirable): void {
+    this.armed = null;
+  }
+}
+
+class Host implements KeepaliveHost {
+  activity = false;
+  canSend = true;
+  log: string[] = [];
+  takeActivity(): boolean {
+    const a = this.activity;
+    this.activity = false;
+    return a;
+  }
+  idlePing(): boolean {
+    if (!this.canSend) return false;
+    this.log.push("ping");
+    return true;
+  }
+  pongTimedOut(): void {
+    this.log.push("pong timeout");
+  }
+  closeTimedOut(): void {
+    this.log.push("close timeout");
+  }
+}
+
+type Step = "expire" | "activity" | "closing" | "failing" | "stop" | "cannot send";
+
+interface Case {
+  name: string;
+  timeouts?: { idleTimeout?: number; pongTimeout?: number; closeTimeout?: number };
+  closing?: boolean;
+  steps: Step[];
+  /** What is armed after start and after each step (ms, or null). */
+  armed: (number | null)[];
+  log: string[];
+}
+
+const CASES: Case[] = [
+  {
+    name: "pings a silent peer after idleTimeout, then gives up after pongTimeout",
+    steps: ["expire", "expire"],
+    armed: [100, 30, null],
+    log: ["ping", "pong timeout"],
+  },
+  {
+    name: "re-arms the idle timer instead of pinging when bytes arrived",
+    steps: ["activity", "expire", "expire"],
+    armed: [100, 100, 100, 30],
+    log: ["ping"],
+  },
+  {
+    name: "counts any bytes after the ping as the pong",
+    steps: ["expire", "activity", "expire"],
+    armed: [100, 30, 30, 100],
+    log: ["ping"],
+  },
+  {
+    name: "uses idleTimeout for the pong when pongTimeout is 0",
+    timeouts: { pongTimeout: 0 },
+    steps: ["expire"],
+    armed: [100, 100],
+    log: ["ping"],
+  },
+  {
+    name: "stops when nothing may be sent any more",
+    steps: ["cannot send", "expire"],
+    armed: [100, 100, null],
+    log: [],
+  },
+  {
+    name: "does not arm anything with idleTimeout 0",
+    timeouts: { idleTimeout: 0 },
+    steps: [],
+    armed: [null],
+    log: [],
+  },
+  {
+    name: "replaces the idle timer with closeTimeout while closing",
+    steps: ["closing", "expire"],
+    armed: [100, 500, null],
+    log: ["close timeout"],
+  },
+  {
+    name: "arms closeTimeout at start for a session closed before it ran",
+    closing: true,
+    steps: ["expire"],
+    armed: [500, null],
+    log: ["close timeout"],
+  },
+  {
+    name: "gives a failed connection at most one second",
+    timeouts: { closeTimeout: 5000 },
+    steps: ["failing", "expire"],
+    armed: [100, 1000, null],
+    log: ["close timeout"],
+  },
+  {
+    name: "still closes at once with closeTimeout 0",
+    timeouts: { closeTimeout: 0 },
+    steps: ["closing"],
+    armed: [100, 1],
+    log: [],
+  },
+  {
+    name: "disarms on stop",
+    steps: ["stop"],
+    armed: [100, null],
+    log: [],
+  },
+];
+
+for (const c of CASES) {
+  Deno.test(`Keepalive.expire() ${c.name}`, () => {
+    const deadlines = new FakeDeadlines();
+    const host = new Host();
+    const k = new Keepalive(host, {
+      idleTimeout: 100,
+      pongTimeout: 30,
+      closeTimeout: 500,
+      ...c.timeouts,
+      deadlines: deadlines as unknown as Deadlines,
+    });
+    k.start(c.closing ?? false);
+    const armed = [deadlines.armed];
+    for (const step of c.steps) {
+      if (step === "expire") {
+        deadlines.armed = null; // a deadline that fired is no longer armed
+        k.expire(0);
+      } else if (step === "activity") host.activity = true;
+      else if (step === "closing") k.closing();
+      else if (step === "failing") k.failing();
+      else if (step === "stop") k.stop();
+      else host.canSend = false;
+      armed.push(deadlines.armed);
+    }
+    deepEqual(armed, c.armed);
+    deepEqual(host.log, c.log);
+  });
+}

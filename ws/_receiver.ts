@@ -1,0 +1,276 @@
+// The receiving half of a session: the read loop, the read buffer (256
+// bytes until reads fill it, then doubling), reads straight into the
+// message buffer for large payloads, and the FrameParser (fragments, UTF-8,
+// limits), which reports messages and control frames straight to the host
+// (a FrameSink). It decides nothing about the connection: before each read
+// it asks ReceiverHost.beforeRead(), which may make it wait, pause or stop.
+//
+// The loop is not an async function: an idle session holds only its pending
+// read and the continuation bound once per receiver, not a suspended frame.
+// Rare waits (onOpen, flushes while closing or above the high-water mark,
+// closeWrite) go through wait().
+//
+// permessage-deflate (RFC 7692) belongs where the parser is created: when
+// the extension was negotiated, an inflating FrameSink goes between the
+// parser and the host (a message whose first frame had RSV1 set is inflated
+// there, with its own size limit); without it nothing is in the way.
+import { FrameParser, type FrameSink } from "./frame_parser.ts";
+
+/**
+ * What a {@linkcode Receiver} tells the session it belongs to, and asks it.
+ * The parser's events (messages, pings, pongs, the close frame) go to the
+ * host directly, as a {@linkcode FrameSink}.
+ */
+export interface ReceiverHost extends FrameSink {
+  /** The peer broke the protocol or a limit (a WebSocketError), or a host method threw. */
+  invalidInput(err: unknown): void;
+  /**
+   * Called before every read: `true` to read now; `false` once the host has
+   * called `wait()`, `pause()` or `stop()` (or ended the session).
+   */
+  beforeRead(): boolean;
+  /** The peer closed its side (end of stream). */
+  readEnded(): void;
+  /** A read (or the loop) failed. */
+  readFailed(err: unknown): void;
+}
+
+/** Options of a {@linkcode Receiver}, validated by the session. */
+export interface ReceiverOptions {
+  role: "server" | "client";
+  maxMessageSize?: number;
+  maxFrameSize?: number;
+  maxFragments?: number;
+  /** The read buffer size the buffer returns to after a burst. */
+  readBufferSize: number;
+}
+
+const MAX_READ = 65536;
+/** The read buffer of a new session, until reads fill it. */
+const FIRST_READ = 256;
+
+// Bits of Receiver.#flags.
+/** The last read filled the read buffer (with whole frames). */
+const F_FILLED = 1;
+/** The pending read goes straight into the parser's message buffer. */
+const F_DIRECT = 2;
+
+// What the loop is doing.
+const S_IDLE = 0;
+const S_READ = 1;
+const S_WAIT = 2;
+const S_PAUSED = 3;
+const S_DONE = 4;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Reads frames from a connection into the parser, whose events go to the host. */
+export class Receiver {
+  /** Bytes arrived since the keepalive last cleared this. */
+  active = false;
+  /** Drop what arrives (the session failed or received a close frame). */
+  discard = false;
+  #conn: Deno.Conn;
+  #host: ReceiverHost;
+  #parser: FrameParser;
+  #flags = 0;
+  #step = S_IDLE;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #init: number;
+  #last = 0;
+  #onSettle: (v: number | null | Error) => void;
+
+  /**
+   * @param buffered Bytes already read from `conn` past the handshake:
+   * copied, and parsed before anything is read.
+   * @throws {RangeError} If a parser limit is out of range.
+   */
+  constructor(conn: Deno.Conn, buffered: Uint8Array, host: ReceiverHost, options: ReceiverOptions) {
+    this.#conn = conn;
+    this.#host = host;
+    this.#init = options.readBufferSize;
+    this.#buf = new Uint8Array(Math.max(Math.min(this.#init, FIRST_READ), buffered.length));
+    if (buffered.length > 0) {
+      this.#buf.set(buffered);
+      this.#end = buffered.length;
+    }
+    const parserOptions: {
+      role: "server" | "client";
+      maxMessageSize?: number;
+      maxFrameSize?: number;
+      maxFragments?: number;
+    } = { role: options.role };
+    if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
+    if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
+    if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
+    this.#parser = new FrameParser(host, parserOptions);
+    this.#onSettle = this.#settle.bind(this);
+  }
+
+  // ---- the loop ----
+
+  /** Starts (or, after `hold()`, continues) the loop: the buffered bytes first, then the socket. */
+  start(): void {
+    this.#step = S_IDLE;
+    try {
+      if (this.#end > this.#start && !this.discard) this.#process();
+    } catch (err) {
+      this.#host.readFailed(err);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Marks the loop as waiting on something the host awaits (onOpen). */
+  hold(): void {
+    this.#step = S_WAIT;
+  }
+
+  /** Decides what the loop does next: the host says whether to read. */
+  pump(): void {
+    try {
+      if (this.#host.beforeRead()) this.#read();
+    } catch (err) {
+      this.#host.readFailed(err);
+    }
+  }
+
+  /** Waits for `p` off the hot path, then goes on; a rejection (only closeWrite) ends. */
+  async wait(p: Promise<void>): Promise<void> {
+    this.#step = S_WAIT;
+    try {
+      await p;
+    } catch {
+      this.#step = S_IDLE;
+      this.#host.readEnded();
+      return;
+    }
+    this.#step = S_IDLE;
+    this.pump();
+  }
+
+  /** Stops reading until `resume()` (a full message queue). */
+  pause(): void {
+    this.#step = S_PAUSED;
+  }
+
+  /** Resumes a paused loop (more room in the queue, or a close to see). */
+  resume(): void {
+    if (this.#step === S_PAUSED) this.wait(RESOLVED);
+  }
+
+  /** Ends the loop for good; `false` if it had already ended. */
+  stop(): boolean {
+    if (this.#step === S_DONE) return false;
+    this.#step = S_DONE;
+    return true;
+  }
+
+  /**
+   * Starts a read: into the read buffer, or, when the rest of a data frame's
+   * payload would fill the read buffer anyway, straight into the message
+   * buffer (no copy, and no read buffer growth for large messages).
+   */
+  #read(): void {
+    let view: Uint8Array | null = null;
+    if (this.#start === this.#end) view = this.#parser.payloadTarget(this.#buf.length);
+    if (view !== null) {
+      this.#flags |= F_DIRECT;
+    } else {
+      this.#flags &= ~F_DIRECT;
+      view = this.#room();
+    }
+    this.#step = S_READ;
+    this.#conn.read(view).then(this.#onSettle, this.#onSettle);
+  }
+
+  /**
+   * Makes room in the read buffer and returns the view to read into. The
+   * buffer doubles (up to 64 KiB) after a read of whole frames that filled
+   * it, and goes back to its initial size when drained after a small read.
+   * What is left unconsumed is at most a partial frame header or control
+   * frame.
+   */
+  #room(): Uint8Array {
+    let buf = this.#buf;
+    const cap = buf.length;
+    const start = this.#start;
+    const len = this.#end - start;
+    let next = cap;
+    if ((this.#flags & F_FILLED) !== 0) {
+      if (cap < MAX_READ || cap < this.#init) next = cap * 2;
+    } else if (len === 0 && cap > this.#init && this.#last <= this.#init >>> 1) {
+      next = this.#init;
+    }
+    if (next !== cap) {
+      const grown = new Uint8Array(next);
+      if (len > 0) grown.set(buf.subarray(start, start + len));
+      this.#buf = buf = grown;
+    } else if (start > 0 && len > 0) {
+      buf.copyWithin(0, start, start + len);
+    }
+    this.#start = 0;
+    this.#end = len;
+    return len === 0 ? buf : buf.subarray(len);
+  }
+
+  /** A read settled: bytes, end of stream (`null`) or an error. */
+  #settle(v: number | null | Error): void {
+    this.#step = S_IDLE;
+    if (typeof v !== "number") {
+      if (v === null) this.#host.readEnded();
+      else this.#host.readFailed(v);
+      return;
+    }
+    try {
+      this.active = true;
+      const drop = this.discard;
+      if ((this.#flags & F_DIRECT) !== 0) {
+        if (!drop) this.#written(v);
+      } else {
+        // #room() offered everything from #end to the end of the buffer.
+        const filled = v === this.#buf.length - this.#end;
+        this.#end += v;
+        this.#last = v;
+        if (drop) this.#start = this.#end = 0;
+        else this.#process();
+        // A full read asks for a larger buffer, unless it was full of one
+        // large payload whose rest is read straight into the message.
+        if (filled && this.#parser.payloadTarget(this.#buf.length) === null) {
+          this.#flags |= F_FILLED;
+        } else {
+          this.#flags &= ~F_FILLED;
+        }
+      }
+    } catch (err) {
+      this.#host.readFailed(err);
+      return;
+    }
+    this.pump();
+  }
+
+  #process(): void {
+    const start = this.#start;
+    const end = this.#end;
+    let used: number;
+    try {
+      used = this.#parser.feed(this.#buf, start, end);
+    } catch (err) {
+      used = end - start;
+      this.#host.invalidInput(err);
+    }
+    if (start + used === end) this.#start = this.#end = 0;
+    else this.#start = start + used;
+  }
+
+  /** `n` payload bytes were read straight into the parser's message buffer. */
+  #written(n: number): void {
+    try {
+      this.#parser.payloadWritten(n);
+    } catch (err) {
+      this.#host.invalidInput(err);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The sending half of a session: frames staged straight into a BufWriter
+// (frames sent while a write is in flight leave together in the next
+// syscall), the short-ASCII fast path, the high-water mark and its policy,
+// and flushing. It never reads and knows no session state beyond "no more
+// frames" (`closed`); what it must report goes through SenderHost.
+//
+// permessage-deflate (RFC 7692) belongs in `#data()`: compress the payload
+// there and set RSV1 (0x40) in the first byte; control frames are never
+// compressed.
+import { BufWriter } from "@coroio/core";
+import { headerLength, writeHeader } from "./_frame.ts";
+import { randomKey, xorRange } from "./_mask.ts";
+
+/** What a {@linkcode Sender} tells the session it belongs to. */
+export interface SenderHost {
+  /**
+   * A write failed (the sender is now `closed`). Called with the error as
+   * the writer reported it.
+   */
+  writeFailed(err: unknown): void;
+  /** `send()` found the queue above the high-water mark with policy "close". */
+  slowConsumer(queued: number): void;
+}
+
+/** Options of a {@linkcode Sender}, validated by the session. */
+export interface SenderOptions {
+  /** Mask every frame (the client side). */
+  mask: boolean;
+  /** Queued bytes above which backpressure applies. */
+  highWaterMark: number;
+  /** Above the mark: fail the connection instead of waiting. */
+  closeOnBackpressure: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const SCRATCH = new Uint8Array(65536);
+const SCRATCH_CHARS = SCRATCH.length / 3;
+const SHORT_TEXT = 64;
+const SHORT_BYTES = new Uint8Array(SHORT_TEXT);
+
+/** Frames messages and control frames into the connection's write buffer. */
+export class Sender {
+  /** No more frames may be sent: a close frame was staged, a write failed or TCP closed. */
+  closed = false;
+  #writer: BufWriter<Deno.Conn>;
+  #host: SenderHost;
+  #mask: boolean;
+  #hwm: number;
+  #closeOnBp: boolean;
+  #flushing: Promise<void> | null = null;
+  #onFailed: ((err: unknown) => void) | null = null;
+
+  constructor(conn: Deno.Conn, host: SenderHost, options: SenderOptions) {
+    this.#writer = new BufWriter(conn);
+    this.#host = host;
+    this.#mask = options.mask;
+    this.#hwm = options.highWaterMark;
+    this.#closeOnBp = options.closeOnBackpressure;
+  }
+
+  /** Bytes staged and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.#writer.buffered;
+  }
+
+  /** Whether bytes are staged or a write is in flight. */
+  get pending(): boolean {
+    return this.#writer.buffered > 0 || this.#writer.flushing;
+  }
+
+  /** Whether the queue is above the high-water mark. */
+  get full(): boolean {
+    return this.#writer.buffered > this.#hwm;
+  }
+
+  /**
+   * Sends a message (text for a string), applying backpressure; resolves
+   * once its bytes were handed to the kernel or dropped. Never rejects.
+   */
+  send(data: string | Uint8Array): Promise<void> {
+    if (this.closed) return RESOLVED;
+    if (this.#writer.buffered > this.#hwm) {
+      if (this.#closeOnBp) {
+        this.#host.slowConsumer(this.#writer.buffered);
+        return RESOLVED;
+      }
+      return this.#sendLater(data);
+    }
+    this.#data(data);
+    return this.flush();
+  }
+
+  async #sendLater(data: string | Uint8Array): Promise<void> {
+    while (this.#writer.buffered > this.#hwm && !this.closed) await this.flush();
+    if (this.closed) return;
+    this.#data(data);
+    await this.flush();
+  }
+
+  /** Stages one data frame: text for a string, binary for bytes. */
+  #data(data: string | Uint8Array): void {
+    if (typeof data === "string") {
+      if (data.length <= SHORT_TEXT && this.#shortAscii(data)) return;
+      if (data.length <= SCRATCH_CHARS) {
+        const n = encoder.encodeInto(data, SCRATCH).written;
+        this.frame(0x81, SCRATCH.subarray(0, n));
+      } else {
+        this.frame(0x81, encoder.encode(data));
+      }
+    } else {
+      this.frame(0x82, data);
+    }
+  }
+
+  /** Frames a short all-ASCII string straight into the write buffer. */
+  #shortAscii(s: string): boolean {
+    // One pass over the string (charCodeAt is the slow part): check and
+    // collect the bytes, then copy them into the frame.
+    const n = s.length;
+    const bytes = SHORT_BYTES;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      bytes[i] = c;
+    }
+    const masked = this.#mask;
+    const key = masked ? randomKey() : 0;
+    const h = headerLength(n, masked);
+    const dst = this.#writer.reserve(h + n);
+    writeHeader(dst, 0, 0x81, n, masked, key);
+    for (let i = 0; i < n; i++) dst[h + i] = bytes[i]!;
+    if (masked) xorRange(dst, h, h + n, key, 0);
+    return true;
+  }
+
+  /** Stages one frame with first byte `b0` (FIN, RSV, opcode); the payload is copied. */
+  frame(b0: number, payload: Uint8Array): void {
+    const len = payload.length;
+    const masked = this.#mask;
+    const key = masked ? randomKey() : 0;
+    const h = headerLength(len, masked);
+    const dst = this.#writer.reserve(h + len);
+    writeHeader(dst, 0, b0, len, masked, key);
+    dst.set(payload, h);
+    if (masked) xorRange(dst, h, h + len, key, 0);
+  }
+
+  /** Stages a control frame and flushes, unless closed. */
+  control(b0: number, payload: Uint8Array): Promise<void> {
+    if (this.closed) return RESOLVED;
+    this.frame(b0, payload);
+    return this.flush();
+  }
+
+  /** Stages a close frame (no payload for 1005); nothing may be sent after it. */
+  close(code: number, reason: Uint8Array): void {
+    this.closed = true;
+    if (code === 1005) {
+      this.frame(0x88, EMPTY);
+      return;
+    }
+    const p = new Uint8Array(2 + reason.length);
+    p[0] = code >>> 8;
+    p[1] = code & 0xff;
+    p.set(reason, 2);
+    this.frame(0x88, p);
+  }
+
+  /**
+   * Hands what is staged to the kernel. Resolves when the write finishes;
+   * never rejects (a failure goes to `SenderHost.writeFailed`).
+   */
+  flush(): Promise<void> {
+    if (this.#flushing !== null && this.#writer.flushing) return this.#flushing;
+    if (this.#writer.buffered === 0) return this.#flushing ?? RESOLVED;
+    return this.#flushing = this.#writer.flush().then(
+      undefined,
+      this.#onFailed ??= this.#failed.bind(this),
+    );
+  }
+
+  #failed(err: unknown): void {
+    this.closed = true;
+    this.#host.writeFailed(err);
+  }
+
+  /**
+   * Drops what is staged and releases the write buffer; returns the write in
+   * flight, if any, to wait for.
+   */
+  dispose(): Promise<void> | null {
+    this.closed = true;
+    this.#writer.close();
+    return this.#flushing;
+  }
+}
