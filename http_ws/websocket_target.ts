@@ -141,11 +141,8 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
   }
 }
 
-/** Starts an accepted session; its handle goes to the HTTP server's accept loop. */
+/** Starts an accepted session: it is the handle the HTTP server's accept loop holds. */
 function start<T>(session: WebSocketSession<T> | null): ConnectionHandle | null {
-  if (session === null) return null;
-  const done = session.run();
-  return { done, shutdown: () => session.close(1001, "server shutting down").catch(ignore) };
+  session?.run();
+  return session;
 }
-
-function ignore(): void {}

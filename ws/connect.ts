@@ -74,7 +74,7 @@ function failed(message: string, cause?: unknown): Error {
  * @throws {TypeError} If the URL is not a `ws:` or `wss:` URL, or a header
  * is invalid or reserved.
  * @throws {RangeError} If `maxHeadSize` is below 256.
- * @throws {WebSocketError} With code `WS_HANDSHAKE_FAILED` if the connection
+ * @throws {WebSocketError} With code `handshake-failed` if the connection
  * or the handshake fails or times out.
  *
  * @example Talking to an echo server

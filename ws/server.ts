@@ -120,7 +120,7 @@ class StandaloneConnection<T> implements ConnectionHandle {
 
   shutdown(): void {
     this.#shuttingDown = true;
-    if (this.#session !== null) this.#session.close(1001, "server shutting down").catch(noop);
+    if (this.#session !== null) this.#session.shutdown();
     else closeQuietly(this.#conn); // Still in the handshake.
   }
 }

@@ -1,3 +1,4 @@
+import type { ConnectionHandle } from "@coroio/core";
 import type { ReadyState } from "./constants.ts";
 import { isValidCloseCode } from "./close_code.ts";
 import type { WebSocketError } from "./errors.ts";
@@ -146,7 +147,7 @@ const encoder = new TextEncoder();
  * client.close();
  * ```
  */
-export class WebSocketSession<T = unknown> {
+export class WebSocketSession<T = unknown> implements ConnectionHandle {
   /** Per-connection application data, set at construction. */
   data: T;
   /**

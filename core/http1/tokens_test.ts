@@ -38,11 +38,15 @@ Deno.test("equalsIgnoreCase() folds ASCII letters only", () => {
 
 Deno.test("equalsIgnoreCase() agrees with lowercasing for ASCII strings", () => {
   fc.assert(
-    fc.property(fc.string({ unit: "binary-ascii" }), fc.string({ unit: "binary-ascii" }), (a, b) => {
-      const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
-      equal(equalsIgnoreCase(a, b), lower(a) === lower(b));
-      equal(equalsIgnoreCase(a, a.toUpperCase()), lower(a) === lower(a.toUpperCase()));
-    }),
+    fc.property(
+      fc.string({ unit: "binary-ascii" }),
+      fc.string({ unit: "binary-ascii" }),
+      (a, b) => {
+        const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+        equal(equalsIgnoreCase(a, b), lower(a) === lower(b));
+        equal(equalsIgnoreCase(a, a.toUpperCase()), lower(a) === lower(a.toUpperCase()));
+      },
+    ),
   );
 });
 
