@@ -1,13 +1,15 @@
 // Tiny flag parser shared by the examples: --name value or --name=value.
 
-/** Parsed `--hostname` and `--port` flags. */
+/** Parsed `--hostname`, `--port` and `--compression` flags. */
 export interface ListenFlags {
   hostname: string;
   port: number;
+  /** `--compression` (no value): negotiate permessage-deflate with the library's defaults. */
+  compression: boolean;
 }
 
 /**
- * Reads `--hostname` and `--port` from `args`.
+ * Reads `--hostname`, `--port` and `--compression` from `args`.
  *
  * @param args Usually `Deno.args`.
  * @param defaultPort The port when none is given.
@@ -15,9 +17,13 @@ export interface ListenFlags {
  * @throws {TypeError} On an unknown flag or a bad port.
  */
 export function parseListenFlags(args: string[], defaultPort: number): ListenFlags {
-  const flags: ListenFlags = { hostname: "127.0.0.1", port: defaultPort };
+  const flags: ListenFlags = { hostname: "127.0.0.1", port: defaultPort, compression: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === "--compression") {
+      flags.compression = true;
+      continue;
+    }
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
@@ -29,7 +35,9 @@ export function parseListenFlags(args: string[], defaultPort: number): ListenFla
         throw new TypeError(`Invalid --port "${value}": expected 0-65535`);
       }
       flags.port = port;
-    } else throw new TypeError(`Unknown flag ${name}: expected --hostname or --port`);
+    } else {
+      throw new TypeError(`Unknown flag ${name}: expected --hostname, --port or --compression`);
+    }
   }
   return flags;
 }

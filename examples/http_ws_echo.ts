@@ -3,7 +3,7 @@
  * a WebSocket route `/ws` that echoes every text and binary message as the
  * same type, on one port.
  *
- *     deno run --allow-net examples/http_ws_echo.ts --port 8080
+ *     deno run --allow-net examples/http_ws_echo.ts --port 8080 [--compression]
  *
  * @module
  */
@@ -24,9 +24,12 @@ export class EchoRoute implements WebSocketRoute {
 function ignore(): void {}
 
 if (import.meta.main) {
-  const { hostname, port } = parseListenFlags(Deno.args, 8080);
+  const { hostname, port, compression } = parseListenFlags(Deno.args, 8080);
   const signal = abortOnSignals();
-  const router = helloRoutes(new Router()).upgrade("/ws", new WebSocketTarget(new EchoRoute()));
+  const router = helloRoutes(new Router()).upgrade(
+    "/ws",
+    new WebSocketTarget(new EchoRoute(), { compression }),
+  );
   const server = new HttpServer(router, { hostname, port, signal, shutdownTimeout: 3000 });
   printListening("http", server.listen());
   await server.finished;

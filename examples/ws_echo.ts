@@ -2,7 +2,7 @@
  * A standalone WebSocket echo server (no HTTP package): every text and binary
  * message is sent back as the same type, at any path.
  *
- *     deno run --allow-net examples/ws_echo.ts --hostname 127.0.0.1 --port 8081
+ *     deno run --allow-net examples/ws_echo.ts --hostname 127.0.0.1 --port 8081 [--compression]
  *
  * Prints `listening on ws://HOST:PORT` once listening (`--port 0` picks a
  * free port) and shuts down gracefully (close 1001 to every client) on
@@ -28,8 +28,9 @@ export class Echo implements WebSocketHandler {
 }
 
 if (import.meta.main) {
-  const { hostname, port } = parseListenFlags(Deno.args, 8081);
+  const { hostname, port, compression } = parseListenFlags(Deno.args, 8081);
   const server = new WebSocketServer(Deno.listen({ hostname, port }), new Echo(), {
+    compression,
     signal: abortOnSignals(),
     shutdownTimeout: 3000,
     closeTimeout: 2000,

@@ -3,6 +3,8 @@ import type { HttpRequest, Takeover, UpgradeTarget } from "@coroio/http";
 import {
   answerHandshake,
   type AnswerHandshakeOptions,
+  compressionSettings,
+  type PerMessageDeflateOptions,
   type WebSocketServerHandler,
   type WebSocketSession,
   type WebSocketSessionOptions,
@@ -39,7 +41,8 @@ import {
 export type WebSocketRoute<T = unknown> = WebSocketServerHandler<T, HttpRequest>;
 
 /** Options for {@linkcode WebSocketTarget}. */
-export interface WebSocketTargetOptions extends Omit<WebSocketSessionOptions, "role" | "protocol"> {
+export interface WebSocketTargetOptions
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
   /**
    * Subprotocols this route speaks; the first one the client offers is
    * chosen unless `onUpgrade` picks.
@@ -47,6 +50,15 @@ export interface WebSocketTargetOptions extends Omit<WebSocketSessionOptions, "r
    * @default {[]}
    */
   protocols?: readonly string[];
+  /**
+   * Negotiate permessage-deflate (RFC 7692) with clients that offer it:
+   * `true` for the defaults (one shared compressor per process, so idle
+   * connections hold no zlib memory), or the options. Without it nothing is
+   * negotiated and `node:zlib` is never loaded.
+   *
+   * @default {false}
+   */
+  compression?: boolean | PerMessageDeflateOptions;
   /**
    * Where handshake errors the target survives go (an `onUpgrade` that
    * threw, an invalid decision).
@@ -112,11 +124,12 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
    */
   constructor(handler: WebSocketRoute<T>, options: WebSocketTargetOptions = {}) {
     this.#handler = handler;
-    const { protocols, errorReporter, ...session } = options;
+    const { protocols, errorReporter, compression, ...session } = options;
     this.#answer = {
       protocols: protocols ?? [],
       session: { ...session, role: "server" },
       reporter: errorReporter ?? null,
+      compression: compressionSettings(compression),
     };
   }
 

@@ -87,6 +87,17 @@ async function start(
   return { child, url: `ws://${m[1]}${path}` };
 }
 
+/** User + system CPU seconds of a process (Linux), 0 where unknown. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 async function run(name: string, example: string, path: string): Promise<boolean> {
   const { child, url } = await start(example, path);
   const outdir = `${outBase}/${name}`;
@@ -98,6 +109,7 @@ async function run(name: string, example: string, path: string): Promise<boolean
     "exclude-agent-cases": {},
   };
   const specPath = `${outBase}/${name}.json`;
+  let cpu = 0;
   await Deno.writeTextFile(specPath, JSON.stringify(spec));
   try {
     const ab = await new Deno.Command(`${suite}wstest`, {
@@ -111,6 +123,7 @@ async function run(name: string, example: string, path: string): Promise<boolean
       return false;
     }
   } finally {
+    cpu = cpuSeconds(child.pid);
     child.kill("SIGTERM");
     await child.status;
   }
@@ -119,7 +132,11 @@ async function run(name: string, example: string, path: string): Promise<boolean
     stdout: "piped",
   }).output();
   const text = new TextDecoder().decode(sum.stdout);
-  console.log(`autobahn ${name}${compression ? " --compression" : ""}:\n${text}`);
+  console.log(
+    `autobahn ${name}${compression ? " --compression" : ""} (server CPU ${
+      cpu.toFixed(1)
+    } s):\n${text}`,
+  );
   const overall = /overall[^\n]*/.exec(text)?.[0] ?? "";
   const nonStrict = Number(/NON-STRICT=(\d+)/.exec(overall)?.[1] ?? "0");
   return sum.success && nonStrict === 0;

@@ -10,6 +10,7 @@ import { isValidCloseCode } from "./close_code.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
+import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
 import { Receiver, type ReceiverHost, type ReceiverOptions } from "./_receiver.ts";
 import { Sender, type SenderHost } from "./_sender.ts";
@@ -40,6 +41,7 @@ const F_TCP_CLOSED = 32;
 const F_BORROW = 64;
 
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SHUTDOWN_CODE = 1001;
 const SHUTDOWN_REASON = new TextEncoder().encode("server shutting down");
 
@@ -67,6 +69,10 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   /** Booleans, as F_* bits. */
   #flags = 0;
   #resolveDone: () => void;
+  /** The negotiated permessage-deflate context, if any. */
+  #deflate: PerMessageDeflate | null;
+  /** Largest message after inflating. */
+  #maxMessage: number;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -84,6 +90,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (role === "client") this.#flags |= F_CLIENT;
     if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
     this.protocol = options.protocol ?? "";
+    this.#deflate = options.deflate ?? null;
+    this.#maxMessage = nonNegative("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
     this.keepalive = new Keepalive(this, {
       idleTimeout: nonNegative("idleTimeout", options.idleTimeout, 60000),
       pongTimeout: nonNegative("pongTimeout", options.pongTimeout, 30000),
@@ -94,9 +102,11 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       mask: role === "client",
       highWaterMark: nonNegative("highWaterMark", options.highWaterMark, 1048576),
       closeOnBackpressure: options.backpressure === "close",
+      deflate: this.#deflate,
     });
     const receiverOptions: ReceiverOptions = {
       role,
+      compressed: this.#deflate !== null,
       readBufferSize: readBufferSize(options.readBufferSize),
     };
     if (options.maxMessageSize !== undefined) {
@@ -295,6 +305,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.#closeConn();
       const flushing = this.sender.dispose();
       if (flushing !== null) await flushing;
+      // Nothing is pending in zlib (its calls are synchronous): free both contexts.
+      this.#deflate?.close();
       if (this.queue !== null) this.queue.end();
       const handler = this.#handler;
       if (handler !== null && handler.onClose !== undefined) {
@@ -322,6 +334,36 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   }
 
   // ---- handler dispatch ----
+
+  /**
+   * A permessage-deflate message from the parser: inflate it (bounded by
+   * maxMessageSize as the output is produced: 1009 past it, 1007 for bad
+   * data), check text as UTF-8 (1007), then dispatch it like any message.
+   */
+  onCompressedMessage(text: boolean, payload: Uint8Array): void {
+    if ((this.#flags & F_FAILED) !== 0) return;
+    const out = this.#deflate!.decompress(payload, this.#maxMessage);
+    if (!(out instanceof Uint8Array)) {
+      this.fail(
+        out.kind === "too-big"
+          ? protocolError(ErrorCode.MessageTooBig, `inflated past ${this.#maxMessage} bytes`)
+          : protocolError(ErrorCode.InvalidCompressedData, out.reason),
+      );
+      return;
+    }
+    if (!text) {
+      this.onMessage(out);
+      return;
+    }
+    let s: string;
+    try {
+      s = utf8.decode(out);
+    } catch (err) {
+      this.fail(protocolError(ErrorCode.InvalidUtf8, "inflated text", err));
+      return;
+    }
+    this.onMessage(s);
+  }
 
   /** A message from the parser: to the handler or the queue. */
   onMessage(data: string | Uint8Array): void {

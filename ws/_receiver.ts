@@ -41,6 +41,8 @@ export interface ReceiverOptions {
   maxMessageSize?: number;
   maxFrameSize?: number;
   maxFragments?: number;
+  /** permessage-deflate was negotiated: RSV1 may start a data message. */
+  compressed: boolean;
   /** The read buffer size the buffer returns to after a burst. */
   readBufferSize: number;
 }
@@ -98,10 +100,11 @@ export class Receiver {
     }
     const parserOptions: {
       role: "server" | "client";
+      compressed: boolean;
       maxMessageSize?: number;
       maxFrameSize?: number;
       maxFragments?: number;
-    } = { role: options.role };
+    } = { role: options.role, compressed: options.compressed };
     if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;

@@ -4,10 +4,11 @@
 // and flushing. It never reads and knows no session state beyond "no more
 // frames" (`closed`); what it must report goes through SenderHost.
 //
-// permessage-deflate (RFC 7692) belongs in `#data()`: compress the payload
-// there and set RSV1 (0x40) in the first byte; control frames are never
-// compressed.
+// permessage-deflate (RFC 7692) happens in `#data()`: the payload is
+// compressed there and RSV1 (0x40) set in the first byte; control frames are
+// never compressed.
 import { BufWriter } from "@coroio/core";
+import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import { randomKey, xorRange } from "./_mask.ts";
 
@@ -30,6 +31,8 @@ export interface SenderOptions {
   highWaterMark: number;
   /** Above the mark: fail the connection instead of waiting. */
   closeOnBackpressure: boolean;
+  /** The negotiated permessage-deflate context, or `null`. */
+  deflate: PerMessageDeflate | null;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -49,6 +52,7 @@ export class Sender {
   #mask: boolean;
   #hwm: number;
   #closeOnBp: boolean;
+  #deflate: PerMessageDeflate | null;
   #flushing: Promise<void> | null = null;
   #onFailed: ((err: unknown) => void) | null = null;
 
@@ -58,6 +62,7 @@ export class Sender {
     this.#mask = options.mask;
     this.#hwm = options.highWaterMark;
     this.#closeOnBp = options.closeOnBackpressure;
+    this.#deflate = options.deflate;
   }
 
   /** Bytes staged and not yet handed to the kernel. */
@@ -79,28 +84,51 @@ export class Sender {
    * Sends a message (text for a string), applying backpressure; resolves
    * once its bytes were handed to the kernel or dropped. Never rejects.
    */
-  send(data: string | Uint8Array): Promise<void> {
+  send(data: string | Uint8Array, compress?: boolean): Promise<void> {
     if (this.closed) return RESOLVED;
     if (this.#writer.buffered > this.#hwm) {
       if (this.#closeOnBp) {
         this.#host.slowConsumer(this.#writer.buffered);
         return RESOLVED;
       }
-      return this.#sendLater(data);
+      return this.#sendLater(data, compress);
     }
-    this.#data(data);
+    this.#data(data, compress);
     return this.flush();
   }
 
-  async #sendLater(data: string | Uint8Array): Promise<void> {
+  async #sendLater(data: string | Uint8Array, compress: boolean | undefined): Promise<void> {
     while (this.#writer.buffered > this.#hwm && !this.closed) await this.flush();
     if (this.closed) return;
-    this.#data(data);
+    this.#data(data, compress);
     await this.flush();
   }
 
-  /** Stages one data frame: text for a string, binary for bytes. */
-  #data(data: string | Uint8Array): void {
+  /**
+   * Stages one data frame: text for a string, binary for bytes; compressed
+   * when permessage-deflate was negotiated and `compress` (or, when it is
+   * undefined, the size rule of the context) says so.
+   */
+  #data(data: string | Uint8Array, compress: boolean | undefined): void {
+    const pmd = this.#deflate;
+    if (pmd !== null && compress !== false) {
+      // The decision comes before the deflater is touched: with context
+      // takeover, compressed output must always be sent.
+      const text = typeof data === "string";
+      // A string's UTF-8 length is between its length and three times it.
+      if (
+        compress === true || !text ||
+        pmd.shouldCompress(data.length) || pmd.shouldCompress(data.length * 3)
+      ) {
+        const bytes = text ? encoder.encode(data) : data;
+        if (compress === true || pmd.shouldCompress(bytes.length)) {
+          this.frame(text ? 0xc1 : 0xc2, pmd.compress(bytes));
+          return;
+        }
+        this.frame(text ? 0x81 : 0x82, bytes);
+        return;
+      }
+    }
     if (typeof data === "string") {
       if (data.length <= SHORT_TEXT && this.#shortAscii(data)) return;
       if (data.length <= SCRATCH_CHARS) {

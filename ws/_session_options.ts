@@ -1,7 +1,8 @@
 // The session's options: declared (the public interface, re-exported by
 // session.ts), validated once (one rule for every number), and passed
 // through by the standalone server and the client. Private to the package.
-import type { Deadlines } from "@coroio/core";
+import { type Deadlines, intOption } from "@coroio/core";
+import type { PerMessageDeflate } from "./permessage_deflate.ts";
 
 /**
  * Options for `WebSocketSession`: role, limits, timeouts, backpressure and
@@ -127,6 +128,15 @@ export interface WebSocketSessionOptions {
    * @default {false}
    */
   borrowMessages?: boolean;
+  /**
+   * The permessage-deflate (RFC 7692) context both sides agreed on in the
+   * handshake, or none: without it RSV1 is a protocol error (1002) and
+   * nothing is compressed. The servers and `connect()` set it when
+   * compression was negotiated; the session closes it when it ends.
+   *
+   * @default {undefined (no compression)}
+   */
+  deflate?: PerMessageDeflate;
 }
 
 const PASSED = [
@@ -148,7 +158,7 @@ const PASSED = [
  * `exactOptionalPropertyTypes` wants) and sets the role.
  */
 export function sessionOptionsFrom(
-  options: Omit<WebSocketSessionOptions, "role" | "protocol">,
+  options: Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate">,
   role: "server" | "client",
 ): WebSocketSessionOptions {
   const out: WebSocketSessionOptions = { role };
@@ -159,17 +169,13 @@ export function sessionOptionsFrom(
 }
 
 /**
- * An option that is a finite number >= 0 (a duration or a byte count), or
- * its default when unset.
+ * An option that is an integer >= 0 (a duration or a byte count), or its
+ * default when unset: core's one rule for numeric options.
  *
  * @throws {RangeError} Otherwise.
  */
 export function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!(v >= 0 && v !== Infinity)) {
-    throw new RangeError(`Cannot create WebSocketSession: ${name} must be a finite number >= 0`);
-  }
-  return v;
+  return intOption("WebSocketSession", name, value, fallback, 0);
 }
 
 /**
@@ -178,9 +184,5 @@ export function nonNegative(name: string, value: number | undefined, fallback: n
  * @throws {RangeError} Otherwise.
  */
 export function readBufferSize(value: number | undefined): number {
-  const v = value ?? 1024;
-  if (!Number.isInteger(v) || v < 16) {
-    throw new RangeError("Cannot create WebSocketSession: readBufferSize must be an integer >= 16");
-  }
-  return v;
+  return intOption("WebSocketSession", "readBufferSize", value, 1024, 16);
 }

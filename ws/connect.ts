@@ -3,6 +3,13 @@ import { HttpError, parseResponseHead } from "@coroio/core/http1";
 import { ErrorCode, protocolError } from "./errors.ts";
 import { checkHandshakeResponse, clientHandshakeRequest } from "./handshake.ts";
 import {
+  type ClientDeflateOptions,
+  clientOffer,
+  deflateAvailable,
+  PerMessageDeflate,
+  type PerMessageDeflateEngineOptions,
+} from "./permessage_deflate.ts";
+import {
   type WebSocketHandler,
   WebSocketSession,
   type WebSocketSessionOptions,
@@ -13,7 +20,7 @@ import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions<T = unknown>
-  extends Omit<WebSocketSessionOptions, "role" | "protocol"> {
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
   /**
    * Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference.
    *
@@ -50,6 +57,15 @@ export interface ConnectOptions<T = unknown>
   maxHeadSize?: number;
   /** PEM certificates to trust for `wss://`, beyond the system's. */
   caCerts?: string[];
+  /**
+   * Offer permessage-deflate (RFC 7692): `true` offers what browsers offer
+   * (`permessage-deflate; client_max_window_bits`), an object sets the
+   * parameters to ask for (and the compression mode, level and threshold of
+   * this side). A server answer that was not offered fails the connection.
+   *
+   * @default {false}
+   */
+  compression?: boolean | (ClientDeflateOptions & PerMessageDeflateEngineOptions);
 }
 
 const CRLFCRLF = new Uint8Array([13, 10, 13, 10]);
@@ -112,7 +128,18 @@ export async function connect<T = unknown>(
   const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
   const protocols = options.protocols ?? [];
   const key = crypto.getRandomValues(new Uint8Array(16)).toBase64();
-  const request = clientHandshakeRequest(u, key, protocols, new Headers(options.headers));
+  const compression = options.compression === true
+    ? {}
+    : options.compression === false || options.compression === undefined || !deflateAvailable()
+    ? null
+    : options.compression;
+  const request = clientHandshakeRequest(
+    u,
+    key,
+    protocols,
+    new Headers(options.headers),
+    compression === null ? "" : clientOffer(compression),
+  );
   const maxHeadSize = intOption("a connection", "maxHeadSize", options.maxHeadSize, 8192, 256);
   const handshakeTimeout = intOption(
     "a connection",
@@ -165,12 +192,18 @@ export async function connect<T = unknown>(
       if (err instanceof HttpError) throw failed(`malformed response head: ${err.message}`, err);
       throw err;
     }
-    const chosen = await checkHandshakeResponse(head, key, protocols);
+    const answer = await checkHandshakeResponse(head, key, protocols, compression);
     deadlines.disarm(timer);
     if (timer.expired) throw failed("handshake timed out");
     const { buffered } = reader.detach();
     const sessionOptions = sessionOptionsFrom(options, "client");
-    if (chosen !== "") sessionOptions.protocol = chosen;
+    if (answer.protocol !== "") sessionOptions.protocol = answer.protocol;
+    if (answer.deflate !== null) {
+      sessionOptions.deflate = new PerMessageDeflate(answer.deflate, {
+        ...compression,
+        role: "client",
+      });
+    }
     const session = new WebSocketSession<T>(
       conn,
       buffered,

@@ -44,6 +44,8 @@ export const ErrorCode = {
   InvalidCloseCode: "invalid-close-code",
   /** A text message or close reason that is not valid UTF-8 (1007). */
   InvalidUtf8: "invalid-utf8",
+  /** A permessage-deflate message that is not a valid deflate stream (1007). */
+  InvalidCompressedData: "invalid-compressed-data",
   /** A frame larger than `maxFrameSize` (1009). */
   FrameTooBig: "frame-too-big",
   /** A message larger than `maxMessageSize` (1009). */
@@ -117,6 +119,7 @@ const TABLE: Record<ErrorCode, readonly [number, string]> = {
   "invalid-close-payload": [1002, "Invalid close frame: a 1-byte payload"],
   "invalid-close-code": [1002, "Invalid close frame: close code not allowed"],
   "invalid-utf8": [1007, "Invalid payload: text is not valid UTF-8"],
+  "invalid-compressed-data": [1007, "Invalid payload: compressed data does not inflate"],
   "frame-too-big": [1009, "Frame too big: payload exceeds maxFrameSize"],
   "message-too-big": [1009, "Message too big: exceeds maxMessageSize"],
   "too-many-fragments": [1009, "Message too big: more frames than maxFragments"],

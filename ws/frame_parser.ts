@@ -57,6 +57,16 @@ export interface FrameSink {
    * @param reason The reason (valid UTF-8, possibly empty).
    */
   onClose(code: number, reason: string): void;
+  /**
+   * A whole message compressed with permessage-deflate (RSV1 on its first
+   * frame; only when the parser's `compressed` option allows it): the
+   * unmasked compressed payload of all its frames, not yet inflated nor
+   * checked as UTF-8. Required when `compressed` is on.
+   *
+   * @param text Whether it is a text message.
+   * @param payload The compressed bytes: a view valid only during the call.
+   */
+  onCompressedMessage?(text: boolean, payload: Uint8Array): void;
 }
 
 /** Options for {@linkcode FrameParser}. */
@@ -88,6 +98,15 @@ export interface FrameParserOptions {
    * @default {65536}
    */
   maxFragments?: number;
+  /**
+   * Whether permessage-deflate (RFC 7692) was negotiated: RSV1 is then
+   * allowed on the first frame of a data message, which goes to
+   * {@linkcode FrameSink.onCompressedMessage}. RSV1 on a control or
+   * continuation frame, or without this option, is a protocol error (1002).
+   *
+   * @default {false}
+   */
+  compressed?: boolean;
 }
 
 const TEXT = 1;
@@ -152,6 +171,10 @@ export class FrameParser {
   #acc: Uint8Array | null = null;
   #accLen = 0;
   #utf8: Utf8Validator | null = null;
+  /** RSV1 may start a data message (permessage-deflate negotiated). */
+  #rsv1: boolean;
+  /** The current message is compressed. */
+  #msgCompressed = false;
   #done = false;
   #decoder: TextDecoder;
 
@@ -180,6 +203,10 @@ export class FrameParser {
       0,
     );
     this.#maxFragments = intOption("FrameParser", "maxFragments", options.maxFragments, 65536, 0);
+    this.#rsv1 = options.compressed === true;
+    if (this.#rsv1 && sink.onCompressedMessage === undefined) {
+      throw new TypeError("Cannot create FrameParser: compressed needs sink.onCompressedMessage");
+    }
     this.#decoder = sharedDecoder;
   }
 
@@ -218,7 +245,11 @@ export class FrameParser {
         const fin = (b0 & 0x80) !== 0;
         const masked = (b1 & 0x80) !== 0;
         let len = b1 & 0x7f;
-        if ((b0 & 0x70) !== 0) throw this.#fail(ErrorCode.ReservedBits, `RSV ${(b0 >> 4) & 7}`);
+        const rsv = b0 & 0x70;
+        // RSV1 marks a compressed message (RFC 7692 6): its first frame only.
+        if (rsv !== 0 && (rsv !== 0x40 || !this.#rsv1 || op === 0 || op > 2)) {
+          throw this.#fail(ErrorCode.ReservedBits, `RSV ${rsv >> 4}`);
+        }
         if (op >= 8) {
           if (op > PONG) throw this.#fail(ErrorCode.ReservedOpcode, `opcode ${op}`);
           if (!fin) throw this.#fail(ErrorCode.FragmentedControl);
@@ -271,7 +302,10 @@ export class FrameParser {
             `${this.#accLen + len} > ${this.#maxMessage} bytes`,
           );
         }
-        if (op !== 0) this.#msgOp = op;
+        if (op !== 0) {
+          this.#msgOp = op;
+          this.#msgCompressed = rsv !== 0;
+        }
         if (++this.#fragments > this.#maxFragments) {
           throw this.#fail(ErrorCode.TooManyFragments, `more than ${this.#maxFragments}`);
         }
@@ -282,7 +316,10 @@ export class FrameParser {
           pos += len;
           this.#msgOp = 0;
           this.#fragments = 0;
-          if (op === TEXT) {
+          if (rsv !== 0) {
+            if (masked) xorRange(buf, from, pos, key, 0);
+            this.#sink.onCompressedMessage!(op === TEXT, buf.subarray(from, pos));
+          } else if (op === TEXT) {
             if (masked) xorRange(buf, from, pos, key, 0);
             this.#sink.onMessage(this.#text(buf, from, pos));
           } else {
@@ -292,7 +329,7 @@ export class FrameParser {
           }
           continue;
         }
-        if (op === TEXT) (this.#utf8 ??= new Utf8Validator()).reset();
+        if (op === TEXT && !this.#msgCompressed) (this.#utf8 ??= new Utf8Validator()).reset();
         this.#inPayload = true;
         this.#fin = fin;
         this.#masked = masked;
@@ -354,7 +391,7 @@ export class FrameParser {
   #payload(at: number, n: number): void {
     const acc = this.#acc!;
     if (this.#masked) xorRange(acc, at, at + n, this.#key, this.#offset);
-    if (this.#msgOp === TEXT && !this.#utf8!.feed(acc, at, at + n)) {
+    if (this.#msgOp === TEXT && !this.#msgCompressed && !this.#utf8!.feed(acc, at, at + n)) {
       throw this.#fail(ErrorCode.InvalidUtf8);
     }
     this.#accLen = at + n;
@@ -385,7 +422,9 @@ export class FrameParser {
     this.#accLen = 0;
     this.#msgOp = 0;
     this.#fragments = 0;
-    if (op === TEXT) {
+    if (this.#msgCompressed) {
+      this.#sink.onCompressedMessage!(op === TEXT, acc === null ? EMPTY : acc.subarray(0, len));
+    } else if (op === TEXT) {
       if (!this.#utf8!.complete) throw this.#fail(ErrorCode.InvalidUtf8, "truncated sequence");
       this.#sink.onMessage(acc === null ? "" : this.#decode(acc.subarray(0, len)));
     } else if (acc === null) {
@@ -457,6 +496,7 @@ export class FrameParser {
 }
 
 const sharedDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const EMPTY = new Uint8Array(0);
 
 /** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
 const SHORT_TEXT = 128;

@@ -14,6 +14,7 @@ import {
   fieldLines,
   type HeaderList,
   listHasToken,
+  parseParameterizedList,
   type RequestHead,
   type ResponseHead,
   splitList,
@@ -21,6 +22,17 @@ import {
 import { isToken, STATUS_TEXT } from "@coroio/core/http1";
 import { computeAcceptKey, isValidKey } from "./accept_key.ts";
 import { ErrorCode, protocolError } from "./errors.ts";
+import {
+  type ClientDeflateOptions,
+  deflateAvailable,
+  DeflateNegotiationError,
+  type DeflateParams,
+  type ExtensionOffer,
+  negotiateClient,
+  negotiateServer,
+  PerMessageDeflate,
+  type PerMessageDeflateOptions,
+} from "./permessage_deflate.ts";
 import {
   type WebSocketHandler,
   WebSocketSession,
@@ -219,6 +231,37 @@ export interface AnswerHandshakeOptions {
   readonly session: WebSocketSessionOptions;
   /** Where handshake errors the server survives go (an `onUpgrade` that threw). */
   readonly reporter: ErrorReporter | null;
+  /**
+   * permessage-deflate (RFC 7692) settings, or `null` to negotiate no
+   * extension. An offer is accepted when the client makes one this side can
+   * honour; `node:zlib` is loaded only once a message is compressed.
+   */
+  readonly compression?: PerMessageDeflateOptions | null;
+}
+
+/**
+ * The `compression` option of the servers and the bridge: `true` for the
+ * defaults (shared compressor, threshold 128 bytes), an options object, or
+ * `false`/unset for none. Returns what {@linkcode answerHandshake} takes.
+ *
+ * @param option The option as given.
+ * @returns The settings, or `null` for no compression.
+ *
+ * @example Usage
+ * ```ts
+ * import { compressionSettings } from "@coroio/ws";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(compressionSettings(true), {});
+ * deepEqual(compressionSettings(undefined), null);
+ * deepEqual(compressionSettings({ mode: "dedicated" }), { mode: "dedicated" });
+ * ```
+ */
+export function compressionSettings(
+  option: boolean | PerMessageDeflateOptions | undefined,
+): PerMessageDeflateOptions | null {
+  if (option === undefined || option === false) return null;
+  return option === true ? {} : option;
 }
 
 /**
@@ -254,18 +297,18 @@ export interface AnswerHandshakeOptions {
  * const conn = await listener.accept();
  * const buf = new Uint8Array(4096);
  * const parser = new RequestParser();
- * let used = 0;
+ * let headEnd = 0;
  * let n = 0;
  * while (parser.head === null) {
  *   const got = (await conn.read(buf.subarray(n)))!;
- *   used = parser.feed(buf.subarray(n, n + got));
+ *   headEnd = n + parser.feed(buf.subarray(n, n + got));
  *   n += got;
  * }
  * const head = parser.head!;
  * const request = {
  *   head, path: head.path, query: head.query, headers: head.headers, remoteAddr: conn.remoteAddr,
  * };
- * const session = await answerHandshake(conn, request, buf.subarray(n - (n - used), n),
+ * const session = await answerHandshake(conn, request, buf.subarray(headEnd, n),
  *   new Echo(), { protocols: [], session: { role: "server" }, reporter: null });
  * const done = session!.run();
  * const reply = await new Promise((resolve) => {
@@ -323,23 +366,49 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       `Sec-WebSocket-Accept: ${await computeAcceptKey(checked.key)}\r\n`;
     if (protocol !== "") response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
-    // Extension negotiation (RFC 7692 permessage-deflate) answers here.
-    if (decision?.headers !== undefined) response += fieldLines(decision.headers);
-    await writeAll(conn, latin1Bytes(response + "\r\n"));
-    const session = options.session;
-    return new WebSocketSession<T>(
-      conn,
-      buffered,
-      handler,
-      protocol === "" ? session : { ...session, protocol },
-      decision?.data,
-    );
+    const extra = decision?.headers === undefined ? "" : fieldLines(decision.headers);
+    const deflate = negotiateDeflate(request.head, options.compression ?? null);
+    if (deflate !== null) response += `Sec-WebSocket-Extensions: ${deflate.response}\r\n`;
+    try {
+      await writeAll(conn, latin1Bytes(response + extra + "\r\n"));
+    } catch (err) {
+      deflate?.engine.close();
+      throw err;
+    }
+    let session = options.session;
+    if (protocol !== "" || deflate !== null) {
+      session = { ...session };
+      if (protocol !== "") session.protocol = protocol;
+      if (deflate !== null) session.deflate = deflate.engine;
+    }
+    return new WebSocketSession<T>(conn, buffered, handler, session, decision?.data);
   } catch (err) {
     // The peer went away during the handshake, or the decision was invalid.
     closeQuietly(conn);
     if (!isClosedError(err)) report(options.reporter, err);
     return null;
   }
+}
+
+/**
+ * Answers the client's `Sec-WebSocket-Extensions` offers: the first
+ * permessage-deflate offer this side can honour, or nothing. An offer that
+ * cannot be parsed, or whose parameters are unknown, repeated or out of
+ * range, is declined, never a failed handshake (RFC 7692 5).
+ */
+function negotiateDeflate(
+  head: RequestHead,
+  settings: PerMessageDeflateOptions | null,
+): { response: string; engine: PerMessageDeflate } | null {
+  if (settings === null || !deflateAvailable()) return null;
+  const offers = parseParameterizedList(head.headers.getAll("sec-websocket-extensions"));
+  if (offers === null || offers.length === 0) return null;
+  const result = negotiateServer(offers as unknown as ExtensionOffer[], settings);
+  if (result === null) return null;
+  return {
+    response: result.response,
+    engine: new PerMessageDeflate(result.params, { ...settings, role: "server" }),
+  };
 }
 
 /** Writes a refusal and closes the connection; a peer that left is ignored. */
@@ -397,6 +466,7 @@ const RESERVED = new Set([
  * @param key The `Sec-WebSocket-Key` (base64 of 16 random bytes).
  * @param protocols Subprotocols to offer, in order of preference.
  * @param headers Extra header fields (`Host` may be overridden).
+ * @param extensions The `Sec-WebSocket-Extensions` offer, or `""` for none.
  * @returns The request head, ending with the empty line.
  * @throws {TypeError} If a subprotocol is not a token, a header is invalid,
  * or a header is one the handshake sets itself.
@@ -417,6 +487,7 @@ export function clientHandshakeRequest(
   key: string,
   protocols: readonly string[],
   headers: Headers,
+  extensions: string = "",
 ): string {
   for (const p of protocols) {
     if (!isToken(p)) {
@@ -437,6 +508,7 @@ export function clientHandshakeRequest(
     "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
     `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
     (protocols.length > 0 ? `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n` : "") +
+    (extensions !== "" ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : "") +
     fieldLines(extra) + "\r\n";
 }
 
@@ -449,7 +521,10 @@ export function clientHandshakeRequest(
  * @param head The parsed response head.
  * @param key The `Sec-WebSocket-Key` the client sent.
  * @param protocols The subprotocols it offered.
- * @returns The subprotocol the server chose, or `""`.
+ * @param deflate The permessage-deflate options it offered with, or `null`
+ * if it offered no extension.
+ * @returns The subprotocol the server chose (`""` for none) and the
+ * permessage-deflate parameters it accepted (`null` for none).
  * @throws {WebSocketError} With code `handshake-failed` naming the problem.
  *
  * @example A server that skipped the accept key
@@ -468,7 +543,8 @@ export async function checkHandshakeResponse(
   head: ResponseHead,
   key: string,
   protocols: readonly string[],
-): Promise<string> {
+  deflate: ClientDeflateOptions | null = null,
+): Promise<HandshakeAnswer> {
   if (head.status !== 101) {
     throw failed(`server answered ${head.status} ${head.reason}, not 101`);
   }
@@ -483,14 +559,32 @@ export async function checkHandshakeResponse(
   if (accept.length !== 1 || accept[0] !== await computeAcceptKey(key)) {
     throw failed("Sec-WebSocket-Accept does not match the key");
   }
-  if (h.getAll("sec-websocket-extensions").length > 0) {
-    throw failed("server selected an extension that was not offered");
-  }
   const chosen = splitList(h.getAll("sec-websocket-protocol"));
   if (chosen.length > 1 || (chosen.length === 1 && !protocols.includes(chosen[0]!))) {
     throw failed("server selected a subprotocol that was not offered");
   }
-  return chosen[0] ?? "";
+  const extensions = h.getAll("sec-websocket-extensions");
+  let params: DeflateParams | null = null;
+  if (extensions.length > 0) {
+    if (deflate === null) throw failed("server selected an extension that was not offered");
+    const answer = parseParameterizedList(extensions);
+    if (answer === null) throw failed("malformed Sec-WebSocket-Extensions");
+    try {
+      params = negotiateClient(answer as unknown as ExtensionOffer[], deflate);
+    } catch (err) {
+      if (err instanceof DeflateNegotiationError) throw failed(err.message, err);
+      throw err;
+    }
+  }
+  return { protocol: chosen[0] ?? "", deflate: params };
+}
+
+/** What a server agreed to in its `101`, as {@linkcode checkHandshakeResponse} found it. */
+export interface HandshakeAnswer {
+  /** The subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The permessage-deflate parameters, or `null` when none was negotiated. */
+  readonly deflate: DeflateParams | null;
 }
 
 function failed(message: string, cause?: unknown): Error {

@@ -37,6 +37,25 @@ export * from "./frame_builder.ts";
 export * from "./frame_parser.ts";
 export * from "./accept_key.ts";
 export * from "./handshake.ts";
+export {
+  type ClientDeflateOptions,
+  clientOffer,
+  closeSharedDeflaters,
+  type CompressionMode,
+  deflateAvailable,
+  DeflateNegotiationError,
+  type DeflateParams,
+  type ExtensionOffer,
+  type Invalid,
+  negotiateClient,
+  negotiateServer,
+  type NegotiationResult,
+  PERMESSAGE_DEFLATE,
+  PerMessageDeflate,
+  type PerMessageDeflateEngineOptions,
+  type PerMessageDeflateOptions,
+  type TooBig,
+} from "./permessage_deflate.ts";
 export * from "./session.ts";
 export * from "./server.ts";
 export * from "./connect.ts";

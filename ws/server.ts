@@ -16,9 +16,11 @@ import {
   type RequestHead,
   RequestParser,
 } from "@coroio/core/http1";
+import type { PerMessageDeflateOptions } from "./permessage_deflate.ts";
 import {
   answerHandshake,
   type AnswerHandshakeOptions,
+  compressionSettings,
   type UpgradeRequest,
   type WebSocketServerHandler,
 } from "./handshake.ts";
@@ -28,7 +30,8 @@ import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
-export interface WebSocketServerOptions extends Omit<WebSocketSessionOptions, "role" | "protocol"> {
+export interface WebSocketServerOptions
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
   /**
    * Subprotocols this server speaks; the first one the client offers is
    * chosen (unless `onUpgrade` picks).
@@ -36,6 +39,16 @@ export interface WebSocketServerOptions extends Omit<WebSocketSessionOptions, "r
    * @default {[]}
    */
   protocols?: readonly string[];
+  /**
+   * Negotiate permessage-deflate (RFC 7692) with clients that offer it:
+   * `true` for the defaults (one shared compressor per process, reset after
+   * each message, so idle connections hold no zlib memory; messages from 128
+   * bytes), or the options (mode, level, window bits, memLevel, threshold).
+   * Without it nothing is negotiated and `node:zlib` is never loaded.
+   *
+   * @default {false}
+   */
+  compression?: boolean | PerMessageDeflateOptions;
   /**
    * Largest handshake request head, in bytes. Larger: 431.
    *
@@ -155,6 +168,7 @@ class Acceptor<T> implements ConnectionHandler {
       protocols: options.protocols ?? [],
       session: sessionOptionsFrom(options, "server"),
       reporter: options.errorReporter ?? null,
+      compression: compressionSettings(options.compression),
     };
   }
 

@@ -97,6 +97,17 @@ export interface WebSocketHandler<T = unknown> {
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
+/** Options of {@linkcode WebSocketSession.prototype.send}. */
+export interface SendOptions {
+  /**
+   * With permessage-deflate negotiated: `true` compresses the message
+   * whatever its size, `false` sends it uncompressed.
+   *
+   * @default {the context's threshold decides}
+   */
+  compress?: boolean;
+}
+
 /**
  * One WebSocket connection after the opening handshake: reads frames from a
  * `Deno.Conn` (starting with the bytes already read past the HTTP head),
@@ -250,15 +261,19 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
    * the close handshake started (the call resolves and the data is dropped).
    *
    * @param data The message. Bytes are copied; the caller may reuse them.
+   * @param options `compress`: with permessage-deflate negotiated, `true`
+   * compresses this message whatever its size, `false` sends it
+   * uncompressed; unset, the context's threshold decides. Without
+   * compression negotiated it has no effect.
    * @returns A promise that resolves once the frame was handed to the kernel
    * (or dropped because the connection closed); it never rejects.
    * @throws {TypeError} If `data` is neither a string nor a `Uint8Array`.
    */
-  send(data: string | Uint8Array): Promise<void> {
+  send(data: string | Uint8Array, options?: SendOptions): Promise<void> {
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError("Cannot send: data must be a string or a Uint8Array");
     }
-    return this.#sender.send(data);
+    return this.#sender.send(data, options?.compress);
   }
 
   /**
