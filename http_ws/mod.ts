@@ -55,8 +55,16 @@ export type {
   UpgradeTarget,
 } from "@coroio/http";
 export type {
+  CompressionMode,
+  DeflateParams,
   ErrorCode,
+  Invalid,
+  PerMessageDeflate,
+  PerMessageDeflateEngineOptions,
+  PerMessageDeflateOptions,
   ReadyState,
+  SendOptions,
+  TooBig,
   UpgradeDecision,
   UpgradeRequest,
   WebSocketError,

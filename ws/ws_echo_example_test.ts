@@ -70,9 +70,18 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("examples/_args.ts parseListenFlags() reads --hostname and --port", () => {
-  deepEqual(parseFlags([]), { hostname: "127.0.0.1", port: 8081 });
-  deepEqual(parseFlags(["--port", "0", "--hostname=::1"]), { hostname: "::1", port: 0 });
+Deno.test("examples/_args.ts parseListenFlags() reads --hostname, --port and --compression", () => {
+  deepEqual(parseFlags([]), { hostname: "127.0.0.1", port: 8081, compression: false });
+  deepEqual(parseFlags(["--port", "0", "--hostname=::1"]), {
+    hostname: "::1",
+    port: 0,
+    compression: false,
+  });
+  deepEqual(parseFlags(["--compression", "--port", "1"]), {
+    hostname: "127.0.0.1",
+    port: 1,
+    compression: true,
+  });
   throws(() => parseFlags(["--port", "70000"]), TypeError);
   throws(() => parseFlags(["--port"]), TypeError);
   throws(() => parseFlags(["--verbose", "1"]), TypeError);
