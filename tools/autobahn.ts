@@ -37,6 +37,7 @@ const serverArg = flag("--server") ?? "both";
 const casesArg = flag("--cases") ?? "core";
 const compression = Deno.args.includes("--compression");
 const outBase = flag("--out") ?? await Deno.makeTempDir({ prefix: "autobahn-" });
+await Deno.mkdir(outBase, { recursive: true });
 const cases = CASES[casesArg] ?? casesArg.split(",");
 
 async function exists(path: string): Promise<boolean> {
