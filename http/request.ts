@@ -185,14 +185,14 @@ export class RequestBody {
   async #readChunked(reader: BufReader, dec: ChunkedDecoder): Promise<Uint8Array | null> {
     for (;;) {
       const view = reader.peek();
-      const n = view.length === 0 ? 0 : dec.decode(view);
+      // Every decode() call forgets the previous data span (even on empty input).
+      const n = dec.decode(view);
       reader.consume(n);
       if (dec.dataLength > 0) {
         const len = dec.dataLength;
         this.#received += len;
         if (this.#received > this.#limit) throw tooLarge(this.#limit);
         const data = view.subarray(dec.dataStart, dec.dataStart + len);
-        dec.dataLength = 0;
         if (dec.done) this.#finishChunked(dec);
         return data;
       }
