@@ -7,23 +7,6 @@ import type { BodyHost } from "./_hosts.ts";
 
 const EMPTY = new Uint8Array(0);
 
-// Small bodies come from a shared slab: a typed-array backing store per
-// request costs more than the copy itself.
-const SLAB_SIZE = 64 * 1024;
-const SLAB_MAX = 4096;
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
-
-function alloc(n: number): Uint8Array {
-  if (n > SLAB_MAX) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const view = slab.subarray(slabUsed, slabUsed + n);
-  slabUsed += (n + 7) & ~7;
-  return view;
-}
 const decoder = new TextDecoder();
 
 /**
@@ -216,10 +199,10 @@ export class RequestBody {
    * Reads the whole body into one array.
    *
    * @param limit The most bytes to accept (at most the server's limit).
-   * @returns The body (a copy the caller owns). Bodies up to 4 KiB are
-   * carved from a shared slab, as Node's `Buffer.allocUnsafe` does: the
-   * array's `.buffer` may hold other requests' bodies, so use the array,
-   * not its `.buffer`.
+   * @returns The body, in an array of its own (its `.buffer` holds this
+   * body and nothing else). For zero-copy access, {@linkcode
+   * RequestBody.prototype.read} returns views of the connection's buffer,
+   * valid until the next read.
    * @throws {HttpError} 413 if the body is larger than `limit`, 400 if it is
    * malformed or cut short.
    */
@@ -232,7 +215,7 @@ export class RequestBody {
       this.#fail(tooLarge(this.#limit));
     }
     if (declared >= 0) {
-      const out = alloc(declared);
+      const out = new Uint8Array(declared);
       let at = 0;
       for (let chunk; (chunk = await this.read()) !== null;) {
         out.set(chunk, at);
