@@ -1,4 +1,5 @@
 import { BufferLimitError, StreamClosedError, UnexpectedEofError } from "./errors.ts";
+import { intOption } from "./options.ts";
 import type { Reader } from "./types.ts";
 
 /** Options for {@linkcode BufReader}. */
@@ -97,19 +98,18 @@ export class BufReader<R extends Reader = Reader> {
    *
    * @param reader The reader to buffer, typically a `Deno.Conn`.
    * @param options Buffer sizes and an optional prefix of already-read bytes.
-   * @throws {RangeError} If a size option is not a positive integer.
+   * @throws {RangeError} If `initialSize` is not an integer >= 16 or
+   * `maxReadSize` not an integer >= `initialSize`.
    */
   constructor(reader: R, options: BufReaderOptions = {}) {
-    const initialSize = options.initialSize ?? 2048;
-    const maxReadSize = options.maxReadSize ?? 65536;
-    if (!Number.isInteger(initialSize) || initialSize < 16) {
-      throw new RangeError(`Cannot create BufReader: initialSize must be an integer >= 16`);
-    }
-    if (!Number.isInteger(maxReadSize) || maxReadSize < initialSize) {
-      throw new RangeError(
-        `Cannot create BufReader: maxReadSize must be an integer >= initialSize`,
-      );
-    }
+    const initialSize = intOption("BufReader", "initialSize", options.initialSize, 2048, 16);
+    const maxReadSize = intOption(
+      "BufReader",
+      "maxReadSize",
+      options.maxReadSize,
+      Math.max(65536, initialSize),
+      initialSize,
+    );
     this.#reader = reader;
     this.#initialSize = initialSize;
     this.#maxReadSize = maxReadSize;

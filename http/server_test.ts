@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import type { ConnectionHandle } from "@coroio/core";
 import type { AccessLogEntry, AccessLogger } from "./access_log.ts";
 import type { Handler } from "./handler.ts";
@@ -793,4 +793,26 @@ Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names
     new Inject(),
   );
   assertEquals(seen, ["TypeError", "TypeError", "TypeError"]);
+});
+
+Deno.test("HttpServer constructor refuses a limit or timeout that is not an integer in range", () => {
+  const handler = new Hello();
+  const bad: HttpServerOptions[] = [
+    { maxHeadSize: 1.5 },
+    { maxBodySize: 0 },
+    { headerTimeout: NaN },
+    { keepAliveTimeout: -1 },
+    { maxConnections: Infinity },
+    { shutdownTimeout: -1 },
+  ];
+  for (const options of bad) {
+    const name = Object.keys(options)[0]!;
+    throws(
+      () => new HttpServer(handler, options),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message.startsWith(`Cannot create HttpServer: ${name} must be`),
+      name,
+    );
+  }
 });

@@ -19,6 +19,7 @@ import {
   TARGET,
   TCHAR,
 } from "./_chars.ts";
+import { intOption } from "../options.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import { RequestHead } from "./head.ts";
 import { headerListFromRaw } from "./_raw_header_list.ts";
@@ -218,9 +219,15 @@ export class RequestParser {
    * @throws {RangeError} If a limit is not a positive integer.
    */
   constructor(options?: RequestParserOptions) {
-    this.#maxHead = positive(options?.maxHeadSize, 16384, "maxHeadSize");
-    this.#maxLine = positive(options?.maxRequestLineLength, 8192, "maxRequestLineLength");
-    this.#maxCount = positive(options?.maxHeaderCount, 100, "maxHeaderCount");
+    const o = options ?? {};
+    this.#maxHead = intOption("RequestParser", "maxHeadSize", o.maxHeadSize, 16384);
+    this.#maxLine = intOption(
+      "RequestParser",
+      "maxRequestLineLength",
+      o.maxRequestLineLength,
+      8192,
+    );
+    this.#maxCount = intOption("RequestParser", "maxHeaderCount", o.maxHeaderCount, 100);
   }
 
   /**
@@ -969,14 +976,4 @@ export class RequestParser {
       this.#expectSeen && http11,
     );
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create RequestParser: ${name} must be a positive integer, got ${value}`,
-    );
-  }
-  return value;
 }
