@@ -1,8 +1,82 @@
-// Raw-socket helpers for the server tests: a tiny, strict HTTP response
-// reader so tests see exactly what went over the wire.
+// Helpers for the http tests: raw-socket helpers for the server tests (a
+// tiny, strict HTTP response reader so tests see exactly what went over the
+// wire), and an in-memory exchange for the unit tests of the router, the
+// request and the response (no socket: a request head, body bytes in
+// chunks, the response bytes recorded).
+import { BufReader, BufWriter } from "@coroio/core";
+import { ChunkedDecoder, RequestParser } from "@coroio/core/http1";
+import { ChunkReader, dec, enc, RecordingWriter } from "../core/_test_util.ts";
+import type { BodyHost, ResponseHost } from "./_hosts.ts";
+import { HttpRequest, RequestBody } from "./request.ts";
+import { HttpResponse } from "./response.ts";
 
-export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+export { concat, dec, enc } from "../core/_test_util.ts";
+
+/** The connection side of an in-memory exchange: body bytes in, response bytes out. */
+export class MemoryHost implements BodyHost, ResponseHost {
+  readonly reader: BufReader;
+  readonly writer: BufWriter;
+  readonly out: RecordingWriter = new RecordingWriter();
+  /** What `closeAfterResponse()` answers. */
+  closeAfter = false;
+  continues = 0;
+  fills = 0;
+  #decoder = new ChunkedDecoder();
+  constructor(body: Uint8Array[]) {
+    this.reader = new BufReader(new ChunkReader(body), { initialSize: 16 });
+    this.writer = new BufWriter(this.out);
+  }
+  continueIfExpected(): Promise<void> {
+    this.continues++;
+    return Promise.resolve();
+  }
+  chunkedDecoder(): ChunkedDecoder {
+    return this.#decoder;
+  }
+  fillBody(): Promise<number | null> {
+    this.fills++;
+    return this.reader.fill();
+  }
+  closeAfterResponse(): boolean {
+    return this.closeAfter;
+  }
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+  /** Everything the response wrote, flushed first. */
+  async written(): Promise<string> {
+    await this.writer.flush();
+    return dec(this.out.bytes);
+  }
+}
+
+/** A request and a response over a {@linkcode MemoryHost}. */
+export interface Exchange {
+  req: HttpRequest;
+  res: HttpResponse;
+  host: MemoryHost;
+}
+
+/**
+ * Parses `head` (a whole request head) and makes the request and response a
+ * handler would get; `body` arrives in the given pieces.
+ */
+export function exchangeInMemory(
+  head: string,
+  body: (string | Uint8Array)[] = [],
+  maxBodySize = 1 << 20,
+): Exchange {
+  const parser = new RequestParser();
+  const used = parser.feed(enc(head));
+  const h = parser.head;
+  if (h === null || used !== head.length) throw new Error(`Not one whole head: ${head}`);
+  const host = new MemoryHost(body.map((b) => typeof b === "string" ? enc(b) : b));
+  const hasBody = h.chunked || h.contentLength > 0;
+  const reqBody = new RequestBody(hasBody ? host : null, hasBody ? h : null, maxBodySize);
+  const req = new HttpRequest(h, reqBody, { transport: "tcp", hostname: "127.0.0.1", port: 1 });
+  const res = new HttpResponse(host, h.method === "HEAD", h.version === "HTTP/1.0");
+  return { req, res, host };
+}
 
 /** One response as read from the wire. */
 export interface RawResponse {
@@ -137,3 +211,26 @@ export async function exchange(port: number, request: string | Uint8Array): Prom
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A response as written by an in-memory exchange. */
+export interface WrittenResponse {
+  status: number;
+  /** Lower-case names; repeated fields joined with ", ". */
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Splits what a response wrote into status, headers and body (the body as is). */
+export function parseWritten(text: string): WrittenResponse {
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) throw new Error(`No complete head in ${JSON.stringify(text)}`);
+  const lines = text.slice(0, end).split("\r\n");
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    const name = line.slice(0, i).toLowerCase();
+    const value = line.slice(i + 1).trim();
+    headers.set(name, headers.has(name) ? headers.get(name) + ", " + value : value);
+  }
+  return { status: Number(lines[0]!.split(" ")[1]), headers, body: text.slice(end + 4) };
+}

@@ -178,7 +178,7 @@ export class Router implements Handler {
     if (!path.startsWith("/")) {
       throw new TypeError(`Cannot add route: path "${path}" must start with "/"`);
     }
-    const isDynamic = path.includes("/:") || path.endsWith("/*");
+    const isDynamic = path.includes("/:") || path.split("/").includes("*");
     if (!isDynamic) {
       let r = this.#static.get(path);
       if (r === undefined) {
