@@ -70,3 +70,15 @@ export function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
   out.push(data.subarray(prev));
   return out;
 }
+
+/** A clock for `Deadlines` that moves only when told to. */
+export class ManualClock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}

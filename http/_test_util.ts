@@ -3,9 +3,9 @@
 // wire), and an in-memory exchange for the unit tests of the router, the
 // request and the response (no socket: a request head, body bytes in
 // chunks, the response bytes recorded).
-import { BufReader, BufWriter } from "@coroio/core";
+import { BufReader, BufWriter, Deadlines, type Expirable } from "@coroio/core";
 import { ChunkedDecoder, RequestParser } from "@coroio/core/http1";
-import { ChunkReader, dec, enc, RecordingWriter } from "../core/_test_util.ts";
+import { ChunkReader, dec, enc, ManualClock, RecordingWriter } from "../core/_test_util.ts";
 import type { BodyHost, ResponseHost } from "./_hosts.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
 import { HttpResponse } from "./response.ts";
@@ -233,4 +233,55 @@ export function parseWritten(text: string): WrittenResponse {
     headers.set(name, headers.has(name) ? headers.get(name) + ", " + value : value);
   }
   return { status: Number(lines[0]!.split(" ")[1]), headers, body: text.slice(end + 4) };
+}
+
+/**
+ * A deadline set on a clock moved by hand, for `HttpServerOptions.deadlines`:
+ * tests wait for the server to arm a deadline (each timeout given a distinct
+ * value tells which), then move the clock past it; nothing sleeps.
+ */
+export class TestDeadlines extends Deadlines {
+  readonly clock: ManualClock;
+  #seen = new Map<number, number>();
+  #waiters: { ms: number; count: number; resolve: () => void }[] = [];
+  constructor() {
+    const clock = new ManualClock();
+    super({ clock, resolution: 1000 });
+    this.clock = clock;
+  }
+  override arm(item: Expirable, ms: number): void {
+    super.arm(item, ms);
+    const n = (this.#seen.get(ms) ?? 0) + 1;
+    this.#seen.set(ms, n);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.ms !== ms || w.count > n) return true;
+      w.resolve();
+      return false;
+    });
+  }
+  /** Resolves once `arm()` has been called with `ms` at least `count` times. */
+  armed(ms: number, count = 1): Promise<void> {
+    if ((this.#seen.get(ms) ?? 0) >= count) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ ms, count, resolve });
+    return withTimeout(promise, 3000, `arm(${ms}) #${count}`);
+  }
+  /** Moves the clock by `ms` and expires what is due. */
+  pass(ms: number): void {
+    this.clock.advance(ms);
+    this.check();
+  }
+}
+
+/** Rejects if `p` does not settle within `ms` (the timer is always cleared). */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

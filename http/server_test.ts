@@ -8,7 +8,7 @@ import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 import { Router } from "./router.ts";
 import { HttpServer, type HttpServerOptions } from "./server.ts";
-import { connect, dec, enc, exchange, ResponseReader, sleep } from "./_test_util.ts";
+import { connect, dec, enc, exchange, ResponseReader, sleep, TestDeadlines } from "./_test_util.ts";
 
 class Hello implements Handler {
   handle(_req: HttpRequest, res: HttpResponse): void {
@@ -125,7 +125,26 @@ async function withServer(
     await fn(port, server);
   } finally {
     await server.shutdown(1000);
+    options.deadlines?.close();
   }
+}
+
+// Distinct timeouts, so that TestDeadlines.armed(ms) tells which deadline the server armed.
+const HEADER = 15001;
+const KEEP_ALIVE = 5001;
+const BODY = 30001;
+const WRITE = 30002;
+const timeouts = {
+  headerTimeout: HEADER,
+  keepAliveTimeout: KEEP_ALIVE,
+  bodyTimeout: BODY,
+  writeTimeout: WRITE,
+};
+
+/** Polls (1 ms steps, bounded) until the server holds no connection. */
+async function allClosed(server: HttpServer): Promise<void> {
+  for (let i = 0; i < 3000 && server.connections > 0; i++) await sleep(1);
+  assertEquals(server.connections, 0);
 }
 
 Deno.test("HttpServer serves fetch() GET and POST", async () => {
@@ -374,30 +393,36 @@ Deno.test("HttpServer enforces head, line and body limits", async () => {
 });
 
 Deno.test("HttpServer cuts off a client that trickles its head with 408", async () => {
+  const deadlines = new TestDeadlines();
   await withServer(async (port) => {
     const conn = await connect(port);
     const r = new ResponseReader(conn);
     await conn.write(enc("GET / HTTP/1.1\r\n"));
-    await sleep(100);
-    await conn.write(enc("Host: x\r\n")).catch(() => {});
+    await deadlines.armed(HEADER);
+    deadlines.pass(HEADER - 1);
+    await conn.write(enc("Host: x\r\n"));
+    deadlines.pass(1);
     const res = (await r.read())!;
     assertEquals(res.status, 408);
     assert(await r.closed());
     conn.close();
-  }, { headerTimeout: 200 });
+  }, { ...timeouts, deadlines });
 });
 
-Deno.test("HttpServer closes an idle keep-alive connection", async () => {
-  await withServer(async (port) => {
+Deno.test("HttpServer closes an idle keep-alive connection after keepAliveTimeout", async () => {
+  const deadlines = new TestDeadlines();
+  await withServer(async (port, server) => {
     const conn = await connect(port);
     const r = new ResponseReader(conn);
     await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     assertEquals((await r.read())!.status, 200);
-    const t0 = Date.now();
+    await deadlines.armed(KEEP_ALIVE);
+    deadlines.pass(KEEP_ALIVE - 1);
+    assertEquals(server.connections, 1);
+    deadlines.pass(1);
     assert(await r.closed());
-    assert(Date.now() - t0 >= 100);
     conn.close();
-  }, { keepAliveTimeout: 150 });
+  }, { ...timeouts, deadlines });
 });
 
 Deno.test("HttpServer hands an upgrade to its target with the leftover bytes first", async () => {
@@ -552,29 +577,57 @@ class Status implements Handler {
 }
 
 Deno.test("HttpServer closes a connection whose body stalls past bodyTimeout", async () => {
+  const deadlines = new TestDeadlines();
   await withServer(async (port, server) => {
     const conn = await connect(port);
     await conn.write(enc("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
     const r = new ResponseReader(conn);
-    const t0 = Date.now();
+    await deadlines.armed(BODY);
+    deadlines.pass(BODY - 1);
+    assertEquals(server.connections, 1);
+    deadlines.pass(1);
     assert(await r.closed());
-    assert(Date.now() - t0 >= 100);
-    assertEquals(server.connections, 0);
+    await allClosed(server);
     conn.close();
-  }, { bodyTimeout: 150 });
+  }, { ...timeouts, deadlines });
 });
 
 Deno.test("HttpServer closes a client that stops reading past writeTimeout", async () => {
+  const deadlines = new TestDeadlines();
   await withServer(
     async (port, server) => {
       const conn = await connect(port);
       await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
       // Never read: the 8 MiB response cannot fit in the socket buffers.
-      for (let i = 0; i < 300 && server.connections > 0; i++) await sleep(10);
-      assertEquals(server.connections, 0);
+      await deadlines.armed(WRITE);
+      deadlines.pass(WRITE - 1);
+      assertEquals(server.connections, 1);
+      deadlines.pass(1);
+      await allClosed(server);
       conn.close();
     },
-    { writeTimeout: 200 },
+    { ...timeouts, deadlines },
+    new Router().get("/big", new Big()),
+  );
+});
+
+Deno.test("HttpServer hands a response still being written from keep-alive to writeTimeout", async () => {
+  const deadlines = new TestDeadlines();
+  await withServer(
+    async (port, server) => {
+      const conn = await connect(port);
+      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+      // Written in the background (below maxOutputBuffer), under the keep-alive deadline.
+      await deadlines.armed(KEEP_ALIVE);
+      deadlines.pass(KEEP_ALIVE);
+      // Not closed: the response is still going out, so the write deadline takes over.
+      await deadlines.armed(WRITE);
+      assertEquals(server.connections, 1);
+      deadlines.pass(WRITE);
+      await allClosed(server);
+      conn.close();
+    },
+    { ...timeouts, deadlines, maxOutputBuffer: 16 << 20 },
     new Router().get("/big", new Big()),
   );
 });
@@ -732,39 +785,45 @@ Deno.test("HttpServer.shutdown() closes a connection that sent nothing at once",
 });
 
 Deno.test("HttpServer finishes a large response although keep-alive expires while it is written", async () => {
+  const deadlines = new TestDeadlines();
   await withServer(
     async (port) => {
       const conn = await connect(port);
       await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      await sleep(400); // the keep-alive deadline (100 ms) passes with the body still queued
+      await deadlines.armed(KEEP_ALIVE);
+      deadlines.pass(KEEP_ALIVE); // passes with the body still queued
+      await deadlines.armed(WRITE);
       const r = new ResponseReader(conn, 5000);
       const res = (await r.read())!;
       assertEquals(res.body.length, 8 << 20);
       conn.close();
     },
-    { keepAliveTimeout: 100, writeTimeout: 5000 },
+    { ...timeouts, deadlines, maxOutputBuffer: 16 << 20 },
     new Router().get("/big", new Big()),
   );
 });
 
-Deno.test("HttpServer's 408 counts from the first byte, not from the last", async () => {
+Deno.test("HttpServer's 408 counts from the first byte of a head, not from the last", async () => {
+  const deadlines = new TestDeadlines();
   await withServer(async (port) => {
     const conn = await connect(port);
-    const r = new ResponseReader(conn, 3000);
-    const t0 = Date.now();
-    const trickle = (async () => {
-      // A byte every 50 ms: a per-read timer would never fire.
-      for (const ch of "GET / HTTP/1.1\r\nHost: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") {
-        if (await conn.write(enc(ch)).then(() => false, () => true)) break;
-        await sleep(50);
-      }
-    })();
-    const res = (await r.read())!;
-    assertEquals(res.status, 408);
-    assert(Date.now() - t0 < 1500);
-    await trickle;
+    const r = new ResponseReader(conn);
+    await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assertEquals((await r.read())!.status, 200);
+    // The second request's first byte starts its header deadline (the first
+    // was armed at accept)...
+    await conn.write(enc("G"));
+    await deadlines.armed(HEADER, 2);
+    // ...and later bytes do not move it: a per-read timer would never fire.
+    for (const part of ["ET / HTTP/1.1\r\n", "Host: x", "xxxx"]) {
+      deadlines.pass((HEADER - 1) / 3);
+      await conn.write(enc(part));
+    }
+    deadlines.pass(1);
+    assertEquals((await r.read())!.status, 408);
+    assert(await r.closed());
     conn.close();
-  }, { headerTimeout: 300 });
+  }, { ...timeouts, deadlines });
 });
 
 Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names", async () => {
