@@ -7,19 +7,19 @@ import {
   EQUALS,
   FIELD_VALUE,
   HEX,
-  HTAB,
+  isOws,
   latin1,
   LF,
   QDTEXT,
   SEMICOLON,
   showByte,
-  SP,
   TCHAR,
 } from "./_chars.ts";
 import { intOption } from "../options.ts";
-import { HttpError, HttpErrorCode } from "./errors.ts";
+import { HttpErrorCode } from "./errors.ts";
 import type { HeaderList } from "./header_list.ts";
 import { headerListFromRaw } from "./_raw_header_list.ts";
+import { fail } from "./_fail.ts";
 
 /** Options of {@linkcode ChunkedDecoder}. */
 export interface ChunkedDecoderOptions {
@@ -55,14 +55,6 @@ const ST_DONE = 5;
 
 /** Hex digits allowed in a chunk size (leading zeros included). */
 const MAX_SIZE_DIGITS = 16;
-
-function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(code, message);
-}
-
-function isOws(b: number): boolean {
-  return b === SP || b === HTAB;
-}
 
 /**
  * Incremental decoder of a chunked message body (RFC 9112 section 7.1): chunk

@@ -1,4 +1,4 @@
-import { HTAB, SP } from "./_chars.ts";
+import { isOws } from "./_chars.ts";
 import { foldAscii as fold, isFieldValue, isToken } from "./tokens.ts";
 import { RawFieldLines } from "./_raw_header_list.ts";
 
@@ -188,8 +188,4 @@ function trimOws(s: string): string {
   while (start < end && isOws(s.charCodeAt(start))) start++;
   while (end > start && isOws(s.charCodeAt(end - 1))) end--;
   return start === 0 && end === s.length ? s : s.substring(start, end);
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
 }

@@ -2,6 +2,7 @@ import { CR, latin1, LF } from "./_chars.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import { HeaderList } from "./header_list.ts";
 import { isFieldValue, isToken } from "./tokens.ts";
+import { fail } from "./_fail.ts";
 
 /** A parsed response head: what a client checks in an answer such as `101`. */
 export interface ResponseHead {
@@ -118,8 +119,4 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
     fields.push([name, value]);
   }
   return { status: Number(m[3]), reason: m[4]!, headers: new HeaderList(fields) };
-}
-
-function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(code, message);
 }

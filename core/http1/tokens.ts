@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FIELD_VALUE, HTAB, QDTEXT, SP, TCHAR } from "./_chars.ts";
+import { FIELD_VALUE, HTAB, isOws, QDTEXT, TCHAR } from "./_chars.ts";
 
 /**
  * Whether `s` is a token (RFC 9110 section 5.6.2): one or more `tchar`.
@@ -244,10 +244,6 @@ export function parseParameterizedList(values: readonly string[]): ListElement[]
     }
   }
   return out;
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
 }
 
 function skipOws(s: string, p: number): number {
