@@ -18,14 +18,19 @@ export type HandlerResult = void | UpgradeTarget;
  *
  * @example A handler object
  * ```ts
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Hello implements Handler {
  *   handle(_req: HttpRequest, res: HttpResponse): void {
  *     res.send("hello\n");
  *   }
  * }
- * console.log(typeof new Hello().handle); // "function"
+ * const server = new HttpServer(new Hello(), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/any/path`);
+ * equal(await res.text(), "hello\n");
+ * await server.shutdown();
  * ```
  */
 export interface Handler {

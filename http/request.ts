@@ -17,14 +17,20 @@ const decoder = new TextDecoder();
  * on the connection is framed correctly.
  *
  * @example Reading a body whole
- * ```ts ignore
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * ```ts
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements Handler {
  *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
  *     res.send(await req.body.bytes());
  *   }
  * }
+ * const server = new HttpServer(new Echo(), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "ping" });
+ * equal(await res.text(), "ping");
+ * await server.shutdown();
  * ```
  */
 export class RequestBody {
@@ -337,14 +343,20 @@ function truncated(received: number, remaining: number): HttpError {
  * peer address and the body.
  *
  * @example Reading parts of a request
- * ```ts ignore
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * ```ts
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Show implements Handler {
  *   handle(req: HttpRequest, res: HttpResponse): void {
- *     res.send(`${req.method} ${req.path} id=${req.params.id} ua=${req.headers.get("user-agent")}`);
+ *     res.send(`${req.method} ${req.path} ${req.query} id=${req.params.id} x=${req.headers.get("x-tag")}`);
  *   }
  * }
+ * const server = new HttpServer(new Router().get("/users/:id", new Show()), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/users/7?full=1`, { headers: { "X-Tag": "t" } });
+ * equal(await res.text(), "GET /users/7 full=1 id=7 x=t");
+ * await server.shutdown();
  * ```
  */
 export class HttpRequest {
