@@ -9,6 +9,8 @@ import { ChunkReader, dec, enc, ManualClock, RecordingWriter } from "../core/_te
 import type { BodyHost, ResponseHost } from "./_hosts.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
 import { HttpResponse } from "./response.ts";
+import type { Handler } from "./handler.ts";
+import { HttpServer, type HttpServerOptions } from "./server.ts";
 
 export { concat, dec, enc } from "../core/_test_util.ts";
 
@@ -283,5 +285,32 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     return await Promise.race([p, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Collects the errors a server reports. */
+export class ErrorLog {
+  errors: unknown[] = [];
+  report(err: unknown): void {
+    this.errors.push(err);
+  }
+}
+
+/**
+ * Runs `fn` against a server for `handler` on a free port, then shuts it down
+ * (and closes `options.deadlines`, which the server does not own).
+ */
+export async function withHttpServer(
+  handler: Handler,
+  options: HttpServerOptions,
+  fn: (port: number, server: HttpServer) => Promise<void>,
+): Promise<void> {
+  const server = new HttpServer(handler, { port: 0, errorReporter: new ErrorLog(), ...options });
+  const { port } = server.listen();
+  try {
+    await fn(port, server);
+  } finally {
+    await server.shutdown(1000);
+    options.deadlines?.close();
   }
 }

@@ -8,7 +8,16 @@ import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 import { Router } from "./router.ts";
 import { HttpServer, type HttpServerOptions } from "./server.ts";
-import { connect, dec, enc, exchange, ResponseReader, sleep, TestDeadlines } from "./_test_util.ts";
+import {
+  connect,
+  dec,
+  enc,
+  ErrorLog,
+  exchange,
+  ResponseReader,
+  sleep,
+  withHttpServer,
+} from "./_test_util.ts";
 
 class Hello implements Handler {
   handle(_req: HttpRequest, res: HttpResponse): void {
@@ -51,13 +60,6 @@ class Params implements Handler {
 
 class Silent implements Handler {
   handle(): void {}
-}
-
-class Reporter {
-  errors: unknown[] = [];
-  report(err: unknown): void {
-    this.errors.push(err);
-  }
 }
 
 /** Takes the connection and echoes raw bytes, the leftover first. */
@@ -114,37 +116,12 @@ function router(target: UpgradeTarget = new RawEcho()): Router {
     .upgrade("/raw", target);
 }
 
-async function withServer(
+function withServer(
   fn: (port: number, server: HttpServer) => Promise<void>,
   options: HttpServerOptions = {},
   handler: Handler = router(),
 ): Promise<void> {
-  const server = new HttpServer(handler, { port: 0, errorReporter: new Reporter(), ...options });
-  const { port } = server.listen();
-  try {
-    await fn(port, server);
-  } finally {
-    await server.shutdown(1000);
-    options.deadlines?.close();
-  }
-}
-
-// Distinct timeouts, so that TestDeadlines.armed(ms) tells which deadline the server armed.
-const HEADER = 15001;
-const KEEP_ALIVE = 5001;
-const BODY = 30001;
-const WRITE = 30002;
-const timeouts = {
-  headerTimeout: HEADER,
-  keepAliveTimeout: KEEP_ALIVE,
-  bodyTimeout: BODY,
-  writeTimeout: WRITE,
-};
-
-/** Polls (1 ms steps, bounded) until the server holds no connection. */
-async function allClosed(server: HttpServer): Promise<void> {
-  for (let i = 0; i < 3000 && server.connections > 0; i++) await sleep(1);
-  assertEquals(server.connections, 0);
+  return withHttpServer(handler, options, fn);
 }
 
 Deno.test("HttpServer serves fetch() GET and POST", async () => {
@@ -307,7 +284,7 @@ Deno.test("HttpServer streams a chunked response", async () => {
 });
 
 Deno.test("HttpServer turns a handler error into 500 and keeps serving", async () => {
-  const reporter = new Reporter();
+  const reporter = new ErrorLog();
   await withServer(async (port) => {
     const res = await exchange(
       port,
@@ -392,39 +369,6 @@ Deno.test("HttpServer enforces head, line and body limits", async () => {
   }, { maxRequestLineLength: 256, maxHeadSize: 512, maxHeaderCount: 10, maxBodySize: 1500 });
 });
 
-Deno.test("HttpServer cuts off a client that trickles its head with 408", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(async (port) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn);
-    await conn.write(enc("GET / HTTP/1.1\r\n"));
-    await deadlines.armed(HEADER);
-    deadlines.pass(HEADER - 1);
-    await conn.write(enc("Host: x\r\n"));
-    deadlines.pass(1);
-    const res = (await r.read())!;
-    assertEquals(res.status, 408);
-    assert(await r.closed());
-    conn.close();
-  }, { ...timeouts, deadlines });
-});
-
-Deno.test("HttpServer closes an idle keep-alive connection after keepAliveTimeout", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(async (port, server) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn);
-    await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assertEquals((await r.read())!.status, 200);
-    await deadlines.armed(KEEP_ALIVE);
-    deadlines.pass(KEEP_ALIVE - 1);
-    assertEquals(server.connections, 1);
-    deadlines.pass(1);
-    assert(await r.closed());
-    conn.close();
-  }, { ...timeouts, deadlines });
-});
-
 Deno.test("HttpServer hands an upgrade to its target with the leftover bytes first", async () => {
   const target = new RawEcho();
   await withServer(
@@ -480,7 +424,7 @@ Deno.test("HttpServer answers 426 to a plain request on an upgrade-only path", a
 
 Deno.test("HttpServer.shutdown() finishes in-flight requests and tells upgrade targets", async () => {
   const target = new RawEcho();
-  const server = new HttpServer(router(target), { port: 0, errorReporter: new Reporter() });
+  const server = new HttpServer(router(target), { port: 0, errorReporter: new ErrorLog() });
   const { port } = server.listen();
   const idle = await connect(port);
   const idleReader = new ResponseReader(idle);
@@ -563,74 +507,12 @@ Deno.test("HttpServer maps an HttpError thrown by a handler to its status", asyn
   );
 });
 
-class Big implements Handler {
-  handle(_req: HttpRequest, res: HttpResponse): void {
-    res.send(new Uint8Array(8 << 20));
-  }
-}
-
 class Status implements Handler {
   handle(req: HttpRequest, res: HttpResponse): void {
     res.status = Number(req.params.code);
     res.send("ignored body");
   }
 }
-
-Deno.test("HttpServer closes a connection whose body stalls past bodyTimeout", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(async (port, server) => {
-    const conn = await connect(port);
-    await conn.write(enc("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
-    const r = new ResponseReader(conn);
-    await deadlines.armed(BODY);
-    deadlines.pass(BODY - 1);
-    assertEquals(server.connections, 1);
-    deadlines.pass(1);
-    assert(await r.closed());
-    await allClosed(server);
-    conn.close();
-  }, { ...timeouts, deadlines });
-});
-
-Deno.test("HttpServer closes a client that stops reading past writeTimeout", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(
-    async (port, server) => {
-      const conn = await connect(port);
-      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      // Never read: the 8 MiB response cannot fit in the socket buffers.
-      await deadlines.armed(WRITE);
-      deadlines.pass(WRITE - 1);
-      assertEquals(server.connections, 1);
-      deadlines.pass(1);
-      await allClosed(server);
-      conn.close();
-    },
-    { ...timeouts, deadlines },
-    new Router().get("/big", new Big()),
-  );
-});
-
-Deno.test("HttpServer hands a response still being written from keep-alive to writeTimeout", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(
-    async (port, server) => {
-      const conn = await connect(port);
-      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      // Written in the background (below maxOutputBuffer), under the keep-alive deadline.
-      await deadlines.armed(KEEP_ALIVE);
-      deadlines.pass(KEEP_ALIVE);
-      // Not closed: the response is still going out, so the write deadline takes over.
-      await deadlines.armed(WRITE);
-      assertEquals(server.connections, 1);
-      deadlines.pass(WRITE);
-      await allClosed(server);
-      conn.close();
-    },
-    { ...timeouts, deadlines, maxOutputBuffer: 16 << 20 },
-    new Router().get("/big", new Big()),
-  );
-});
 
 Deno.test("HttpServer sends no body for 204 and 304", async () => {
   await withServer(
@@ -760,7 +642,7 @@ Deno.test("HttpServer closes when a streamed body falls short of its Content-Len
 });
 
 Deno.test("HttpServer rejects an informational or invalid status from a handler with 500", async () => {
-  const reporter = new Reporter();
+  const reporter = new ErrorLog();
   await withServer(
     async (port) => {
       const res = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -773,7 +655,7 @@ Deno.test("HttpServer rejects an informational or invalid status from a handler 
 });
 
 Deno.test("HttpServer.shutdown() closes a connection that sent nothing at once", async () => {
-  const server = new HttpServer(router(), { port: 0, errorReporter: new Reporter() });
+  const server = new HttpServer(router(), { port: 0, errorReporter: new ErrorLog() });
   const { port } = server.listen();
   const conn = await connect(port);
   while (server.connections === 0) await sleep(1);
@@ -782,48 +664,6 @@ Deno.test("HttpServer.shutdown() closes a connection that sent nothing at once",
   assert(Date.now() - t0 < 1000, `shutdown took ${Date.now() - t0} ms`);
   assert(await new ResponseReader(conn).closed());
   conn.close();
-});
-
-Deno.test("HttpServer finishes a large response although keep-alive expires while it is written", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(
-    async (port) => {
-      const conn = await connect(port);
-      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      await deadlines.armed(KEEP_ALIVE);
-      deadlines.pass(KEEP_ALIVE); // passes with the body still queued
-      await deadlines.armed(WRITE);
-      const r = new ResponseReader(conn, 5000);
-      const res = (await r.read())!;
-      assertEquals(res.body.length, 8 << 20);
-      conn.close();
-    },
-    { ...timeouts, deadlines, maxOutputBuffer: 16 << 20 },
-    new Router().get("/big", new Big()),
-  );
-});
-
-Deno.test("HttpServer's 408 counts from the first byte of a head, not from the last", async () => {
-  const deadlines = new TestDeadlines();
-  await withServer(async (port) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn);
-    await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assertEquals((await r.read())!.status, 200);
-    // The second request's first byte starts its header deadline (the first
-    // was armed at accept)...
-    await conn.write(enc("G"));
-    await deadlines.armed(HEADER, 2);
-    // ...and later bytes do not move it: a per-read timer would never fire.
-    for (const part of ["ET / HTTP/1.1\r\n", "Host: x", "xxxx"]) {
-      deadlines.pass((HEADER - 1) / 3);
-      await conn.write(enc(part));
-    }
-    deadlines.pass(1);
-    assertEquals((await r.read())!.status, 408);
-    assert(await r.closed());
-    conn.close();
-  }, { ...timeouts, deadlines });
 });
 
 Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names", async () => {
