@@ -53,6 +53,11 @@ export class ConnectionSlot implements ConnectionHandle {
   #current: ConnectionHandle | HttpConnection | null;
   #shuttingDown = false;
   #reporter: ErrorReporter | null;
+  // The continuations of `done`, bound once per connection.
+  readonly #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined =>
+    this.#startTarget(pending);
+  readonly #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined =>
+    this.#adopt(handle);
 
   constructor(config: ConnectionConfig, conn: Deno.Conn) {
     const http = new HttpConnection(config, conn);
@@ -66,7 +71,8 @@ export class ConnectionSlot implements ConnectionHandle {
     this.#current?.shutdown();
   }
 
-  #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined => {
+  /** The HTTP loop ended: hand the conn to the upgrade target, if any. */
+  #startTarget(pending: PendingTakeover | null): Promise<void> | undefined {
     this.#current = null;
     if (pending === null) return undefined;
     let started: Promise<ConnectionHandle | null>;
@@ -79,14 +85,15 @@ export class ConnectionSlot implements ConnectionHandle {
     }
     const conn = pending.takeover.conn;
     return started.then(this.#upgraded, (err) => this.#upgradeFailed(err, conn));
-  };
+  }
 
-  #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined => {
+  /** The target started: hold its handle (shut it down at once if shutdown began). */
+  #adopt(handle: ConnectionHandle | null): Promise<void> | undefined {
     if (handle === null) return undefined;
     this.#current = handle;
     if (this.#shuttingDown) handle.shutdown();
     return handle.done;
-  };
+  }
 
   #upgradeFailed(err: unknown, conn: Deno.Conn): void {
     closeQuietly(conn);
@@ -164,6 +171,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #continueSent = false;
   /** When the handler was called (for the access log; 0 without a logger). */
   #started = 0;
+  /** Settles a background flush (bound once: no closure per flush). */
+  readonly #flushed = (): void => this.#afterFlush();
 
   constructor(server: ConnectionConfig, conn: Deno.Conn) {
     this.#server = server;
@@ -305,10 +314,10 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   }
 
   /** A background flush settled: end a write deadline, finish a shutdown. */
-  #flushed = (): void => {
+  #afterFlush(): void {
     if (this.#deadline === Deadline.Write) this.#armForPhase();
     if (this.#closing && this.#waitingForRequest()) this.#closeIdle();
-  };
+  }
 
   /** Whether the connection is between requests with nothing in flight. */
   #waitingForRequest(): boolean {
