@@ -28,7 +28,33 @@ export interface BufReaderOptions {
   prefix?: Uint8Array;
 }
 
-/** The result of {@linkcode BufReader.prototype.detach}. */
+/**
+ * The result of {@linkcode BufReader.prototype.detach}: the underlying reader
+ * and the bytes read from it that nobody consumed.
+ *
+ * @example Handing a reader on
+ * ```ts
+ * import { BufReader, type Detached, type Reader } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("HEADrest");
+ * let sent = false;
+ * const source: Reader = {
+ *   read(p) {
+ *     if (sent) return Promise.resolve(null);
+ *     sent = true;
+ *     p.set(bytes);
+ *     return Promise.resolve(bytes.length);
+ *   },
+ * };
+ * const reader = new BufReader(source);
+ * await reader.fill();
+ * reader.consume(4);
+ * const detached: Detached<Reader> = reader.detach();
+ * equal(detached.conn, source);
+ * equal(new TextDecoder().decode(detached.buffered), "rest");
+ * ```
+ */
 export interface Detached<R> {
   /** The reader (typically a `Deno.Conn`) the buffered reader wrapped. */
   conn: R;
@@ -343,6 +369,17 @@ export class BufReader<R extends Reader = Reader> {
  * @param needle What to find.
  * @param from The first index to consider.
  * @returns The index, or -1.
+ *
+ * @example Finding the end of a head
+ * ```ts
+ * import { indexOf } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nbody");
+ * const crlf2 = new TextEncoder().encode("\r\n\r\n");
+ * equal(indexOf(bytes, crlf2), 14);
+ * equal(indexOf(bytes, crlf2, 15), -1);
+ * ```
  */
 export function indexOf(hay: Uint8Array, needle: Uint8Array, from = 0): number {
   const first = needle[0]!;

@@ -1,6 +1,29 @@
 import { intOption } from "./options.ts";
 
-/** Something a {@linkcode Deadlines} set can expire. */
+/**
+ * Something a {@linkcode Deadlines} set can expire.
+ *
+ * @example A request that times out
+ * ```ts
+ * import { Deadlines, type Expirable } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class Request implements Expirable {
+ *   timedOutAt = -1;
+ *   expire(now: number): void {
+ *     this.timedOutAt = now;
+ *   }
+ * }
+ * const clock = { t: 100, now() { return this.t; } };
+ * const deadlines = new Deadlines({ clock });
+ * const req = new Request();
+ * deadlines.arm(req, 50);
+ * clock.t = 150;
+ * deadlines.check();
+ * equal(req.timedOutAt, 150);
+ * deadlines.close();
+ * ```
+ */
 export interface Expirable {
   /**
    * Called once when the deadline set for this object has passed.
@@ -10,7 +33,28 @@ export interface Expirable {
   expire(now: number): void;
 }
 
-/** The time source of a {@linkcode Deadlines} set. */
+/**
+ * The time source of a {@linkcode Deadlines} set: `Date` by default, a clock
+ * moved by hand in tests.
+ *
+ * @example A clock moved by hand
+ * ```ts
+ * import { type Clock, Deadlines } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class ManualClock implements Clock {
+ *   t = 0;
+ *   now(): number {
+ *     return this.t;
+ *   }
+ * }
+ * const clock = new ManualClock();
+ * const deadlines = new Deadlines({ clock });
+ * clock.t = 42;
+ * equal(deadlines.now(), 42);
+ * deadlines.close();
+ * ```
+ */
 export interface Clock {
   /**
    * The current time in milliseconds (any epoch, never going backwards).

@@ -4,7 +4,22 @@ import { HeaderList } from "./header_list.ts";
 import { isFieldValue, isToken } from "./tokens.ts";
 import { fail } from "./_fail.ts";
 
-/** A parsed response head: what a client checks in an answer such as `101`. */
+/**
+ * A parsed response head: what a client checks in an answer such as `101`.
+ *
+ * @example A refusal
+ * ```ts
+ * import { parseResponseHead, type ResponseHead } from "@coroio/core/http1";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const head: ResponseHead = parseResponseHead(
+ *   new TextEncoder().encode("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n\r\n"),
+ * );
+ * equal(head.status, 426);
+ * equal(head.reason, "Upgrade Required");
+ * equal(head.headers.get("upgrade"), "websocket");
+ * ```
+ */
 export interface ResponseHead {
   /** The status code. */
   readonly status: number;

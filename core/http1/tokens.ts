@@ -161,7 +161,23 @@ export function listHasToken(values: readonly string[], token: string): boolean 
   return false;
 }
 
-/** One element of a parameterized list: a token and its parameters. */
+/**
+ * One element of a parameterized list: a token and its parameters.
+ *
+ * @example An extension offer
+ * ```ts
+ * import { type ListElement, parseParameterizedList } from "@coroio/core/http1";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ *
+ * const [offer]: ListElement[] = parseParameterizedList([
+ *   'permessage-deflate; Client_Max_Window_Bits; server_max_window_bits="10"',
+ * ])!;
+ * deepEqual(offer, {
+ *   name: "permessage-deflate",
+ *   params: [["client_max_window_bits", true], ["server_max_window_bits", "10"]],
+ * });
+ * ```
+ */
 export interface ListElement {
   /** The element's token, as sent. */
   readonly name: string;
