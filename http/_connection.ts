@@ -270,10 +270,10 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
-  async fillBody(): Promise<number | null> {
+  async fillBody(minFree = 1): Promise<number | null> {
     this.#armFor(Deadline.BodyRead);
     try {
-      return await this.reader.fill();
+      return await this.reader.fill(minFree);
     } finally {
       this.#armForPhase();
     }

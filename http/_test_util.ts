@@ -35,9 +35,9 @@ export class MemoryHost implements BodyHost, ResponseHost {
   chunkedDecoder(): ChunkedDecoder {
     return this.#decoder;
   }
-  fillBody(): Promise<number | null> {
+  fillBody(minFree = 1): Promise<number | null> {
     this.fills++;
-    return this.reader.fill();
+    return this.reader.fill(minFree);
   }
   closeAfterResponse(): boolean {
     return this.closeAfter;

@@ -8,6 +8,8 @@ import type { BodyHost } from "./_hosts.ts";
 const EMPTY = new Uint8Array(0);
 
 const decoder = new TextDecoder();
+/** The largest body {@linkcode RequestBody.prototype.borrow} lends from the read buffer. */
+const BORROW_MAX = 64 * 1024;
 
 /**
  * The body of a request, read from the connection as the handler asks for
@@ -246,6 +248,68 @@ export class RequestBody {
   }
 
   /**
+   * Reads the whole body without allocating: an explicit opt-in for
+   * handlers that use the bytes at once (echo them, parse them) and keep
+   * nothing. A `Content-Length` body of at most 64 KiB is returned as a view
+   * of the connection's read buffer, valid only until the handler returns
+   * (or its promise settles): the next request is read into the same
+   * memory, and the view's `.buffer` holds other bytes of the connection.
+   * Copy what you keep (`.slice()`), or use {@linkcode
+   * RequestBody.prototype.bytes}, which returns an array of its own. A
+   * chunked or larger body is returned as `bytes()` would (owned).
+   *
+   * @param limit The most bytes to accept (at most the server's limit).
+   * @returns The body: a borrowed view, or an owned array.
+   * @throws {HttpError} As {@linkcode RequestBody.prototype.bytes}.
+   *
+   * @example Echoing a body without a copy of its own
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class Echo implements Handler {
+   *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+   *     // send() copies the bytes into the output buffer before returning.
+   *     res.send(await req.body.borrow());
+   *   }
+   * }
+   * const server = new HttpServer(new Echo(), { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "ping" });
+   * equal(await res.text(), "ping");
+   * await server.shutdown();
+   * ```
+   */
+  async borrow(limit: number = this.#limit): Promise<Uint8Array> {
+    const declared = this.#chunked === null ? this.#remaining : -1;
+    if (declared < 0 || declared > BORROW_MAX || this.#started || this.#failed !== null) {
+      return await this.bytes(limit);
+    }
+    if (declared === 0) return EMPTY;
+    if (limit < this.#limit) this.#limit = limit;
+    this.#started = true;
+    if (declared > this.#limit) this.#fail(tooLarge(this.#limit));
+    const host = this.#host!;
+    const reader = host.reader;
+    try {
+      await host.continueIfExpected();
+      while (reader.buffered < declared) {
+        if (await host.fillBody(declared - reader.buffered) === null) {
+          throw truncated(this.#received + reader.buffered, declared - reader.buffered);
+        }
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+    const view = reader.peek().subarray(0, declared);
+    reader.consume(declared);
+    this.#remaining = 0;
+    this.#received = declared;
+    this.#done = true;
+    return view;
+  }
+
+  /**
    * Reads the whole body as UTF-8 text (invalid sequences are replaced).
    *
    * @param limit The most bytes to accept.
@@ -253,7 +317,8 @@ export class RequestBody {
    * @throws {HttpError} As {@linkcode RequestBody.prototype.bytes}.
    */
   async text(limit?: number): Promise<string> {
-    return decoder.decode(await this.bytes(limit));
+    // Decoding copies: the borrowed bytes are not kept.
+    return decoder.decode(await this.borrow(limit));
   }
 
   /**

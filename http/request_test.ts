@@ -184,3 +184,52 @@ Deno.test("HttpRequest exposes the head's method, target, path, query and header
   deepEqual(req.params, {});
   equal(req.body.done, true);
 });
+
+Deno.test("RequestBody.borrow() returns the body however it arrives, as bytes() would", async () => {
+  for (const [name, head, pieces, want] of bodies) {
+    const b = body(head, pieces);
+    equal(dec(await b.borrow()), want, name);
+    equal(b.done, true, name);
+    equal(await b.read(), null, name);
+  }
+});
+
+Deno.test("RequestBody.borrow() lends a Content-Length body from the read buffer, and owns a chunked one", async () => {
+  const ex = exchangeInMemory(CL(1000), ["a".repeat(300), "b".repeat(700)]);
+  const view = await ex.req.body.borrow();
+  equal(view.length, 1000);
+  equal(view.buffer, ex.host.reader.peek().buffer);
+  equal(ex.req.body.received, 1000);
+  const chunked = await body(CHUNKED, ["2\r\nab\r\n0\r\n\r\n"]).borrow();
+  equal(chunked.buffer.byteLength, 2);
+  const big = 64 * 1024 + 1;
+  const large = await body(CL(big), ["x".repeat(big)]).borrow();
+  equal(large.buffer.byteLength, big);
+});
+
+Deno.test("RequestBody.borrow() refuses a body over the limit with 413 and a short one with 400", async () => {
+  const over = body(CL(10), ["0123456789"], 5);
+  await rejects(
+    over.borrow(),
+    (e: unknown) =>
+      e instanceof HttpError && e.status === 413 && e.code === HttpErrorCode.BodyTooLarge,
+  );
+  equal(over.error instanceof HttpError, true);
+  await rejects(
+    body(CL(10), ["0123456789"]).borrow(4),
+    (e: unknown) => e instanceof HttpError && e.status === 413,
+  );
+  const short = body(CL(10), ["abc"]);
+  await rejects(
+    short.borrow(),
+    (e: unknown) =>
+      e instanceof HttpError && e.status === 400 && e.code === HttpErrorCode.IncompleteRequest,
+  );
+  await rejects(short.read(), (e: unknown) => e === short.error);
+});
+
+Deno.test("RequestBody.borrow() asks for 100 Continue before reading", async () => {
+  const ex = exchangeInMemory(post("Content-Length: 2\r\nExpect: 100-continue\r\n"), ["ok"]);
+  equal(dec(await ex.req.body.borrow()), "ok");
+  equal(ex.host.continues, 1);
+});
