@@ -1,4 +1,5 @@
-// Test doubles shared by the core tests.
+// Test doubles and helpers shared by the tests of every package (other
+// packages import this file by relative path; it is not published API).
 import type { Reader, Writer } from "./types.ts";
 
 /** A reader that returns the given chunks one per read, then EOF. */
@@ -38,15 +39,19 @@ export class RecordingWriter implements Writer {
     return Promise.resolve(n);
   }
   get bytes(): Uint8Array {
-    const total = this.calls.reduce((a, c) => a + c.length, 0);
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of this.calls) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concat(...this.calls);
   }
+}
+
+/** The arrays back to back in a new one. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -64,4 +69,16 @@ export function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
   }
   out.push(data.subarray(prev));
   return out;
+}
+
+/** A clock for `Deadlines` that moves only when told to. */
+export class ManualClock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void {
+    this.t += ms;
+  }
 }

@@ -1,4 +1,5 @@
 import { BufferLimitError, StreamClosedError, UnexpectedEofError } from "./errors.ts";
+import { intOption } from "./options.ts";
 import type { Reader } from "./types.ts";
 
 /** Options for {@linkcode BufReader}. */
@@ -27,7 +28,33 @@ export interface BufReaderOptions {
   prefix?: Uint8Array;
 }
 
-/** The result of {@linkcode BufReader.prototype.detach}. */
+/**
+ * The result of {@linkcode BufReader.prototype.detach}: the underlying reader
+ * and the bytes read from it that nobody consumed.
+ *
+ * @example Handing a reader on
+ * ```ts
+ * import { BufReader, type Detached, type Reader } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("HEADrest");
+ * let sent = false;
+ * const source: Reader = {
+ *   read(p) {
+ *     if (sent) return Promise.resolve(null);
+ *     sent = true;
+ *     p.set(bytes);
+ *     return Promise.resolve(bytes.length);
+ *   },
+ * };
+ * const reader = new BufReader(source);
+ * await reader.fill();
+ * reader.consume(4);
+ * const detached: Detached<Reader> = reader.detach();
+ * equal(detached.conn, source);
+ * equal(new TextDecoder().decode(detached.buffered), "rest");
+ * ```
+ */
 export interface Detached<R> {
   /** The reader (typically a `Deno.Conn`) the buffered reader wrapped. */
   conn: R;
@@ -97,19 +124,18 @@ export class BufReader<R extends Reader = Reader> {
    *
    * @param reader The reader to buffer, typically a `Deno.Conn`.
    * @param options Buffer sizes and an optional prefix of already-read bytes.
-   * @throws {RangeError} If a size option is not a positive integer.
+   * @throws {RangeError} If `initialSize` is not an integer >= 16 or
+   * `maxReadSize` not an integer >= `initialSize`.
    */
   constructor(reader: R, options: BufReaderOptions = {}) {
-    const initialSize = options.initialSize ?? 2048;
-    const maxReadSize = options.maxReadSize ?? 65536;
-    if (!Number.isInteger(initialSize) || initialSize < 16) {
-      throw new RangeError(`Cannot create BufReader: initialSize must be an integer >= 16`);
-    }
-    if (!Number.isInteger(maxReadSize) || maxReadSize < initialSize) {
-      throw new RangeError(
-        `Cannot create BufReader: maxReadSize must be an integer >= initialSize`,
-      );
-    }
+    const initialSize = intOption("BufReader", "initialSize", options.initialSize, 2048, 16);
+    const maxReadSize = intOption(
+      "BufReader",
+      "maxReadSize",
+      options.maxReadSize,
+      Math.max(65536, initialSize),
+      initialSize,
+    );
     this.#reader = reader;
     this.#initialSize = initialSize;
     this.#maxReadSize = maxReadSize;
@@ -343,6 +369,17 @@ export class BufReader<R extends Reader = Reader> {
  * @param needle What to find.
  * @param from The first index to consider.
  * @returns The index, or -1.
+ *
+ * @example Finding the end of a head
+ * ```ts
+ * import { indexOf } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nbody");
+ * const crlf2 = new TextEncoder().encode("\r\n\r\n");
+ * equal(indexOf(bytes, crlf2), 14);
+ * equal(indexOf(bytes, crlf2, 15), -1);
+ * ```
  */
 export function indexOf(hay: Uint8Array, needle: Uint8Array, from = 0): number {
   const first = needle[0]!;

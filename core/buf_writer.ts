@@ -1,4 +1,5 @@
 import { StreamClosedError } from "./errors.ts";
+import { intOption } from "./options.ts";
 import type { Writer } from "./types.ts";
 
 /** Options for {@linkcode BufWriter}. */
@@ -131,13 +132,10 @@ export class BufWriter<W extends Writer = Writer> {
    *
    * @param writer The writer, typically a `Deno.Conn`.
    * @param options Staging buffer size.
-   * @throws {RangeError} If `bufferSize` is not a positive integer.
+   * @throws {RangeError} If `bufferSize` is not an integer >= 64.
    */
   constructor(writer: W, options: BufWriterOptions = {}) {
-    const size = options.bufferSize ?? 16384;
-    if (!Number.isInteger(size) || size < 64) {
-      throw new RangeError("Cannot create BufWriter: bufferSize must be an integer >= 64");
-    }
+    const size = intOption("BufWriter", "bufferSize", options.bufferSize, 16384, 64);
     this.#writer = writer;
     this.#size = size;
   }

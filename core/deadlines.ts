@@ -1,11 +1,67 @@
-/** Something a {@linkcode Deadlines} set can expire. */
+import { intOption } from "./options.ts";
+
+/**
+ * Something a {@linkcode Deadlines} set can expire.
+ *
+ * @example A request that times out
+ * ```ts
+ * import { Deadlines, type Expirable } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class Request implements Expirable {
+ *   timedOutAt = -1;
+ *   expire(now: number): void {
+ *     this.timedOutAt = now;
+ *   }
+ * }
+ * const clock = { t: 100, now() { return this.t; } };
+ * const deadlines = new Deadlines({ clock });
+ * const req = new Request();
+ * deadlines.arm(req, 50);
+ * clock.t = 150;
+ * deadlines.check();
+ * equal(req.timedOutAt, 150);
+ * deadlines.close();
+ * ```
+ */
 export interface Expirable {
   /**
    * Called once when the deadline set for this object has passed.
    *
-   * @param now The time of the check, in milliseconds since the epoch.
+   * @param now The time of the check, in the set's clock milliseconds.
    */
   expire(now: number): void;
+}
+
+/**
+ * The time source of a {@linkcode Deadlines} set: `Date` by default, a clock
+ * moved by hand in tests.
+ *
+ * @example A clock moved by hand
+ * ```ts
+ * import { type Clock, Deadlines } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class ManualClock implements Clock {
+ *   t = 0;
+ *   now(): number {
+ *     return this.t;
+ *   }
+ * }
+ * const clock = new ManualClock();
+ * const deadlines = new Deadlines({ clock });
+ * clock.t = 42;
+ * equal(deadlines.now(), 42);
+ * deadlines.close();
+ * ```
+ */
+export interface Clock {
+  /**
+   * The current time in milliseconds (any epoch, never going backwards).
+   *
+   * @returns The time.
+   */
+  now(): number;
 }
 
 /** Options for {@linkcode Deadlines}. */
@@ -17,6 +73,13 @@ export interface DeadlinesOptions {
    * @default {250}
    */
   resolution?: number;
+  /**
+   * Where the time comes from. Tests pass a clock they move by hand and call
+   * {@linkcode Deadlines.prototype.check} instead of waiting.
+   *
+   * @default {Date}
+   */
+  clock?: Clock;
 }
 
 /**
@@ -25,10 +88,10 @@ export interface DeadlinesOptions {
  * code can re-arm on every message without allocating a timer or a closure.
  * The timer runs only while something is armed.
  *
- * @example Expiring an idle connection
+ * @example Expiring an idle connection, with a clock moved by hand
  * ```ts
  * import { Deadlines, type Expirable } from "@coroio/core";
- * import { ok as assert } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Idle implements Expirable {
  *   expired = false;
@@ -36,11 +99,16 @@ export interface DeadlinesOptions {
  *     this.expired = true;
  *   }
  * }
- * const deadlines = new Deadlines({ resolution: 5 });
+ * const clock = { t: 0, now() { return this.t; } };
+ * const deadlines = new Deadlines({ clock });
  * const idle = new Idle();
  * deadlines.arm(idle, 10);
- * await new Promise((r) => setTimeout(r, 50));
- * assert(idle.expired);
+ * clock.t = 9;
+ * deadlines.check();
+ * equal(idle.expired, false);
+ * clock.t = 10;
+ * deadlines.check();
+ * equal(idle.expired, true);
  * deadlines.close();
  * ```
  */
@@ -48,18 +116,18 @@ export class Deadlines {
   #items = new Map<Expirable, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #resolution: number;
+  #clock: Clock;
   #closed = false;
 
   /**
    * Creates an empty set.
    *
-   * @param options Check resolution.
-   * @throws {RangeError} If `resolution` is not a positive number.
+   * @param options Check resolution and clock.
+   * @throws {RangeError} If `resolution` is not an integer >= 1.
    */
   constructor(options: DeadlinesOptions = {}) {
-    const resolution = options.resolution ?? 250;
-    if (!(resolution > 0)) throw new RangeError("Cannot create Deadlines: resolution must be > 0");
-    this.#resolution = resolution;
+    this.#resolution = intOption("Deadlines", "resolution", options.resolution, 250);
+    this.#clock = options.clock ?? Date;
   }
 
   /**
@@ -69,6 +137,15 @@ export class Deadlines {
    */
   get size(): number {
     return this.#items.size;
+  }
+
+  /**
+   * The time on this set's clock: what deadlines are measured against.
+   *
+   * @returns Milliseconds.
+   */
+  now(): number {
+    return this.#clock.now();
   }
 
   /**
@@ -83,7 +160,7 @@ export class Deadlines {
       this.#items.delete(item);
       return;
     }
-    this.#items.set(item, Date.now() + ms);
+    this.#items.set(item, this.#clock.now() + ms);
     if (this.#timer === undefined) {
       this.#timer = setInterval(this.#tick, this.#resolution);
     }
@@ -108,8 +185,12 @@ export class Deadlines {
     return this.#items.has(item);
   }
 
-  #tick = (): void => {
-    const now = Date.now();
+  /**
+   * Expires, now, every item whose deadline has passed on the clock. The
+   * interval timer calls it; tests with their own clock call it directly.
+   */
+  check(): void {
+    const now = this.#clock.now();
     for (const [item, at] of this.#items) {
       if (at <= now) {
         this.#items.delete(item);
@@ -121,7 +202,9 @@ export class Deadlines {
       }
     }
     if (this.#items.size === 0) this.#stop();
-  };
+  }
+
+  #tick = (): void => this.check();
 
   #stop(): void {
     if (this.#timer !== undefined) {

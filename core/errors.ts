@@ -7,12 +7,16 @@
 /**
  * The stream ended before the bytes a caller asked for arrived.
  *
- * @example Usage
+ * @example What a short stream reports
  * ```ts
  * import { UnexpectedEofError } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = new UnexpectedEofError(10, 4);
- * console.log(err.message); // "Cannot read 10 bytes: stream ended after 4"
+ * equal(err.message, "Cannot read 10 bytes: stream ended after 4");
+ * equal(err.wanted, 10);
+ * equal(err.received, 4);
+ * equal(err.name, "UnexpectedEofError");
  * ```
  */
 export class UnexpectedEofError extends Error {
@@ -39,12 +43,14 @@ export class UnexpectedEofError extends Error {
  * A read went past a size limit the caller set (for example a delimiter not
  * found within `maxBytes`).
  *
- * @example Usage
+ * @example The limit travels with the error
  * ```ts
  * import { BufferLimitError } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const err = new BufferLimitError(8192);
- * console.log(err.limit); // 8192
+ * equal(err.limit, 8192);
+ * equal(err.message, "Cannot buffer more than 8192 bytes: limit reached");
  * ```
  */
 export class BufferLimitError extends Error {
@@ -67,12 +73,20 @@ export class BufferLimitError extends Error {
 /**
  * An operation on a reader or writer that was already detached or closed.
  *
- * @example Usage
+ * @example A write after close
  * ```ts
- * import { StreamClosedError } from "@coroio/core";
+ * import { BufWriter, StreamClosedError } from "@coroio/core";
+ * import { rejects } from "node:assert/strict";
  *
- * const err = new StreamClosedError("Cannot write: writer is closed");
- * console.log(err.name); // "StreamClosedError"
+ * const writer = new BufWriter({ write: (p) => Promise.resolve(p.length) });
+ * writer.close();
+ * await rejects(
+ *   (async () => {
+ *     writer.write(new Uint8Array(1));
+ *     await writer.flush();
+ *   })(),
+ *   StreamClosedError,
+ * );
  * ```
  */
 export class StreamClosedError extends Error {

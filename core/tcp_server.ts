@@ -86,6 +86,7 @@ export interface ConnectionHandler {
  * @example Counting errors
  * ```ts
  * import type { ErrorReporter } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Counter implements ErrorReporter {
  *   count = 0;
@@ -95,7 +96,7 @@ export interface ConnectionHandler {
  * }
  * const c = new Counter();
  * c.report(new Error("x"), "test");
- * console.log(c.count); // 1
+ * equal(c.count, 1);
  * ```
  */
 export interface ErrorReporter {

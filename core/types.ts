@@ -9,12 +9,13 @@
 /**
  * Something bytes can be read from, as `Deno.Conn` is.
  *
- * @example Usage
+ * @example A reader at end of stream
  * ```ts
  * import type { Reader } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const empty: Reader = { read: () => Promise.resolve(null) };
- * console.log(await empty.read(new Uint8Array(1))); // null
+ * equal(await empty.read(new Uint8Array(1)), null);
  * ```
  */
 export interface Reader {
@@ -30,12 +31,13 @@ export interface Reader {
 /**
  * Something bytes can be written to, as `Deno.Conn` is.
  *
- * @example Usage
+ * @example A writer that takes everything
  * ```ts
  * import type { Writer } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * const sink: Writer = { write: (p) => Promise.resolve(p.byteLength) };
- * console.log(await sink.write(new Uint8Array(3))); // 3
+ * equal(await sink.write(new Uint8Array(3)), 3);
  * ```
  */
 export interface Writer {
@@ -51,12 +53,15 @@ export interface Writer {
 /**
  * Something that can be closed, as `Deno.Conn` is.
  *
- * @example Usage
+ * @example Closing once
  * ```ts
  * import type { Closer } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * const c: Closer = { close() {} };
+ * let closed = 0;
+ * const c: Closer = { close: () => void closed++ };
  * c.close();
+ * equal(closed, 1);
  * ```
  */
 export interface Closer {
@@ -67,14 +72,22 @@ export interface Closer {
 /**
  * A bidirectional byte stream: what the packages need of a `Deno.Conn`.
  *
- * @example Usage
+ * @example A Deno.Conn is a Conn
  * ```ts
- * import type { Conn } from "@coroio/core";
+ * import { BufReader, type Conn } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * function describe(conn: Conn): string {
- *   return typeof conn.read === "function" ? "readable" : "?";
- * }
- * console.log(describe({ read: async () => null, write: async (p) => p.length, close() {} }));
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const server = await listener.accept();
+ * const conn: Conn = client;
+ * await conn.write(new TextEncoder().encode("hi"));
+ * const reader = new BufReader(server);
+ * await reader.fill();
+ * equal(new TextDecoder().decode(reader.peek()), "hi");
+ * conn.close();
+ * server.close();
+ * listener.close();
  * ```
  */
 export interface Conn extends Reader, Writer, Closer {}

@@ -53,6 +53,11 @@ export class ConnectionSlot implements ConnectionHandle {
   #current: ConnectionHandle | HttpConnection | null;
   #shuttingDown = false;
   #reporter: ErrorReporter | null;
+  // The continuations of `done`, bound once per connection.
+  readonly #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined =>
+    this.#startTarget(pending);
+  readonly #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined =>
+    this.#adopt(handle);
 
   constructor(config: ConnectionConfig, conn: Deno.Conn) {
     const http = new HttpConnection(config, conn);
@@ -66,7 +71,8 @@ export class ConnectionSlot implements ConnectionHandle {
     this.#current?.shutdown();
   }
 
-  #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined => {
+  /** The HTTP loop ended: hand the conn to the upgrade target, if any. */
+  #startTarget(pending: PendingTakeover | null): Promise<void> | undefined {
     this.#current = null;
     if (pending === null) return undefined;
     let started: Promise<ConnectionHandle | null>;
@@ -79,14 +85,15 @@ export class ConnectionSlot implements ConnectionHandle {
     }
     const conn = pending.takeover.conn;
     return started.then(this.#upgraded, (err) => this.#upgradeFailed(err, conn));
-  };
+  }
 
-  #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined => {
+  /** The target started: hold its handle (shut it down at once if shutdown began). */
+  #adopt(handle: ConnectionHandle | null): Promise<void> | undefined {
     if (handle === null) return undefined;
     this.#current = handle;
     if (this.#shuttingDown) handle.shutdown();
     return handle.done;
-  };
+  }
 
   #upgradeFailed(err: unknown, conn: Deno.Conn): void {
     closeQuietly(conn);
@@ -108,8 +115,23 @@ interface PendingTakeover {
 /** `true`: keep the connection for more requests; `false`: close it; a target: take over. */
 type Outcome = boolean | UpgradeTarget;
 
+/** Where the connection is in its request cycle. */
 const ConnPhase = { Idle: 0, Head: 1, Busy: 2, Upgraded: 3, Closed: 4 } as const;
 type ConnPhase = typeof ConnPhase[keyof typeof ConnPhase];
+
+/**
+ * Which deadline is armed, i.e. which timeout judges the connection now:
+ * - `Header`: the request head must be complete by `#headDeadlineAt`;
+ * - `KeepAlive`: idle between requests (`keepAliveTimeout`);
+ * - `BodyRead`: a body read waits for the client (`bodyTimeout`);
+ * - `Write`: a flush waits for the client to take bytes (`writeTimeout`).
+ *
+ * `BodyRead` and `Write` are I/O deadlines: their expiry closes the
+ * connection. When one ends, the phase's deadline (`Header` or
+ * `KeepAlive`, or none while a handler runs) is armed again.
+ */
+const Deadline = { None: 0, Header: 1, KeepAlive: 2, BodyRead: 3, Write: 4 } as const;
+type Deadline = typeof Deadline[keyof typeof Deadline];
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 /** Shared by every request without a body: it holds no state. */
@@ -124,11 +146,33 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   readonly #server: ConnectionConfig;
   readonly #conn: Deno.Conn;
   readonly #parser: RequestParser;
+
+  // Request cycle.
   #phase: ConnPhase = ConnPhase.Head;
-  #chunked: ChunkedDecoder | null = null;
+  /** Whether bytes of the current request head were fed to the parser. */
+  #fed = false;
+  /** Whether the connection closes after the current response (shutdown, handler error). */
   #closing = false;
+  #closed = false;
+
+  // Timeouts: the one armed deadline, and when the current head must be complete.
+  #deadline: Deadline = Deadline.None;
+  /** When the current request head must be complete (clock ms; 0: not started). */
+  #headDeadlineAt = 0;
+
+  // The request in flight (all null between requests).
   #head: RequestHead | null = null;
+  #req: HttpRequest | null = null;
+  #res: HttpResponse | null = null;
+  #body: RequestBody | null = null;
+  #chunked: ChunkedDecoder | null = null;
+  /** Whether an unread body cannot be skipped (so the connection closes instead). */
+  #bodyUnskippable = false;
   #continueSent = false;
+  /** When the handler was called (for the access log; 0 without a logger). */
+  #started = 0;
+  /** Settles a background flush (bound once: no closure per flush). */
+  readonly #flushed = (): void => this.#afterFlush();
 
   constructor(server: ConnectionConfig, conn: Deno.Conn) {
     this.#server = server;
@@ -141,6 +185,74 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
       maxRequestLineLength: server.maxRequestLineLength,
       maxHeaderCount: server.maxHeaderCount,
     });
+  }
+
+  /**
+   * Arms the deadline `kind` (replacing the armed one), or disarms with
+   * `Deadline.None`. The one place that decides how long each deadline is.
+   */
+  #armFor(kind: Deadline): void {
+    const server = this.#server;
+    let ms: number;
+    switch (kind) {
+      case Deadline.None:
+        if (this.#deadline !== Deadline.None) {
+          this.#deadline = Deadline.None;
+          server.deadlines.disarm(this);
+        }
+        return;
+      case Deadline.Header:
+        ms = Math.max(1, this.#headDeadlineAt - server.deadlines.now());
+        break;
+      case Deadline.KeepAlive:
+        ms = server.keepAliveTimeout;
+        break;
+      case Deadline.BodyRead:
+        ms = server.bodyTimeout;
+        break;
+      default:
+        ms = server.writeTimeout;
+    }
+    this.#deadline = kind;
+    server.deadlines.arm(this, ms);
+  }
+
+  /** Starts the header deadline for a new request head. */
+  #startHeadDeadline(): void {
+    this.#headDeadlineAt = this.#server.deadlines.now() + this.#server.headerTimeout;
+    this.#armFor(Deadline.Header);
+  }
+
+  /** After an I/O deadline: arms the phase's deadline again (or none while busy). */
+  #armForPhase(): void {
+    if (this.#phase === ConnPhase.Head && this.#headDeadlineAt !== 0) {
+      this.#armFor(Deadline.Header);
+    } else if (this.#phase === ConnPhase.Idle) {
+      this.#armFor(Deadline.KeepAlive);
+    } else {
+      this.#armFor(Deadline.None);
+    }
+  }
+
+  // Expirable: the armed deadline passed.
+  expire(): void {
+    const kind = this.#deadline;
+    this.#deadline = Deadline.None;
+    if (kind === Deadline.BodyRead || kind === Deadline.Write) {
+      // A stalled body or a client that stopped reading: nothing useful can be sent.
+      this.#phase = ConnPhase.Closed;
+      this.#close();
+    } else if (this.writer.buffered > 0 && this.#phase !== ConnPhase.Closed) {
+      // The idle or header deadline passed while a response is still being
+      // written: the client is slow to read, which writeTimeout judges.
+      this.#armFor(Deadline.Write);
+    } else if (this.#phase === ConnPhase.Head) {
+      this.#phase = ConnPhase.Closed;
+      this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
+    } else if (this.#phase === ConnPhase.Idle) {
+      this.#phase = ConnPhase.Closed;
+      this.#close();
+    }
   }
 
   // BodyHost
@@ -158,20 +270,14 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
-  async fillBody(): Promise<number | null> {
-    this.#io = true;
-    this.#bodyReading = true;
-    this.#arm(this.#server.bodyTimeout);
+  async fillBody(minFree = 1): Promise<number | null> {
+    this.#armFor(Deadline.BodyRead);
     try {
-      return await this.reader.fill();
+      return await this.reader.fill(minFree);
     } finally {
-      this.#io = false;
-      this.#bodyReading = false;
-      this.#rearm();
+      this.#armForPhase();
     }
   }
-
-  #bodyReading = false;
 
   // ResponseHost
   closeAfterResponse(): boolean {
@@ -181,20 +287,14 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     return this.#bodyUnskippable && !(this.#body?.done ?? true);
   }
 
-  #bodyUnskippable = false;
-  #body: RequestBody | null = null;
-  #fed = false;
-
   /** Flushes under the write timeout. */
   async flush(): Promise<void> {
     if (this.writer.buffered === 0) return;
-    this.#io = true;
-    this.#arm(this.#server.writeTimeout);
+    this.#armFor(Deadline.Write);
     try {
       await this.writer.flush();
     } finally {
-      this.#io = false;
-      this.#rearm();
+      this.#armForPhase();
     }
   }
 
@@ -207,72 +307,17 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
    * it at the next write or flush.
    */
   #flushBeforeRead(): void {
-    const bounded = (this.#phase === ConnPhase.Idle && this.#armed) ||
-      (this.#phase === ConnPhase.Head && this.#headDeadline !== 0);
+    const bounded = (this.#phase === ConnPhase.Idle && this.#deadline !== Deadline.None) ||
+      (this.#phase === ConnPhase.Head && this.#headDeadlineAt !== 0);
     if (bounded) this.writer.flush().then(this.#flushed, this.#flushed);
     else this.flush().then(this.#flushed, this.#flushed);
   }
 
-  /** Whether a body read or a write is waiting under its own deadline. */
-  #io = false;
-  /** When the current request head must be complete (epoch ms). */
-  #headDeadline = 0;
-
-  /** Restores the deadline of the phase after an I/O deadline. */
-  #rearm(): void {
-    if (this.#phase === ConnPhase.Head && this.#headDeadline !== 0) {
-      this.#arm(Math.max(1, this.#headDeadline - Date.now()));
-    } else if (this.#phase === ConnPhase.Idle) {
-      this.#arm(this.#server.keepAliveTimeout);
-    } else {
-      this.#disarm();
-    }
-  }
-
-  /** Whether this connection may have a deadline armed (saves Map work). */
-  #armed = false;
-
-  #arm(ms: number): void {
-    this.#armed = true;
-    this.#server.deadlines.arm(this, ms);
-  }
-
-  #disarm(): void {
-    if (this.#armed) {
-      this.#armed = false;
-      this.#server.deadlines.disarm(this);
-    }
-  }
-
-  // Expirable: header, keep-alive, body-read and write timeouts.
-  expire(): void {
-    this.#armed = false;
-    if (this.#io) {
-      // A stalled body or a client that stopped reading: nothing useful can be sent.
-      this.#phase = ConnPhase.Closed;
-      this.#close();
-    } else if (this.writer.buffered > 0 && this.#phase !== ConnPhase.Closed) {
-      // The idle or header deadline passed while a response is still being
-      // written: the client is slow to read, which writeTimeout judges.
-      this.#io = true;
-      this.#arm(this.#server.writeTimeout);
-    } else if (this.#phase === ConnPhase.Head) {
-      this.#phase = ConnPhase.Closed;
-      this.#sendErrorAndClose(408, "Request Timeout: the request head took too long");
-    } else if (this.#phase === ConnPhase.Idle) {
-      this.#phase = ConnPhase.Closed;
-      this.#close();
-    }
-  }
-
   /** A background flush settled: end a write deadline, finish a shutdown. */
-  #flushed = (): void => {
-    if (this.#io && !this.#bodyReading) {
-      this.#io = false;
-      this.#rearm();
-    }
+  #afterFlush(): void {
+    if (this.#deadline === Deadline.Write) this.#armForPhase();
     if (this.#closing && this.#waitingForRequest()) this.#closeIdle();
-  };
+  }
 
   /** Whether the connection is between requests with nothing in flight. */
   #waitingForRequest(): boolean {
@@ -280,8 +325,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     return this.#phase === ConnPhase.Idle ||
       (this.#phase === ConnPhase.Head && !this.#fed && this.reader.buffered === 0);
   }
-
-  #closed = false;
 
   #close(): void {
     if (this.#closed) return;
@@ -291,7 +334,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   #closeIdle(): void {
     this.#phase = ConnPhase.Closed;
-    this.#disarm();
+    this.#armFor(Deadline.None);
     this.#close();
   }
 
@@ -304,8 +347,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   async #sendErrorAndClose(status: number, message: string): Promise<void> {
     // Bounded like any write: the client may have stopped reading.
-    this.#io = true;
-    this.#arm(this.#server.writeTimeout);
+    this.#armFor(Deadline.Write);
     try {
       this.writer.write(encodeRefusal(status, message, [], httpDate()));
       await this.writer.flush();
@@ -325,8 +367,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const reader = this.reader;
     const parser = this.#parser;
     try {
-      this.#headDeadline = Date.now() + server.headerTimeout;
-      this.#arm(server.headerTimeout);
+      this.#startHeadDeadline();
       for (;;) {
         // Read and parse a request head.
         let head: RequestHead | null = null;
@@ -335,7 +376,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
             if (this.#phase === ConnPhase.Idle) {
               this.#phase = ConnPhase.Head;
               // Armed below only if the head is not already complete.
-              this.#headDeadline = 0;
+              this.#headDeadlineAt = 0;
             }
             this.#fed = true;
             reader.consume(parser.feed(reader.peek()));
@@ -343,10 +384,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
               head = parser.head;
               break;
             }
-            if (this.#headDeadline === 0) {
-              this.#headDeadline = Date.now() + server.headerTimeout;
-              this.#arm(server.headerTimeout);
-            }
+            if (this.#headDeadlineAt === 0) this.#startHeadDeadline();
           }
           if (this.writer.buffered > 0) this.#flushBeforeRead();
           if (this.#phase === ConnPhase.Closed) return null;
@@ -365,7 +403,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           }
           if ((this.#phase as ConnPhase) === ConnPhase.Closed) return null;
         }
-        this.#disarm();
+        this.#armFor(Deadline.None);
         this.#phase = ConnPhase.Busy;
         let outcome = this.#dispatch(handler, head);
         if (outcome instanceof Promise) outcome = await outcome;
@@ -381,13 +419,13 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         if (this.writer.buffered > server.maxOutputBuffer) await this.flush();
         if (this.#closing) break;
         this.#phase = ConnPhase.Idle;
-        if (reader.buffered === 0) this.#arm(server.keepAliveTimeout);
+        if (reader.buffered === 0) this.#armFor(Deadline.KeepAlive);
       }
       if (this.writer.buffered > 0) await this.flush();
       return null;
     } catch (err) {
       if (err instanceof HttpError) {
-        this.#disarm();
+        this.#armFor(Deadline.None);
         this.#phase = ConnPhase.Closed;
         await this.#sendErrorAndClose(err.status, err.message);
         return null;
@@ -399,7 +437,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         // A response still on its way (the client may have half-closed).
         await this.flush().catch(noop);
       }
-      this.#disarm();
+      this.#armFor(Deadline.None);
       if (this.#phase !== ConnPhase.Upgraded) {
         this.writer.close();
         this.#close();
@@ -453,10 +491,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     if (ret instanceof Promise) return this.#awaitHandler(ret);
     return this.#complete(ret);
   }
-
-  #req: HttpRequest | null = null;
-  #res: HttpResponse | null = null;
-  #started = 0;
 
   async #awaitHandler(ret: Promise<HandlerResult>): Promise<Outcome> {
     let target: HandlerResult;
@@ -558,7 +592,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     this.writer.close();
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;
-    this.#disarm();
+    this.#armFor(Deadline.None);
     return { target, takeover: { request, conn, buffered } };
   }
 }

@@ -11,8 +11,11 @@ export interface BodyHost {
   continueIfExpected(): Promise<void>;
   /** Reused chunked decoder of the connection. */
   chunkedDecoder(): ChunkedDecoder;
-  /** Reads more body bytes into `reader`, under the body timeout. */
-  fillBody(): Promise<number | null>;
+  /**
+   * Reads more body bytes into `reader`, under the body timeout, after
+   * making room for at least `minFree` bytes (contiguous with the buffered ones).
+   */
+  fillBody(minFree?: number): Promise<number | null>;
 }
 
 /** What a response writes through: the server's connection state. */

@@ -1,8 +1,84 @@
-// Raw-socket helpers for the server tests: a tiny, strict HTTP response
-// reader so tests see exactly what went over the wire.
+// Helpers for the http tests: raw-socket helpers for the server tests (a
+// tiny, strict HTTP response reader so tests see exactly what went over the
+// wire), and an in-memory exchange for the unit tests of the router, the
+// request and the response (no socket: a request head, body bytes in
+// chunks, the response bytes recorded).
+import { BufReader, BufWriter, Deadlines, type Expirable } from "@coroio/core";
+import { ChunkedDecoder, RequestParser } from "@coroio/core/http1";
+import { ChunkReader, dec, enc, ManualClock, RecordingWriter } from "../core/_test_util.ts";
+import type { BodyHost, ResponseHost } from "./_hosts.ts";
+import { HttpRequest, RequestBody } from "./request.ts";
+import { HttpResponse } from "./response.ts";
+import type { Handler } from "./handler.ts";
+import { HttpServer, type HttpServerOptions } from "./server.ts";
 
-export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+export { concat, dec, enc } from "../core/_test_util.ts";
+
+/** The connection side of an in-memory exchange: body bytes in, response bytes out. */
+export class MemoryHost implements BodyHost, ResponseHost {
+  readonly reader: BufReader;
+  readonly writer: BufWriter;
+  readonly out: RecordingWriter = new RecordingWriter();
+  /** What `closeAfterResponse()` answers. */
+  closeAfter = false;
+  continues = 0;
+  fills = 0;
+  #decoder = new ChunkedDecoder();
+  constructor(body: Uint8Array[]) {
+    this.reader = new BufReader(new ChunkReader(body), { initialSize: 16 });
+    this.writer = new BufWriter(this.out);
+  }
+  continueIfExpected(): Promise<void> {
+    this.continues++;
+    return Promise.resolve();
+  }
+  chunkedDecoder(): ChunkedDecoder {
+    return this.#decoder;
+  }
+  fillBody(minFree = 1): Promise<number | null> {
+    this.fills++;
+    return this.reader.fill(minFree);
+  }
+  closeAfterResponse(): boolean {
+    return this.closeAfter;
+  }
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+  /** Everything the response wrote, flushed first. */
+  async written(): Promise<string> {
+    await this.writer.flush();
+    return dec(this.out.bytes);
+  }
+}
+
+/** A request and a response over a {@linkcode MemoryHost}. */
+export interface Exchange {
+  req: HttpRequest;
+  res: HttpResponse;
+  host: MemoryHost;
+}
+
+/**
+ * Parses `head` (a whole request head) and makes the request and response a
+ * handler would get; `body` arrives in the given pieces.
+ */
+export function exchangeInMemory(
+  head: string,
+  body: (string | Uint8Array)[] = [],
+  maxBodySize = 1 << 20,
+): Exchange {
+  const parser = new RequestParser();
+  const used = parser.feed(enc(head));
+  const h = parser.head;
+  if (h === null || used !== head.length) throw new Error(`Not one whole head: ${head}`);
+  const host = new MemoryHost(body.map((b) => typeof b === "string" ? enc(b) : b));
+  const hasBody = h.chunked || h.contentLength > 0;
+  const reqBody = new RequestBody(hasBody ? host : null, hasBody ? h : null, maxBodySize);
+  const req = new HttpRequest(h, reqBody, { transport: "tcp", hostname: "127.0.0.1", port: 1 });
+  const res = new HttpResponse(host, h.method === "HEAD", h.version === "HTTP/1.0");
+  return { req, res, host };
+}
 
 /** One response as read from the wire. */
 export interface RawResponse {
@@ -137,3 +213,104 @@ export async function exchange(port: number, request: string | Uint8Array): Prom
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A response as written by an in-memory exchange. */
+export interface WrittenResponse {
+  status: number;
+  /** Lower-case names; repeated fields joined with ", ". */
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Splits what a response wrote into status, headers and body (the body as is). */
+export function parseWritten(text: string): WrittenResponse {
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) throw new Error(`No complete head in ${JSON.stringify(text)}`);
+  const lines = text.slice(0, end).split("\r\n");
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    const name = line.slice(0, i).toLowerCase();
+    const value = line.slice(i + 1).trim();
+    headers.set(name, headers.has(name) ? headers.get(name) + ", " + value : value);
+  }
+  return { status: Number(lines[0]!.split(" ")[1]), headers, body: text.slice(end + 4) };
+}
+
+/**
+ * A deadline set on a clock moved by hand, for `HttpServerOptions.deadlines`:
+ * tests wait for the server to arm a deadline (each timeout given a distinct
+ * value tells which), then move the clock past it; nothing sleeps.
+ */
+export class TestDeadlines extends Deadlines {
+  readonly clock: ManualClock;
+  #seen = new Map<number, number>();
+  #waiters: { ms: number; count: number; resolve: () => void }[] = [];
+  constructor() {
+    const clock = new ManualClock();
+    super({ clock, resolution: 1000 });
+    this.clock = clock;
+  }
+  override arm(item: Expirable, ms: number): void {
+    super.arm(item, ms);
+    const n = (this.#seen.get(ms) ?? 0) + 1;
+    this.#seen.set(ms, n);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.ms !== ms || w.count > n) return true;
+      w.resolve();
+      return false;
+    });
+  }
+  /** Resolves once `arm()` has been called with `ms` at least `count` times. */
+  armed(ms: number, count = 1): Promise<void> {
+    if ((this.#seen.get(ms) ?? 0) >= count) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ ms, count, resolve });
+    return withTimeout(promise, 3000, `arm(${ms}) #${count}`);
+  }
+  /** Moves the clock by `ms` and expires what is due. */
+  pass(ms: number): void {
+    this.clock.advance(ms);
+    this.check();
+  }
+}
+
+/** Rejects if `p` does not settle within `ms` (the timer is always cleared). */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects the errors a server reports. */
+export class ErrorLog {
+  errors: unknown[] = [];
+  report(err: unknown): void {
+    this.errors.push(err);
+  }
+}
+
+/**
+ * Runs `fn` against a server for `handler` on a free port, then shuts it down
+ * (and closes `options.deadlines`, which the server does not own).
+ */
+export async function withHttpServer(
+  handler: Handler,
+  options: HttpServerOptions,
+  fn: (port: number, server: HttpServer) => Promise<void>,
+): Promise<void> {
+  const server = new HttpServer(handler, { port: 0, errorReporter: new ErrorLog(), ...options });
+  const { port } = server.listen();
+  try {
+    await fn(port, server);
+  } finally {
+    await server.shutdown(1000);
+    options.deadlines?.close();
+  }
+}

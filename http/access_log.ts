@@ -28,7 +28,15 @@ export interface AccessLogEntry {
  *
  * @example A logger that keeps lines in memory
  * ```ts
- * import { type AccessLogEntry, type AccessLogger, formatCombinedLog } from "@coroio/http";
+ * import {
+ *   type AccessLogEntry,
+ *   type AccessLogger,
+ *   formatCombinedLog,
+ *   type HttpRequest,
+ *   type HttpResponse,
+ *   HttpServer,
+ * } from "@coroio/http";
+ * import { match, strictEqual as equal } from "node:assert/strict";
  *
  * class Lines implements AccessLogger {
  *   lines: string[] = [];
@@ -36,7 +44,14 @@ export interface AccessLogEntry {
  *     this.lines.push(formatCombinedLog(entry));
  *   }
  * }
- * console.log(new Lines().lines.length); // 0
+ * const logger = new Lines();
+ * const hello = { handle: (_req: HttpRequest, res: HttpResponse) => res.send("hi") };
+ * const server = new HttpServer(hello, { port: 0, logger });
+ * const { port } = server.listen();
+ * await (await fetch(`http://127.0.0.1:${port}/page`)).text();
+ * await server.shutdown();
+ * equal(logger.lines.length, 1);
+ * match(logger.lines[0]!, /^127\.0\.0\.1 - - \[.+\] "GET \/page HTTP\/1\.1" 200 2 /);
  * ```
  */
 export interface AccessLogger {

@@ -6,6 +6,40 @@ import type { UpgradeTarget } from "./upgrade.ts";
  * What a handler's `handle` returns: nothing when it answered through the
  * response, or the {@linkcode UpgradeTarget} that takes the connection over
  * (the handler's outcome says who owns the connection next).
+ *
+ * @example Answering, or handing the connection over
+ * ```ts
+ * import type { ConnectionHandle, HandlerResult, HttpRequest, HttpResponse, Takeover, UpgradeTarget } from "@coroio/http";
+ * import { HttpServer } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class Bye implements UpgradeTarget {
+ *   readonly protocol = "bye";
+ *   async upgrade({ conn }: Takeover): Promise<ConnectionHandle | null> {
+ *     await conn.write(new TextEncoder().encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: bye\r\nConnection: Upgrade\r\n\r\n"));
+ *     conn.close();
+ *     return null;
+ *   }
+ * }
+ * const bye = new Bye();
+ * const handler = {
+ *   handle(req: HttpRequest, res: HttpResponse): HandlerResult {
+ *     if (req.head.upgrade === "bye") return bye;
+ *     res.send("plain");
+ *   },
+ * };
+ * const server = new HttpServer(handler, { port: 0 });
+ * const { port } = server.listen();
+ * equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "plain");
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+ * await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: bye\r\n\r\n"));
+ * const buf = new Uint8Array(256);
+ * const n = (await conn.read(buf))!;
+ * equal(new TextDecoder().decode(buf.subarray(0, 12)), "HTTP/1.1 101");
+ * equal(n > 12, true);
+ * conn.close();
+ * await server.shutdown();
+ * ```
  */
 export type HandlerResult = void | UpgradeTarget;
 
@@ -18,14 +52,19 @@ export type HandlerResult = void | UpgradeTarget;
  *
  * @example A handler object
  * ```ts
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Hello implements Handler {
  *   handle(_req: HttpRequest, res: HttpResponse): void {
  *     res.send("hello\n");
  *   }
  * }
- * console.log(typeof new Hello().handle); // "function"
+ * const server = new HttpServer(new Hello(), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/any/path`);
+ * equal(await res.text(), "hello\n");
+ * await server.shutdown();
  * ```
  */
 export interface Handler {

@@ -52,4 +52,11 @@ export * from "./request.ts";
 export * from "./response.ts";
 export * from "./router.ts";
 export * from "./server.ts";
-export type { ConnectionHandle, ErrorReporter } from "@coroio/core";
+export {
+  type Clock,
+  type ConnectionHandle,
+  Deadlines,
+  type DeadlinesOptions,
+  type ErrorReporter,
+  type Expirable,
+} from "@coroio/core";

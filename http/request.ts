@@ -7,24 +7,9 @@ import type { BodyHost } from "./_hosts.ts";
 
 const EMPTY = new Uint8Array(0);
 
-// Small bodies come from a shared slab: a typed-array backing store per
-// request costs more than the copy itself.
-const SLAB_SIZE = 64 * 1024;
-const SLAB_MAX = 4096;
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
-
-function alloc(n: number): Uint8Array {
-  if (n > SLAB_MAX) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const view = slab.subarray(slabUsed, slabUsed + n);
-  slabUsed += (n + 7) & ~7;
-  return view;
-}
 const decoder = new TextDecoder();
+/** The largest body {@linkcode RequestBody.prototype.borrow} lends from the read buffer. */
+const BORROW_MAX = 64 * 1024;
 
 /**
  * The body of a request, read from the connection as the handler asks for
@@ -34,14 +19,20 @@ const decoder = new TextDecoder();
  * on the connection is framed correctly.
  *
  * @example Reading a body whole
- * ```ts ignore
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * ```ts
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Echo implements Handler {
  *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
  *     res.send(await req.body.bytes());
  *   }
  * }
+ * const server = new HttpServer(new Echo(), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "ping" });
+ * equal(await res.text(), "ping");
+ * await server.shutdown();
  * ```
  */
 export class RequestBody {
@@ -185,14 +176,14 @@ export class RequestBody {
   async #readChunked(reader: BufReader, dec: ChunkedDecoder): Promise<Uint8Array | null> {
     for (;;) {
       const view = reader.peek();
-      const n = view.length === 0 ? 0 : dec.decode(view);
+      // Every decode() call forgets the previous data span (even on empty input).
+      const n = dec.decode(view);
       reader.consume(n);
       if (dec.dataLength > 0) {
         const len = dec.dataLength;
         this.#received += len;
         if (this.#received > this.#limit) throw tooLarge(this.#limit);
         const data = view.subarray(dec.dataStart, dec.dataStart + len);
-        dec.dataLength = 0;
         if (dec.done) this.#finishChunked(dec);
         return data;
       }
@@ -216,10 +207,10 @@ export class RequestBody {
    * Reads the whole body into one array.
    *
    * @param limit The most bytes to accept (at most the server's limit).
-   * @returns The body (a copy the caller owns). Bodies up to 4 KiB are
-   * carved from a shared slab, as Node's `Buffer.allocUnsafe` does: the
-   * array's `.buffer` may hold other requests' bodies, so use the array,
-   * not its `.buffer`.
+   * @returns The body, in an array of its own (its `.buffer` holds this
+   * body and nothing else). For zero-copy access, {@linkcode
+   * RequestBody.prototype.read} returns views of the connection's buffer,
+   * valid until the next read.
    * @throws {HttpError} 413 if the body is larger than `limit`, 400 if it is
    * malformed or cut short.
    */
@@ -232,7 +223,7 @@ export class RequestBody {
       this.#fail(tooLarge(this.#limit));
     }
     if (declared >= 0) {
-      const out = alloc(declared);
+      const out = new Uint8Array(declared);
       let at = 0;
       for (let chunk; (chunk = await this.read()) !== null;) {
         out.set(chunk, at);
@@ -257,6 +248,68 @@ export class RequestBody {
   }
 
   /**
+   * Reads the whole body without allocating: an explicit opt-in for
+   * handlers that use the bytes at once (echo them, parse them) and keep
+   * nothing. A `Content-Length` body of at most 64 KiB is returned as a view
+   * of the connection's read buffer, valid only until the handler returns
+   * (or its promise settles): the next request is read into the same
+   * memory, and the view's `.buffer` holds other bytes of the connection.
+   * Copy what you keep (`.slice()`), or use {@linkcode
+   * RequestBody.prototype.bytes}, which returns an array of its own. A
+   * chunked or larger body is returned as `bytes()` would (owned).
+   *
+   * @param limit The most bytes to accept (at most the server's limit).
+   * @returns The body: a borrowed view, or an owned array.
+   * @throws {HttpError} As {@linkcode RequestBody.prototype.bytes}.
+   *
+   * @example Echoing a body without a copy of its own
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class Echo implements Handler {
+   *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+   *     // send() copies the bytes into the output buffer before returning.
+   *     res.send(await req.body.borrow());
+   *   }
+   * }
+   * const server = new HttpServer(new Echo(), { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "ping" });
+   * equal(await res.text(), "ping");
+   * await server.shutdown();
+   * ```
+   */
+  async borrow(limit: number = this.#limit): Promise<Uint8Array> {
+    const declared = this.#chunked === null ? this.#remaining : -1;
+    if (declared < 0 || declared > BORROW_MAX || this.#started || this.#failed !== null) {
+      return await this.bytes(limit);
+    }
+    if (declared === 0) return EMPTY;
+    if (limit < this.#limit) this.#limit = limit;
+    this.#started = true;
+    if (declared > this.#limit) this.#fail(tooLarge(this.#limit));
+    const host = this.#host!;
+    const reader = host.reader;
+    try {
+      await host.continueIfExpected();
+      while (reader.buffered < declared) {
+        if (await host.fillBody(declared - reader.buffered) === null) {
+          throw truncated(this.#received + reader.buffered, declared - reader.buffered);
+        }
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+    const view = reader.peek().subarray(0, declared);
+    reader.consume(declared);
+    this.#remaining = 0;
+    this.#received = declared;
+    this.#done = true;
+    return view;
+  }
+
+  /**
    * Reads the whole body as UTF-8 text (invalid sequences are replaced).
    *
    * @param limit The most bytes to accept.
@@ -264,7 +317,8 @@ export class RequestBody {
    * @throws {HttpError} As {@linkcode RequestBody.prototype.bytes}.
    */
   async text(limit?: number): Promise<string> {
-    return decoder.decode(await this.bytes(limit));
+    // Decoding copies: the borrowed bytes are not kept.
+    return decoder.decode(await this.borrow(limit));
   }
 
   /**
@@ -354,14 +408,20 @@ function truncated(received: number, remaining: number): HttpError {
  * peer address and the body.
  *
  * @example Reading parts of a request
- * ```ts ignore
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * ```ts
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
  * class Show implements Handler {
  *   handle(req: HttpRequest, res: HttpResponse): void {
- *     res.send(`${req.method} ${req.path} id=${req.params.id} ua=${req.headers.get("user-agent")}`);
+ *     res.send(`${req.method} ${req.path} ${req.query} id=${req.params.id} x=${req.headers.get("x-tag")}`);
  *   }
  * }
+ * const server = new HttpServer(new Router().get("/users/:id", new Show()), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/users/7?full=1`, { headers: { "X-Tag": "t" } });
+ * equal(await res.text(), "GET /users/7 full=1 id=7 x=t");
+ * await server.shutdown();
  * ```
  */
 export class HttpRequest {

@@ -33,8 +33,9 @@ type State = typeof State[keyof typeof State];
  * the headers of the body but no body; 1xx, 204 and 304 carry no body.
  *
  * @example A JSON response
- * ```ts ignore
- * import type { Handler, HttpRequest, HttpResponse } from "@coroio/http";
+ * ```ts
+ * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  *
  * class Api implements Handler {
  *   handle(_req: HttpRequest, res: HttpResponse): void {
@@ -43,6 +44,13 @@ type State = typeof State[keyof typeof State];
  *     res.send(JSON.stringify({ ok: true }));
  *   }
  * }
+ * const server = new HttpServer(new Api(), { port: 0 });
+ * const { port } = server.listen();
+ * const res = await fetch(`http://127.0.0.1:${port}/`);
+ * equal(res.status, 201);
+ * equal(res.headers.get("content-type"), "application/json");
+ * deepEqual(await res.json(), { ok: true });
+ * await server.shutdown();
  * ```
  */
 export class HttpResponse {

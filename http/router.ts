@@ -42,7 +42,8 @@ class NotFound implements Handler {
  *
  * @example Routes with parameters
  * ```ts
- * import { HttpRequest, HttpResponse, Router } from "@coroio/http";
+ * import { HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  *
  * class ShowUser {
  *   handle(req: HttpRequest, res: HttpResponse): void {
@@ -50,7 +51,20 @@ class NotFound implements Handler {
  *   }
  * }
  * const router = new Router().get("/users/:id", new ShowUser());
- * console.log(router.routes()); // ["GET /users/:id"]
+ * deepEqual(router.routes(), ["GET /users/:id"]);
+ *
+ * const server = new HttpServer(router, { port: 0 });
+ * const { port } = server.listen();
+ * const user = await fetch(`http://127.0.0.1:${port}/users/42`);
+ * equal(await user.text(), "user 42");
+ * const other = await fetch(`http://127.0.0.1:${port}/users/42`, { method: "POST" });
+ * equal(other.status, 405);
+ * equal(other.headers.get("allow"), "GET, HEAD");
+ * await other.body?.cancel();
+ * const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+ * equal(missing.status, 404);
+ * await missing.body?.cancel();
+ * await server.shutdown();
  * ```
  */
 export class Router implements Handler {
@@ -178,7 +192,7 @@ export class Router implements Handler {
     if (!path.startsWith("/")) {
       throw new TypeError(`Cannot add route: path "${path}" must start with "/"`);
     }
-    const isDynamic = path.includes("/:") || path.endsWith("/*");
+    const isDynamic = path.includes("/:") || path.split("/").includes("*");
     if (!isDynamic) {
       let r = this.#static.get(path);
       if (r === undefined) {

@@ -66,6 +66,14 @@ export interface HttpServerOptions {
   logger?: AccessLogger;
   /** Receives errors the server survives (handler errors, accept errors). */
   errorReporter?: ErrorReporter;
+  /**
+   * The deadline set that times the connections (header, keep-alive, body
+   * and write timeouts). Tests pass one on a clock they move by hand; the
+   * server does not close a set it was given.
+   *
+   * @default {A set of the server's own, closed when it stops}
+   */
+  deadlines?: Deadlines;
 }
 
 /**
@@ -116,7 +124,7 @@ export class HttpServer {
     this.#options = options;
     this.#config = {
       handler,
-      deadlines: new Deadlines({ resolution: 250 }),
+      deadlines: o.deadlines ?? new Deadlines({ resolution: 250 }),
       maxHeadSize: int("maxHeadSize", o.maxHeadSize, 16384),
       maxRequestLineLength: int("maxRequestLineLength", o.maxRequestLineLength, 8192),
       maxHeaderCount: int("maxHeaderCount", o.maxHeaderCount, 100),
@@ -177,7 +185,7 @@ export class HttpServer {
     acquireClock();
     this.#finished = this.#tcp.serve().finally(() => {
       releaseClock();
-      this.#config.deadlines.close();
+      if (this.#options.deadlines === undefined) this.#config.deadlines.close();
     });
     return this.#finished;
   }

@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import type { ConnectionHandle } from "@coroio/core";
 import type { AccessLogEntry, AccessLogger } from "./access_log.ts";
 import type { Handler } from "./handler.ts";
@@ -8,7 +8,16 @@ import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 import { Router } from "./router.ts";
 import { HttpServer, type HttpServerOptions } from "./server.ts";
-import { connect, dec, enc, exchange, ResponseReader, sleep } from "./_test_util.ts";
+import {
+  connect,
+  dec,
+  enc,
+  ErrorLog,
+  exchange,
+  ResponseReader,
+  sleep,
+  withHttpServer,
+} from "./_test_util.ts";
 
 class Hello implements Handler {
   handle(_req: HttpRequest, res: HttpResponse): void {
@@ -51,13 +60,6 @@ class Params implements Handler {
 
 class Silent implements Handler {
   handle(): void {}
-}
-
-class Reporter {
-  errors: unknown[] = [];
-  report(err: unknown): void {
-    this.errors.push(err);
-  }
 }
 
 /** Takes the connection and echoes raw bytes, the leftover first. */
@@ -114,18 +116,12 @@ function router(target: UpgradeTarget = new RawEcho()): Router {
     .upgrade("/raw", target);
 }
 
-async function withServer(
+function withServer(
   fn: (port: number, server: HttpServer) => Promise<void>,
   options: HttpServerOptions = {},
   handler: Handler = router(),
 ): Promise<void> {
-  const server = new HttpServer(handler, { port: 0, errorReporter: new Reporter(), ...options });
-  const { port } = server.listen();
-  try {
-    await fn(port, server);
-  } finally {
-    await server.shutdown(1000);
-  }
+  return withHttpServer(handler, options, fn);
 }
 
 Deno.test("HttpServer serves fetch() GET and POST", async () => {
@@ -288,7 +284,7 @@ Deno.test("HttpServer streams a chunked response", async () => {
 });
 
 Deno.test("HttpServer turns a handler error into 500 and keeps serving", async () => {
-  const reporter = new Reporter();
+  const reporter = new ErrorLog();
   await withServer(async (port) => {
     const res = await exchange(
       port,
@@ -373,33 +369,6 @@ Deno.test("HttpServer enforces head, line and body limits", async () => {
   }, { maxRequestLineLength: 256, maxHeadSize: 512, maxHeaderCount: 10, maxBodySize: 1500 });
 });
 
-Deno.test("HttpServer cuts off a client that trickles its head with 408", async () => {
-  await withServer(async (port) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn);
-    await conn.write(enc("GET / HTTP/1.1\r\n"));
-    await sleep(100);
-    await conn.write(enc("Host: x\r\n")).catch(() => {});
-    const res = (await r.read())!;
-    assertEquals(res.status, 408);
-    assert(await r.closed());
-    conn.close();
-  }, { headerTimeout: 200 });
-});
-
-Deno.test("HttpServer closes an idle keep-alive connection", async () => {
-  await withServer(async (port) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn);
-    await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assertEquals((await r.read())!.status, 200);
-    const t0 = Date.now();
-    assert(await r.closed());
-    assert(Date.now() - t0 >= 100);
-    conn.close();
-  }, { keepAliveTimeout: 150 });
-});
-
 Deno.test("HttpServer hands an upgrade to its target with the leftover bytes first", async () => {
   const target = new RawEcho();
   await withServer(
@@ -455,7 +424,7 @@ Deno.test("HttpServer answers 426 to a plain request on an upgrade-only path", a
 
 Deno.test("HttpServer.shutdown() finishes in-flight requests and tells upgrade targets", async () => {
   const target = new RawEcho();
-  const server = new HttpServer(router(target), { port: 0, errorReporter: new Reporter() });
+  const server = new HttpServer(router(target), { port: 0, errorReporter: new ErrorLog() });
   const { port } = server.listen();
   const idle = await connect(port);
   const idleReader = new ResponseReader(idle);
@@ -538,46 +507,12 @@ Deno.test("HttpServer maps an HttpError thrown by a handler to its status", asyn
   );
 });
 
-class Big implements Handler {
-  handle(_req: HttpRequest, res: HttpResponse): void {
-    res.send(new Uint8Array(8 << 20));
-  }
-}
-
 class Status implements Handler {
   handle(req: HttpRequest, res: HttpResponse): void {
     res.status = Number(req.params.code);
     res.send("ignored body");
   }
 }
-
-Deno.test("HttpServer closes a connection whose body stalls past bodyTimeout", async () => {
-  await withServer(async (port, server) => {
-    const conn = await connect(port);
-    await conn.write(enc("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
-    const r = new ResponseReader(conn);
-    const t0 = Date.now();
-    assert(await r.closed());
-    assert(Date.now() - t0 >= 100);
-    assertEquals(server.connections, 0);
-    conn.close();
-  }, { bodyTimeout: 150 });
-});
-
-Deno.test("HttpServer closes a client that stops reading past writeTimeout", async () => {
-  await withServer(
-    async (port, server) => {
-      const conn = await connect(port);
-      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      // Never read: the 8 MiB response cannot fit in the socket buffers.
-      for (let i = 0; i < 300 && server.connections > 0; i++) await sleep(10);
-      assertEquals(server.connections, 0);
-      conn.close();
-    },
-    { writeTimeout: 200 },
-    new Router().get("/big", new Big()),
-  );
-});
 
 Deno.test("HttpServer sends no body for 204 and 304", async () => {
   await withServer(
@@ -707,7 +642,7 @@ Deno.test("HttpServer closes when a streamed body falls short of its Content-Len
 });
 
 Deno.test("HttpServer rejects an informational or invalid status from a handler with 500", async () => {
-  const reporter = new Reporter();
+  const reporter = new ErrorLog();
   await withServer(
     async (port) => {
       const res = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -720,7 +655,7 @@ Deno.test("HttpServer rejects an informational or invalid status from a handler 
 });
 
 Deno.test("HttpServer.shutdown() closes a connection that sent nothing at once", async () => {
-  const server = new HttpServer(router(), { port: 0, errorReporter: new Reporter() });
+  const server = new HttpServer(router(), { port: 0, errorReporter: new ErrorLog() });
   const { port } = server.listen();
   const conn = await connect(port);
   while (server.connections === 0) await sleep(1);
@@ -729,42 +664,6 @@ Deno.test("HttpServer.shutdown() closes a connection that sent nothing at once",
   assert(Date.now() - t0 < 1000, `shutdown took ${Date.now() - t0} ms`);
   assert(await new ResponseReader(conn).closed());
   conn.close();
-});
-
-Deno.test("HttpServer finishes a large response although keep-alive expires while it is written", async () => {
-  await withServer(
-    async (port) => {
-      const conn = await connect(port);
-      await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
-      await sleep(400); // the keep-alive deadline (100 ms) passes with the body still queued
-      const r = new ResponseReader(conn, 5000);
-      const res = (await r.read())!;
-      assertEquals(res.body.length, 8 << 20);
-      conn.close();
-    },
-    { keepAliveTimeout: 100, writeTimeout: 5000 },
-    new Router().get("/big", new Big()),
-  );
-});
-
-Deno.test("HttpServer's 408 counts from the first byte, not from the last", async () => {
-  await withServer(async (port) => {
-    const conn = await connect(port);
-    const r = new ResponseReader(conn, 3000);
-    const t0 = Date.now();
-    const trickle = (async () => {
-      // A byte every 50 ms: a per-read timer would never fire.
-      for (const ch of "GET / HTTP/1.1\r\nHost: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") {
-        if (await conn.write(enc(ch)).then(() => false, () => true)) break;
-        await sleep(50);
-      }
-    })();
-    const res = (await r.read())!;
-    assertEquals(res.status, 408);
-    assert(Date.now() - t0 < 1500);
-    await trickle;
-    conn.close();
-  }, { headerTimeout: 300 });
 });
 
 Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names", async () => {
@@ -793,4 +692,26 @@ Deno.test("HttpResponse.setHeader() refuses response splitting and invalid names
     new Inject(),
   );
   assertEquals(seen, ["TypeError", "TypeError", "TypeError"]);
+});
+
+Deno.test("HttpServer constructor refuses a limit or timeout that is not an integer in range", () => {
+  const handler = new Hello();
+  const bad: HttpServerOptions[] = [
+    { maxHeadSize: 1.5 },
+    { maxBodySize: 0 },
+    { headerTimeout: NaN },
+    { keepAliveTimeout: -1 },
+    { maxConnections: Infinity },
+    { shutdownTimeout: -1 },
+  ];
+  for (const options of bad) {
+    const name = Object.keys(options)[0]!;
+    throws(
+      () => new HttpServer(handler, options),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message.startsWith(`Cannot create HttpServer: ${name} must be`),
+      name,
+    );
+  }
 });

@@ -62,6 +62,7 @@ export * from "./connect.ts";
 // Core types that appear in this package's options, re-exported so that the
 // API is complete without importing @coroio/core.
 export {
+  type Clock,
   type ConnectionHandle,
   Deadlines,
   type DeadlinesOptions,

@@ -13,6 +13,11 @@ export const EQUALS = 0x3d;
 export const DQUOTE = 0x22;
 export const BACKSLASH = 0x5c;
 
+/** Whether `b` is optional whitespace (SP or HTAB). */
+export function isOws(b: number): boolean {
+  return b === SP || b === HTAB;
+}
+
 function table(init: (b: number) => number): Uint8Array {
   const t = new Uint8Array(256);
   for (let b = 0; b < 256; b++) t[b] = init(b);

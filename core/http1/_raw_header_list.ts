@@ -1,14 +1,20 @@
-// Private to the package: builds a HeaderList over an existing string of
-// field lines without copying (used by the parser and the chunked decoder).
+// Private to the package: field lines the parser or the chunked decoder has
+// already validated, as one string plus offsets, wrapped in a HeaderList
+// without a copy. HeaderList's constructor recognizes this class (an
+// overload hidden from the docs); nothing outside the package can make one.
 import { HeaderList } from "./header_list.ts";
 
-/**
- * Makes a list over `raw`, with four offsets per field line in `offs`: name
- * start, name end, value start, value end.
- */
+/** Field lines as one string, with four offsets per line: name start, name end, value start, value end. */
+export class RawFieldLines {
+  readonly raw: string;
+  readonly offs: number[];
+  constructor(raw: string, offs: number[]) {
+    this.raw = raw;
+    this.offs = offs;
+  }
+}
+
+/** Makes a list over `raw` (see {@linkcode RawFieldLines}). */
 export function headerListFromRaw(raw: string, offs: number[]): HeaderList {
-  const list = new HeaderList();
-  list["raw"] = raw;
-  list["offs"] = offs;
-  return list;
+  return new HeaderList(new RawFieldLines(raw, offs));
 }

@@ -7,18 +7,19 @@ import {
   EQUALS,
   FIELD_VALUE,
   HEX,
-  HTAB,
+  isOws,
   latin1,
   LF,
   QDTEXT,
   SEMICOLON,
   showByte,
-  SP,
   TCHAR,
 } from "./_chars.ts";
-import { HttpError, HttpErrorCode } from "./errors.ts";
+import { intOption } from "../options.ts";
+import { HttpErrorCode } from "./errors.ts";
 import type { HeaderList } from "./header_list.ts";
 import { headerListFromRaw } from "./_raw_header_list.ts";
+import { fail } from "./_fail.ts";
 
 /** Options of {@linkcode ChunkedDecoder}. */
 export interface ChunkedDecoderOptions {
@@ -55,14 +56,6 @@ const ST_DONE = 5;
 /** Hex digits allowed in a chunk size (leading zeros included). */
 const MAX_SIZE_DIGITS = 16;
 
-function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(code, message);
-}
-
-function isOws(b: number): boolean {
-  return b === SP || b === HTAB;
-}
-
 /**
  * Incremental decoder of a chunked message body (RFC 9112 section 7.1): chunk
  * sizes, extensions (validated, then ignored), data, and the trailer section.
@@ -98,14 +91,10 @@ function isOws(b: number): boolean {
  * ```
  */
 export class ChunkedDecoder {
-  /** Start, in the last input, of the body data the last call found. */
-  dataStart = 0;
-  /** Length of the body data the last call found; 0 if none. */
-  dataLength = 0;
-  /** Whether the last chunk and the trailer section have been consumed. */
-  done = false;
-  /** The trailer fields, once `done`, if there were any; else `null`. */
-  trailers: HeaderList | null = null;
+  #dataStart = 0;
+  #dataLength = 0;
+  #done = false;
+  #trailers: HeaderList | null = null;
 
   #maxLine: number;
   #maxTrailerSize: number;
@@ -135,10 +124,50 @@ export class ChunkedDecoder {
    * @param options Limits.
    * @throws {RangeError} If a limit is not a positive integer.
    */
-  constructor(options?: ChunkedDecoderOptions) {
-    this.#maxLine = positive(options?.maxChunkLineLength, 4096, "maxChunkLineLength");
-    this.#maxTrailerSize = positive(options?.maxTrailerSize, 8192, "maxTrailerSize");
-    this.#maxTrailerCount = positive(options?.maxTrailerCount, 100, "maxTrailerCount");
+  constructor(options: ChunkedDecoderOptions = {}) {
+    const o = options;
+    this.#maxLine = intOption("ChunkedDecoder", "maxChunkLineLength", o.maxChunkLineLength, 4096);
+    this.#maxTrailerSize = intOption("ChunkedDecoder", "maxTrailerSize", o.maxTrailerSize, 8192);
+    this.#maxTrailerCount = intOption("ChunkedDecoder", "maxTrailerCount", o.maxTrailerCount, 100);
+  }
+
+  /**
+   * Start, in the input of the last {@linkcode ChunkedDecoder.prototype.decode}
+   * call, of the body data that call found.
+   *
+   * @returns An index into that input.
+   */
+  get dataStart(): number {
+    return this.#dataStart;
+  }
+
+  /**
+   * Length of the body data the last `decode()` call found (0 if none: every
+   * call starts by forgetting the previous span).
+   *
+   * @returns Bytes.
+   */
+  get dataLength(): number {
+    return this.#dataLength;
+  }
+
+  /**
+   * Whether the last chunk and the trailer section have been consumed.
+   *
+   * @returns `true` once the body is complete.
+   */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * The trailer fields, once {@linkcode ChunkedDecoder.prototype.done}, if
+   * there were any.
+   *
+   * @returns The trailers, or `null`.
+   */
+  get trailers(): HeaderList | null {
+    return this.#trailers;
   }
 
   /**
@@ -154,7 +183,7 @@ export class ChunkedDecoder {
    * be reset before further use.
    */
   decode(input: Uint8Array): number {
-    this.dataLength = 0;
+    this.#dataLength = 0;
     const len = input.length;
     let p = 0;
     while (p < len) {
@@ -168,8 +197,8 @@ export class ChunkedDecoder {
         case ST_DATA: {
           const avail = len - p;
           const n = this.#remaining < avail ? this.#remaining : avail;
-          this.dataStart = p;
-          this.dataLength = n;
+          this.#dataStart = p;
+          this.#dataLength = n;
           this.#remaining -= n;
           if (this.#remaining === 0) this.#state = ST_DATA_CR;
           return p + n;
@@ -204,10 +233,10 @@ export class ChunkedDecoder {
 
   /** Forgets all state: ready for the next body. Keeps allocated buffers. */
   reset(): void {
-    this.dataStart = 0;
-    this.dataLength = 0;
-    this.done = false;
-    this.trailers = null;
+    this.#dataStart = 0;
+    this.#dataLength = 0;
+    this.#done = false;
+    this.#trailers = null;
     this.#state = ST_SIZE;
     this.#remaining = 0;
     this.#spillLen = 0;
@@ -446,24 +475,14 @@ export class ChunkedDecoder {
 
   #finish(): void {
     this.#state = ST_DONE;
-    this.done = true;
+    this.#done = true;
     if (this.#toffs.length > 0) {
       const tbuf = this.#tbuf!;
       const raw = this.#thigh
         ? latin1(tbuf, 0, this.#tlen)
         : ASCII_DECODER.decode(tbuf.subarray(0, this.#tlen));
-      this.trailers = headerListFromRaw(raw, this.#toffs);
+      this.#trailers = headerListFromRaw(raw, this.#toffs);
       this.#toffs = [];
     }
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create ChunkedDecoder: ${name} must be a positive integer, got ${value}`,
-    );
-  }
-  return value;
 }

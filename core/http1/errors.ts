@@ -147,16 +147,13 @@ export const HTTP_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = {
  * @example Catching a parse error
  * ```ts
  * import { HttpError, RequestParser } from "@coroio/core/http1";
- * import { strictEqual as equal, ok } from "node:assert/strict";
+ * import { throws } from "node:assert/strict";
  *
  * const parser = new RequestParser();
- * try {
- *   parser.feed(new TextEncoder().encode("GET / HTTP/2.0\r\n"));
- * } catch (err) {
- *   ok(err instanceof HttpError);
- *   equal(err.status, 505);
- *   equal(err.code, "unsupported-version");
- * }
+ * throws(
+ *   () => parser.feed(new TextEncoder().encode("GET / HTTP/2.0\r\n")),
+ *   (err) => err instanceof HttpError && err.status === 505 && err.code === "unsupported-version",
+ * );
  * ```
  */
 export class HttpError extends Error {

@@ -9,8 +9,7 @@ import { headerListFromRaw } from "./_raw_header_list.ts";
  * buffer it was parsed from is reused. Header name and value strings are cut
  * from that copy only when asked for.
  *
- * Heads come from {@linkcode RequestParser}; the constructor is public for
- * tests and adapters.
+ * Heads come from {@linkcode RequestParser}: there is no public constructor.
  *
  * @example Reading a head
  * ```ts
@@ -65,9 +64,9 @@ export class RequestHead {
   #query: string;
 
   /**
-   * Creates a head from parsed parts. {@linkcode RequestParser} is the normal
-   * way to get one.
+   * Creates a head from parsed parts; only {@linkcode RequestParser} does.
    *
+   * @ignore
    * @param method The method.
    * @param target The request-target.
    * @param version The protocol version.

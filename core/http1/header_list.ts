@@ -1,5 +1,6 @@
-import { HTAB, SP } from "./_chars.ts";
+import { isOws } from "./_chars.ts";
 import { foldAscii as fold, isFieldValue, isToken } from "./tokens.ts";
+import { RawFieldLines } from "./_raw_header_list.ts";
 
 /**
  * The field lines of a request head (or a trailer section): case-insensitive
@@ -25,8 +26,8 @@ import { foldAscii as fold, isFieldValue, isToken } from "./tokens.ts";
 export class HeaderList {
   // The field lines as one string, and four offsets per line into it:
   // name start, name end, value start, value end. Names keep their case.
-  private raw: string;
-  private offs: number[];
+  #raw: string;
+  #offs: number[];
 
   /**
    * Creates a list from `[name, value]` pairs (names in any case; values
@@ -36,12 +37,25 @@ export class HeaderList {
    * @throws {TypeError} If a name is not a token or a value holds a control
    * character, CR, LF or a character above U+00FF.
    */
-  constructor(init?: Iterable<readonly [string, string]>) {
-    this.raw = "";
-    this.offs = [];
+  constructor(init?: Iterable<readonly [string, string]>);
+  /**
+   * Wraps field lines the parser already validated (no copy).
+   *
+   * @ignore
+   * @param lines The lines as one string and its offsets.
+   */
+  constructor(lines: RawFieldLines);
+  constructor(init?: Iterable<readonly [string, string]> | RawFieldLines) {
+    if (init instanceof RawFieldLines) {
+      this.#raw = init.raw;
+      this.#offs = init.offs;
+      return;
+    }
+    this.#raw = "";
+    this.#offs = [];
     if (init === undefined) return;
     let raw = "";
-    const offs = this.offs;
+    const offs = this.#offs;
     for (const [name, rawValue] of init) {
       if (name.length === 0) throw new TypeError("Cannot add header: empty field name");
       if (!isToken(name)) {
@@ -56,7 +70,7 @@ export class HeaderList {
       offs.push(raw.length, raw.length + value.length);
       raw += value;
     }
-    this.raw = raw;
+    this.#raw = raw;
   }
 
   /**
@@ -66,8 +80,8 @@ export class HeaderList {
    * @returns The value, or `null` when absent.
    */
   get(name: string): string | null {
-    const raw = this.raw;
-    const offs = this.offs;
+    const raw = this.#raw;
+    const offs = this.#offs;
     const n = name.length;
     let result: string | null = null;
     for (let i = 0; i < offs.length; i += 4) {
@@ -86,8 +100,8 @@ export class HeaderList {
    * @returns The values; empty when absent.
    */
   getAll(name: string): string[] {
-    const raw = this.raw;
-    const offs = this.offs;
+    const raw = this.#raw;
+    const offs = this.#offs;
     const n = name.length;
     const result: string[] = [];
     for (let i = 0; i < offs.length; i += 4) {
@@ -105,8 +119,8 @@ export class HeaderList {
    * @returns `true` if at least one line has this name.
    */
   has(name: string): boolean {
-    const raw = this.raw;
-    const offs = this.offs;
+    const raw = this.#raw;
+    const offs = this.#offs;
     const n = name.length;
     for (let i = 0; i < offs.length; i += 4) {
       const start = offs[i]!;
@@ -121,7 +135,7 @@ export class HeaderList {
    * @returns The count.
    */
   get size(): number {
-    return this.offs.length >> 2;
+    return this.#offs.length >> 2;
   }
 
   /**
@@ -130,8 +144,8 @@ export class HeaderList {
    * @returns An iterator of pairs.
    */
   *[Symbol.iterator](): IterableIterator<[string, string]> {
-    const raw = this.raw;
-    const offs = this.offs;
+    const raw = this.#raw;
+    const offs = this.#offs;
     for (let i = 0; i < offs.length; i += 4) {
       yield [
         raw.substring(offs[i]!, offs[i + 1]!).toLowerCase(),
@@ -147,8 +161,8 @@ export class HeaderList {
    */
   toHeaders(): Headers {
     const headers = new Headers();
-    const raw = this.raw;
-    const offs = this.offs;
+    const raw = this.#raw;
+    const offs = this.#offs;
     for (let i = 0; i < offs.length; i += 4) {
       headers.append(
         raw.substring(offs[i]!, offs[i + 1]!),
@@ -174,8 +188,4 @@ function trimOws(s: string): string {
   while (start < end && isOws(s.charCodeAt(start))) start++;
   while (end > start && isOws(s.charCodeAt(end - 1))) end--;
   return start === 0 && end === s.length ? s : s.substring(start, end);
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
 }

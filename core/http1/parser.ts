@@ -1,27 +1,24 @@
 import {
   ASCII_DECODER,
-  BACKSLASH,
   bytesEqualLower,
   COLON,
-  COMMA,
   CR,
-  DQUOTE,
-  EQUALS,
   FIELD_VALUE,
   HOST,
   HTAB,
   latin1,
   LF,
-  QDTEXT,
-  SEMICOLON,
   showByte,
   SP,
   TARGET,
   TCHAR,
 } from "./_chars.ts";
-import { HttpError, HttpErrorCode } from "./errors.ts";
+import { intOption } from "../options.ts";
+import { HttpErrorCode } from "./errors.ts";
 import { RequestHead } from "./head.ts";
 import { headerListFromRaw } from "./_raw_header_list.ts";
+import { fail } from "./_fail.ts";
+import { Framing } from "./_framing.ts";
 
 /** Options of {@linkcode RequestParser}. */
 export interface RequestParserOptions {
@@ -111,14 +108,6 @@ function internMethod(buf: Uint8Array, s: number, n: number): number {
   }
 }
 
-function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(code, message);
-}
-
-function isOws(b: number): boolean {
-  return b === SP || b === HTAB;
-}
-
 /**
  * Incremental, allocation-light parser of an HTTP/1.1 (and 1.0) request head
  * (RFC 9112), strict about framing: it rejects everything that could let a
@@ -199,17 +188,8 @@ export class RequestParser {
   #count = 0;
   #highBytes = false;
 
-  #hostCount = 0;
-  #contentLength = -1;
-  #teSeen = false;
-  #teLastChunked = false;
-  #teChunked = false;
-  #teOther = false;
-  #connClose = false;
-  #connKeepAlive = false;
-  #connUpgrade = false;
-  #expectContinue = false;
-  #expectSeen = false;
+  /** Framing facts of the head so far (Host, Content-Length, Transfer-Encoding, ...). */
+  readonly #fields = new Framing();
 
   /**
    * Creates a parser.
@@ -218,9 +198,15 @@ export class RequestParser {
    * @throws {RangeError} If a limit is not a positive integer.
    */
   constructor(options?: RequestParserOptions) {
-    this.#maxHead = positive(options?.maxHeadSize, 16384, "maxHeadSize");
-    this.#maxLine = positive(options?.maxRequestLineLength, 8192, "maxRequestLineLength");
-    this.#maxCount = positive(options?.maxHeaderCount, 100, "maxHeaderCount");
+    const o = options ?? {};
+    this.#maxHead = intOption("RequestParser", "maxHeadSize", o.maxHeadSize, 16384);
+    this.#maxLine = intOption(
+      "RequestParser",
+      "maxRequestLineLength",
+      o.maxRequestLineLength,
+      8192,
+    );
+    this.#maxCount = intOption("RequestParser", "maxHeaderCount", o.maxHeaderCount, 100);
   }
 
   /**
@@ -282,17 +268,7 @@ export class RequestParser {
     this.#minor = 1;
     this.#count = 0;
     this.#highBytes = false;
-    this.#hostCount = 0;
-    this.#contentLength = -1;
-    this.#teSeen = false;
-    this.#teLastChunked = false;
-    this.#teChunked = false;
-    this.#teOther = false;
-    this.#connClose = false;
-    this.#connKeepAlive = false;
-    this.#connUpgrade = false;
-    this.#expectContinue = false;
-    this.#expectSeen = false;
+    this.#fields.reset();
   }
 
   /** Moves a partial head from `chunk` (from the request line on) into the spill buffer. */
@@ -484,6 +460,7 @@ export class RequestParser {
               );
             }
             this.#minor = minor;
+            this.#fields.minor = minor;
             state = ST_REQUEST_LF;
           }
           if (p >= len) break scan;
@@ -537,7 +514,7 @@ export class RequestParser {
               if (buf[p] !== LF) {
                 fail(HttpErrorCode.BareCr, "Cannot parse request head: CR not followed by LF");
               }
-              this.#finish();
+              this.#fields.finish();
               return p + 1;
             }
             lim = len < headLimit ? len : headLimit;
@@ -618,7 +595,7 @@ export class RequestParser {
             this.#count++;
             const nl = ne - ns;
             if (nl === 4 || nl === 6 || nl === 10 || nl === 14 || nl === 17) {
-              this.#framing(buf, ns, nl, vs, ve);
+              this.#fields.field(buf, ns, nl, vs, ve);
             }
             state = ST_LINE;
           }
@@ -682,263 +659,9 @@ export class RequestParser {
     }
   }
 
-  /** Framing checks for a completed field line whose name length is `nl`. */
-  #framing(buf: Uint8Array, ns: number, nl: number, vs: number, ve: number): void {
-    switch (nl) {
-      case 4:
-        if (bytesEqualLower(buf, ns, "host")) {
-          if (++this.#hostCount > 1) {
-            fail(HttpErrorCode.DuplicateHost, "Cannot parse header: more than one Host field");
-          }
-          for (let p = vs; p < ve; p++) {
-            if (HOST[buf[p]!] !== 1) {
-              fail(
-                HttpErrorCode.InvalidHost,
-                `Cannot parse header: Host has ${showByte(buf[p]!)}`,
-              );
-            }
-          }
-        }
-        return;
-      case 6:
-        if (bytesEqualLower(buf, ns, "expect")) {
-          this.#expectSeen = true;
-          this.#tokens(buf, vs, ve, 1);
-        }
-        return;
-      case 10:
-        if (bytesEqualLower(buf, ns, "connection")) this.#tokens(buf, vs, ve, 0);
-        return;
-      case 14:
-        if (bytesEqualLower(buf, ns, "content-length")) this.#contentLengthField(buf, vs, ve);
-        return;
-      case 17:
-        if (bytesEqualLower(buf, ns, "transfer-encoding")) this.#transferEncoding(buf, vs, ve);
-        return;
-    }
-  }
-
-  /** Scans a comma-separated list for the Connection (`kind` 0) or Expect (`kind` 1) tokens we act on. */
-  #tokens(buf: Uint8Array, vs: number, ve: number, kind: number): void {
-    let p = vs;
-    while (p < ve) {
-      while (p < ve && (isOws(buf[p]!) || buf[p] === COMMA)) p++;
-      const s = p;
-      while (p < ve && buf[p] !== COMMA) p++;
-      let e = p;
-      while (e > s && isOws(buf[e - 1]!)) e--;
-      const n = e - s;
-      if (kind === 0) {
-        if (n === 5 && bytesEqualLower(buf, s, "close")) this.#connClose = true;
-        else if (n === 10 && bytesEqualLower(buf, s, "keep-alive")) this.#connKeepAlive = true;
-        else if (n === 7 && bytesEqualLower(buf, s, "upgrade")) this.#connUpgrade = true;
-      } else if (n === 12 && bytesEqualLower(buf, s, "100-continue")) {
-        this.#expectContinue = true;
-      }
-    }
-  }
-
-  #contentLengthField(buf: Uint8Array, vs: number, ve: number): void {
-    if (this.#teSeen) {
-      fail(
-        HttpErrorCode.TransferEncodingWithContentLength,
-        "Cannot parse header: Content-Length together with Transfer-Encoding",
-      );
-    }
-    let p = vs;
-    let value = -1;
-    for (;;) {
-      const s = p;
-      let n = 0;
-      while (p < ve) {
-        const d = buf[p]! - 0x30;
-        if (d < 0 || d > 9) break;
-        n = n * 10 + d;
-        if (n > Number.MAX_SAFE_INTEGER) {
-          fail(
-            HttpErrorCode.InvalidContentLength,
-            "Cannot parse header: Content-Length is too large",
-          );
-        }
-        p++;
-      }
-      if (p === s) {
-        fail(
-          HttpErrorCode.InvalidContentLength,
-          p < ve
-            ? `Cannot parse header: Content-Length has ${
-              showByte(buf[p]!)
-            } where a digit is expected`
-            : "Cannot parse header: Content-Length has an empty value",
-        );
-      }
-      if (value === -1) value = n;
-      else if (n !== value) {
-        fail(
-          HttpErrorCode.ConflictingContentLength,
-          "Cannot parse header: Content-Length values differ",
-        );
-      }
-      if (p === ve) break;
-      while (p < ve && isOws(buf[p]!)) p++;
-      if (p === ve || buf[p] !== COMMA) {
-        fail(
-          HttpErrorCode.InvalidContentLength,
-          `Cannot parse header: Content-Length has ${
-            p < ve ? showByte(buf[p]!) : "trailing whitespace"
-          } after a number`,
-        );
-      }
-      p++;
-      while (p < ve && isOws(buf[p]!)) p++;
-    }
-    if (this.#contentLength !== -1 && this.#contentLength !== value) {
-      fail(
-        HttpErrorCode.ConflictingContentLength,
-        "Cannot parse header: Content-Length fields with different values",
-      );
-    }
-    this.#contentLength = value;
-  }
-
-  #transferEncoding(buf: Uint8Array, vs: number, ve: number): void {
-    if (this.#minor === 0) {
-      fail(
-        HttpErrorCode.InvalidTransferEncoding,
-        "Cannot parse header: Transfer-Encoding in an HTTP/1.0 request",
-      );
-    }
-    if (this.#contentLength !== -1) {
-      fail(
-        HttpErrorCode.TransferEncodingWithContentLength,
-        "Cannot parse header: Transfer-Encoding together with Content-Length",
-      );
-    }
-    this.#teSeen = true;
-    let p = vs;
-    for (;;) {
-      // transfer-coding = token *( OWS ";" OWS transfer-parameter )
-      const s = p;
-      while (p < ve && TCHAR[buf[p]!] === 1) p++;
-      if (p === s) {
-        fail(
-          HttpErrorCode.InvalidTransferEncoding,
-          p < ve
-            ? `Cannot parse header: Transfer-Encoding has ${
-              showByte(buf[p]!)
-            } where a coding is expected`
-            : "Cannot parse header: Transfer-Encoding has an empty coding",
-        );
-      }
-      const chunked = p - s === 7 && bytesEqualLower(buf, s, "chunked");
-      if (this.#teChunked) {
-        fail(
-          chunked ? HttpErrorCode.InvalidTransferEncoding : HttpErrorCode.ChunkedNotLast,
-          chunked
-            ? "Cannot parse header: Transfer-Encoding lists chunked twice"
-            : "Cannot parse header: Transfer-Encoding has a coding after chunked",
-        );
-      }
-      let params = false;
-      for (;;) {
-        let q = p;
-        while (q < ve && isOws(buf[q]!)) q++;
-        if (q === ve || buf[q] !== SEMICOLON) break;
-        q++;
-        while (q < ve && isOws(buf[q]!)) q++;
-        p = this.#parameter(buf, q, ve);
-        params = true;
-      }
-      if (chunked) {
-        if (params) {
-          fail(
-            HttpErrorCode.InvalidTransferEncoding,
-            "Cannot parse header: chunked takes no parameters",
-          );
-        }
-        this.#teChunked = true;
-      } else {
-        this.#teOther = true;
-      }
-      this.#teLastChunked = chunked;
-      while (p < ve && isOws(buf[p]!)) p++;
-      if (p === ve) return;
-      if (buf[p] !== COMMA) {
-        fail(
-          HttpErrorCode.InvalidTransferEncoding,
-          `Cannot parse header: Transfer-Encoding has ${showByte(buf[p]!)} after a coding`,
-        );
-      }
-      p++;
-      while (p < ve && isOws(buf[p]!)) p++;
-    }
-  }
-
-  /** Parses `token BWS "=" BWS ( token / quoted-string )` at `p`; returns the end. */
-  #parameter(buf: Uint8Array, p: number, ve: number): number {
-    const s = p;
-    while (p < ve && TCHAR[buf[p]!] === 1) p++;
-    let ok = p > s;
-    while (p < ve && isOws(buf[p]!)) p++;
-    ok = ok && buf[p] === EQUALS && p < ve;
-    p++;
-    while (p < ve && isOws(buf[p]!)) p++;
-    if (ok) {
-      const v = p;
-      if (buf[p] === DQUOTE && p < ve) {
-        p++;
-        ok = false;
-        while (p < ve) {
-          const b = buf[p]!;
-          if (b === DQUOTE) {
-            ok = true;
-            p++;
-            break;
-          }
-          if (b === BACKSLASH) p++;
-          else if (QDTEXT[b] !== 1) break;
-          p++;
-        }
-      } else {
-        while (p < ve && TCHAR[buf[p]!] === 1) p++;
-        ok = p > v;
-      }
-    }
-    if (!ok) {
-      fail(
-        HttpErrorCode.InvalidTransferEncoding,
-        "Cannot parse header: malformed Transfer-Encoding parameter",
-      );
-    }
-    return p;
-  }
-
-  /** Checks that need the whole head. */
-  #finish(): void {
-    if (this.#minor === 1 && this.#hostCount === 0) {
-      fail(
-        HttpErrorCode.MissingHost,
-        "Cannot parse request head: HTTP/1.1 request without Host",
-      );
-    }
-    if (this.#teSeen) {
-      if (!this.#teLastChunked) {
-        fail(
-          HttpErrorCode.ChunkedNotLast,
-          "Cannot parse request head: the last Transfer-Encoding coding is not chunked",
-        );
-      }
-      if (this.#teOther) {
-        fail(
-          HttpErrorCode.UnsupportedTransferEncoding,
-          "Cannot parse request head: only the chunked transfer coding is supported",
-        );
-      }
-    }
-  }
-
   #build(buf: Uint8Array, end: number): RequestHead {
     const base = this.#base;
+    const f = this.#fields;
     const raw = this.#highBytes
       ? latin1(buf, base, end)
       : ASCII_DECODER.decode(base === 0 && end === buf.length ? buf : buf.subarray(base, end));
@@ -946,37 +669,23 @@ export class RequestParser {
     const id = this.#methodId;
     const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);
     const target = raw.substring(this.#targetStart - base, this.#targetEnd - base);
-    const chunked = this.#teSeen;
-    const keepAlive = this.#minor === 1
-      ? !this.#connClose
-      : this.#connKeepAlive && !this.#connClose;
+    const chunked = f.teSeen;
+    const keepAlive = this.#minor === 1 ? !f.connClose : f.connKeepAlive && !f.connClose;
     const http11 = this.#minor === 1;
     // RFC 9110 7.8 and 10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0.
-    const upgrade = this.#connUpgrade && http11
-      ? headerListFromRaw(raw, offs).get("upgrade")
-      : null;
+    const upgrade = f.connUpgrade && http11 ? headerListFromRaw(raw, offs).get("upgrade") : null;
     return new RequestHead(
       method,
       target,
       http11 ? "HTTP/1.1" : "HTTP/1.0",
       raw,
       offs,
-      chunked ? -1 : this.#contentLength,
+      chunked ? -1 : f.contentLength,
       chunked,
       keepAlive,
-      this.#expectContinue && http11,
+      f.expectContinue && http11,
       upgrade,
-      this.#expectSeen && http11,
+      f.expectSeen && http11,
     );
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create RequestParser: ${name} must be a positive integer, got ${value}`,
-    );
-  }
-  return value;
 }

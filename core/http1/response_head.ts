@@ -2,8 +2,24 @@ import { CR, latin1, LF } from "./_chars.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import { HeaderList } from "./header_list.ts";
 import { isFieldValue, isToken } from "./tokens.ts";
+import { fail } from "./_fail.ts";
 
-/** A parsed response head: what a client checks in an answer such as `101`. */
+/**
+ * A parsed response head: what a client checks in an answer such as `101`.
+ *
+ * @example A refusal
+ * ```ts
+ * import { parseResponseHead, type ResponseHead } from "@coroio/core/http1";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const head: ResponseHead = parseResponseHead(
+ *   new TextEncoder().encode("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n\r\n"),
+ * );
+ * equal(head.status, 426);
+ * equal(head.reason, "Upgrade Required");
+ * equal(head.headers.get("upgrade"), "websocket");
+ * ```
+ */
 export interface ResponseHead {
   /** The status code. */
   readonly status: number;
@@ -88,18 +104,18 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
       fail(HttpErrorCode.ObsFold, "Cannot parse response head: obsolete line folding");
     }
     const colon = line.indexOf(":");
+    const name = colon < 0 ? line : line.slice(0, colon);
+    // As in RequestParser: whitespace anywhere before the colon is its own error.
+    if (name.includes(" ") || name.includes("\t")) {
+      fail(
+        HttpErrorCode.WhitespaceBeforeColon,
+        `Cannot parse response head: whitespace before the colon in ${JSON.stringify(name)}`,
+      );
+    }
     if (colon < 0) {
       fail(
         HttpErrorCode.InvalidHeaderName,
         "Cannot parse response head: field line without a colon",
-      );
-    }
-    const name = line.slice(0, colon);
-    const last = name.charCodeAt(name.length - 1);
-    if (last === 0x20 || last === 0x09) {
-      fail(
-        HttpErrorCode.WhitespaceBeforeColon,
-        `Cannot parse response head: whitespace before the colon in ${JSON.stringify(name)}`,
       );
     }
     if (!isToken(name)) {
@@ -118,8 +134,4 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
     fields.push([name, value]);
   }
   return { status: Number(m[3]), reason: m[4]!, headers: new HeaderList(fields) };
-}
-
-function fail(code: HttpErrorCode, message: string): never {
-  throw new HttpError(code, message);
 }

@@ -1,11 +1,14 @@
 /**
  * Reason phrases for the status codes the server writes.
  *
- * @example Usage
+ * @example Reason phrases
  * ```ts
  * import { STATUS_TEXT } from "@coroio/core/http1";
+ * import { strictEqual as equal } from "node:assert/strict";
  *
- * console.log(STATUS_TEXT[404]); // "Not Found"
+ * equal(STATUS_TEXT[404], "Not Found");
+ * equal(STATUS_TEXT[101], "Switching Protocols");
+ * equal(STATUS_TEXT[799], undefined);
  * ```
  */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FIELD_VALUE, HTAB, QDTEXT, SP, TCHAR } from "./_chars.ts";
+import { FIELD_VALUE, HTAB, isOws, QDTEXT, TCHAR } from "./_chars.ts";
 
 /**
  * Whether `s` is a token (RFC 9110 section 5.6.2): one or more `tchar`.
@@ -161,7 +161,23 @@ export function listHasToken(values: readonly string[], token: string): boolean 
   return false;
 }
 
-/** One element of a parameterized list: a token and its parameters. */
+/**
+ * One element of a parameterized list: a token and its parameters.
+ *
+ * @example An extension offer
+ * ```ts
+ * import { type ListElement, parseParameterizedList } from "@coroio/core/http1";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ *
+ * const [offer]: ListElement[] = parseParameterizedList([
+ *   'permessage-deflate; Client_Max_Window_Bits; server_max_window_bits="10"',
+ * ])!;
+ * deepEqual(offer, {
+ *   name: "permessage-deflate",
+ *   params: [["client_max_window_bits", true], ["server_max_window_bits", "10"]],
+ * });
+ * ```
+ */
 export interface ListElement {
   /** The element's token, as sent. */
   readonly name: string;
@@ -244,10 +260,6 @@ export function parseParameterizedList(values: readonly string[]): ListElement[]
     }
   }
   return out;
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
 }
 
 function skipOws(s: string, p: number): number {

@@ -1,0 +1,257 @@
+import { strictEqual as equal, throws } from "node:assert/strict";
+import { exchangeInMemory, parseWritten, type WrittenResponse } from "./_test_util.ts";
+import type { HttpResponse } from "./response.ts";
+
+const GET = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+const HEAD = "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n";
+const GET10 = "GET / HTTP/1.0\r\n\r\n";
+
+/** Runs `respond` on a fresh response to `head`; returns what it wrote. */
+async function respond(
+  head: string,
+  respond: (res: HttpResponse) => void | Promise<void>,
+  closeAfter = false,
+): Promise<WrittenResponse & { res: HttpResponse }> {
+  const { res, host } = exchangeInMemory(head);
+  host.closeAfter = closeAfter;
+  await respond(res);
+  return { ...parseWritten(await host.written()), res };
+}
+
+// [name, request head, how to respond, status, body, Content-Length, Transfer-Encoding]
+const cases: [
+  string,
+  string,
+  (res: HttpResponse) => void | Promise<void>,
+  number,
+  string,
+  string | null,
+  string | null,
+][] = [
+  ["send(string)", GET, (r) => r.send("hi \u20ac"), 200, "hi \u20ac", "6", null],
+  ["send(bytes)", GET, (r) => r.send(new Uint8Array([0x61, 0x62])), 200, "ab", "2", null],
+  ["send()", GET, (r) => r.send(), 200, "", "0", null],
+  ["send(null)", GET, (r) => r.send(null), 200, "", "0", null],
+  [
+    "send() of a long string",
+    GET,
+    (r) => r.send("y".repeat(20000)),
+    200,
+    "y".repeat(20000),
+    "20000",
+    null,
+  ],
+  ["send() on HEAD", HEAD, (r) => r.send("hidden"), 200, "", "6", null],
+  [
+    "204",
+    GET,
+    (r) => {
+      r.status = 204;
+      r.send("ignored");
+    },
+    204,
+    "",
+    null,
+    null,
+  ],
+  [
+    "304",
+    GET,
+    (r) => {
+      r.status = 304;
+      r.send("ignored");
+    },
+    304,
+    "",
+    null,
+    null,
+  ],
+  [
+    "write()/end() chunked",
+    GET,
+    async (r) => {
+      await r.write("ab");
+      await r.write(new Uint8Array([0x63]));
+      await r.end("d");
+    },
+    200,
+    "2\r\nab\r\n1\r\nc\r\n1\r\nd\r\n0\r\n\r\n",
+    null,
+    "chunked",
+  ],
+  [
+    "write()/end() with a declared length",
+    GET,
+    async (r) => {
+      r.setHeader("Content-Length", "3");
+      await r.write("ab");
+      await r.end("c");
+    },
+    200,
+    "abc",
+    "3",
+    null,
+  ],
+  [
+    "write()/end() on HEAD",
+    HEAD,
+    async (r) => {
+      await r.write("ab");
+      await r.end();
+    },
+    200,
+    "",
+    null,
+    "chunked",
+  ],
+  [
+    "write() with an empty piece",
+    GET,
+    async (r) => {
+      await r.write("");
+      await r.end();
+    },
+    200,
+    "0\r\n\r\n",
+    null,
+    "chunked",
+  ],
+  ["end() alone is send()", GET, (r) => r.end("x"), 200, "x", "1", null],
+  [
+    "write() on HTTP/1.0 (no chunked: close delimits)",
+    GET10,
+    async (r) => {
+      await r.write("ab");
+      await r.end();
+    },
+    200,
+    "ab",
+    null,
+    null,
+  ],
+];
+
+Deno.test("HttpResponse.send(), write() and end() frame the body for GET, HEAD, 204 and 304", async () => {
+  for (const [name, head, fn, status, body, length, te] of cases) {
+    const got = await respond(head, fn);
+    equal(got.status, status, name);
+    equal(got.body, body, name);
+    equal(got.headers.get("content-length") ?? null, length, name);
+    equal(got.headers.get("transfer-encoding") ?? null, te, name);
+    equal(got.res.finished, true, name);
+    equal(got.res.headersSent, true, name);
+  }
+});
+
+Deno.test("HttpResponse.send() sets a text Content-Type for strings unless one is set", async () => {
+  equal(
+    (await respond(GET, (r) => r.send("x"))).headers.get("content-type"),
+    "text/plain; charset=utf-8",
+  );
+  const json = await respond(
+    GET,
+    (r) => r.setHeader("content-type", "application/json").send("{}"),
+  );
+  equal(json.headers.get("content-type"), "application/json");
+  equal(
+    (await respond(GET, (r) => r.send(new Uint8Array(1)))).headers.get("content-type"),
+    undefined,
+  );
+});
+
+Deno.test("HttpResponse.bytesSent counts body bytes only", async () => {
+  equal((await respond(GET, (r) => r.send("h\u00e9"))).res.bytesSent, 3);
+  equal((await respond(HEAD, (r) => r.send("hello"))).res.bytesSent, 0);
+});
+
+Deno.test("HttpResponse Connection header: close from the host, a user's close, HTTP/1.0 keep-alive", async () => {
+  const hostClose = await respond(GET, (r) => r.send("x"), true);
+  equal(hostClose.headers.get("connection"), "close");
+  equal(hostClose.res.closesConnection, true);
+  const userClose = await respond(GET, (r) => r.setHeader("Connection", "close").send("x"));
+  equal(userClose.headers.get("connection"), "close");
+  equal(userClose.res.closesConnection, true);
+  const http10 = await respond(GET10, (r) => r.send("x"));
+  equal(http10.headers.get("connection"), "keep-alive");
+  equal(http10.res.closesConnection, false);
+  const plain = await respond(GET, (r) => r.send("x"));
+  equal(plain.headers.get("connection"), undefined);
+  equal(plain.res.closesConnection, false);
+});
+
+Deno.test("HttpResponse.end() closes the connection when a declared length was not met", async () => {
+  const got = await respond(GET, async (r) => {
+    r.setHeader("Content-Length", "5");
+    await r.write("ab");
+    await r.end();
+  });
+  equal(got.res.closesConnection, true);
+});
+
+Deno.test("HttpResponse.write() refuses bytes past a declared length", async () => {
+  const { res } = exchangeInMemory(GET);
+  res.setHeader("Content-Length", "2");
+  await res.write("ab");
+  let err: unknown = null;
+  await res.write("c").catch((e) => err = e);
+  equal(err instanceof RangeError, true);
+});
+
+Deno.test("HttpResponse.setHeader(), getHeader() and removeHeader() compare names ignoring letter case only", () => {
+  const { res } = exchangeInMemory(GET);
+  res.setHeader("X-Tag", "a");
+  equal(res.getHeader("x-tag"), "a");
+  equal(res.getHeader("X-TAG"), "a");
+  res.setHeader("x-TAG", "b");
+  equal(res.getHeader("X-Tag"), "b");
+  // Only A-Z/a-z fold: '^' (0x5E) and '~' (0x7E) differ by 0x20 but are not letters.
+  res.setHeader("X-a^b", "caret");
+  equal(res.getHeader("X-a~b"), null);
+  equal(res.getHeader("x-A^B"), "caret");
+  res.appendHeader("Set-Cookie", "a=1").appendHeader("set-cookie", "b=2");
+  equal(res.getHeader("SET-COOKIE"), "a=1");
+  res.removeHeader("set-cookie");
+  equal(res.getHeader("Set-Cookie"), null);
+  res.removeHeader("X-a~b");
+  equal(res.getHeader("X-a^b"), "caret");
+});
+
+Deno.test("HttpResponse.setHeader() refuses invalid names and values with TypeError", () => {
+  const { res } = exchangeInMemory(GET);
+  const bad: [string, string][] = [
+    ["", "x"],
+    ["Bad Name", "x"],
+    ["X:Y", "x"],
+    ["X-\u00e9", "x"],
+    ["X", "a\r\nInjected: 1"],
+    ["X", "a\nb"],
+    ["X", "a\u0000b"],
+    ["X", "\u20ac"],
+  ];
+  for (const [name, value] of bad) {
+    throws(() => res.setHeader(name, value), TypeError, JSON.stringify([name, value]));
+  }
+  res.setHeader("X", "caf\u00e9\tok");
+  equal(res.getHeader("x"), "caf\u00e9\tok");
+});
+
+Deno.test("HttpResponse refuses headers and bodies once the response is sent", async () => {
+  const { res } = exchangeInMemory(GET);
+  res.send("x");
+  throws(() => res.setHeader("X", "y"), TypeError);
+  throws(() => res.send("again"), TypeError);
+  let err: unknown = null;
+  await res.write("more").catch((e) => err = e);
+  equal(err instanceof TypeError, true);
+  err = null;
+  await res.end("more").catch((e) => err = e);
+  equal(err instanceof TypeError, true);
+});
+
+Deno.test("HttpResponse.send() refuses a status outside 200-599 with RangeError", () => {
+  for (const status of [100, 199, 600, 200.5, NaN]) {
+    const { res } = exchangeInMemory(GET);
+    res.status = status;
+    throws(() => res.send("x"), RangeError, String(status));
+  }
+});
