@@ -28,7 +28,7 @@ export class Echo implements Handler {
   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
     const ct = req.headers.get("content-type");
     if (ct !== null) res.setHeader("Content-Type", ct);
-    res.send(await req.body.bytes());
+    res.send(await req.body.borrow());
   }
 }
 
