@@ -393,6 +393,8 @@ if (import.meta.main) {
     port: Number(flag("port", "0")),
   });
   const serve = mode === "http" ? serveHttp : serveWs;
+  // Exit normally on SIGTERM, so that `--cpu-prof` writes its profile (bench/profile.ts).
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
   console.log(`listening on ${mode}://${listener.addr.hostname}:${listener.addr.port}`);
   for await (const conn of listener) serve(conn);
 }
