@@ -40,6 +40,7 @@ const INITIAL = 1024;
 const MAX = 64 * 1024 * 1024;
 
 const enc = new TextEncoder();
+const LATIN1 = new TextDecoder("latin1");
 const HELLO = enc.encode(
   "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n" +
     "Hello, World!\n",
@@ -98,7 +99,11 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
 }
 
-/** Per-connection state; the loops below are plain functions over it. */
+/**
+ * One connection: its buffers and its read-answer-write loop, driven by three
+ * callbacks bound once per connection. No async function is suspended while
+ * a connection waits: an idle one holds only its pending `conn.read`.
+ */
 class Conn {
   buf = new Uint8Array(INITIAL);
   len = 0;
@@ -106,8 +111,26 @@ class Conn {
   /** The same bytes as 32-bit words, for unmasking. */
   out32 = new Uint32Array(0);
   outLen = 0;
+  written = 0;
+  /** What the last pass consumed, and the size a partial request or frame needs. */
+  consumed = 0;
+  need = 0;
   closeAfter = false;
-  constructor(readonly conn: Deno.Conn) {}
+  readonly #onRead: (n: number | null) => void;
+  readonly #onWritten: (n: number) => void;
+  readonly #onError: () => void;
+
+  constructor(readonly conn: Deno.Conn, readonly pass: (c: Conn) => void) {
+    this.#onRead = this.#read.bind(this);
+    this.#onWritten = this.#wrote.bind(this);
+    this.#onError = this.close.bind(this);
+  }
+
+  /** Ends a pass: `consumed` bytes used, `need` bytes wanted for what is pending. */
+  stop(consumed: number, need: number): void {
+    this.consumed = consumed;
+    this.need = need;
+  }
 
   /** Makes room for `n` more output bytes. */
   reserve(n: number): void {
@@ -144,18 +167,54 @@ class Conn {
     this.len = rest;
   }
 
-  /** Reads more; false at end of stream. */
-  async fill(): Promise<boolean> {
-    const n = await this.conn.read(this.buf.subarray(this.len));
-    if (n === null) return false;
-    this.len += n;
-    return true;
+  /** Starts (or resumes) the loop: answer what is buffered, then read. */
+  start(): void {
+    this.consumed = this.need = 0;
+    if (this.len > 0) this.pass(this);
+    this.#answer();
   }
 
-  async flush(): Promise<void> {
-    if (this.outLen === 0) return;
-    await writeAll(this.conn, this.out.subarray(0, this.outLen));
+  close(): void {
+    closeQuietly(this.conn);
+  }
+
+  #read(n: number | null): void {
+    if (n === null) return this.close();
+    this.len += n;
+    this.pass(this);
+    this.#answer();
+  }
+
+  #answer(): void {
+    if (this.outLen > 0) {
+      this.written = 0;
+      this.conn.write(this.out.subarray(0, this.outLen)).then(this.#onWritten, this.#onError);
+    } else {
+      this.#next();
+    }
+  }
+
+  #wrote(n: number): void {
+    this.written += n;
+    if (this.written < this.outLen) {
+      this.conn.write(this.out.subarray(this.written, this.outLen)).then(
+        this.#onWritten,
+        this.#onError,
+      );
+      return;
+    }
     this.outLen = 0;
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.closeAfter) return this.close();
+    try {
+      this.compact(this.consumed, this.need);
+    } catch {
+      return this.close();
+    }
+    this.conn.read(this.buf.subarray(this.len)).then(this.#onRead, this.#onError);
   }
 }
 
@@ -165,19 +224,19 @@ class Conn {
  * Answers every complete request in `c.buf`; returns bytes consumed and the
  * size a partial request needs (0 when none is pending).
  */
-function httpPass(c: Conn): [number, number] {
+function httpPass(c: Conn): void {
   const b = c.buf;
   const end = c.len;
   let pos = 0;
   while (pos < end) {
     const he = headEnd(b, pos, end);
-    if (he < 0) return [pos, end - pos + 1];
+    if (he < 0) return c.stop(pos, end - pos + 1);
     const sp = b.indexOf(32, pos);
     const sp2 = sp < 0 || sp >= he ? -1 : b.indexOf(32, sp + 1);
     if (sp2 < 0 || sp2 > he) {
       c.put(BAD);
       c.closeAfter = true;
-      return [end, 0];
+      return c.stop(end, 0);
     }
     let contentLength = 0;
     let close = false;
@@ -199,7 +258,7 @@ function httpPass(c: Conn): [number, number] {
     }
     const bodyStart = he + 4;
     const next = bodyStart + contentLength;
-    if (next > end) return [pos, next - pos];
+    if (next > end) return c.stop(pos, next - pos);
     if (close) c.closeAfter = true;
     const pathLen = sp2 - sp - 1;
     if (b[pos] === 71 /* G */ && pathLen === 1 && b[sp + 1] === 47 /* / */) {
@@ -221,25 +280,13 @@ function httpPass(c: Conn): [number, number] {
       c.put(NOT_FOUND);
     }
     pos = next;
-    if (c.closeAfter) return [end, 0];
+    if (c.closeAfter) return c.stop(end, 0);
   }
-  return [pos, 0];
+  return c.stop(pos, 0);
 }
 
-async function serveHttp(conn: Deno.Conn): Promise<void> {
-  const c = new Conn(conn);
-  try {
-    while (await c.fill()) {
-      const [consumed, need] = httpPass(c);
-      await c.flush();
-      if (c.closeAfter) break;
-      c.compact(consumed, need);
-    }
-  } catch {
-    // The client went away.
-  } finally {
-    closeQuietly(conn);
-  }
+function serveHttp(conn: Deno.Conn): void {
+  new Conn(conn, httpPass).start();
 }
 
 // ---------------------------------------------------------------- WebSocket
@@ -249,9 +296,11 @@ async function wsHandshake(c: Conn): Promise<boolean> {
   let he = -1;
   while ((he = headEnd(c.buf, 0, c.len)) < 0) {
     if (c.len === c.buf.length) c.compact(0, c.len * 2);
-    if (!(await c.fill())) return false;
+    const n = await c.conn.read(c.buf.subarray(c.len));
+    if (n === null) return false;
+    c.len += n;
   }
-  const head = new TextDecoder("latin1").decode(c.buf.subarray(0, he));
+  const head = LATIN1.decode(c.buf.subarray(0, he));
   const key = /\r\nsec-websocket-key:[ \t]*([^\r\n \t]+)/i.exec(head)?.[1];
   if (key === undefined || !/\r\nupgrade:[ \t]*websocket/i.test(head)) {
     await writeAll(c.conn, BAD);
@@ -299,7 +348,7 @@ function unmaskInto(
  * size a partial frame needs (0 when none is pending). Sets `closeAfter` on
  * a close frame or a protocol error.
  */
-function wsPass(c: Conn): [number, number] {
+function wsPass(c: Conn): void {
   const b = c.buf;
   const end = c.len;
   let pos = 0;
@@ -309,11 +358,11 @@ function wsPass(c: Conn): [number, number] {
     let len = b1 & 0x7f;
     let hl = 2;
     if (len === 126) {
-      if (end - pos < 4) return [pos, 4];
+      if (end - pos < 4) return c.stop(pos, 4);
       len = (b[pos + 2]! << 8) | b[pos + 3]!;
       hl = 4;
     } else if (len === 127) {
-      if (end - pos < 10) return [pos, 10];
+      if (end - pos < 10) return c.stop(pos, 10);
       len = b[pos + 6]! * 0x1000000 + ((b[pos + 7]! << 16) | (b[pos + 8]! << 8) | b[pos + 9]!);
       hl = 10;
     }
@@ -321,10 +370,10 @@ function wsPass(c: Conn): [number, number] {
       // Unmasked client frame, reserved bits or too large: close with 1002.
       c.put(new Uint8Array([0x88, 2, 0x03, 0xea]));
       c.closeAfter = true;
-      return [end, 0];
+      return c.stop(end, 0);
     }
     const frame = hl + 4 + len;
-    if (end - pos < frame) return [pos, frame];
+    if (end - pos < frame) return c.stop(pos, frame);
     const opcode = b0 & 0x0f;
     const outOp = opcode === 0x9 ? 0x8a : b0; // ping -> pong; others as they came
     const ohl = len < 126 ? 2 : len < 65536 ? 4 : 10;
@@ -357,27 +406,24 @@ function wsPass(c: Conn): [number, number] {
     pos += frame;
     if (opcode === 0x8) {
       c.closeAfter = true;
-      return [end, 0];
+      return c.stop(end, 0);
     }
   }
-  return [pos, end - pos >= 2 ? 0 : 2];
+  return c.stop(pos, end - pos >= 2 ? 0 : 2);
 }
 
+/** The handshake (once per connection, an async function), then the callback loop. */
 async function serveWs(conn: Deno.Conn): Promise<void> {
-  const c = new Conn(conn);
+  const c = new Conn(conn, wsPass);
   try {
-    if (!(await wsHandshake(c))) return;
-    do {
-      const [consumed, need] = wsPass(c);
-      await c.flush();
-      if (c.closeAfter) break;
-      c.compact(consumed, need);
-    } while (await c.fill());
+    if (await wsHandshake(c)) {
+      c.start();
+      return;
+    }
   } catch {
     // The client went away.
-  } finally {
-    closeQuietly(conn);
   }
+  c.close();
 }
 
 // ---------------------------------------------------------------- main
