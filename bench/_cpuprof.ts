@@ -1,8 +1,8 @@
 /**
  * Reads a V8 CPU profile (`deno run --cpu-prof`, a `.cpuprofile` file) and
  * says where the time went: self time per function, and per category (our
- * JavaScript, Deno's JavaScript op layer, native code outside JavaScript,
- * the garbage collector, idle).
+ * JavaScript, Deno's JavaScript op layer, the ops themselves, native code
+ * outside JavaScript, the garbage collector, idle).
  *
  * @module
  */
@@ -29,6 +29,11 @@ export const Category = {
   ours: "ours",
   /** Deno's own JavaScript: `ext:` and `node:` modules (op wrappers, streams, timers). */
   runtime: "runtime",
+  /**
+   * Deno ops called from JavaScript (`op_read`, `op_write`, ...): their Rust code and the
+   * system calls they make synchronously.
+   */
+  op: "op",
   /** `(program)`: native code not on a JavaScript stack (the event loop, op completions, syscalls). */
   native: "native",
   /** `(garbage collector)`. */
@@ -69,6 +74,7 @@ function categorise(functionName: string, url: string, ownMarkers: readonly stri
   if (functionName === "(idle)") return Category.idle;
   if (functionName === "(garbage collector)") return Category.gc;
   if (functionName === "(program)") return Category.native;
+  if (url === "" && functionName.startsWith("op_")) return Category.op;
   if (url.startsWith("ext:") || url.startsWith("node:")) return Category.runtime;
   if (ownMarkers.some((m) => url.includes(m))) return Category.ours;
   return Category.other;
@@ -89,7 +95,7 @@ function shorten(url: string, ownMarkers: readonly string[]): string {
  * @param ownMarkers URL fragments that mark our code, e.g. `["/core/", "/ws/"]`.
  * @returns The summary.
  *
- * @example Two functions and idle time
+ * @example Our function, Deno's JavaScript, an op and idle time
  * ```ts
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { summariseProfile } from "./_cpuprof.ts";
@@ -97,16 +103,18 @@ function shorten(url: string, ownMarkers: readonly string[]): string {
  * const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 9 });
  * const s = summariseProfile({
  *   startTime: 0,
- *   endTime: 4000,
+ *   endTime: 5000,
  *   nodes: [
  *     { id: 1, callFrame: frame("feed", "file:///repo/ws/codec.ts") },
  *     { id: 2, callFrame: frame("write", "ext:deno_net/01_net.js") },
  *     { id: 3, callFrame: frame("(idle)") },
+ *     { id: 4, callFrame: frame("op_write") },
  *   ],
- *   samples: [1, 1, 2, 3],
+ *   samples: [1, 1, 2, 3, 4],
  * }, ["/ws/"]);
- * strictEqual(s.busyMs, 3);
+ * strictEqual(s.busyMs, 4);
  * strictEqual(s.byCategory.ours, 2);
+ * strictEqual(s.byCategory.op, 1);
  * deepStrictEqual(s.top[0], { name: "feed", where: "ws/codec.ts:10", category: "ours", selfMs: 2 });
  * ```
  */
@@ -127,6 +135,7 @@ export function summariseProfile(
   const byCategory: Record<Category, number> = {
     ours: 0,
     runtime: 0,
+    op: 0,
     native: 0,
     gc: 0,
     idle: 0,
