@@ -114,7 +114,7 @@ async function perfReport(data: string, sort: string, limit: number): Promise<st
     stderr: "null",
   }).output();
   return new TextDecoder().decode(out.stdout).split("\n")
-    .filter((l) => /^\s+\d/.test(l)).slice(0, limit).map((l) => l.trimEnd());
+    .filter((l) => /^\s+[\d.]+%/.test(l)).slice(0, limit).map((l) => l.trimEnd());
 }
 
 async function main(): Promise<void> {
