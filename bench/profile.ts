@@ -142,7 +142,10 @@ async function main(): Promise<void> {
       "-A",
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
-      ...(perf ? ["--v8-flags=--perf-basic-prof"] : []),
+      // --perf-basic-prof writes /tmp/perf-PID.map for perf; keep V8's log out of the cwd.
+      ...(perf
+        ? [`--v8-flags=--perf-basic-prof,--no-logfile-per-isolate,--logfile=${dir}/v8.log`]
+        : []),
       `${ROOT}/${server.file}`,
       ...server.args,
       "--hostname",
