@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-console
 /**
- * End-to-end comparison of coroio's servers with the runtime's own and with
- * Node's, on this machine, side by side.
+ * End-to-end comparison of coroio's servers with the runtime's own, Node's
+ * and Bun's (1.4.4, installed on demand from npm into `bench/.bench/bun/`),
+ * and with the platform floor (`bench/floor.ts`: the cheapest correct server
+ * on `Deno.listen`), on this machine, side by side.
  *
  * ```sh
  * deno run -A bench/compare.ts                 # full run: 3 rounds x 5 s per server and scenario
