@@ -264,7 +264,10 @@ function summaryTable(report: Report): string[] {
       });
       // Server CPU per operation is steadier than throughput when the load client saturates.
       const floor = s.results.find((r) => r.floor);
-      const cpuShare = floor === undefined ? NaN : floor.cpuUsPerOp / o.cpuUsPerOp;
+      // (Not for memory: CPU per connection opened is no cost of the idle connection.)
+      const cpuShare = floor === undefined || s.better !== "higher"
+        ? NaN
+        : floor.cpuUsPerOp / o.cpuUsPerOp;
       lines.push(
         `| ${s.id} | ${o.label} | ${fmt(o.median)} ${s.unit} | ${cells.join(" | ")} | ` +
           `${Number.isFinite(cpuShare) ? fmtRatio(cpuShare) : "n/a"} |`,
@@ -398,7 +401,7 @@ export function renderSvg(report: Report): string {
   o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   o.push(
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">` +
-      `coroio against the runtime servers: ratio, log scale (&gt; 1x: coroio better)</text>`,
+      `coroio against Deno, Node, Bun and the floor: ratio, log scale (&gt; 1x: coroio better)</text>`,
   );
   const m = report.machine;
   o.push(
