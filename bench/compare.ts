@@ -527,11 +527,11 @@ async function prepareBun(): Promise<{ version: string } | { missing: string }> 
       stderr: "piped",
     }).output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
     if (!out.success) {
-      return {
-        missing: `npm install of ${spec} failed: ${
-          new TextDecoder().decode(out.stderr).trim().slice(-300)
-        }`,
-      };
+      // One line for the console and the report: npm's own "npm error" lines, log path left out.
+      const why = new TextDecoder().decode(out.stderr).split("\n")
+        .filter((l) => l.startsWith("npm error") && !l.includes("complete log"))
+        .map((l) => l.slice("npm error".length).trim()).join("; ").replace(/\s+/g, " ");
+      return { missing: `npm install of ${spec} failed: ${why.slice(0, 240) || "no output"}` };
     }
     v = await version();
   }
@@ -1183,7 +1183,7 @@ async function main(): Promise<number> {
   const warnings: string[] = [];
   if ("missing" in env.bun && env.bun.missing !== "not wanted") {
     warnings.push(
-      `Bun ${BUN_VERSION} was NOT run (no Bun column below): ${env.bun.missing}. ` +
+      `Bun ${BUN_VERSION} was NOT run (the Bun column reads n/a): ${env.bun.missing}. ` +
         `Install it with: npm install --prefix bench/.bench/bun @oven/bun-linux-x64@${BUN_VERSION}`,
     );
   }
