@@ -40,6 +40,8 @@ export interface CompetitorResult {
   label: string;
   /** Whether this is one of our servers. */
   ours: boolean;
+  /** Whether this is the platform floor (`bench/floor.ts`): ours are reported as a share of it. */
+  floor?: boolean;
   /** The runs, in order. */
   runs: RunSample[];
   /** Median of the successful runs' values. */
@@ -106,6 +108,8 @@ export interface ScenarioResult {
 export interface Report {
   /** ISO date of the run. */
   date: string;
+  /** What the reader must know first: peers that could not run, a disturbed machine. */
+  warnings?: string[];
   /** The machine. */
   machine: { nproc: number; cpuModel: string; kernel: string; memTotalKiB: number };
   /** Tool versions. */
@@ -220,6 +224,59 @@ function pctOrDash(v: number): string {
   return Number.isFinite(v) ? `${fmt(v)}%` : "-";
 }
 
+/** Column of the summary table a peer belongs to, by its id. */
+const FAMILIES = [
+  { title: "vs Deno", match: (id: string) => id.startsWith("deno_") },
+  { title: "vs Node", match: (id: string) => id.startsWith("node_") },
+  { title: "vs Bun", match: (id: string) => id.startsWith("bun") },
+  { title: "share of floor", match: (id: string) => id.startsWith("floor") },
+] as const;
+
+/**
+ * The summary: per scenario and server of ours, its ratio to each peer family
+ * and its share of the floor (ours / floor for throughput, floor / ours for
+ * memory), each with the target when there is one, and the share of the floor
+ * by server CPU per operation (floor / ours).
+ *
+ * @param report The report.
+ * @returns Markdown lines.
+ */
+function summaryTable(report: Report): string[] {
+  const lines = [
+    "## Summary (ratio ours / peer, > 1 is better; share of floor: ours / floor)",
+    "",
+    `| scenario | ours | value | ${
+      FAMILIES.map((f) => f.title).join(" | ")
+    } | CPU/op share of floor |`,
+    `| --- | --- | ---: | ${FAMILIES.map(() => "---:").join(" | ")} | ---: |`,
+  ];
+  for (const s of report.scenarios) {
+    for (const o of s.results.filter((r) => r.ours)) {
+      const cells = FAMILIES.map((f) => {
+        const r = s.ratios.find((x) => x.ours === o.id && f.match(x.peer));
+        if (r === undefined) return "n/a";
+        const mark = r.target === undefined || !Number.isFinite(r.ratio)
+          ? ""
+          : r.ratio >= r.target
+          ? ` (>= ${r.target} met)`
+          : ` (**< ${r.target}**)`;
+        return `${fmtRatio(r.ratio)}${mark}`;
+      });
+      // Server CPU per operation is steadier than throughput when the load client saturates.
+      const floor = s.results.find((r) => r.floor);
+      // (Not for memory: CPU per connection opened is no cost of the idle connection.)
+      const cpuShare = floor === undefined || s.better !== "higher"
+        ? NaN
+        : floor.cpuUsPerOp / o.cpuUsPerOp;
+      lines.push(
+        `| ${s.id} | ${o.label} | ${fmt(o.median)} ${s.unit} | ${cells.join(" | ")} | ` +
+          `${Number.isFinite(cpuShare) ? fmtRatio(cpuShare) : "n/a"} |`,
+      );
+    }
+  }
+  return lines;
+}
+
 /**
  * Renders the report as Markdown: context, one row per server per scenario,
  * and the ratio table with the issue's targets.
@@ -242,6 +299,8 @@ export function renderMarkdown(report: Report): string {
       "everything else on the machine used meanwhile (a high value means the run was disturbed).",
     "",
   );
+  for (const w of report.warnings ?? []) lines.push(`> **Warning:** ${w}`, "");
+  lines.push(...summaryTable(report), "");
   lines.push("## Ratios (ours / peer; > 1 means ours is better)", "");
   lines.push(
     "| scenario | ours | peer | ratio | target | met |",
@@ -342,7 +401,7 @@ export function renderSvg(report: Report): string {
   o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   o.push(
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">` +
-      `coroio against the runtime servers: ratio, log scale (&gt; 1x: coroio better)</text>`,
+      `coroio against Deno, Node, Bun and the floor: ratio, log scale (&gt; 1x: coroio better)</text>`,
   );
   const m = report.machine;
   o.push(

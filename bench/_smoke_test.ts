@@ -310,6 +310,32 @@ Deno.test("renderMarkdown() lists ratios with targets, results and skipped serve
   match(md, /skipped: missing/);
 });
 
+Deno.test("renderMarkdown() puts warnings first and sums up each server of ours against peers and the floor", () => {
+  const report = fakeReport();
+  const s = report.scenarios[0]!;
+  const run = {
+    round: 1,
+    value: 250,
+    ops: 1000,
+    seconds: 1,
+    serverCpu: 0.6,
+    clientCpu: 0.5,
+    errors: 0,
+  };
+  const floor = { ...summarise("floor_http", "floor", false, [run]), floor: true };
+  const bun = summarise("bun", "Bun.serve", false, [{ ...run, value: 160 }]);
+  s.results.push(bun, floor);
+  s.ratios = ratios(s.results, Better.higher, { floor_http: 0.9, bun: 1 });
+  report.warnings = ["Bun 1.4.4 was NOT run"];
+  const md = renderMarkdown(report);
+  assert(md.indexOf("> **Warning:** Bun 1.4.4 was NOT run") < md.indexOf("## Summary"));
+  // ours 200 req/s at 900 us CPU/op; Bun 160; floor 250 req/s at 600 us CPU/op.
+  match(
+    md,
+    /\| http-hello \| coroio <http> \| 200 req\/s \| n\/a \| n\/a \| 1\.25x \(>= 1 met\) \| 0\.80x \(\*\*< 0\.9\*\*\) \| 0\.67x \|/,
+  );
+});
+
 Deno.test("renderSvg() draws one escaped, coloured bar per ratio", () => {
   const svg = renderSvg(fakeReport());
   assert(svg.startsWith("<svg"));
@@ -532,6 +558,167 @@ Deno.test({
       });
     } finally {
       await Deno.remove(bin);
+    }
+  },
+});
+
+/** Reads a connection to its end, bounded by a timeout that closes it. */
+async function readToEnd(conn: Deno.Conn, timeoutMs = 5000): Promise<Uint8Array> {
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  const chunks: Uint8Array[] = [];
+  try {
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+  } finally {
+    clearTimeout(timer);
+  }
+  return concat(chunks);
+}
+
+/** Splits a server-to-client stream into unmasked frames. */
+function serverFrames(bytes: Uint8Array): Array<{ b0: number; payload: Uint8Array }> {
+  const out = [];
+  for (let i = 0; i < bytes.length;) {
+    assertEquals(bytes[i + 1]! & 0x80, 0, "server frames are not masked");
+    let len = bytes[i + 1]! & 0x7f;
+    let hl = 2;
+    if (len === 126) [len, hl] = [(bytes[i + 2]! << 8) | bytes[i + 3]!, 4];
+    else if (len === 127) {
+      [len, hl] = [new DataView(bytes.buffer, bytes.byteOffset).getUint32(i + 6), 10];
+    }
+    out.push({ b0: bytes[i]!, payload: bytes.subarray(i + hl, i + hl + len) });
+    i += hl + len;
+  }
+  return out;
+}
+
+const FLOOR = `${BENCH}/floor.ts`;
+const BUN_BIN = `${BENCH}/.bench/bun/node_modules/@oven/bun-linux-x64/bin/bun`;
+const HAS_BUN = (() => {
+  try {
+    return Deno.statSync(BUN_BIN).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Raw WebSocket exchange: handshake plus `frames` in one write, then everything read to the end. */
+async function wsExchange(port: number, frames: Uint8Array[]) {
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const reading = readToEnd(conn);
+  const all = concat([handshakeRequest(`127.0.0.1:${port}`, "/", key), ...frames]);
+  for (let off = 0; off < all.length;) off += await conn.write(all.subarray(off));
+  const bytes = await reading;
+  try {
+    conn.close();
+  } catch {
+    // closed by the server
+  }
+  const text = new TextDecoder("latin1").decode(bytes);
+  const end = text.indexOf("\r\n\r\n");
+  assert(end > 0, `no handshake response in "${text.slice(0, 200)}"`);
+  assertEquals(checkHandshakeResponse(text.slice(0, end + 2), await acceptKey(key)), null);
+  return serverFrames(bytes.subarray(end + 4));
+}
+
+function mask(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(4));
+}
+
+/** Frames of many lengths and both data types, a ping, then a close; and what must come back. */
+function wsCases(): { frames: Uint8Array[]; expected: Array<{ b0: number; payload: Uint8Array }> } {
+  const frames: Uint8Array[] = [];
+  const expected: Array<{ b0: number; payload: Uint8Array }> = [];
+  [0, 1, 3, 5, 32, 125, 126, 127, 1000, 65535, 65536, 70000].forEach((len, i) => {
+    const opcode = i % 2 === 0 ? Opcode.text : Opcode.binary;
+    const payload = new Uint8Array(len).map((_, k) => 0x61 + ((k * 7 + i) % 26));
+    frames.push(buildClientFrame(opcode, payload, mask()));
+    expected.push({ b0: 0x80 | opcode, payload });
+  });
+  const hi = new TextEncoder().encode("hi");
+  frames.push(buildClientFrame(Opcode.ping, hi, mask()));
+  expected.push({ b0: 0x80 | Opcode.pong, payload: hi });
+  const close = new Uint8Array([0x03, 0xe8]);
+  frames.push(buildClientFrame(Opcode.close, close, mask()));
+  expected.push({ b0: 0x80 | Opcode.close, payload: close });
+  return { frames, expected };
+}
+
+Deno.test("floor.ts --mode ws echoes every frame length unmasked, answers ping and close", async () => {
+  const server = await ServerProcess.start({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", FLOOR, "--mode", "ws", "--port", "0"],
+    cwd: ROOT,
+  });
+  try {
+    const { frames, expected } = wsCases();
+    const got = await wsExchange(server.port, frames);
+    assertEquals(got.length, expected.length);
+    got.forEach((f, i) => {
+      assertEquals(f.b0, expected[i]!.b0, `frame ${i}`);
+      deepStrictEqual(f.payload, expected[i]!.payload, `frame ${i}`);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("floor.ts --mode http answers pipelined GET, POST /echo and 404 in order, then closes", async () => {
+  const server = await ServerProcess.start({
+    cmd: Deno.execPath(),
+    args: ["run", "-A", FLOOR, "--mode", "http", "--port", "0"],
+    cwd: ROOT,
+  });
+  try {
+    const body = "0123456789abcdef".repeat(200); // 3,200 bytes: more than the first read buffer
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
+    const req = `GET / HTTP/1.1\r\n${host}\r\n` +
+      `POST /echo HTTP/1.1\r\n${host}content-length: ${body.length}\r\n\r\n${body}` +
+      `GET /nope HTTP/1.1\r\n${host}\r\n` +
+      `GET / HTTP/1.1\r\n${host}Connection: close\r\n\r\n` +
+      `GET / HTTP/1.1\r\n${host}\r\n`; // after close: never answered
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const reading = readToEnd(conn);
+    const bytes = new TextEncoder().encode(req);
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    const text = new TextDecoder().decode(await reading);
+    conn.close();
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    deepStrictEqual(statuses, ["200", "200", "404", "200"]);
+    match(text, new RegExp(`Content-Length: ${body.length}\r\n\r\n${body}HTTP/1\\.1 404`));
+    assertEquals(text.split("Hello, World!\n").length, 3);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test({
+  name: "bun_server.ts serves GET /, POST /echo, 404 and a WebSocket echo under Bun",
+  ignore: !HAS_BUN,
+  async fn() {
+    const server = await ServerProcess.start({
+      cmd: BUN_BIN,
+      args: [`${BENCH}/peers/bun/bun_server.ts`, "--port", "0"],
+      cwd: ROOT,
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const hello = await fetch(`${base}/`);
+      assertEquals(await hello.text(), "Hello, World!\n");
+      const echo = await fetch(`${base}/echo`, { method: "POST", body: "abc" });
+      assertEquals(await echo.text(), "abc");
+      const missing = await fetch(`${base}/nope`);
+      assertEquals(missing.status, 404);
+      await missing.body?.cancel();
+      const { frames, expected } = wsCases();
+      const got = await wsExchange(server.port, frames);
+      // Bun answers the ping itself and may send its close before the pong is flushed: compare data frames.
+      const data = (xs: typeof got) => xs.filter((f) => (f.b0 & 0x0f) < 8);
+      deepStrictEqual(data(got), data(expected));
+      assert(got.some((f) => (f.b0 & 0x0f) === Opcode.close));
+    } finally {
+      await server.stop();
     }
   },
 });

@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-console
 /**
- * End-to-end comparison of coroio's servers with the runtime's own and with
- * Node's, on this machine, side by side.
+ * End-to-end comparison of coroio's servers with the runtime's own, Node's
+ * and Bun's (1.4.4, installed on demand from npm into `bench/.bench/bun/`),
+ * and with the platform floor (`bench/floor.ts`: the cheapest correct server
+ * on `Deno.listen`), on this machine, side by side.
  *
  * ```sh
  * deno run -A bench/compare.ts                 # full run: 3 rounds x 5 s per server and scenario
@@ -52,6 +54,10 @@ import { acceptKey } from "./_ws_frames.ts";
 const BENCH = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const ROOT = BENCH.replace(/\/bench$/, "");
 const NODE_DIR = `${BENCH}/peers/node`;
+/** The Bun release the peer runs, from the npm registry (`@oven/bun-linux-x64`). */
+const BUN_VERSION = "1.4.4";
+const BUN_DIR = `${BENCH}/.bench/bun`;
+const BUN_BIN = `${BUN_DIR}/node_modules/@oven/bun-linux-x64/bin/bun`;
 
 // ---------------------------------------------------------------- options
 
@@ -195,9 +201,13 @@ interface Competitor {
   id: string;
   label: string;
   ours: boolean;
+  /** The platform floor (`bench/floor.ts`): ours are reported as a share of it. */
+  floor?: boolean;
   /** File that must exist, relative to the repo root. */
   file: string;
-  runtime: "deno" | "node";
+  runtime: "deno" | "node" | "bun";
+  /** Arguments after the file, before the listen flags. */
+  args?: string[];
   /** Request path for WebSocket servers. */
   wsPath?: string;
 }
@@ -223,6 +233,22 @@ const HTTP_SERVERS: Competitor[] = [
     ours: false,
     file: "bench/peers/node/node_http.mjs",
     runtime: "node",
+  },
+  {
+    id: "bun",
+    label: "Bun.serve",
+    ours: false,
+    file: "bench/peers/bun/bun_server.ts",
+    runtime: "bun",
+  },
+  {
+    id: "floor_http",
+    label: "floor (Deno.listen)",
+    ours: false,
+    floor: true,
+    file: "bench/floor.ts",
+    runtime: "deno",
+    args: ["--mode", "http"],
   },
 ];
 
@@ -259,6 +285,24 @@ const WS_SERVERS: Competitor[] = [
     runtime: "node",
     wsPath: "/",
   },
+  {
+    id: "bun",
+    label: "Bun.serve",
+    ours: false,
+    file: "bench/peers/bun/bun_server.ts",
+    runtime: "bun",
+    wsPath: "/",
+  },
+  {
+    id: "floor_ws",
+    label: "floor (Deno.listen)",
+    ours: false,
+    floor: true,
+    file: "bench/floor.ts",
+    runtime: "deno",
+    args: ["--mode", "ws"],
+    wsPath: "/",
+  },
 ];
 
 type Kind =
@@ -273,7 +317,10 @@ interface Scenario {
   better: Better;
   kind: Kind;
   servers: Competitor[];
-  /** Ratio targets from issue 5, by peer id. */
+  /**
+   * Ratio targets by peer id: issue 5 (Deno, Node), issue 12 (Bun; share of
+   * the floor, `floor_*`, >= 0.9 everywhere).
+   */
   targets: Record<string, number>;
   absoluteTarget?: number;
 }
@@ -288,7 +335,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "wrk", script: "get.lua", path: "/" },
       servers: HTTP_SERVERS,
-      targets: { deno_serve: 1.0, node_http: 1.7 },
+      targets: { deno_serve: 1.0, node_http: 1.7, bun: 1.0, floor_http: 0.9 },
     },
     {
       id: "http-pipeline",
@@ -297,7 +344,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "wrk", script: "pipeline.lua", path: "/" },
       servers: HTTP_SERVERS,
-      targets: { deno_serve: 5 },
+      targets: { deno_serve: 5, bun: 1.0, floor_http: 0.9 },
     },
     {
       id: "http-post-1k",
@@ -306,7 +353,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "wrk", script: "post_1k.lua", path: "/echo" },
       servers: HTTP_SERVERS,
-      targets: { deno_serve: 2 },
+      targets: { deno_serve: 2, bun: 1.0, floor_http: 0.9 },
     },
     {
       id: "ws-32b",
@@ -315,7 +362,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "ws-echo", conns: c, inflight: 1, size: 32, binary: false, mb: false },
       servers: WS_SERVERS,
-      targets: { deno_ws: 1.0, node_ws: 1.3 },
+      targets: { deno_ws: 1.0, node_ws: 1.3, floor_ws: 0.9 },
     },
     {
       id: "ws-32b-x16",
@@ -324,7 +371,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "ws-echo", conns: c, inflight: 16, size: 32, binary: false, mb: false },
       servers: WS_SERVERS,
-      targets: { deno_ws: 5 },
+      targets: { deno_ws: 5, bun: 1.0, floor_ws: 0.9 },
     },
     {
       id: "ws-64k",
@@ -333,7 +380,7 @@ function scenarios(o: Options): Scenario[] {
       better: Better.higher,
       kind: { type: "ws-echo", conns: 4, inflight: 1, size: 65536, binary: true, mb: true },
       servers: WS_SERVERS,
-      targets: { deno_ws: 1.3 },
+      targets: { deno_ws: 1.3, floor_ws: 0.9 },
     },
     {
       id: "ws-idle",
@@ -347,7 +394,7 @@ function scenarios(o: Options): Scenario[] {
       kind: { type: "ws-idle" },
       servers: WS_SERVERS,
       targets: {},
-      absoluteTarget: 12,
+      absoluteTarget: 10,
     },
   ];
 }
@@ -382,6 +429,8 @@ interface Environment {
   nodeVersion: string | null;
   wrkVersion: string | null;
   nodeWsReady: boolean | string;
+  /** Bun's version when its binary is ready, else why it is not. */
+  bun: { version: string } | { missing: string };
   wsClient: "c" | "ts";
   wsClientPath: string;
 }
@@ -417,6 +466,14 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
         }`;
     }
   }
+  const bun = wanted.some((s) => s.servers.some((c) => c.runtime === "bun"))
+    ? await prepareBun()
+    : { missing: "not wanted" };
+  if ("missing" in bun && bun.missing !== "not wanted") {
+    console.error(
+      `\n*** BUN IS NOT AVAILABLE: the Bun peer is skipped in every scenario. ${bun.missing} ***\n`,
+    );
+  }
   let wsClient: "c" | "ts" = "ts";
   let wsClientPath = `${BENCH}/ws_load.ts`;
   if (o.client !== "ts" && wanted.some((s) => s.kind.type !== "wrk")) {
@@ -446,20 +503,62 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
       wsClientPath = bin;
     }
   }
-  return { nodeVersion, wrkVersion, nodeWsReady, wsClient, wsClientPath };
+  return { nodeVersion, wrkVersion, nodeWsReady, bun, wsClient, wsClientPath };
+}
+
+/**
+ * Makes Bun ${BUN_VERSION} available in `bench/.bench/bun/` (ignored by git):
+ * installed from the npm registry as `@oven/bun-linux-x64` on first use.
+ */
+async function prepareBun(): Promise<{ version: string } | { missing: string }> {
+  const version = async () => (await commandLine(BUN_BIN, ["--version"]))?.trim() ?? null;
+  let v = await version();
+  if (v !== BUN_VERSION) {
+    if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
+      return { missing: `the npm package @oven/bun-linux-x64 is for Linux x64 only` };
+    }
+    const spec = `@oven/bun-linux-x64@${BUN_VERSION}`;
+    console.error(`installing Bun for the Bun peer: npm install --prefix ${BUN_DIR} ${spec}`);
+    await Deno.mkdir(BUN_DIR, { recursive: true });
+    const out = await new Deno.Command("npm", {
+      args: ["install", "--prefix", BUN_DIR, "--no-save", "--no-audit", "--no-fund", spec],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
+    if (!out.success) {
+      // One line for the console and the report: npm's own "npm error" lines, log path left out.
+      const why = new TextDecoder().decode(out.stderr).split("\n")
+        .filter((l) => l.startsWith("npm error") && !l.includes("complete log"))
+        .map((l) => l.slice("npm error".length).trim()).join("; ").replace(/\s+/g, " ");
+      return { missing: `npm install of ${spec} failed: ${why.slice(0, 240) || "no output"}` };
+    }
+    v = await version();
+  }
+  return v === BUN_VERSION
+    ? { version: v }
+    : { missing: `${BUN_BIN} ${v === null ? "does not run" : `reports version ${v}`}` };
 }
 
 function specFor(c: Competitor): ServerSpec {
-  const args = [`${ROOT}/${c.file}`, "--hostname", "127.0.0.1", "--port", "0"];
-  return c.runtime === "deno"
-    ? { cmd: Deno.execPath(), args: ["run", "-A", ...args], cwd: ROOT }
-    : { cmd: "node", args, cwd: ROOT };
+  const args = [`${ROOT}/${c.file}`, ...(c.args ?? []), "--hostname", "127.0.0.1", "--port", "0"];
+  switch (c.runtime) {
+    case "deno":
+      return { cmd: Deno.execPath(), args: ["run", "-A", ...args], cwd: ROOT };
+    case "node":
+      return { cmd: "node", args, cwd: ROOT };
+    case "bun":
+      return { cmd: BUN_BIN, args, cwd: ROOT };
+  }
 }
 
 async function unavailable(c: Competitor, env: Environment): Promise<string | null> {
   if (!(await exists(`${ROOT}/${c.file}`))) return `${c.file} does not exist yet`;
   if (c.runtime === "node" && env.nodeVersion === null) return "node is not installed";
   if (c.id === "node_ws" && env.nodeWsReady !== true) return String(env.nodeWsReady);
+  if (c.runtime === "bun" && "missing" in env.bun) {
+    return `BUN NOT AVAILABLE: ${env.bun.missing}`;
+  }
   return null;
 }
 
@@ -1010,9 +1109,11 @@ async function runScenario(
       );
     }
   }
-  const results: CompetitorResult[] = servers.map((c) =>
-    summarise(c.id, c.label, c.ours, runs.get(c.id)!)
-  );
+  const results: CompetitorResult[] = servers.map((c) => {
+    const r = summarise(c.id, c.label, c.ours, runs.get(c.id)!);
+    if (c.floor) r.floor = true;
+    return r;
+  });
   const out: ScenarioResult = {
     id: s.id,
     title: s.title,
@@ -1079,14 +1180,33 @@ async function main(): Promise<number> {
   );
   const results: ScenarioResult[] = [];
   for (const s of wanted) results.push(await runScenario(o, s, env, client));
+  const warnings: string[] = [];
+  if ("missing" in env.bun && env.bun.missing !== "not wanted") {
+    warnings.push(
+      `Bun ${BUN_VERSION} was NOT run (the Bun column reads n/a): ${env.bun.missing}. ` +
+        `Install it with: npm install --prefix bench/.bench/bun @oven/bun-linux-x64@${BUN_VERSION}`,
+    );
+  }
+  const busy =
+    results.flatMap((s) =>
+      s.results.flatMap((r) => r.runs.filter((x) => x.note?.includes("machine busy")))
+    ).length;
+  if (busy > 0) {
+    warnings.push(
+      `${busy} run(s) had other processes using more than 25% of a core (see Notes): ` +
+        `their figures are disturbed.`,
+    );
+  }
   const report: Report = {
     date: new Date().toISOString(),
+    ...(warnings.length > 0 ? { warnings } : {}),
     machine: await machine(),
     versions: {
       deno: Deno.version.deno,
       v8: Deno.version.v8,
       ...(env.nodeVersion ? { node: env.nodeVersion.replace(/^v/, "") } : {}),
       ...(env.wrkVersion ? { wrk: env.wrkVersion } : {}),
+      ...("version" in env.bun ? { bun: env.bun.version } : {}),
     },
     config: {
       rounds: o.rounds,

@@ -1,65 +1,446 @@
+// deno-lint-ignore-file no-console
 /**
- * The floor of a keep-alive HTTP server on `Deno.listen`: a loop that does
- * nothing but one `read` and one `write` of a canned response per request.
- * It runs the loop in this process, loads it with `wrk` (50 connections,
- * 4 s) and prints the server CPU per request, for comparison with
- * `bench/compare.ts --only http-hello`.
+ * The platform's floor: the cheapest correct servers Deno allows on
+ * `Deno.listen`, run by `bench/compare.ts` as one more competitor in every
+ * scenario so each of ours reports its share of what the platform permits.
  *
- *     deno run -A bench/floor.ts
+ * ```sh
+ * deno run -A bench/floor.ts --mode http --port 0   # HTTP: GET / hello, POST /echo, 404
+ * deno run -A bench/floor.ts --mode ws --port 0     # WebSocket echo at any path
+ * ```
+ *
+ * Both print `listening on <scheme>://HOST:PORT` and run until killed. Per
+ * connection: one buffer, one pending `conn.read` at a time, and for every
+ * read one pass over the bytes that builds all the answers into one output
+ * buffer, then one `conn.write` of it. No session object, no promise or
+ * closure per request or message, no timers.
+ *
+ * - HTTP: finds each request head (`\r\n\r\n`), its path, `Content-Length`
+ *   and `Connection: close`; answers `GET /` with a canned hello, `POST /echo`
+ *   with the body, anything else with 404. Pipelined requests are answered in
+ *   order, in one write. It understands what the benchmark sends and no more
+ *   (no chunked bodies, no header validation): a floor, not a server.
+ * - WebSocket: the handshake (the `Sec-WebSocket-Key` answer), then per
+ *   frame: parse the header, copy the payload to the output after a
+ *   rewritten (unmasked) header and unmask it there a 32-bit word at a time;
+ *   ping gets a pong, close gets its close echoed and the connection closed.
+ *   No UTF-8 validation, no reassembly of fragments (each frame is echoed as
+ *   it came, which is still a valid echo of an unfragmented stream).
+ *
+ * The read buffer starts at 1 KiB and doubles when a request or frame does not
+ * fit, so the idle scenario measures what one pending
+ * `conn.read` into a 1 KiB buffer on an idle connection costs: the idle-memory
+ * floor.
  *
  * @module
  */
+import { acceptKey } from "./_ws_frames.ts";
 
-const RESPONSE = new TextEncoder().encode(
-  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nHello, World!\n",
+const INITIAL = 1024;
+const MAX = 64 * 1024 * 1024;
+
+const enc = new TextEncoder();
+const LATIN1 = new TextDecoder("latin1");
+const HELLO = enc.encode(
+  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n" +
+    "Hello, World!\n",
 );
+const NOT_FOUND = enc.encode(
+  "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\n" +
+    "Not Found\n",
+);
+const BAD = enc.encode(
+  "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+);
+const ECHO_HEAD = enc.encode(
+  "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ",
+);
+const CONTENT_LENGTH = enc.encode("content-length:");
+const CONNECTION = enc.encode("connection:");
+const CLOSE = enc.encode("close");
+const ECHO_PATH = enc.encode("/echo");
 
-async function serve(conn: Deno.Conn): Promise<void> {
-  const buf = new Uint8Array(4096);
+function flag(name: string, fallback: string): string {
+  const args = Deno.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === `--${name}`) return args[i + 1] ?? fallback;
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return fallback;
+}
+
+/** Whether `buf[at..]` starts with `lower`, ASCII case-insensitively. */
+function startsWithCI(buf: Uint8Array, at: number, end: number, lower: Uint8Array): boolean {
+  if (end - at < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[at + i]! | 0x20) !== lower[i]) return false;
+  }
+  return true;
+}
+
+/** Index of `\r\n\r\n` at or after `from` and before `end`, or -1. */
+function headEnd(buf: Uint8Array, from: number, end: number): number {
+  for (let i = buf.indexOf(13, from); i >= 0 && i + 3 < end; i = buf.indexOf(13, i + 1)) {
+    if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
   try {
-    while ((await conn.read(buf)) !== null) await conn.write(RESPONSE);
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/**
+ * One connection: its buffers and its read-answer-write loop, driven by three
+ * callbacks bound once per connection. No async function is suspended while
+ * a connection waits: an idle one holds only its pending `conn.read`.
+ */
+class Conn {
+  buf = new Uint8Array(INITIAL);
+  len = 0;
+  out = new Uint8Array(0);
+  /** The same bytes as 32-bit words, for unmasking. */
+  out32 = new Uint32Array(0);
+  outLen = 0;
+  written = 0;
+  /** What the last pass consumed, and the size a partial request or frame needs. */
+  consumed = 0;
+  need = 0;
+  closeAfter = false;
+  readonly #onRead: (n: number | null) => void;
+  readonly #onWritten: (n: number) => void;
+  readonly #onError: () => void;
+
+  constructor(readonly conn: Deno.Conn, readonly pass: (c: Conn) => void) {
+    this.#onRead = this.#read.bind(this);
+    this.#onWritten = this.#wrote.bind(this);
+    this.#onError = this.close.bind(this);
+  }
+
+  /** Ends a pass: `consumed` bytes used, `need` bytes wanted for what is pending. */
+  stop(consumed: number, need: number): void {
+    this.consumed = consumed;
+    this.need = need;
+  }
+
+  /** Makes room for `n` more output bytes. */
+  reserve(n: number): void {
+    if (this.outLen + n <= this.out.length) return;
+    let cap = Math.max(this.out.length * 2, INITIAL);
+    while (cap < this.outLen + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.out.subarray(0, this.outLen));
+    this.out = next;
+    this.out32 = new Uint32Array(next.buffer);
+  }
+
+  put(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.out.set(bytes, this.outLen);
+    this.outLen += bytes.length;
+  }
+
+  /** Drops `consumed` bytes from the front; grows the buffer when `need` bytes must fit. */
+  compact(consumed: number, need: number): void {
+    const rest = this.len - consumed;
+    let cap = this.buf.length;
+    if (rest === cap || need > cap) {
+      while (cap < Math.max(need, rest + 1)) cap *= 2;
+      if (cap > MAX) throw new RangeError(`Cannot buffer ${need} bytes: over ${MAX}`);
+    }
+    if (cap !== this.buf.length) {
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(consumed, this.len));
+      this.buf = next;
+    } else if (consumed > 0 && rest > 0) {
+      this.buf.copyWithin(0, consumed, this.len);
+    }
+    this.len = rest;
+  }
+
+  /** Starts (or resumes) the loop: answer what is buffered, then read. */
+  start(): void {
+    this.consumed = this.need = 0;
+    if (this.len > 0) this.pass(this);
+    this.#answer();
+  }
+
+  close(): void {
+    closeQuietly(this.conn);
+  }
+
+  #read(n: number | null): void {
+    if (n === null) return this.close();
+    this.len += n;
+    this.pass(this);
+    this.#answer();
+  }
+
+  #answer(): void {
+    if (this.outLen > 0) {
+      this.written = 0;
+      this.conn.write(this.out.subarray(0, this.outLen)).then(this.#onWritten, this.#onError);
+    } else {
+      this.#next();
+    }
+  }
+
+  #wrote(n: number): void {
+    this.written += n;
+    if (this.written < this.outLen) {
+      this.conn.write(this.out.subarray(this.written, this.outLen)).then(
+        this.#onWritten,
+        this.#onError,
+      );
+      return;
+    }
+    this.outLen = 0;
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.closeAfter) return this.close();
+    try {
+      this.compact(this.consumed, this.need);
+    } catch {
+      return this.close();
+    }
+    this.conn.read(this.buf.subarray(this.len)).then(this.#onRead, this.#onError);
+  }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+/**
+ * Answers every complete request in `c.buf`; returns bytes consumed and the
+ * size a partial request needs (0 when none is pending).
+ */
+function httpPass(c: Conn): void {
+  const b = c.buf;
+  const end = c.len;
+  let pos = 0;
+  while (pos < end) {
+    const he = headEnd(b, pos, end);
+    if (he < 0) return c.stop(pos, end - pos + 1);
+    const sp = b.indexOf(32, pos);
+    const sp2 = sp < 0 || sp >= he ? -1 : b.indexOf(32, sp + 1);
+    if (sp2 < 0 || sp2 > he) {
+      c.put(BAD);
+      c.closeAfter = true;
+      return c.stop(end, 0);
+    }
+    let contentLength = 0;
+    let close = false;
+    for (let line = b.indexOf(10, pos) + 1; line > 0 && line < he; line = b.indexOf(10, line) + 1) {
+      const first = b[line]! | 0x20;
+      if (first === 0x63 /* c */) {
+        if (startsWithCI(b, line, he, CONTENT_LENGTH)) {
+          let i = line + CONTENT_LENGTH.length;
+          while (b[i] === 32) i++;
+          for (let d = b[i]!; d >= 48 && d <= 57; d = b[++i]!) {
+            contentLength = contentLength * 10 + d - 48;
+          }
+        } else if (startsWithCI(b, line, he, CONNECTION)) {
+          let i = line + CONNECTION.length;
+          while (b[i] === 32) i++;
+          if (startsWithCI(b, i, he, CLOSE)) close = true;
+        }
+      }
+    }
+    const bodyStart = he + 4;
+    const next = bodyStart + contentLength;
+    if (next > end) return c.stop(pos, next - pos);
+    if (close) c.closeAfter = true;
+    const pathLen = sp2 - sp - 1;
+    if (b[pos] === 71 /* G */ && pathLen === 1 && b[sp + 1] === 47 /* / */) {
+      c.put(HELLO);
+    } else if (
+      b[pos] === 80 /* P */ && pathLen === 5 && startsWithCI(b, sp + 1, sp2, ECHO_PATH)
+    ) {
+      c.put(ECHO_HEAD);
+      c.reserve(24 + contentLength);
+      const digits = String(contentLength);
+      for (let i = 0; i < digits.length; i++) c.out[c.outLen++] = digits.charCodeAt(i);
+      c.out[c.outLen++] = 13;
+      c.out[c.outLen++] = 10;
+      c.out[c.outLen++] = 13;
+      c.out[c.outLen++] = 10;
+      c.out.set(b.subarray(bodyStart, next), c.outLen);
+      c.outLen += contentLength;
+    } else {
+      c.put(NOT_FOUND);
+    }
+    pos = next;
+    if (c.closeAfter) return c.stop(end, 0);
+  }
+  return c.stop(pos, 0);
+}
+
+function serveHttp(conn: Deno.Conn): void {
+  new Conn(conn, httpPass).start();
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+/** Answers the handshake; returns false when the connection ended or was refused. */
+async function wsHandshake(c: Conn): Promise<boolean> {
+  let he = -1;
+  while ((he = headEnd(c.buf, 0, c.len)) < 0) {
+    if (c.len === c.buf.length) c.compact(0, c.len * 2);
+    const n = await c.conn.read(c.buf.subarray(c.len));
+    if (n === null) return false;
+    c.len += n;
+  }
+  const head = LATIN1.decode(c.buf.subarray(0, he));
+  const key = /\r\nsec-websocket-key:[ \t]*([^\r\n \t]+)/i.exec(head)?.[1];
+  if (key === undefined || !/\r\nupgrade:[ \t]*websocket/i.test(head)) {
+    await writeAll(c.conn, BAD);
+    return false;
+  }
+  await writeAll(
+    c.conn,
+    enc.encode(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${await acceptKey(key)}\r\n\r\n`,
+    ),
+  );
+  c.compact(he + 4, 0);
+  return true;
+}
+
+/** Copies `n` masked bytes from `src[p..]` to `out[q..]` and unmasks them there. */
+function unmaskInto(
+  out: Uint8Array,
+  out32: Uint32Array,
+  q: number,
+  src: Uint8Array,
+  p: number,
+  n: number,
+  m: number,
+): void {
+  out.set(src.subarray(p, p + n), q);
+  let i = 0;
+  // Bytes up to the first 4-byte-aligned output position, then whole words, then the tail.
+  for (; i < n && ((q + i) & 3) !== 0; i++) out[q + i]! ^= src[m + (i & 3)]!;
+  if (n - i >= 4) {
+    const k = i & 3;
+    const word = (src[m + k]! | (src[m + ((k + 1) & 3)]! << 8) |
+      (src[m + ((k + 2) & 3)]! << 16) | (src[m + ((k + 3) & 3)]! << 24)) >>> 0;
+    const from = (q + i) >>> 2;
+    const to = from + ((n - i) >>> 2);
+    for (let w = from; w < to; w++) out32[w]! ^= word;
+    i += (to - from) << 2;
+  }
+  for (; i < n; i++) out[q + i]! ^= src[m + (i & 3)]!;
+}
+
+/**
+ * Echoes every complete frame in `c.buf`; returns bytes consumed and the
+ * size a partial frame needs (0 when none is pending). Sets `closeAfter` on
+ * a close frame or a protocol error.
+ */
+function wsPass(c: Conn): void {
+  const b = c.buf;
+  const end = c.len;
+  let pos = 0;
+  while (end - pos >= 2) {
+    const b0 = b[pos]!;
+    const b1 = b[pos + 1]!;
+    let len = b1 & 0x7f;
+    let hl = 2;
+    if (len === 126) {
+      if (end - pos < 4) return c.stop(pos, 4);
+      len = (b[pos + 2]! << 8) | b[pos + 3]!;
+      hl = 4;
+    } else if (len === 127) {
+      if (end - pos < 10) return c.stop(pos, 10);
+      len = b[pos + 6]! * 0x1000000 + ((b[pos + 7]! << 16) | (b[pos + 8]! << 8) | b[pos + 9]!);
+      hl = 10;
+    }
+    if ((b1 & 0x80) === 0 || (b0 & 0x70) !== 0 || len > MAX) {
+      // Unmasked client frame, reserved bits or too large: close with 1002.
+      c.put(new Uint8Array([0x88, 2, 0x03, 0xea]));
+      c.closeAfter = true;
+      return c.stop(end, 0);
+    }
+    const frame = hl + 4 + len;
+    if (end - pos < frame) return c.stop(pos, frame);
+    const opcode = b0 & 0x0f;
+    const outOp = opcode === 0x9 ? 0x8a : b0; // ping -> pong; others as they came
+    const ohl = len < 126 ? 2 : len < 65536 ? 4 : 10;
+    c.reserve(ohl + len);
+    const o = c.out;
+    let q = c.outLen;
+    o[q] = outOp;
+    if (ohl === 2) o[q + 1] = len;
+    else if (ohl === 4) {
+      o[q + 1] = 126;
+      o[q + 2] = len >>> 8;
+      o[q + 3] = len & 0xff;
+    } else {
+      o[q + 1] = 127;
+      o[q + 2] =
+        o[q + 3] =
+        o[q + 4] =
+        o[q + 5] =
+          0;
+      o[q + 6] = (len / 0x1000000) >>> 0;
+      o[q + 7] = (len >>> 16) & 0xff;
+      o[q + 8] = (len >>> 8) & 0xff;
+      o[q + 9] = len & 0xff;
+    }
+    q += ohl;
+    if (opcode !== 0xa) { // a pong from the client gets no answer
+      unmaskInto(o, c.out32, q, b, pos + hl + 4, len, pos + hl);
+      c.outLen = q + len;
+    }
+    pos += frame;
+    if (opcode === 0x8) {
+      c.closeAfter = true;
+      return c.stop(end, 0);
+    }
+  }
+  return c.stop(pos, end - pos >= 2 ? 0 : 2);
+}
+
+/** The handshake (once per connection, an async function), then the callback loop. */
+async function serveWs(conn: Deno.Conn): Promise<void> {
+  const c = new Conn(conn, wsPass);
+  try {
+    if (await wsHandshake(c)) {
+      c.start();
+      return;
+    }
   } catch {
     // The client went away.
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed */ }
   }
+  c.close();
 }
 
-async function acceptLoop(listener: Deno.Listener): Promise<void> {
-  try {
-    for await (const conn of listener) serve(conn);
-  } catch {
-    // Listener closed.
-  }
-}
-
-function cpuSeconds(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks
-}
+// ---------------------------------------------------------------- main
 
 if (import.meta.main) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const loop = acceptLoop(listener);
-  const port = listener.addr.port;
-  const before = cpuSeconds();
-  const wrk = await new Deno.Command("wrk", {
-    args: ["-t1", "-c50", "-d4s", `http://127.0.0.1:${port}/`],
-    stdout: "piped",
-  }).output();
-  const cpu = cpuSeconds() - before;
-  listener.close();
-  await loop;
-  const text = new TextDecoder().decode(wrk.stdout);
-  const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text)?.[1];
-  // deno-lint-ignore no-console
-  console.log(
-    `floor: ${rps} req/s, server CPU ${(cpu / 4 * 100).toFixed(0)}% of a core, ` +
-      `${(cpu * 1e6 / total).toFixed(2)} us per request`,
-  );
-  Deno.exit(0);
+  const mode = flag("mode", "http");
+  if (mode !== "http" && mode !== "ws") {
+    console.error(`Cannot start: --mode must be http or ws, not "${mode}"`);
+    Deno.exit(2);
+  }
+  const listener = Deno.listen({
+    hostname: flag("hostname", "127.0.0.1"),
+    port: Number(flag("port", "0")),
+  });
+  const serve = mode === "http" ? serveHttp : serveWs;
+  // Exit normally on SIGTERM, so that `--cpu-prof` writes its profile (bench/profile.ts).
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  console.log(`listening on ${mode}://${listener.addr.hostname}:${listener.addr.port}`);
+  for await (const conn of listener) serve(conn);
 }

@@ -25,6 +25,8 @@ function flag(name: string, fallback: string): string {
 
 const hostname = flag("hostname", "127.0.0.1");
 const port = Number(flag("port", "0"));
+// Exit normally on SIGTERM, so that `--cpu-prof` writes its profile (bench/profile.ts).
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 const HELLO = "Hello, World!";
 const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;
 

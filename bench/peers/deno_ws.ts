@@ -22,6 +22,8 @@ function flag(name: string, fallback: string): string {
 
 const hostname = flag("hostname", "127.0.0.1");
 const port = Number(flag("port", "0"));
+// Exit normally on SIGTERM, so that `--cpu-prof` writes its profile (bench/profile.ts).
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 
 /** One shared listener object: no closure per connection. */
 function echo(this: WebSocket, e: MessageEvent): void {
