@@ -33,7 +33,7 @@ if (!hasChromium) {
 }
 
 Deno.test({
-  name: "examples/chat in Chromium: a message sent from one page arrives in another",
+  name: "examples/chat in Chromium: a message sent from one page arrives in another, compressed",
   ignore: !hasChromium,
   async fn() {
     const { chromium } = await import("npm:playwright-core@1.65.1");
@@ -59,6 +59,9 @@ Deno.test({
       await bob.goto(`${base}?name=bob`);
       await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
       await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
+      // Chromium offered permessage-deflate and the chat accepted it.
+      const status = await bob.textContent("#status");
+      assert(status!.includes("permessage-deflate"), status ?? "");
       await bob.fill("#message", "hello from bob");
       await bob.press("#message", "Enter");
       await ann.locator("#log li", { hasText: "bob: hello from bob" }).waitFor({ timeout: 10000 });

@@ -57,7 +57,12 @@ function join() {
     encodeURIComponent(nameInput.value.trim());
   ws = new WebSocket(url);
   status.textContent = "connecting";
-  ws.onopen = () => { status.textContent = "connected"; message.disabled = false; message.focus(); };
+  ws.onopen = () => {
+    // The negotiated extension, e.g. "permessage-deflate", when there is one.
+    status.textContent = "connected" + (ws.extensions ? " (" + ws.extensions + ")" : "");
+    message.disabled = false;
+    message.focus();
+  };
   ws.onclose = (e) => { status.textContent = "disconnected (" + e.code + ")"; message.disabled = true; };
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);

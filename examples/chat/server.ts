@@ -86,7 +86,11 @@ function ignore(): void {}
 export function chatRoutes(room: ChatRoom = new ChatRoom()): Router {
   return new Router()
     .get("/", new ChatPage())
-    .upgrade("/chat", new WebSocketTarget(room, { maxMessageSize: 64 * 1024 }));
+    .upgrade(
+      "/chat",
+      // Compression with the defaults: one shared compressor, messages from 128 bytes.
+      new WebSocketTarget(room, { maxMessageSize: 64 * 1024, compression: true }),
+    );
 }
 
 if (import.meta.main) {
