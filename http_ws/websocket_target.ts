@@ -42,7 +42,7 @@ export type WebSocketRoute<T = unknown> = WebSocketServerHandler<T, HttpRequest>
 
 /** Options for {@linkcode WebSocketTarget}. */
 export interface WebSocketTargetOptions
-  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate" | "extensions"> {
   /**
    * Subprotocols this route speaks; the first one the client offers is
    * chosen unless `onUpgrade` picks.

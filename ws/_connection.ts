@@ -60,6 +60,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   /** Settles once the session ended and TCP is closed; never rejects. */
   readonly done: Promise<void>;
   readonly protocol: string;
+  readonly extensions: string;
   state: ReadyState = ReadyState.Connecting;
   code = 1006;
   reason = "";
@@ -90,6 +91,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (role === "client") this.#flags |= F_CLIENT;
     if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
     this.protocol = options.protocol ?? "";
+    this.extensions = options.extensions ?? "";
     this.#deflate = options.deflate ?? null;
     this.#maxMessage = nonNegative("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
     this.keepalive = new Keepalive(this, {
@@ -269,6 +271,10 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
 
   readEnded(): void {
     this.#end();
+  }
+
+  inPass(active: boolean): void {
+    this.sender.batch(active);
   }
 
   /** An unexpected error in the loop (a read error, most likely): report and end. */

@@ -33,6 +33,11 @@ export interface ReceiverHost extends FrameSink {
   readEnded(): void;
   /** A read (or the loop) failed. */
   readFailed(err: unknown): void;
+  /**
+   * A pass over newly read bytes begins (`true`) or ends (`false`): replies
+   * sent by handlers during one pass leave in one write when it ends.
+   */
+  inPass(active: boolean): void;
 }
 
 /** Options of a {@linkcode Receiver}, validated by the session. */
@@ -258,11 +263,14 @@ export class Receiver {
     const start = this.#start;
     const end = this.#end;
     let used: number;
+    this.#host.inPass(true);
     try {
       used = this.#parser.feed(this.#buf, start, end);
     } catch (err) {
       used = end - start;
       this.#host.invalidInput(err);
+    } finally {
+      this.#host.inPass(false);
     }
     if (start + used === end) this.#start = this.#end = 0;
     else this.#start = start + used;
@@ -270,10 +278,13 @@ export class Receiver {
 
   /** `n` payload bytes were read straight into the parser's message buffer. */
   #written(n: number): void {
+    this.#host.inPass(true);
     try {
       this.#parser.payloadWritten(n);
     } catch (err) {
       this.#host.invalidInput(err);
+    } finally {
+      this.#host.inPass(false);
     }
   }
 }

@@ -54,6 +54,10 @@ export class Sender {
   #closeOnBp: boolean;
   #deflate: PerMessageDeflate | null;
   #flushing: Promise<void> | null = null;
+  /** Inside a read pass: data frames are staged, flushed once when it ends. */
+  #batching = false;
+  /** What `send()`s of the current pass return; settles with the pass's flush. */
+  #batchDone: PromiseWithResolvers<void> | null = null;
   #onFailed: ((err: unknown) => void) | null = null;
 
   constructor(conn: Deno.Conn, host: SenderHost, options: SenderOptions) {
@@ -94,7 +98,23 @@ export class Sender {
       return this.#sendLater(data, compress);
     }
     this.#data(data, compress);
+    if (this.#batching) return (this.#batchDone ??= Promise.withResolvers<void>()).promise;
     return this.flush();
+  }
+
+  /**
+   * Starts (`true`) or ends (`false`) a read pass. Replies that handlers
+   * send while the session parses one read go out in one write when the
+   * pass ends instead of the first reply starting a write alone (half the
+   * write calls at 16 messages per read).
+   */
+  batch(active: boolean): void {
+    this.#batching = active;
+    if (active) return;
+    const waiting = this.#batchDone;
+    if (waiting === null) return;
+    this.#batchDone = null;
+    this.flush().then(waiting.resolve);
   }
 
   async #sendLater(data: string | Uint8Array, compress: boolean | undefined): Promise<void> {

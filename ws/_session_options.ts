@@ -102,6 +102,13 @@ export interface WebSocketSessionOptions {
    */
   protocol?: string;
   /**
+   * The `Sec-WebSocket-Extensions` value agreed in the handshake, reported
+   * by `extensions` (the servers and `connect()` set it with `deflate`).
+   *
+   * @default {""}
+   */
+  extensions?: string;
+  /**
    * The deadline set for idle, pong and close timeouts.
    *
    * @default {a process-wide set with a 250 ms resolution}
@@ -158,7 +165,7 @@ const PASSED = [
  * `exactOptionalPropertyTypes` wants) and sets the role.
  */
 export function sessionOptionsFrom(
-  options: Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate">,
+  options: Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate" | "extensions">,
   role: "server" | "client",
 ): WebSocketSessionOptions {
   const out: WebSocketSessionOptions = { role };

@@ -20,7 +20,7 @@ import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions<T = unknown>
-  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate" | "extensions"> {
   /**
    * Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference.
    *
@@ -203,6 +203,7 @@ export async function connect<T = unknown>(
         ...compression,
         role: "client",
       });
+      sessionOptions.extensions = answer.extensions;
     }
     const session = new WebSocketSession<T>(
       conn,

@@ -379,7 +379,10 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
     if (protocol !== "" || deflate !== null) {
       session = { ...session };
       if (protocol !== "") session.protocol = protocol;
-      if (deflate !== null) session.deflate = deflate.engine;
+      if (deflate !== null) {
+        session.deflate = deflate.engine;
+        session.extensions = deflate.response;
+      }
     }
     return new WebSocketSession<T>(conn, buffered, handler, session, decision?.data);
   } catch (err) {
@@ -576,7 +579,7 @@ export async function checkHandshakeResponse(
       throw err;
     }
   }
-  return { protocol: chosen[0] ?? "", deflate: params };
+  return { protocol: chosen[0] ?? "", deflate: params, extensions: extensions.join(", ") };
 }
 
 /** What a server agreed to in its `101`, as {@linkcode checkHandshakeResponse} found it. */
@@ -585,6 +588,8 @@ export interface HandshakeAnswer {
   readonly protocol: string;
   /** The permessage-deflate parameters, or `null` when none was negotiated. */
   readonly deflate: DeflateParams | null;
+  /** The `Sec-WebSocket-Extensions` value of the answer, or `""`. */
+  readonly extensions: string;
 }
 
 function failed(message: string, cause?: unknown): Error {

@@ -31,7 +31,7 @@ import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions
-  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate"> {
+  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "deflate" | "extensions"> {
   /**
    * Subprotocols this server speaks; the first one the client offers is
    * chosen (unless `onUpgrade` picks).

@@ -226,6 +226,16 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
   }
 
   /**
+   * The extensions agreed in the handshake (`Sec-WebSocket-Extensions`), for
+   * example `"permessage-deflate; server_no_context_takeover"`, or `""`.
+   *
+   * @returns The extensions.
+   */
+  get extensions(): string {
+    return this.#c.extensions;
+  }
+
+  /**
    * The close code, as `onClose` reports it (1006 until a close frame
    * arrived or was sent for a failure).
    *
