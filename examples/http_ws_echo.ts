@@ -28,7 +28,8 @@ if (import.meta.main) {
   const signal = abortOnSignals();
   const router = helloRoutes(new Router()).upgrade(
     "/ws",
-    new WebSocketTarget(new EchoRoute(), { compression }),
+    // send() copies, so messages can be lent views (no allocation per message).
+    new WebSocketTarget(new EchoRoute(), { compression, borrowMessages: true }),
   );
   const server = new HttpServer(router, { hostname, port, signal, shutdownTimeout: 3000 });
   printListening("http", server.listen());

@@ -31,6 +31,9 @@ if (import.meta.main) {
   const { hostname, port, compression } = parseListenFlags(Deno.args, 8081);
   const server = new WebSocketServer(Deno.listen({ hostname, port }), new Echo(), {
     compression,
+    // send() copies the bytes, so the echo can take messages as lent views
+    // (no allocation per message, one reused buffer per connection).
+    borrowMessages: true,
     signal: abortOnSignals(),
     shutdownTimeout: 3000,
     closeTimeout: 2000,

@@ -109,6 +109,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     const receiverOptions: ReceiverOptions = {
       role,
       compressed: this.#deflate !== null,
+      reuseBuffer: (this.#flags & F_BORROW) !== 0,
       readBufferSize: readBufferSize(options.readBufferSize),
     };
     if (options.maxMessageSize !== undefined) {

@@ -48,6 +48,8 @@ export interface ReceiverOptions {
   maxFragments?: number;
   /** permessage-deflate was negotiated: RSV1 may start a data message. */
   compressed: boolean;
+  /** Binary messages are lent (borrowMessages): the parser reuses its message buffer. */
+  reuseBuffer: boolean;
   /** The read buffer size the buffer returns to after a burst. */
   readBufferSize: number;
 }
@@ -106,10 +108,11 @@ export class Receiver {
     const parserOptions: {
       role: "server" | "client";
       compressed: boolean;
+      reuseBuffer: boolean;
       maxMessageSize?: number;
       maxFrameSize?: number;
       maxFragments?: number;
-    } = { role: options.role, compressed: options.compressed };
+    } = { role: options.role, compressed: options.compressed, reuseBuffer: options.reuseBuffer };
     if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;

@@ -2,18 +2,12 @@
  * Raw deflate and inflate for permessage-deflate (RFC 7692) on Deno's
  * `node:zlib`, synchronous, context-keeping and output-bounded.
  *
- * The documented sync API of `node:zlib` (`deflateRawSync`, ...) closes its
- * stream after one call, so it cannot keep a sliding window across messages.
- * This module drives the low-level handle of a `createDeflateRaw()` /
- * `createInflateRaw()` stream directly, like Node's own `processChunkSync()`:
- * `handle.writeSync(flush, in, inOff, inLen, out, outOff, outLen)` runs
- * zlib once and leaves `[availOut, availIn]` in the stream's `_writeState`.
- * Deno keeps that binding shape on purpose for npm packages that call it
- * (`setupHandleWriteState` in `ext/node/polyfills/zlib.js`); it is still
- * private API, so everything that touches it lives here and `_zlib_test.ts`
- * fails loudly if it changes. Where the handle is missing, {@linkcode
- * zlibBackend} reports `"none"` and constructors throw
- * {@linkcode ZlibUnavailableError}: the caller then declines compression.
+ * The streams drive the low-level handle of `node:zlib`'s raw streams
+ * directly (see `_zlib_backend.ts`, which loads `node:zlib`, probes the
+ * handle and counts open streams; its API is re-exported here). Where the
+ * handle is missing, {@linkcode zlibBackend} reports `"none"` and
+ * constructors throw {@linkcode ZlibUnavailableError}: the caller then
+ * declines compression.
  *
  * `node:zlib` is loaded on the first constructor call (through
  * `process.getBuiltinModule`), never at import time, so importing this module
@@ -25,117 +19,29 @@
  *
  * @module
  */
+import {
+  countDeflate,
+  create,
+  destroy,
+  type Native,
+  Z_NO_FLUSH,
+  Z_SYNC_FLUSH,
+  ZlibError,
+} from "./_zlib_backend.ts";
+
+export {
+  deflateCount,
+  liveStreams,
+  zlibBackend,
+  ZlibError,
+  ZlibUnavailableError,
+} from "./_zlib_backend.ts";
 
 /** The 4 bytes a sync flush ends with (RFC 7692 section 7.2.1). */
 export const SYNC_TAIL: Uint8Array = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /** Most output one native zlib call may produce: 64 KiB. */
 export const MAX_STEP_OUTPUT = 65536;
-
-const Z_NO_FLUSH = 0;
-const Z_SYNC_FLUSH = 2;
-
-/** The part of Deno's (and Node's) native zlib handle this module uses. */
-interface NativeHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-  close(): void;
-  onerror: (message: string, errno: number) => void;
-}
-
-/** The part of a `node:zlib` stream object this module uses. */
-interface NativeStream {
-  _handle?: NativeHandle | null;
-  _writeState?: Uint32Array;
-}
-
-interface ZlibOptions {
-  level?: number;
-  windowBits?: number;
-  memLevel?: number;
-  strategy?: number;
-  chunkSize?: number;
-}
-
-/** The part of `node:zlib` this module uses. */
-interface ZlibModule {
-  createDeflateRaw(options: ZlibOptions): NativeStream;
-  createInflateRaw(options: ZlibOptions): NativeStream;
-}
-
-let zlibCache: ZlibModule | null | undefined;
-
-function zlibModule(): ZlibModule | null {
-  if (zlibCache !== undefined) return zlibCache;
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
-  const mod = proc?.getBuiltinModule?.("node:zlib") as Partial<ZlibModule> | undefined;
-  zlibCache = mod && typeof mod.createDeflateRaw === "function" &&
-      typeof mod.createInflateRaw === "function"
-    ? mod as ZlibModule
-    : null;
-  return zlibCache;
-}
-
-/**
- * Thrown by the constructors when the native zlib handle is not available
- * (see {@linkcode zlibBackend}); a server then negotiates no compression.
- *
- * @example Its message says what is missing
- * ```ts
- * import { ZlibUnavailableError } from "./_zlib.ts";
- * import { match } from "node:assert/strict";
- *
- * match(new ZlibUnavailableError("no handle").message, /no handle/);
- * ```
- */
-export class ZlibUnavailableError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param reason What is missing.
-   */
-  constructor(reason: string) {
-    super(`Cannot use zlib for permessage-deflate: ${reason}`);
-    this.name = "ZlibUnavailableError";
-  }
-}
-
-/**
- * Thrown when zlib reports an error on a call that should not fail (a
- * deflate call; inflate errors are returned as {@linkcode Invalid}).
- *
- * @example It carries zlib's error number
- * ```ts
- * import { ZlibError } from "./_zlib.ts";
- * import { strictEqual as equal } from "node:assert/strict";
- *
- * equal(new ZlibError("stream error", -2).errno, -2);
- * ```
- */
-export class ZlibError extends Error {
-  /** zlib's error number (for example -3, `Z_DATA_ERROR`). */
-  readonly errno: number;
-  /**
-   * Creates the error.
-   *
-   * @param message zlib's message.
-   * @param errno zlib's error number.
-   */
-  constructor(message: string, errno: number) {
-    super(`zlib failed: ${message} (errno ${errno})`);
-    this.name = "ZlibError";
-    this.errno = errno;
-  }
-}
 
 /** A failed inflate: the decompressed output passed the limit. */
 export interface TooBig {
@@ -151,147 +57,6 @@ export interface Invalid {
   readonly kind: "invalid";
   /** zlib's message (for example `"invalid block type"`). */
   readonly reason: string;
-}
-
-/**
- * Which path this runtime offers: `"handle"` (the synchronous native handle)
- * or `"none"` (no usable `node:zlib`; constructors throw).
- *
- * @returns The backend name.
- *
- * @example On Deno 2.9
- * ```ts
- * import { zlibBackend } from "./_zlib.ts";
- * import { strictEqual as equal } from "node:assert/strict";
- *
- * equal(zlibBackend(), "handle");
- * ```
- */
-export function zlibBackend(): "handle" | "none" {
-  const z = zlibModule();
-  if (z === null) return "none";
-  return probed ??= probe(z);
-}
-
-let probed: "handle" | "none" | undefined;
-
-// Checks the handle's shape and behaviour once per process: one byte
-// deflated with a sync flush must consume the input, report it through the
-// write state and end in 00 00 ff ff.
-function probe(z: ZlibModule): "handle" | "none" {
-  let h: NativeHandle | null | undefined;
-  try {
-    const s = z.createDeflateRaw({ chunkSize: 64 });
-    h = s._handle;
-    const st = s._writeState;
-    if (
-      !h || typeof h.writeSync !== "function" || typeof h.reset !== "function" ||
-      typeof h.close !== "function" || !(st instanceof Uint32Array) || st.length !== 2
-    ) {
-      return "none";
-    }
-    const out = new Uint8Array(64);
-    h.writeSync(Z_SYNC_FLUSH, new Uint8Array([0x61]), 0, 1, out, 0, 64);
-    const n = 64 - st[0]!;
-    return st[1] === 0 && n >= 5 && out[n - 4] === 0 && out[n - 3] === 0 &&
-        out[n - 2] === 0xff && out[n - 1] === 0xff
-      ? "handle"
-      : "none";
-  } catch {
-    return "none";
-  } finally {
-    try {
-      h?.close();
-    } catch {
-      // nothing to free
-    }
-  }
-}
-
-let live = 0;
-
-/**
- * How many native zlib streams this module holds open right now (for tests
- * and memory accounting).
- *
- * @returns The number of open deflaters and inflaters.
- *
- * @example Opening and closing
- * ```ts
- * import { liveStreams, RawInflater } from "./_zlib.ts";
- * import { strictEqual as equal } from "node:assert/strict";
- *
- * const before = liveStreams();
- * const i = new RawInflater();
- * equal(liveStreams(), before + 1);
- * i.close();
- * equal(liveStreams(), before);
- * ```
- */
-export function liveStreams(): number {
-  return live;
-}
-
-let deflates = 0;
-
-/**
- * How many messages the deflaters of this process have compressed with zlib
- * (empty messages, written without zlib, are not counted). Lets a test check
- * that a message published to many shared-mode sessions is deflated once.
- *
- * @returns The running count.
- *
- * @example One call, one count
- * ```ts
- * import { deflateCount, RawDeflater } from "./_zlib.ts";
- * import { strictEqual as equal } from "node:assert/strict";
- *
- * const d = new RawDeflater();
- * const before = deflateCount();
- * d.compress(new TextEncoder().encode("x"));
- * equal(deflateCount(), before + 1);
- * d.close();
- * ```
- */
-export function deflateCount(): number {
-  return deflates;
-}
-
-/** One native handle with its write state and the last error zlib reported. */
-class Native {
-  readonly handle: NativeHandle;
-  readonly state: Uint32Array;
-  error: string | null = null;
-  errno = 0;
-
-  constructor(stream: NativeStream) {
-    const h = stream._handle;
-    const st = stream._writeState;
-    if (!h || typeof h.writeSync !== "function" || !(st instanceof Uint32Array)) {
-      throw new ZlibUnavailableError("node:zlib has no low-level handle with writeSync()");
-    }
-    this.handle = h;
-    this.state = st;
-    // Replaces node:zlib's handler, which would destroy the stream on the
-    // next tick: errors are reported synchronously and handled here.
-    h.onerror = (message: string, errno: number): void => {
-      this.error = message;
-      this.errno = errno;
-    };
-  }
-}
-
-function create(kind: "deflate" | "inflate", options: ZlibOptions): Native {
-  const z = zlibModule();
-  if (z === null) throw new ZlibUnavailableError("node:zlib cannot be loaded");
-  if (zlibBackend() === "none") {
-    throw new ZlibUnavailableError("node:zlib has no low-level handle with writeSync()");
-  }
-  const opts = { ...options, chunkSize: 64 };
-  const stream = kind === "deflate" ? z.createDeflateRaw(opts) : z.createInflateRaw(opts);
-  const n = new Native(stream);
-  live++;
-  return n;
 }
 
 // Scratch output buffers, one per direction for the whole process: every call
@@ -407,7 +172,7 @@ export class RawDeflater {
     // for a second flush in a row (Z_BUF_ERROR), and the block changes no
     // window, so it is written here without touching the stream.
     if (size === 0) return new Uint8Array(1);
-    deflates++;
+    countDeflate();
     this.#full = null;
     this.#total = 0;
     this.#outOff = 0;
@@ -525,10 +290,7 @@ export class RawDeflater {
   close(): void {
     const n = this.#n;
     this.#n = null;
-    if (n) {
-      live--;
-      n.handle.close();
-    }
+    if (n) destroy(n);
   }
 }
 
@@ -850,9 +612,6 @@ export class RawInflater {
   close(): void {
     const n = this.#n;
     this.#n = null;
-    if (n) {
-      live--;
-      n.handle.close();
-    }
+    if (n) destroy(n);
   }
 }

@@ -107,7 +107,19 @@ export interface FrameParserOptions {
    * @default {false}
    */
   compressed?: boolean;
+  /**
+   * Keep the message buffer of multi-read messages between messages and
+   * deliver binary messages as views of it, valid only during
+   * `onMessage` (no allocation and zero-fill per large message). The
+   * buffer, up to 1 MiB, stays with the parser.
+   *
+   * @default {false}
+   */
+  reuseBuffer?: boolean;
 }
+
+/** Largest message buffer kept for reuse. */
+const REUSE_MAX = 1 << 20;
 
 const TEXT = 1;
 const PING = 9;
@@ -175,6 +187,8 @@ export class FrameParser {
   #rsv1: boolean;
   /** The current message is compressed. */
   #msgCompressed = false;
+  /** Keep `#acc` between messages (binary messages are views of it). */
+  #reuse: boolean;
   #done = false;
   #decoder: TextDecoder;
 
@@ -204,6 +218,7 @@ export class FrameParser {
     );
     this.#maxFragments = intOption("FrameParser", "maxFragments", options.maxFragments, 65536, 0);
     this.#rsv1 = options.compressed === true;
+    this.#reuse = options.reuseBuffer === true;
     if (this.#rsv1 && sink.onCompressedMessage === undefined) {
       throw new TypeError("Cannot create FrameParser: compressed needs sink.onCompressedMessage");
     }
@@ -403,6 +418,11 @@ export class FrameParser {
   #grow(need: number): void {
     const acc = this.#acc;
     if (acc !== null && acc.length >= need) return;
+    if (acc !== null && this.#accLen === 0) {
+      // A reused buffer too small for this message: replace it, no copy.
+      this.#acc = new Uint8Array(need);
+      return;
+    }
     if (acc === null) {
       if (need > 0) this.#acc = new Uint8Array(need);
       return;
@@ -418,7 +438,9 @@ export class FrameParser {
     const op = this.#msgOp;
     const acc = this.#acc;
     const len = this.#accLen;
-    this.#acc = null;
+    // With reuse, the buffer stays for the next message (it is only lent to
+    // onMessage); otherwise the message owns it.
+    if (!this.#reuse || acc === null || acc.length > REUSE_MAX) this.#acc = null;
     this.#accLen = 0;
     this.#msgOp = 0;
     this.#fragments = 0;
@@ -429,6 +451,8 @@ export class FrameParser {
       this.#sink.onMessage(acc === null ? "" : this.#decode(acc.subarray(0, len)));
     } else if (acc === null) {
       this.#sink.onMessage(new Uint8Array(0));
+    } else if (this.#reuse) {
+      this.#sink.onMessage(acc.subarray(0, len));
     } else {
       this.#sink.onMessage(acc.length === len ? acc : acc.slice(0, len));
     }

@@ -571,3 +571,35 @@ Deno.test("FrameParser() rejects invalid limits", () => {
   }
   equal(threw, 3);
 });
+
+Deno.test("FrameParser.feed() with reuseBuffer lends one buffer to every multi-read binary message", () => {
+  const got: Uint8Array[] = [];
+  const copies: number[][] = [];
+  const sink = {
+    onMessage: (d: string | Uint8Array) => {
+      if (typeof d === "string") return;
+      got.push(d);
+      copies.push([...d]);
+    },
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  };
+  for (const reuseBuffer of [false, true]) {
+    got.length = 0;
+    copies.length = 0;
+    const parser = new FrameParser(sink, { role: "client", reuseBuffer });
+    for (const fill of [1, 2, 3]) {
+      const frame = buildFrame(2, new Uint8Array(3000).fill(fill));
+      // Two pieces: the payload goes through the message buffer.
+      const used = parser.feed(frame.subarray(0, 100));
+      parser.feed(frame.subarray(used));
+    }
+    deepEqual(copies.map((c) => [c.length, c[0], c[2999]]), [
+      [3000, 1, 1],
+      [3000, 2, 2],
+      [3000, 3, 3],
+    ]);
+    deepEqual(got[0]!.buffer === got[2]!.buffer, reuseBuffer);
+  }
+});
