@@ -354,15 +354,15 @@ export class TcpServer {
     } catch (err) {
       done = Promise.reject(err);
     }
-    // A promise chain rather than an async function: a long-lived connection
-    // (a WebSocket) then holds no suspended frame here.
-    done.then(undefined, this.#failed).finally(() => this.#done(accepted));
+    // One reaction with one callback rather than an async function or a
+    // then/finally chain: a long-lived idle connection (a WebSocket) holds
+    // no suspended frame and as few promises and closures as possible here.
+    const settled = (err?: unknown): void => {
+      if (err !== undefined && !isClosedError(err)) this.#report(err, "connection");
+      this.#done(accepted);
+    };
+    done.then(settled, settled);
   }
-
-  /** One connection's work failed. */
-  #failed = (err: unknown): void => {
-    if (!isClosedError(err)) this.#report(err, "connection");
-  };
 
   /** One connection's work is done. */
   #done(accepted: Accepted): void {

@@ -53,17 +53,14 @@ export class ConnectionSlot implements ConnectionHandle {
   #current: ConnectionHandle | HttpConnection | null;
   #shuttingDown = false;
   #reporter: ErrorReporter | null;
-  // The continuations of `done`, bound once per connection.
-  readonly #afterHttp = (pending: PendingTakeover | null): Promise<void> | undefined =>
-    this.#startTarget(pending);
-  readonly #upgraded = (handle: ConnectionHandle | null): Promise<void> | undefined =>
-    this.#adopt(handle);
 
   constructor(config: ConnectionConfig, conn: Deno.Conn) {
-    const http = new HttpConnection(config, conn);
+    const http = new HttpConnection(config, conn, this);
     this.#current = http;
     this.#reporter = config.reporter;
-    this.done = http.run(config.handler).then(this.#afterHttp);
+    // A module function as the continuation: an idle connection holds no
+    // closure of its own here.
+    this.done = http.run(config.handler).then(afterHttp);
   }
 
   shutdown(): void {
@@ -71,10 +68,9 @@ export class ConnectionSlot implements ConnectionHandle {
     this.#current?.shutdown();
   }
 
-  /** The HTTP loop ended: hand the conn to the upgrade target, if any. */
-  #startTarget(pending: PendingTakeover | null): Promise<void> | undefined {
+  /** The HTTP loop ended with a takeover: hand the conn to the upgrade target. */
+  startTarget(pending: PendingTakeover): Promise<void> | undefined {
     this.#current = null;
-    if (pending === null) return undefined;
     let started: Promise<ConnectionHandle | null>;
     try {
       started = pending.target.upgrade(pending.takeover);
@@ -84,7 +80,11 @@ export class ConnectionSlot implements ConnectionHandle {
       return Promise.reject(err);
     }
     const conn = pending.takeover.conn;
-    return started.then(this.#upgraded, (err) => this.#upgradeFailed(err, conn));
+    // Closures made once per takeover, released when the target has started.
+    return started.then(
+      (handle) => this.#adopt(handle),
+      (err) => this.#upgradeFailed(err, conn),
+    );
   }
 
   /** The target started: hold its handle (shut it down at once if shutdown began). */
@@ -106,8 +106,14 @@ export class ConnectionSlot implements ConnectionHandle {
   }
 }
 
+/** The HTTP loop ended: a takeover goes on to its target. */
+function afterHttp(pending: PendingTakeover | null): Promise<void> | undefined {
+  return pending === null ? undefined : pending.slot.startTarget(pending);
+}
+
 /** What the HTTP loop hands on when a handler chose an upgrade. */
 interface PendingTakeover {
+  readonly slot: ConnectionSlot;
   readonly target: UpgradeTarget;
   readonly takeover: Takeover;
 }
@@ -145,6 +151,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   readonly writer: BufWriter;
   readonly #server: ConnectionConfig;
   readonly #conn: Deno.Conn;
+  /** The handle the accept loop holds; a takeover continues there. */
+  readonly #slot: ConnectionSlot;
   readonly #parser: RequestParser;
 
   // Request cycle.
@@ -174,9 +182,10 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   /** Settles a background flush (bound once: no closure per flush). */
   readonly #flushed = (): void => this.#afterFlush();
 
-  constructor(server: ConnectionConfig, conn: Deno.Conn) {
+  constructor(server: ConnectionConfig, conn: Deno.Conn, slot: ConnectionSlot) {
     this.#server = server;
     this.#conn = conn;
+    this.#slot = slot;
     // 1 KiB holds a typical browser head; the buffer doubles when reads fill it.
     this.reader = new BufReader<Deno.Conn>(conn, { initialSize: 1024 });
     this.writer = new BufWriter(conn);
@@ -593,6 +602,6 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;
     this.#armFor(Deadline.None);
-    return { target, takeover: { request, conn, buffered } };
+    return { slot: this.#slot, target, takeover: { request, conn, buffered } };
   }
 }

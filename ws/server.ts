@@ -119,23 +119,26 @@ class StandaloneConnection<T> implements ConnectionHandle {
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
     this.#conn = conn;
     // The handshake runs in its own frame so that none of its garbage (head
-    // bytes, header strings) stays reachable while the session idles.
-    this.done = acceptor.handshake(conn).then(this.#started);
+    // bytes, header strings) stays reachable while the session idles; the
+    // continuation is a module function, so a connection holds no closure.
+    this.done = acceptor.handshake(conn, this).then(runSession);
   }
 
-  #started = (session: WebSocketSession<T> | null): Promise<void> | undefined => {
-    if (session === null) return undefined;
+  /** The handshake succeeded: this connection's handle is now the session. */
+  attach(session: WebSocketSession<T>): void {
     this.#session = session;
-    const done = session.run();
-    if (this.#shuttingDown) this.shutdown();
-    return done;
-  };
+    if (this.#shuttingDown) session.shutdown();
+  }
 
   shutdown(): void {
     this.#shuttingDown = true;
     if (this.#session !== null) this.#session.shutdown();
     else closeQuietly(this.#conn); // Still in the handshake.
   }
+}
+
+function runSession<T>(session: WebSocketSession<T> | null): Promise<void> | undefined {
+  return session?.run();
 }
 
 function noop(): void {}
@@ -177,7 +180,10 @@ class Acceptor<T> implements ConnectionHandler {
   }
 
   /** Reads and parses the request head, then answers it. */
-  async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
+  async handshake(
+    conn: Deno.Conn,
+    slot: StandaloneConnection<T>,
+  ): Promise<WebSocketSession<T> | null> {
     const reader = new BufReader(conn, {
       initialSize: Math.min(1024, this.maxHeadSize),
       maxReadSize: this.maxHeadSize,
@@ -211,7 +217,9 @@ class Acceptor<T> implements ConnectionHandler {
     }
     const { buffered } = reader.detach();
     const request = new StandaloneRequest(parser.head, conn.remoteAddr);
-    return answerHandshake(conn, request, buffered, this.handler, this.answer);
+    const session = await answerHandshake(conn, request, buffered, this.handler, this.answer);
+    if (session !== null) slot.attach(session);
+    return session;
   }
 }
 
