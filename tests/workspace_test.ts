@@ -137,3 +137,47 @@ Deno.test("no hand-written source file of a package is over 800 lines", async ()
   for (const pkg of members as string[]) await walk(new URL(pkg.replace(/^\.\//, "") + "/", root));
   assertEquals(offenders, []);
 });
+
+Deno.test("no package loads node:zlib statically (compression loads it on first use)", async () => {
+  for (const entry of ["core/mod.ts", "http/mod.ts", "ws/mod.ts", "http_ws/mod.ts"]) {
+    const graph = await moduleGraph(entry);
+    assertEquals(graph.filter((m) => m.includes("zlib") && m.startsWith("node:")), [], entry);
+  }
+});
+
+Deno.test("a WebSocket server without compression never asks for node:zlib, even when offered", async () => {
+  // A child process records every builtin module asked for, runs a server
+  // without compression, and a client that offers permessage-deflate.
+  const script = `
+    import process from "node:process";
+    const asked = [];
+    const get = process.getBuiltinModule.bind(process);
+    process.getBuiltinModule = (id) => (asked.push(id), get(id));
+    const { WebSocketServer } = await import(${JSON.stringify(new URL("ws/mod.ts", root).href)});
+    const server = new WebSocketServer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), {
+      onMessage(ws, data) { ws.send(data); },
+    });
+    const serving = server.serve();
+    const ws = new (await import("npm:ws@8.23.0")).WebSocket("ws://127.0.0.1:" + server.addr.port + "/",
+      { perMessageDeflate: { threshold: 0 } });
+    await new Promise((resolve) => ws.once("open", resolve));
+    const echoed = new Promise((resolve) => ws.once("message", resolve));
+    ws.send("x".repeat(1000));
+    await echoed;
+    const extensions = ws.extensions;
+    ws.close();
+    await server.shutdown();
+    await serving;
+    console.log(JSON.stringify({ asked, extensions }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const { asked, extensions } = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  assertEquals(extensions, "");
+  assertEquals(asked.filter((id: string) => id.includes("zlib")), []);
+});
