@@ -376,16 +376,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   onMessage(data: string | Uint8Array): void {
     const f = this.#flags;
     if ((f & F_FAILED) !== 0) return;
-    if (
-      typeof data !== "string" && (f & F_BORROW) === 0 &&
-      (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)
-    ) {
-      // A view into the parser's shared slab: copy it so that the handler
-      // owns its whole buffer (new + set is a little cheaper than slice()).
-      const copy = new Uint8Array(data.length);
-      copy.set(data);
-      data = copy;
-    }
+    // Binary data is owned here (the parser slices it, the inflater copies
+    // its output) unless the session lends messages (borrowMessages).
     const handler = this.#handler;
     if (handler === null) {
       this.queue!.push(data);

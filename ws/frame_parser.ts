@@ -33,8 +33,8 @@ export interface FrameSink {
    * A complete text or binary message arrived.
    *
    * @param data A string for text, a `Uint8Array` the receiver owns for
-   * binary (up to 512 bytes it is a view into a shared 16 KiB block: `slice()`
-   * it if you keep many small messages for long).
+   * binary; with the parser's `reuseBuffer` option, a view valid only during
+   * the call (copy it to keep it).
    */
   onMessage(data: string | Uint8Array): void;
   /**
@@ -108,10 +108,10 @@ export interface FrameParserOptions {
    */
   compressed?: boolean;
   /**
-   * Keep the message buffer of multi-read messages between messages and
-   * deliver binary messages as views of it, valid only during
-   * `onMessage` (no allocation and zero-fill per large message). The
-   * buffer, up to 1 MiB, stays with the parser.
+   * Lend binary messages instead of giving them away: each is a view, valid
+   * only during `onMessage`, of the fed buffer or of a message buffer the
+   * parser keeps (up to 1 MiB) for messages that span reads: no allocation,
+   * copy or zero-fill per message.
    *
    * @default {false}
    */
@@ -337,8 +337,12 @@ export class FrameParser {
           } else if (op === TEXT) {
             if (masked) xorRange(buf, from, pos, key, 0);
             this.#sink.onMessage(this.#text(buf, from, pos));
+          } else if (this.#reuse) {
+            // Lent: a view of the caller's buffer, unmasked in place.
+            if (masked) xorRange(buf, from, pos, key, 0);
+            this.#sink.onMessage(buf.subarray(from, pos));
           } else {
-            const out = copyOut(buf, from, len);
+            const out = buf.slice(from, pos);
             if (masked) xorMask(out, key, 0);
             this.#sink.onMessage(out);
           }
@@ -526,25 +530,3 @@ const EMPTY = new Uint8Array(0);
 const SHORT_TEXT = 128;
 /** Reused arrays of char codes, one per length up to SHORT_TEXT. */
 const CODES: (number[] | undefined)[] = [];
-/** Binary messages up to this size are views into a shared slab. */
-const SMALL_BINARY = 512;
-const SLAB_SIZE = 16384;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabAt = 0;
-
-/**
- * Copies `src[start..start+len)` into a new array the receiver owns. Small
- * payloads share a slab (allocating an ArrayBuffer per message costs far
- * more than the copy); offsets stay 8-byte aligned for word masking.
- */
-function copyOut(src: Uint8Array, start: number, len: number): Uint8Array {
-  if (len > SMALL_BINARY) return src.slice(start, start + len);
-  if (slabAt + len > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabAt = 0;
-  }
-  const out = new Uint8Array(slab, slabAt, len);
-  slabAt = (slabAt + len + 7) & ~7;
-  for (let i = 0; i < len; i++) out[i] = src[start + i]!;
-  return out;
-}
