@@ -68,6 +68,64 @@ const EMPTY = new Uint8Array(0);
  * alternating large and small reads (request bodies) must not thrash.
  */
 const SHRINK_AFTER = 4;
+
+/**
+ * The read-buffer size policy shared by {@linkcode BufReader} and the
+ * WebSocket session's receiver: a buffer doubles (up to `max`) while reads
+ * fill it, and goes back to `initial` once it is drained after
+ * {@linkcode SHRINK_AFTER} (4) small reads in a row (reads under half of
+ * `initial`), so an idle connection costs little and alternating large and
+ * small reads do not thrash.
+ *
+ * @param cap The buffer's size now.
+ * @param initial The size it starts at and shrinks back to.
+ * @param max The size it grows to at most.
+ * @param filled Whether the last read filled the whole buffer.
+ * @param smallReads Small reads in a row so far (0 unless the buffer is drained).
+ * @returns The size the buffer should have for the next read.
+ *
+ * @example Growing under load, shrinking when quiet
+ * ```ts
+ * import { adaptBufferSize } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * equal(adaptBufferSize(1024, 1024, 65536, true, 0), 2048);
+ * equal(adaptBufferSize(65536, 1024, 65536, true, 0), 65536);
+ * equal(adaptBufferSize(8192, 1024, 65536, false, 3), 8192);
+ * equal(adaptBufferSize(8192, 1024, 65536, false, 4), 1024);
+ * ```
+ */
+export function adaptBufferSize(
+  cap: number,
+  initial: number,
+  max: number,
+  filled: boolean,
+  smallReads: number,
+): number {
+  if (filled) return cap < max ? Math.min(cap * 2, max) : cap;
+  if (cap > initial && smallReads >= SHRINK_AFTER) return initial;
+  return cap;
+}
+
+/**
+ * Whether a read of `n` bytes counts as small for {@linkcode adaptBufferSize}.
+ *
+ * @param n The bytes read.
+ * @param initial The buffer's initial size.
+ * @returns `true` for a read under half the initial size.
+ *
+ * @example Usage
+ * ```ts
+ * import { isSmallRead } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * equal(isSmallRead(100, 1024), true);
+ * equal(isSmallRead(600, 1024), false);
+ * ```
+ */
+export function isSmallRead(n: number, initial: number): boolean {
+  return n < initial >>> 1;
+}
 const NULL: Promise<null> = Promise.resolve(null);
 
 /**
@@ -232,7 +290,7 @@ export class BufReader<R extends Reader = Reader> {
     }
     this.#end += n;
     this.#lastRead = n;
-    this.#smallReads = n < this.#initialSize >>> 1 ? this.#smallReads + 1 : 0;
+    this.#smallReads = isSmallRead(n, this.#initialSize) ? this.#smallReads + 1 : 0;
     return n;
   };
 
@@ -242,13 +300,17 @@ export class BufReader<R extends Reader = Reader> {
     if (len === 0) {
       this.#start = 0;
       this.#end = 0;
-      if (this.#lastRead === cap && cap < this.#maxReadSize) {
-        // The last read filled the whole buffer: reads are outpacing it, grow.
-        cap = Math.max(cap * 2, minFree);
-        this.#buf = new Uint8Array(cap);
-      } else if (cap > this.#initialSize && this.#smallReads >= SHRINK_AFTER) {
-        // Drained after a small read: give back a buffer that grew for a burst.
-        cap = Math.max(this.#initialSize, minFree);
+      // Grow while reads fill the buffer; give back a buffer that grew for
+      // a burst once reads are small again.
+      const next = adaptBufferSize(
+        cap,
+        this.#initialSize,
+        this.#maxReadSize,
+        this.#lastRead === cap,
+        this.#smallReads,
+      );
+      if (next !== cap) {
+        cap = Math.max(next, minFree);
         this.#buf = new Uint8Array(cap);
       }
       if (cap >= minFree) return;

@@ -14,6 +14,7 @@
 // the extension was negotiated, an inflating FrameSink goes between the
 // parser and the host (a message whose first frame had RSV1 set is inflated
 // there, with its own size limit); without it nothing is in the way.
+import { adaptBufferSize, isSmallRead } from "@coroio/core";
 import { FrameParser, type FrameSink } from "./frame_parser.ts";
 
 /**
@@ -88,7 +89,8 @@ export class Receiver {
   #start = 0;
   #end = 0;
   #init: number;
-  #last = 0;
+  /** Small reads in a row (core's buffer policy shrinks after a few). */
+  #smallReads = 0;
   #onSettle: (v: number | null | Error) => void;
 
   /**
@@ -209,12 +211,15 @@ export class Receiver {
     const cap = buf.length;
     const start = this.#start;
     const len = this.#end - start;
-    let next = cap;
-    if ((this.#flags & F_FILLED) !== 0) {
-      if (cap < MAX_READ || cap < this.#init) next = cap * 2;
-    } else if (len === 0 && cap > this.#init && this.#last <= this.#init >>> 1) {
-      next = this.#init;
-    }
+    // core's policy: double while reads fill the buffer, shrink once drained
+    // after small reads.
+    const next = adaptBufferSize(
+      cap,
+      this.#init,
+      Math.max(MAX_READ, this.#init),
+      (this.#flags & F_FILLED) !== 0,
+      len === 0 ? this.#smallReads : 0,
+    );
     if (next !== cap) {
       const grown = new Uint8Array(next);
       if (len > 0) grown.set(buf.subarray(start, start + len));
@@ -244,7 +249,7 @@ export class Receiver {
         // #room() offered everything from #end to the end of the buffer.
         const filled = v === this.#buf.length - this.#end;
         this.#end += v;
-        this.#last = v;
+        this.#smallReads = isSmallRead(v, this.#init) ? this.#smallReads + 1 : 0;
         if (drop) this.#start = this.#end = 0;
         else this.#process();
         // A full read asks for a larger buffer, unless it was full of one
