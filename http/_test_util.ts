@@ -5,7 +5,15 @@
 // chunks, the response bytes recorded).
 import { BufReader, BufWriter, Deadlines, type Expirable } from "@coroio/core";
 import { ChunkedDecoder, RequestParser } from "@coroio/core/http1";
-import { ChunkReader, dec, enc, ManualClock, RecordingWriter } from "../core/_test_util.ts";
+import {
+  ChunkReader,
+  dec,
+  enc,
+  ManualClock,
+  RecordingWriter,
+  withTimeout,
+} from "../core/_test_util.ts";
+export { withTimeout };
 import type { BodyHost, ResponseHost } from "./_hosts.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
 import { HttpResponse } from "./response.ts";
@@ -272,19 +280,6 @@ export class TestDeadlines extends Deadlines {
   pass(ms: number): void {
     this.clock.advance(ms);
     this.check();
-  }
-}
-
-/** Rejects if `p` does not settle within `ms` (the timer is always cleared). */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

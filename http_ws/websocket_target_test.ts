@@ -4,8 +4,8 @@ import { buildFrame, type WebSocketSession } from "@coroio/ws";
 import WebSocketNode from "npm:ws@8.23.0";
 import type { UpgradeDecision } from "@coroio/ws";
 import { type WebSocketRoute, WebSocketTarget } from "./websocket_target.ts";
+import { concat, enc } from "../core/_test_util.ts";
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -18,16 +18,6 @@ function upgradeRequest(path = "/ws", extra = ""): string {
 const text = (s: string) => buildFrame(0x1, enc(s), { mask: true });
 const close = (code: number) =>
   buildFrame(0x8, new Uint8Array([code >> 8, code & 0xff]), { mask: true });
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 type Frame = { op: number; payload: Uint8Array };
 

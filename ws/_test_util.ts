@@ -15,20 +15,8 @@ export function hex(s: string): Uint8Array {
   return out;
 }
 
-/** Races `p` against a timer that fails the test; the timer is always cleared. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { enc as encode, withTimeout } from "../core/_test_util.ts";
+export { encode, withTimeout };
 
 /** One thing a raw client saw. */
 export type Event =

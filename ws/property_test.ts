@@ -6,6 +6,7 @@ import fc from "npm:fast-check@4.10.2";
 import { buildFrame } from "./frame_builder.ts";
 import { FrameParser, type FrameSink } from "./frame_parser.ts";
 import { WebSocketError } from "./errors.ts";
+import { concat } from "../core/_test_util.ts";
 import { EchoHandler, type Event, RawClient, withServer, withTimeout } from "./_test_util.ts";
 
 type Msg = string | Uint8Array;
@@ -41,16 +42,6 @@ function frames(
     if (m.pingAt !== undefined && m.pingAt % n === i && i < n - 1) {
       out.push(buildFrame(9, new TextEncoder().encode("p"), { mask }));
     }
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -95,7 +86,7 @@ Deno.test("FrameParser.feed() round-trips random messages, fragmentation and spl
       fc.array(framed, { maxLength: 8 }),
       fc.array(fc.nat(), { maxLength: 12 }),
       (msgs, cuts) => {
-        const stream = concat(msgs.flatMap((m) => frames(m, true)));
+        const stream = concat(...msgs.flatMap((m) => frames(m, true)));
         const sink = new Collect();
         feedAll(stream, splits(stream.length, cuts), sink);
         deepEqual(sink.messages, msgs.map((m) => m.msg));
@@ -122,7 +113,7 @@ Deno.test("FrameParser.feed() throws nothing but WebSocketError on mutated strea
       ),
       fc.array(fc.nat(), { maxLength: 6 }),
       (msgs, mutations, cuts) => {
-        const bytes = [...concat(msgs.flatMap((m) => frames(m, true)))];
+        const bytes = [...concat(...msgs.flatMap((m) => frames(m, true)))];
         for (const [at, value, kind] of mutations) {
           const i = at % (bytes.length + 1);
           if (kind === "set" && i < bytes.length) bytes[i] = value;
@@ -162,7 +153,7 @@ Deno.test("WebSocketServer round-trips random messages, fragmentation and TCP sp
           const c = await RawClient.open(f.port);
           try {
             c.conn.setNoDelay(true);
-            const stream = concat(msgs.flatMap((m) => frames(m, true)));
+            const stream = concat(...msgs.flatMap((m) => frames(m, true)));
             await writePieces(c, stream, splits(stream.length, cuts));
             const got: Msg[] = [];
             while (got.length < msgs.length) {
@@ -196,7 +187,7 @@ Deno.test("WebSocketServer always ends a session fed a mutated stream, with the 
           fc.array(fc.nat(), { maxLength: 4 }),
           async (msgs, mutations, cuts) => {
             runs++;
-            const stream = concat(msgs.flatMap((m) => frames(m, true)));
+            const stream = concat(...msgs.flatMap((m) => frames(m, true)));
             for (const [at, value] of mutations) stream[at % stream.length] = value;
             const c = await RawClient.open(f.port);
             try {
