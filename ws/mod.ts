@@ -40,6 +40,7 @@ export * from "./handshake.ts";
 export * from "./session.ts";
 export * from "./server.ts";
 export * from "./connect.ts";
+export * from "./topics.ts";
 // Core types that appear in this package's options, re-exported so that the
 // API is complete without importing @coroio/core.
 export {
