@@ -44,10 +44,17 @@ export * from "./topics.ts";
 // Core types that appear in this package's options, re-exported so that the
 // API is complete without importing @coroio/core.
 export {
+  type Broker,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
   type ConnectionHandle,
   Deadlines,
   type DeadlinesOptions,
   type ErrorReporter,
   type Expirable,
+  GapReason,
+  MemoryBroker,
+  type MessageOrigin,
 } from "@coroio/core";
 export type { HeaderList, RequestHead, ResponseHead } from "@coroio/core/http1";
