@@ -30,3 +30,14 @@
 export * from "./listen.ts";
 export * from "./worker.ts";
 export * from "./run_workers.ts";
+// The broker each worker gets, re-exported so this package's docs are complete alone.
+export {
+  type Broker,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
+  GapReason,
+  type MessageOrigin,
+  WorkersBroker,
+  type WorkersBrokerOptions,
+} from "@coroio/broker-workers";
