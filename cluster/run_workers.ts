@@ -140,11 +140,10 @@ export class Cluster {
 
   /** Starts every worker; resolves once all listen. */
   async start(timeout: number): Promise<void> {
-    for (const slot of this.#slots) this.#spawn(slot);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
-        Promise.all(this.#slots.map((s) => s.listening.promise)),
+        this.#startAll(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`Cannot start workers: not all listening after ${timeout} ms`)),
@@ -157,6 +156,15 @@ export class Cluster {
       throw error;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** One after the other: listeners binding one port at the same time can collide. */
+  async #startAll(): Promise<void> {
+    for (const slot of this.#slots) {
+      if (this.#stopping !== null) return;
+      this.#spawn(slot);
+      await slot.listening.promise;
     }
   }
 
