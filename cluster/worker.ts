@@ -1,4 +1,3 @@
-/// <reference lib="deno.worker" />
 import { WorkersBroker } from "@coroio/broker-workers";
 import { listenShared, type SharePortMode } from "./listen.ts";
 import type { StartMessage, StatusMessage, ToWorker } from "./_protocol.ts";
@@ -61,8 +60,15 @@ export class ClusterWorker {
   }
 }
 
+/** The worker's global scope, typed without the worker lib (which changes globals). */
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
 function post(message: StatusMessage): void {
-  self.postMessage(message);
+  scope.postMessage(message);
 }
 
 /**
@@ -109,7 +115,7 @@ export function clusterWorker(): Promise<ClusterWorker> {
   const { promise, resolve } = Promise.withResolvers<ClusterWorker>();
   const shutdown = new AbortController();
   let started = false;
-  self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
+  scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
     const data = event.data;
     if (data === null || typeof data !== "object") return;
     if (data.coroio === "start" && !started) {
