@@ -5,7 +5,7 @@
 // the epoch), so every delivery gives a publish-to-receive latency.
 //
 //   deno run -A ws/testdata/fanout_load.ts --url ws://127.0.0.1:8082/ \
-//     --subscribers 1000 --size 64 --seconds 5 --window 32 [--server-pid PID]
+//     --subscribers 1000 --size 64 --seconds 5 --window 32 [--server-pid PID] [--url2 URL]
 //
 // The publisher keeps at most `window` messages ahead of subscriber 0
 // (closed loop: the rate is what the server sustains). Prints one JSON
@@ -16,6 +16,8 @@
 const flags: Record<string, string> = {};
 for (let i = 0; i < Deno.args.length; i += 2) flags[Deno.args[i]!.slice(2)] = Deno.args[i + 1]!;
 const url = new URL(flags.url ?? "ws://127.0.0.1:8082/");
+// With --url2, odd subscribers connect there (a second server process on the same broker).
+const url2 = flags.url2 === undefined ? url : new URL(flags.url2);
 const subscribers = Number(flags.subscribers ?? 1000);
 const size = Math.max(16, Number(flags.size ?? 64));
 const seconds = Number(flags.seconds ?? 5);
@@ -48,7 +50,8 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /** Opens a connection and completes the handshake; returns bytes read past it. */
-async function open(): Promise<{ conn: Deno.TcpConn; rest: Uint8Array }> {
+async function open(target = url): Promise<{ conn: Deno.TcpConn; rest: Uint8Array }> {
+  const url = target;
   const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
   await writeAll(
     conn,
@@ -153,7 +156,7 @@ for (let i = 0; i < subscribers; i += 50) {
   const batch: Promise<void>[] = [];
   for (let j = i; j < Math.min(subscribers, i + 50); j++) {
     batch.push((async () => {
-      const { conn, rest } = await open();
+      const { conn, rest } = await open(j % 2 === 1 ? url2 : url);
       conns.push(conn);
       const subscribed = Promise.withResolvers<string>();
       loops.push(readLoop(j, conn, rest, subscribed.resolve).catch(() => {}));
@@ -213,6 +216,7 @@ const pct = (p: number): number =>
 // deno-lint-ignore no-console
 console.log(JSON.stringify({
   url: url.href,
+  url2: url2.href,
   subscribers,
   size,
   window,
