@@ -1,7 +1,8 @@
 // Runs the fan-out load (fanout_load.ts) against each server in turn and prints one JSON
 // line per server: coroio (examples/fanout.ts, Topics), Deno.upgradeWebSocket with a loop,
-// and Bun's server.publish when BUN is set to a bun binary (npm @oven/bun-linux-x64).
-//   BUN=.bench/bun/node_modules/@oven/bun-linux-x64/bin/bun \
+// Bun's server.publish when BUN is set to a bun binary (npm @oven/bun-linux-x64), and Node
+// with npm ws and a loop when NODE_PATH is set.
+//   BUN=.bench/bun/node_modules/@oven/bun-linux-x64/bin/bun NODE_PATH=$PWD/.bench/node/node_modules \
 //     deno run -A ws/testdata/fanout_bench.ts [--subscribers 1000 --seconds 5 --window 32]
 // Not a timed test: the machine is shared (2 cores, load client included), numbers are noisy.
 const here = (p: string): string => new URL(p, import.meta.url).pathname;
@@ -17,6 +18,10 @@ const servers: [string, string, string[]][] = [
   ["Deno.upgradeWebSocket loop", Deno.execPath(), ["run", "-A", here("./fanout_peer_deno.ts")]],
 ];
 if (bun !== undefined) servers.push(["Bun server.publish", bun, [here("./fanout_peer_bun.mjs")]]);
+// Node + npm ws when NODE_PATH points at a node_modules holding ws (npm install ws@8.23.0).
+if (Deno.env.get("NODE_PATH") !== undefined) {
+  servers.push(["Node ws loop", "node", [here("./fanout_peer_node.mjs")]]);
+}
 
 for (const [name, cmd, args] of servers) {
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
