@@ -379,3 +379,29 @@ Deno.test("Topics.subscribe() resolves once the broker confirmed: a publish afte
   });
   hub.close();
 });
+
+Deno.test("Topics.publish() frames every length form, text and binary, past the scratch buffer", async () => {
+  const topics = new Topics();
+  const p = await pair(null, { highWaterMark: 8 << 20 });
+  try {
+    await topics.subscribe(p.ws, "t");
+    const cases: (string | Uint8Array)[] = [
+      "",
+      "é".repeat(62), // 124 bytes: 7-bit length
+      "ü".repeat(63), // 126 bytes: 16-bit length
+      "ж".repeat(5000), // 10,000 bytes: past the first scratch size
+      new Uint8Array(65535).fill(1), // the largest 16-bit length
+      new Uint8Array(65536).fill(2), // 64-bit length
+      new Uint8Array((1 << 20) + 1).fill(3), // past the largest scratch: a buffer of its own
+      "z".repeat((1 << 20) / 3 + 10), // a string whose worst case passes the scratch limit
+    ];
+    for (const data of cases) strictEqual(topics.publish("t", data).queued, 1);
+    for (const data of cases) {
+      const e = await p.client.next(5000);
+      if (typeof data === "string") deepStrictEqual(e, text(data));
+      else deepStrictEqual(e, { type: "binary", data });
+    }
+  } finally {
+    await end(p);
+  }
+});
