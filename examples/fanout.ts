@@ -119,6 +119,8 @@ async function serve(
 ): Promise<void> {
   const topics = new Topics(broker === null ? { onGap: reportGap } : { broker, onGap: reportGap });
   const server = new WebSocketServer(listener, new Fanout(topics), {
+    // publish() copies what it sends: the handler can take binary messages as borrowed views.
+    borrowMessages: true,
     signal,
     shutdownTimeout: 3000,
     closeTimeout: 2000,
