@@ -387,9 +387,9 @@ Deno.test("Topics.publish() frames every length form, text and binary, past the 
     await topics.subscribe(p.ws, "t");
     const cases: (string | Uint8Array)[] = [
       "",
-      "é".repeat(62), // 124 bytes: 7-bit length
-      "ü".repeat(63), // 126 bytes: 16-bit length
-      "ж".repeat(5000), // 10,000 bytes: past the first scratch size
+      "\u00e9".repeat(62), // 124 bytes: 7-bit length
+      "\u00fc".repeat(63), // 126 bytes: 16-bit length
+      "\u0436".repeat(5000), // 10,000 bytes: past the first scratch size
       new Uint8Array(65535).fill(1), // the largest 16-bit length
       new Uint8Array(65536).fill(2), // 64-bit length
       new Uint8Array((1 << 20) + 1).fill(3), // past the largest scratch: a buffer of its own
