@@ -88,3 +88,20 @@ Deno.test("runWorkers() spreads connections evenly with reuseport (subprocess wi
   const ratio = Math.max(...perWorker) / Math.min(...perWorker);
   ok(ratio <= 1.5, `max/min ${ratio}: ${perWorker}`);
 });
+
+Deno.test("Cluster.shutdown() closes every worker's sessions gracefully (1001)", async () => {
+  const cluster = await runWorkers(ECHO, { workers: 2, mode: "shared", signals: false });
+  const clients: WebSocketSession[] = [];
+  for (let i = 0; i < 6; i++) {
+    const ws = await connect(`ws://127.0.0.1:${cluster.port}/`);
+    strictEqual(await ask(ws, "hi"), "hi");
+    clients.push(ws);
+  }
+  const stopping = cluster.shutdown();
+  for (const ws of clients) {
+    await ws.done;
+    strictEqual(ws.closeCode, 1001);
+  }
+  await stopping;
+  await cluster.done;
+});

@@ -33,9 +33,9 @@ class Fanout {
     return this.#stderr;
   }
 
-  static async start(args: string[]): Promise<Fanout> {
+  static async start(args: string[], denoFlags: string[] = []): Promise<Fanout> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", FANOUT, "--port", "0", ...args],
+      args: ["run", "-A", ...denoFlags, FANOUT, "--port", "0", ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -317,25 +317,28 @@ for (const broker of BROKERS) {
   });
 }
 
-Deno.test("fanout.ts --workers 2: a publish reaches the subscribers on every worker; SIGTERM stops it", async () => {
-  const server = await Fanout.start(["--workers", "2"]);
-  const clients: Client[] = [];
-  try {
-    for (let i = 0; i < 12; i++) {
-      const c = await Client.open(server.url);
-      clients.push(c);
-      await c.sub("all");
+// Without --unstable-net the workers share one accept queue; with it, SO_REUSEPORT.
+for (const denoFlags of [[], ["--unstable-net"]]) {
+  Deno.test(`fanout.ts --workers 2${denoFlags.map((f) => ` (deno ${f})`).join("")}: a publish reaches the subscribers on every worker; SIGTERM stops it`, async () => {
+    const server = await Fanout.start(["--workers", "2"], denoFlags);
+    const clients: Client[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const c = await Client.open(server.url);
+        clients.push(c);
+        await c.sub("all");
+      }
+      const pub = clients[0]!;
+      for (let i = 0; i < 20; i++) await pub.ws.send(`pub all m${i}`);
+      const want = Array.from({ length: 20 }, (_, i) => `m${i}`);
+      for (const c of clients) deepStrictEqual(await c.texts(20), want);
+      for (const c of clients) await c.onlyMarkerLeft(pub, "all");
+    } finally {
+      await closeAll(clients);
+      strictEqual(await server.stop(), 0);
     }
-    const pub = clients[0]!;
-    for (let i = 0; i < 20; i++) await pub.ws.send(`pub all m${i}`);
-    const want = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    for (const c of clients) deepStrictEqual(await c.texts(20), want);
-    for (const c of clients) await c.onlyMarkerLeft(pub, "all");
-  } finally {
-    await closeAll(clients);
-    strictEqual(await server.stop(), 0);
-  }
-});
+  });
+}
 
 Deno.test("fanout.ts: a subscriber that stops reading neither stalls the publisher nor the others", async () => {
   const server = await Fanout.start([]);
