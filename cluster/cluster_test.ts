@@ -76,7 +76,7 @@ Deno.test("runWorkers() spreads connections evenly with reuseport (subprocess wi
       new URL("./testdata/spread.ts", import.meta.url).pathname,
       "reuseport",
       "2",
-      "200",
+      "400",
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -84,7 +84,7 @@ Deno.test("runWorkers() spreads connections evenly with reuseport (subprocess wi
   strictEqual(code, 0);
   const { perWorker } = JSON.parse(new TextDecoder().decode(stdout));
   strictEqual(perWorker.length, 2);
-  strictEqual(perWorker[0] + perWorker[1], 200);
+  strictEqual(perWorker[0] + perWorker[1], 400);
   const ratio = Math.max(...perWorker) / Math.min(...perWorker);
   ok(ratio <= 1.5, `max/min ${ratio}: ${perWorker}`);
 });
