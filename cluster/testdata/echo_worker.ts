@@ -16,7 +16,7 @@ class Echo implements WebSocketHandler {
     if (data === "count") ws.send(`${worker.index} ${connections}`);
     else if (data === "crash") {
       setTimeout(() => {
-        throw new Error("crash on request");
+        throw new Error("crash on request (expected: cluster_test checks the restart)");
       });
     } else ws.send(data);
   }
