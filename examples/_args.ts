@@ -76,3 +76,52 @@ export function printListening(scheme: string, addr: Deno.NetAddr): void {
   // deno-lint-ignore no-console
   console.log(`listening on ${scheme}://${urlHost(addr.hostname)}:${addr.port}`);
 }
+
+/** Parsed flags of examples/fanout.ts: listen flags plus the fan-out ones. */
+export interface FanoutFlags extends ListenFlags {
+  /** `redis://HOST:PORT`: fan out through Redis. */
+  redis: string | null;
+  /** `nats://HOST:PORT`: fan out through NATS. */
+  nats: string | null;
+  /** Worker count (0: no workers, serve on the main thread). */
+  workers: number;
+}
+
+/**
+ * Reads `--hostname`, `--port`, `--redis`, `--nats` and `--workers` from `args`.
+ *
+ * @param args Usually `Deno.args`.
+ * @param defaultPort The port when none is given.
+ * @returns The flags.
+ * @throws {TypeError} On an unknown flag or a bad value.
+ */
+export function parseFanoutFlags(args: string[], defaultPort: number): FanoutFlags {
+  const listen: string[] = [];
+  const flags = { redis: null, nats: null, workers: 0 } as Omit<FanoutFlags, keyof ListenFlags>;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    if (name !== "--redis" && name !== "--nats" && name !== "--workers") {
+      listen.push(arg);
+      if (eq < 0 && i + 1 < args.length) listen.push(args[++i]!);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new TypeError(`Missing value for ${name}`);
+    if (name === "--workers") {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new TypeError(`Invalid --workers "${value}": expected a positive integer`);
+      }
+      flags.workers = n;
+    } else if (!/^[a-z]+:\/\/[^/]+$/.test(value)) {
+      throw new TypeError(`Invalid ${name} "${value}": expected SCHEME://HOST:PORT`);
+    } else if (name === "--redis") flags.redis = value;
+    else flags.nats = value;
+  }
+  if (flags.redis !== null && flags.nats !== null) {
+    throw new TypeError("Use --redis or --nats, not both");
+  }
+  return { ...parseListenFlags(listen, defaultPort), ...flags };
+}

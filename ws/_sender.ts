@@ -243,4 +243,37 @@ export class Sender {
     this.#writer.close();
     return this.#flushing;
   }
+
+  // ---- the topics hub (topics.ts): one frame, staged as is in every subscriber's buffer ----
+
+  /** Whether frames are masked (a client session: the hub's unmasked frames do not fit). */
+  get masked(): boolean {
+    return this.#mask;
+  }
+
+  /** The queued-bytes limit of this session (its `highWaterMark`). */
+  get highWaterMark(): number {
+    return this.#hwm;
+  }
+
+  /**
+   * Stages a complete frame built elsewhere (a publish: the same unmasked
+   * bytes for every subscriber), without flushing. Over `limit` queued bytes
+   * nothing is staged, unless the queue is empty (a message always fits an
+   * empty queue, so the limit holds at message granularity).
+   *
+   * @returns 0 staged, 1 over the limit (not staged), 2 closed (not staged).
+   */
+  stageFrame(frame: Uint8Array, limit: number): number {
+    if (this.closed) return 2;
+    const queued = this.#writer.buffered;
+    if (queued > 0 && queued + frame.length > limit) return 1;
+    this.#writer.write(frame);
+    return 0;
+  }
+
+  /** Fails the session as a slow consumer (1008), as `send()` does with policy "close". */
+  slowConsumer(): void {
+    this.#host.slowConsumer(this.#writer.buffered);
+  }
 }

@@ -59,14 +59,22 @@ export {
 export * from "./session.ts";
 export * from "./server.ts";
 export * from "./connect.ts";
+export * from "./topics.ts";
 // Core types that appear in this package's options, re-exported so that the
 // API is complete without importing @coroio/core.
 export {
+  type Broker,
+  type BrokerGap,
+  type BrokerListener,
+  BrokerState,
   type Clock,
   type ConnectionHandle,
   Deadlines,
   type DeadlinesOptions,
   type ErrorReporter,
   type Expirable,
+  GapReason,
+  MemoryBroker,
+  type MessageOrigin,
 } from "@coroio/core";
 export type { HeaderList, RequestHead, ResponseHead } from "@coroio/core/http1";

@@ -5,6 +5,7 @@ import type { WebSocketError } from "./errors.ts";
 import { Connection } from "./_connection.ts";
 import type { Sender } from "./_sender.ts";
 import type { WebSocketSessionOptions } from "./_session_options.ts";
+import { sessionAccess } from "./_session_access.ts";
 
 export { WebSocketError } from "./errors.ts";
 export type { WebSocketSessionOptions } from "./_session_options.ts";
@@ -169,6 +170,12 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
   readonly done: Promise<void>;
   #c: Connection<WebSocketSession<T>>;
   #sender: Sender;
+
+  // The topics hub (topics.ts) frames a publish once and stages the same bytes in each
+  // subscriber's sender.
+  static {
+    sessionAccess.senderOf = (s) => (s as WebSocketSession).#sender;
+  }
 
   /**
    * Wraps an upgraded connection. Nothing is read until
