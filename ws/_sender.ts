@@ -256,6 +256,29 @@ export class Sender {
     return this.#hwm;
   }
 
+  /** The negotiated permessage-deflate context, or `null`. */
+  get deflate(): PerMessageDeflate | null {
+    return this.#deflate;
+  }
+
+  /**
+   * Compresses a message with this session's own context (dedicated mode:
+   * its window depends on what this connection sent before) and stages it,
+   * under the same limit rule as {@linkcode stageFrame}. The decision to
+   * compress was made by the caller; once taken, the output is always staged
+   * or the session fails (windows must not drift apart).
+   *
+   * @returns 0 staged, 1 over the limit (not staged), 2 closed (not staged).
+   */
+  stageCompressed(payload: Uint8Array, text: boolean, limit: number): number {
+    if (this.closed) return 2;
+    const queued = this.#writer.buffered;
+    // Judged on the uncompressed size: the limit is checked before zlib runs.
+    if (queued > 0 && queued + payload.length > limit) return 1;
+    this.frame(text ? 0xc1 : 0xc2, this.#deflate!.compress(payload));
+    return 0;
+  }
+
   /**
    * Stages a complete frame built elsewhere (a publish: the same unmasked
    * bytes for every subscriber), without flushing. Over `limit` queued bytes

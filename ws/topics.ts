@@ -11,6 +11,7 @@ import {
   type BrokerGap,
   type BrokerListener,
   BrokerState,
+  intOption,
   MessageFlags,
   type MessageOrigin,
 } from "@coroio/core";
@@ -18,6 +19,7 @@ import { ReadyState } from "./constants.ts";
 import type { WebSocketSession } from "./session.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import type { Sender } from "./_sender.ts";
+import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { sessionAccess } from "./_session_access.ts";
 
 /**
@@ -184,6 +186,14 @@ export class Topics implements BrokerListener {
   #scratch = new Uint8Array(4096);
   #frame: Uint8Array = this.#scratch;
   #payload: Uint8Array = this.#scratch;
+  /** The message in #payload is text. */
+  #text = false;
+  /**
+   * Compressed frames of the message being delivered, by the shared
+   * compressor's key: with permessage-deflate in shared mode a message is
+   * compressed once per key (usually one), not once per subscriber.
+   */
+  #compressed = new Map<string, Uint8Array>();
   #flushAll = (): void => this.#flushDirty();
 
   /**
@@ -193,11 +203,10 @@ export class Topics implements BrokerListener {
    * @throws {RangeError} If `maxQueuedBytes` is negative or not a number.
    */
   constructor(options: TopicsOptions = {}) {
-    const limit = options.maxQueuedBytes ?? -1;
-    if (options.maxQueuedBytes !== undefined && !(limit >= 0)) {
-      throw new RangeError(`Cannot create topics: maxQueuedBytes ${limit} is not >= 0`);
-    }
-    this.#limit = limit;
+    // -1: each subscriber's own highWaterMark.
+    this.#limit = options.maxQueuedBytes === undefined
+      ? -1
+      : intOption("Topics", "maxQueuedBytes", options.maxQueuedBytes, 0, 0);
     this.#close = options.slow === "close";
     this.#onGap = options.onGap;
     this.#onState = options.onBrokerState;
@@ -405,6 +414,7 @@ export class Topics implements BrokerListener {
     if (set !== undefined) {
       const close = options?.slow === undefined ? this.#close : options.slow === "close";
       this.#deliver(set, options?.except ?? null, close, result);
+      this.#compressed.clear();
     }
     const broker = this.#broker;
     if (broker !== null && broker.state !== BrokerState.Closed) {
@@ -420,12 +430,14 @@ export class Topics implements BrokerListener {
     const buf = this.#room(max);
     const n = encoder.encodeInto(s, buf.subarray(HEAD)).written;
     this.#head(buf, 0x81, n);
+    this.#text = true;
   }
 
   #encode(b0: number, payload: Uint8Array): void {
     const buf = this.#room(HEAD + payload.length);
     buf.set(payload, HEAD);
     this.#head(buf, b0, payload.length);
+    this.#text = b0 === 0x81;
   }
 
   #room(n: number): Uint8Array {
@@ -457,7 +469,17 @@ export class Topics implements BrokerListener {
       if (sub.ws === except) continue;
       result.subscribers++;
       const sender = sub.sender;
-      const r = sender.stageFrame(frame, fixed >= 0 ? fixed : sender.highWaterMark);
+      const limit = fixed >= 0 ? fixed : sender.highWaterMark;
+      const pmd = sender.deflate;
+      let r: number;
+      if (pmd === null || !pmd.shouldCompress(this.#payload.length)) {
+        r = sender.stageFrame(frame, limit);
+      } else if (pmd.sharedKey === null) {
+        // Dedicated context: this connection's window, its own deflate.
+        r = sender.stageCompressed(this.#payload, this.#text, limit);
+      } else {
+        r = sender.stageFrame(this.#compressedFrame(pmd), limit);
+      }
       if (r === 0) {
         result.queued++;
         if (!sub.dirty) {
@@ -471,6 +493,21 @@ export class Topics implements BrokerListener {
         if (r === 1) this.#closeLater.push(sub);
       }
     }
+  }
+
+  /** The message compressed by a shared compressor, framed with RSV1: once per key. */
+  #compressedFrame(pmd: PerMessageDeflate): Uint8Array {
+    const key = pmd.sharedKey!;
+    let frame = this.#compressed.get(key);
+    if (frame === undefined) {
+      const z = pmd.compress(this.#payload);
+      const h = headerLength(z.length, false);
+      frame = new Uint8Array(h + z.length);
+      writeHeader(frame, 0, this.#text ? 0xc1 : 0xc2, z.length, false, 0);
+      frame.set(z, h);
+      this.#compressed.set(key, frame);
+    }
+    return frame;
   }
 
   /** Fails the subscribers found over their limit with policy "close" (after delivering). */
@@ -506,6 +543,7 @@ export class Topics implements BrokerListener {
     if (set === undefined) return;
     this.#encode((origin.flags & MessageFlags.Text) !== 0 ? 0x81 : 0x82, payload);
     this.#deliver(set, null, this.#close, DISCARD);
+    this.#compressed.clear();
     this.#closeSlow();
   }
 
