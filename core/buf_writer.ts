@@ -13,7 +13,13 @@ export interface BufWriterOptions {
   bufferSize?: number;
 }
 
-const POOL_MAX = 256;
+/**
+ * Base-size staging buffers kept for reuse: 16 MiB of them at the default
+ * size. A fan-out to a thousand subscribers has a thousand writes in flight
+ * at once; a pool of 256 made it allocate (and zero) the other 744 buffers
+ * every turn.
+ */
+const POOL_BYTES = 16 << 20;
 /**
  * Grown staging buffers (the base size doubled until a large write fits) are
  * pooled too, up to this capacity, keeping at most `GROWN_POOL_BYTES` of
@@ -37,7 +43,7 @@ function take(size: number, want: number): Uint8Array {
 function give(size: number, buf: Uint8Array): void {
   const cap = buf.byteLength;
   let max: number;
-  if (cap === size) max = POOL_MAX;
+  if (cap === size) max = Math.max(1, Math.floor(POOL_BYTES / cap));
   else if (cap > size && cap <= GROWN_MAX) max = Math.max(1, Math.floor(GROWN_POOL_BYTES / cap));
   else return;
   let pool = pools.get(cap);
