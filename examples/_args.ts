@@ -104,7 +104,8 @@ export function parseFanoutFlags(args: string[], defaultPort: number): FanoutFla
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
     if (name !== "--redis" && name !== "--nats" && name !== "--workers") {
       listen.push(arg);
-      if (eq < 0 && i + 1 < args.length) listen.push(args[++i]!);
+      // --compression takes no value; the other listen flags take one.
+      if (eq < 0 && arg !== "--compression" && i + 1 < args.length) listen.push(args[++i]!);
       continue;
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];

@@ -31,7 +31,8 @@
 import type { Broker, BrokerGap } from "@coroio/core";
 import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
 import { Topics, type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, type FanoutFlags, parseFanoutFlags, printListening } from "./_args.ts";
+import { abortOnSignals, parseFanoutFlags, printListening } from "./_args.ts";
+import { externalBroker } from "./_broker.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -91,23 +92,6 @@ export class Fanout implements WebSocketHandler {
 function reportGap(gap: BrokerGap): void {
   // deno-lint-ignore no-console
   console.error(`gap ${gap.reason} ${gap.topic} ${gap.missed}`);
-}
-
-/** The external broker the flags ask for, loaded only then. */
-async function externalBroker(flags: FanoutFlags): Promise<Broker | null> {
-  if (flags.redis !== null) {
-    const { RedisBroker } = await import("@coroio/broker-redis");
-    return new RedisBroker({ url: flags.redis, heartbeatInterval: 1000, maxReconnectDelay: 1000 });
-  }
-  if (flags.nats !== null) {
-    const { NatsBroker } = await import("@coroio/broker-nats");
-    return new NatsBroker({
-      servers: flags.nats,
-      heartbeatInterval: 1000,
-      maxReconnectDelay: 1000,
-    });
-  }
-  return null;
 }
 
 /** Serves on `listener` until `signal` aborts; closes the broker. */
