@@ -57,3 +57,8 @@ export {
   type WSContext,
   type WSEvents,
 } from "./hono.ts";
+// Types that appear in this package's options, re-exported so that the API
+// is complete without importing the packages underneath.
+export type { AccessLogEntry, AccessLogger, HttpServerOptions } from "@coroio/http";
+export type { Deadlines, DeadlinesOptions, ErrorReporter, Expirable } from "@coroio/core";
+export type { WebSocketSessionOptions } from "@coroio/ws";

@@ -194,7 +194,41 @@ export class Server implements AsyncDisposable {
  * @throws {TypeError} If no handler is given.
  */
 export function serve(handler: ServeHandler): Server;
+/**
+ * Serves a fetch-API handler with options, as `Deno.serve(options, handler)`.
+ *
+ * @example With options first
+ * ```ts
+ * import { serve } from "@coroio/serve";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("a"));
+ * equal(await (await fetch(`http://127.0.0.1:${server.addr.port}/`)).text(), "a");
+ * await server.shutdown();
+ * ```
+ *
+ * @param options The options.
+ * @param handler The handler.
+ * @returns The running server.
+ */
 export function serve(options: ServeOptions, handler: ServeHandler): Server;
+/**
+ * Serves a fetch-API handler given with the options, as
+ * `Deno.serve({ ...options, handler })`.
+ *
+ * @example Handler inside the options
+ * ```ts
+ * import { serve } from "@coroio/serve";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * const server = serve({ hostname: "127.0.0.1", port: 0, onListen() {}, handler: () => new Response("b") });
+ * equal(await (await fetch(`http://127.0.0.1:${server.addr.port}/`)).text(), "b");
+ * await server.shutdown();
+ * ```
+ *
+ * @param init The options and the handler.
+ * @returns The running server.
+ */
 export function serve(init: ServeInit): Server;
 export function serve(
   handlerOrOptions: ServeHandler | ServeOptions | ServeInit,

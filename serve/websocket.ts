@@ -1,11 +1,12 @@
 import type { ConnectionHandle, ErrorReporter } from "@coroio/core";
-import type { HttpRequest, Takeover, UpgradeTarget } from "@coroio/http";
+import type { Takeover, UpgradeTarget } from "@coroio/http";
 import {
   answerHandshake,
   type UpgradeDecision,
+  type UpgradeRequest,
   type WebSocketError,
   type WebSocketServerHandler,
-  WebSocketSession,
+  type WebSocketSession,
   type WebSocketSessionOptions,
 } from "@coroio/ws";
 import { LazyRequest } from "./request.ts";
@@ -126,15 +127,16 @@ class SocketTarget implements UpgradeTarget {
   }
 
   async upgrade(takeover: Takeover): Promise<ConnectionHandle | null> {
+    const driver = driverOf(this.#socket);
     const session = await answerHandshake(
       takeover.conn,
       takeover.request,
       takeover.buffered,
-      this.#socket,
+      driver,
       { protocols: [], session: this.#session, reporter: this.#reporter },
     );
     if (session === null) {
-      this.#socket.refused();
+      driver.refused();
       return null;
     }
     return new SessionHandle(session);
@@ -157,6 +159,9 @@ function ignore(): void {}
 
 const encoder = new TextEncoder();
 
+// Reads a socket's driver (set once by the class's static block).
+let driverOf: (s: ServerWebSocket) => SocketDriver;
+
 /**
  * The server side of a WebSocket made by {@linkcode upgradeWebSocket},
  * behaving like the WHATWG `WebSocket` on a `@coroio/ws` session: event
@@ -174,7 +179,7 @@ const encoder = new TextEncoder();
  * equal(ws.binaryType, "arraybuffer");
  * ```
  */
-export class ServerWebSocket extends EventTarget implements WebSocketServerHandler {
+export class ServerWebSocket extends EventTarget {
   /** The connecting state. */
   static readonly CONNECTING = 0;
   /** The open state. */
@@ -205,10 +210,11 @@ export class ServerWebSocket extends EventTarget implements WebSocketServerHandl
   /** The request URL with a `ws:` or `wss:` scheme. */
   readonly url: string;
 
-  #session: WebSocketSession | null = null;
-  #state = 0;
-  #protocol: string;
-  #headers: ReadonlyArray<readonly [string, string]> | undefined;
+  #driver: SocketDriver;
+
+  static {
+    driverOf = (s) => s.#driver;
+  }
 
   /**
    * Creates the socket; {@linkcode upgradeWebSocket} does this.
@@ -219,25 +225,23 @@ export class ServerWebSocket extends EventTarget implements WebSocketServerHandl
   constructor(url: string, options: UpgradeWebSocketOptions) {
     super();
     this.url = url.replace(/^http/, "ws");
-    this.#protocol = options.protocol ?? "";
-    if (options.headers !== undefined) {
-      this.#headers = [...new Headers(options.headers)];
-    }
+    this.#driver = new SocketDriver(this, options);
   }
 
   /** 0 connecting, 1 open, 2 closing, 3 closed. */
   get readyState(): number {
-    return this.#session === null ? this.#state : this.#session.readyState;
+    const d = this.#driver;
+    return d.session === null ? d.state : d.session.readyState;
   }
 
   /** Bytes queued by `send()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#session?.bufferedAmount ?? 0;
+    return this.#driver.session?.bufferedAmount ?? 0;
   }
 
   /** The agreed subprotocol, or `""`. */
   get protocol(): string {
-    return this.#session?.protocol ?? "";
+    return this.#driver.session?.protocol ?? "";
   }
 
   /** The negotiated extensions (none). */
@@ -252,16 +256,14 @@ export class ServerWebSocket extends EventTarget implements WebSocketServerHandl
    * @throws {DOMException} `InvalidStateError` before the socket opened.
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    const s = this.#session;
-    if (s === null || this.#state === 0) {
-      throw new DOMException("readyState not OPEN", "InvalidStateError");
-    }
+    const s = this.#driver.session;
+    if (s === null) throw new DOMException("readyState not OPEN", "InvalidStateError");
     if (typeof data === "string" || data instanceof Uint8Array) {
       s.send(data).catch(ignore);
     } else if (ArrayBuffer.isView(data)) {
       s.send(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).catch(ignore);
     } else if (data instanceof Blob) {
-      data.bytes().then((b) => s.send(b)).catch(ignore);
+      data.bytes().then(s.send.bind(s)).catch(ignore);
     } else if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
       s.send(new Uint8Array(data)).catch(ignore);
     } else {
@@ -287,95 +289,87 @@ export class ServerWebSocket extends EventTarget implements WebSocketServerHandl
     if (reason !== undefined && encoder.encode(reason).length > 123) {
       throw new DOMException("The close reason may not be longer than 123 bytes.", "SyntaxError");
     }
-    const s = this.#session;
-    if (s === null) {
-      this.#state = 3;
+    const d = this.#driver;
+    if (d.session === null) {
+      d.state = 3;
       return;
     }
-    s.close(code ?? 1000, reason ?? "").catch(ignore);
+    d.session.close(code ?? 1000, reason ?? "").catch(ignore);
+  }
+}
+
+/** The session's handler behind a socket: turns session calls into events. */
+class SocketDriver implements WebSocketServerHandler {
+  session: WebSocketSession | null = null;
+  state = 0;
+  #socket: ServerWebSocket;
+  #protocol: string;
+  #headers: ReadonlyArray<readonly [string, string]> | undefined;
+
+  constructor(socket: ServerWebSocket, options: UpgradeWebSocketOptions) {
+    this.#socket = socket;
+    this.#protocol = options.protocol ?? "";
+    if (options.headers !== undefined) this.#headers = [...new Headers(options.headers)];
   }
 
-  // ---- the session's handler ----
-
-  /**
-   * Accepts the handshake with the chosen subprotocol and 101 headers.
-   *
-   * @ignore
-   * @returns The decision.
-   */
-  onUpgrade(_req: HttpRequest, _protocols: readonly string[]): UpgradeDecision {
+  onUpgrade(_req: UpgradeRequest, _protocols: readonly string[]): UpgradeDecision {
     const d: UpgradeDecision = {};
     if (this.#protocol !== "") d.protocol = this.#protocol;
     if (this.#headers !== undefined) d.headers = this.#headers;
     return d;
   }
 
-  /**
-   * The session opened.
-   *
-   * @ignore
-   */
   onOpen(ws: WebSocketSession): void {
-    this.#session = ws;
-    this.#state = 1;
-    this.#fire(new Event("open"), this.onopen);
+    this.session = ws;
+    this.state = 1;
+    const s = this.#socket;
+    fire(s, new Event("open"), s.onopen);
   }
 
-  /**
-   * A message arrived.
-   *
-   * @ignore
-   */
   onMessage(_ws: WebSocketSession, data: string | Uint8Array): void {
+    const s = this.#socket;
     let payload: string | ArrayBuffer | Blob;
     if (typeof data === "string") payload = data;
-    else if (this.binaryType === "blob") payload = new Blob([data as Uint8Array<ArrayBuffer>]);
+    else if (s.binaryType === "blob") payload = new Blob([data as Uint8Array<ArrayBuffer>]);
     else {
       payload = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
         ? data.buffer as ArrayBuffer
         : data.slice().buffer;
     }
-    this.#fire(new MessageEvent("message", { data: payload }), this.onmessage);
+    fire(s, new MessageEvent("message", { data: payload }), s.onmessage);
   }
 
-  /**
-   * The session failed.
-   *
-   * @ignore
-   */
   onError(_ws: WebSocketSession, error: WebSocketError): void {
-    this.#fire(new ErrorEvent("error", { error, message: error.message }), this.onerror);
+    const s = this.#socket;
+    fire(s, new ErrorEvent("error", { error, message: error.message }), s.onerror);
   }
 
-  /**
-   * The connection closed.
-   *
-   * @ignore
-   */
   onClose(_ws: WebSocketSession, code: number, reason: string): void {
-    this.#state = 3;
-    this.#fire(new CloseEvent("close", { code, reason, wasClean: code !== 1006 }), this.onclose);
+    this.state = 3;
+    const s = this.#socket;
+    fire(s, new CloseEvent("close", { code, reason, wasClean: code !== 1006 }), s.onclose);
   }
 
-  /**
-   * The handshake was refused (a malformed request): the socket never opens.
-   *
-   * @ignore
-   */
+  /** The handshake was refused (a malformed request): the socket never opens. */
   refused(): void {
-    this.#state = 3;
-    this.#fire(new ErrorEvent("error", { message: "WebSocket handshake refused" }), this.onerror);
-    this.#fire(new CloseEvent("close", { code: 1006, wasClean: false }), this.onclose);
+    this.state = 3;
+    const s = this.#socket;
+    fire(s, new ErrorEvent("error", { message: "WebSocket handshake refused" }), s.onerror);
+    fire(s, new CloseEvent("close", { code: 1006, wasClean: false }), s.onclose);
   }
+}
 
-  #fire<E extends Event>(ev: E, attr: ((this: ServerWebSocket, ev: E) => unknown) | null): void {
-    if (attr !== null) {
-      try {
-        attr.call(this, ev);
-      } catch (err) {
-        reportError(err);
-      }
+function fire<E extends Event>(
+  socket: ServerWebSocket,
+  ev: E,
+  attr: ((this: ServerWebSocket, ev: E) => unknown) | null,
+): void {
+  if (attr !== null) {
+    try {
+      attr.call(socket, ev);
+    } catch (err) {
+      reportError(err);
     }
-    this.dispatchEvent(ev);
   }
+  socket.dispatchEvent(ev);
 }
