@@ -422,7 +422,16 @@ class FetchAdapter implements Handler, RequestContext {
         res.send(null);
         return;
       }
-      const second = await reader.read();
+      // A body made from a string, bytes or a Blob is a stream that is
+      // already closed here: its end is known without waiting. A real
+      // stream's next chunk may be far off; the first is written now.
+      const next = reader.read();
+      const second = await Promise.race([next, NOT_YET]);
+      if (second === null) {
+        await res.write(chunkOf(first.value));
+        await this.#rest(reader, next, res);
+        return;
+      }
       if (second.done) {
         // A whole body in one piece (a string, bytes, a Blob): Content-Length.
         res.send(chunkOf(first.value));
@@ -435,12 +444,7 @@ class FetchAdapter implements Handler, RequestContext {
       }
       await res.write(chunkOf(first.value));
       await res.write(chunkOf(second.value));
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        await res.write(chunkOf(next.value));
-      }
-      await res.end();
+      await this.#rest(reader, reader.read(), res);
     } catch (err) {
       // The client went away (a write failed) or the stream errored: the
       // server closes the connection; tell the application.
@@ -450,6 +454,17 @@ class FetchAdapter implements Handler, RequestContext {
     } finally {
       this.#done(request, info);
     }
+  }
+
+  async #rest(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    pending: Promise<ReadableStreamReadResult<Uint8Array>>,
+    res: HttpResponse,
+  ): Promise<void> {
+    for (let r = await pending; !r.done; r = await reader.read()) {
+      await res.write(chunkOf(r.value));
+    }
+    await res.end();
   }
 
   #done(request: LazyRequest, info: Info): void {
@@ -467,3 +482,6 @@ function chunkOf(value: unknown): Uint8Array {
 }
 
 function ignore(): void {}
+
+// Settled already: a race against it tells whether a promise has settled.
+const NOT_YET: Promise<null> = Promise.resolve(null);
