@@ -7,10 +7,6 @@ import * as zlib from "node:zlib";
 import type { HttpRequest } from "./request.ts";
 import type { HttpResponse } from "./response.ts";
 
-// The types in this entry point's signatures, so that its docs are complete
-// on their own (it is a separate export, `@coroio/http/compression`).
-export type { HttpRequest, HttpResponse };
-
 /** A content coding this module produces. */
 export type Coding = "br" | "gzip";
 
