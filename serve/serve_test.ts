@@ -8,6 +8,7 @@ import { HANDSHAKE_CASES } from "../ws/_handshake_cases.ts";
 import { serve, type ServeHandler, type ServeHandlerInfo, type Server } from "./serve.ts";
 import { ServerWebSocket, upgradeWebSocket } from "./websocket.ts";
 import { rawExchange, withTimeout } from "./_test_util.ts";
+import { bodyKind, WHOLE_BODY_PROBED } from "./_whole_body.ts";
 
 const QUIET = { hostname: "127.0.0.1", port: 0, onListen() {} };
 
@@ -433,4 +434,19 @@ Deno.test("ServerWebSocket behaves like the WHATWG WebSocket", async () => {
 
 Deno.test("serve() rejects TLS options with a cert but no key", () => {
   throws(() => serve({ ...QUIET, cert: "x" }, () => new Response("")), TypeError);
+});
+
+Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast path)", () => {
+  // If this fails after a Deno upgrade, serve() still works (every body is
+  // read as a stream) but is slower: update serve/_whole_body.ts.
+  equal(WHOLE_BODY_PROBED, true);
+  const kinds: [Response, number][] = [
+    [new Response("a"), 1],
+    [new Response("a", { headers: { "content-type": "text/html" } }), 1],
+    [Response.json({ a: 1 }), 1],
+    [new Response(new Uint8Array(2)), 2],
+    [new Response(new ReadableStream()), 0],
+    [new Response(new Blob(["a"])), 0],
+  ];
+  for (const [r, kind] of kinds) equal(bodyKind(r), kind);
 });
