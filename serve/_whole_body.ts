@@ -16,6 +16,12 @@ const lazyProbe = new Response("probe");
 const LAZY = symbolOf(lazyProbe, "lazy static body");
 const LAZY_OK = LAZY !== undefined && (lazyProbe as unknown as Internal)[LAZY] === "probe";
 
+// Deno.serve's own fast path keeps some bodies (hono's `c.json()`) in a
+// third slot.
+const fastProbe = Response.json("probe");
+const FAST = symbolOf(fastProbe, "serve fast body");
+const FAST_OK = FAST !== undefined && (fastProbe as unknown as Internal)[FAST] === '"probe"';
+
 const staticProbe = new Response("probe", { headers: { "x-probe": "1" } });
 const INNER = symbolOf(staticProbe, "response");
 
@@ -32,7 +38,7 @@ function staticSource(r: Response): unknown {
 const INNER_OK = staticSource(staticProbe) === "probe";
 
 /** Whether the probes found Deno's whole-body slots (checked by a test). */
-export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK;
+export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK;
 
 /** How to read a response body: 0 as a stream, 1 with `text()`, 2 with `bytes()`. */
 export type BodyKind = 0 | 1 | 2;
@@ -45,6 +51,7 @@ export type BodyKind = 0 | 1 | 2;
  */
 export function bodyKind(r: Response): BodyKind {
   if (LAZY_OK && typeof (r as unknown as Internal)[LAZY!] === "string") return 1;
+  if (FAST_OK && typeof (r as unknown as Internal)[FAST!] === "string") return 1;
   if (INNER_OK) {
     const src = staticSource(r);
     if (typeof src === "string") return 1;

@@ -8,6 +8,7 @@ import { HANDSHAKE_CASES } from "../ws/_handshake_cases.ts";
 import { serve, type ServeHandler, type ServeHandlerInfo, type Server } from "./serve.ts";
 import { ServerWebSocket, upgradeWebSocket } from "./websocket.ts";
 import { rawExchange, withTimeout } from "./_test_util.ts";
+import { Hono } from "npm:hono@4.13.19";
 import { bodyKind, WHOLE_BODY_PROBED } from "./_whole_body.ts";
 
 const QUIET = { hostname: "127.0.0.1", port: 0, onListen() {} };
@@ -436,7 +437,7 @@ Deno.test("serve() rejects TLS options with a cert but no key", () => {
   throws(() => serve({ ...QUIET, cert: "x" }, () => new Response("")), TypeError);
 });
 
-Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast path)", () => {
+Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast path)", async () => {
   // If this fails after a Deno upgrade, serve() still works (every body is
   // read as a stream) but is slower: update serve/_whole_body.ts.
   equal(WHOLE_BODY_PROBED, true);
@@ -444,6 +445,8 @@ Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast 
     [new Response("a"), 1],
     [new Response("a", { headers: { "content-type": "text/html" } }), 1],
     [Response.json({ a: 1 }), 1],
+    [await new Hono().get("/", (c) => c.json({ a: 1 })).fetch(new Request("http://a/")), 1],
+    [await new Hono().get("/", (c) => c.text("a", 201)).fetch(new Request("http://a/")), 1],
     [new Response(new Uint8Array(2)), 2],
     [new Response(new ReadableStream()), 0],
     [new Response(new Blob(["a"])), 0],
