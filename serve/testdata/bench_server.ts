@@ -32,6 +32,9 @@ class Native {
   }
 }
 
+// A clean exit on SIGINT, so that --cpu-prof writes its profile.
+Deno.addSignalListener("SIGINT", () => Deno.exit(0));
+
 switch (variant) {
   case "hono-serve":
     serve({ hostname, port, onListen: listening }, app.fetch);
