@@ -7,6 +7,7 @@
 //           fetch-serve  a bare fetch handler under serve()
 //           fetch-deno   the same under Deno.serve()
 //           native       a native @coroio/http Handler with the same answer
+// With CERT_FILE and KEY_FILE set (PEM), the serve/Deno variants use TLS.
 // Prints "listening on http://127.0.0.1:<port>/" once it listens.
 import { Hono } from "npm:hono@4.13.19";
 import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
@@ -16,6 +17,11 @@ const BODY = "Hello Hono!";
 const variant = Deno.args[0] ?? "hono-serve";
 const port = Number(Deno.args[1] ?? 0);
 const hostname = "127.0.0.1";
+const certFile = Deno.env.get("CERT_FILE");
+const keyFile = Deno.env.get("KEY_FILE");
+const tls = certFile !== undefined && keyFile !== undefined
+  ? { cert: Deno.readTextFileSync(certFile), key: Deno.readTextFileSync(keyFile) }
+  : {};
 
 function listening(addr: Deno.NetAddr): void {
   // deno-lint-ignore no-console
@@ -37,16 +43,16 @@ Deno.addSignalListener("SIGINT", () => Deno.exit(0));
 
 switch (variant) {
   case "hono-serve":
-    serve({ hostname, port, onListen: listening }, app.fetch);
+    serve({ hostname, port, onListen: listening, ...tls }, app.fetch);
     break;
   case "hono-deno":
-    Deno.serve({ hostname, port, onListen: listening }, app.fetch);
+    Deno.serve({ hostname, port, onListen: listening, ...tls }, app.fetch);
     break;
   case "fetch-serve":
-    serve({ hostname, port, onListen: listening }, bare);
+    serve({ hostname, port, onListen: listening, ...tls }, bare);
     break;
   case "fetch-deno":
-    Deno.serve({ hostname, port, onListen: listening }, bare);
+    Deno.serve({ hostname, port, onListen: listening, ...tls }, bare);
     break;
   case "native": {
     const server = new HttpServer(new Native(), { hostname, port });
