@@ -453,3 +453,44 @@ Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast 
   ];
   for (const [r, kind] of kinds) equal(bodyKind(r), kind);
 });
+
+Deno.test("serve() passes options.logger one entry per response with its status", async () => {
+  const entries: [string, number][] = [];
+  const s = serve({
+    ...QUIET,
+    logger: { log: (e) => void entries.push([e.target, e.status]) },
+  }, (req) => new Response("", { status: req.url.endsWith("/missing") ? 404 : 200 }));
+  try {
+    for (const path of ["/", "/missing"]) await (await fetch(url(s, path))).text();
+  } finally {
+    await s.shutdown();
+  }
+  assertEquals(entries, [["/", 200], ["/missing", 404]]);
+});
+
+Deno.test("serve() refuses requests Deno.serve lets through", async () => {
+  // Deno.serve (hyper) already refuses obs-fold, a space before the colon,
+  // Content-Length with Transfer-Encoding, two Hosts, control characters and
+  // malformed lengths, as ours does. These it serves (Deno 2.9.6); ours does not.
+  const handler = () => new Response("served");
+  const ours = serve(QUIET, handler);
+  const deno = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const cases: [string, string][] = [
+    ["no Host", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"],
+    ["bare LF line ends", "GET / HTTP/1.1\nHost: a\nConnection: close\n\n"],
+    ["a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"],
+  ];
+  try {
+    for (const [name, request] of cases) {
+      const mine = await withTimeout(rawExchange(ours.addr.port, request), 3000, name);
+      ok(mine.startsWith("HTTP/1.1 400 "), `${name}: ${mine.split("\r\n")[0]}`);
+      const theirs = await withTimeout(rawExchange(deno.addr.port, request), 3000, name);
+      ok(
+        theirs.startsWith("HTTP/1.1 200 "),
+        `${name} under Deno.serve: ${theirs.split("\r\n")[0]}`,
+      );
+    }
+  } finally {
+    await Promise.all([ours.shutdown(), deno.shutdown()]);
+  }
+});
