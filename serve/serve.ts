@@ -106,8 +106,13 @@ export class Server implements AsyncDisposable {
       : Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#adapter = new FetchAdapter(handler, onError ?? defaultOnError, secure, addr);
-    this.#http = new HttpServer(this.#adapter, limits);
-    this.#finished = this.#http.serve(this.#listener);
+    try {
+      this.#http = new HttpServer(this.#adapter, limits);
+      this.#finished = this.#http.serve(this.#listener);
+    } catch (err) {
+      this.#listener.close();
+      throw err;
+    }
     if (signal !== undefined) {
       if (signal.aborted) this.shutdown();
       else signal.addEventListener("abort", this, { once: true });

@@ -17,7 +17,7 @@ function url(s: Server, path = "/"): string {
   return `http://127.0.0.1:${s.addr.port}${path}`;
 }
 
-Deno.test("serve() accepts Deno.serve's three call forms", async () => {
+Deno.test("serve() accepts (options, handler) and ({ ...options, handler }), and fails fast on bad input", async () => {
   const hello: ServeHandler = () => new Response("hi");
   const forms: [string, () => Server][] = [
     ["options, handler", () => serve(QUIET, hello)],
@@ -32,6 +32,8 @@ Deno.test("serve() accepts Deno.serve's three call forms", async () => {
     }
   }
   throws(() => serve({ ...QUIET } as never), TypeError);
+  // A bad limit fails at once and leaves no listener open (the sanitizer checks).
+  throws(() => serve({ ...QUIET, maxBodySize: -1 }, hello), RangeError);
 });
 
 Deno.test("serve() calls onListen with the address and defaults to Deno.serve's port", async () => {
