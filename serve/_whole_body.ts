@@ -1,10 +1,9 @@
 // Which responses carry a whole body (a string or bytes given to the
 // constructor) rather than a stream. The Fetch API cannot tell: `body` is a
 // ReadableStream either way. Deno keeps such bodies as they are internally;
-// this module finds where, once, by probing a Response it made, and only
-// uses that to choose which public method reads the body (`text()` or
-// `bytes()`, which Deno answers without a stream, instead of a reader). When
-// the probe fails (another Deno version), every body takes the stream path.
+// this module finds where, once, by probing Responses it made (and checking
+// that each slot holds what was given). When a probe fails (another Deno
+// version), every body takes the stream path, which only uses public API.
 
 type Internal = Record<symbol, unknown>;
 
@@ -40,22 +39,26 @@ const INNER_OK = staticSource(staticProbe) === "probe";
 /** Whether the probes found Deno's whole-body slots (checked by a test). */
 export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK;
 
-/** How to read a response body: 0 as a stream, 1 with `text()`, 2 with `bytes()`. */
-export type BodyKind = 0 | 1 | 2;
-
 /**
- * Tells how a response's body is best read.
+ * The whole body of a response, if Deno holds it as the string or bytes it
+ * was made from (no stream): then it is sent at once, without a read.
  *
- * @param r A response with a body.
- * @returns The kind.
+ * @param r A response whose body was not used.
+ * @returns The body, or `undefined` when it must be read as a stream.
  */
-export function bodyKind(r: Response): BodyKind {
-  if (LAZY_OK && typeof (r as unknown as Internal)[LAZY!] === "string") return 1;
-  if (FAST_OK && typeof (r as unknown as Internal)[FAST!] === "string") return 1;
+export function wholeBody(r: Response): string | Uint8Array | undefined {
+  const o = r as unknown as Internal;
+  if (LAZY_OK) {
+    const v = o[LAZY!];
+    if (typeof v === "string") return v;
+  }
+  if (FAST_OK) {
+    const v = o[FAST!];
+    if (typeof v === "string") return v;
+  }
   if (INNER_OK) {
     const src = staticSource(r);
-    if (typeof src === "string") return 1;
-    if (src instanceof Uint8Array) return 2;
+    if (typeof src === "string" || src instanceof Uint8Array) return src;
   }
-  return 0;
+  return undefined;
 }

@@ -8,7 +8,7 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { bodyKind } from "./_whole_body.ts";
+import { wholeBody } from "./_whole_body.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -393,9 +393,14 @@ class FetchAdapter implements Handler, RequestContext {
       }
     }
     res.status = response.status;
-    const kind = bodyKind(response);
+    const whole = response.bodyUsed ? undefined : wholeBody(response);
     for (const [name, value] of response.headers) res.appendHeader(name, value);
-    if (kind !== 0) return this.#whole(response, kind, request, info, res);
+    if (whole !== undefined) {
+      // A string or bytes: one write, no stream, no await.
+      res.send(whole);
+      this.#done(request, info);
+      return;
+    }
     const body = response.body;
     if (body === null) {
       if (request.raw.method === "HEAD" && response.headers.has("content-length")) {
@@ -407,20 +412,6 @@ class FetchAdapter implements Handler, RequestContext {
       return;
     }
     return this.#pipe(body, request, info, res);
-  }
-
-  async #whole(
-    response: Response,
-    kind: 1 | 2,
-    request: LazyRequest,
-    info: Info,
-    res: HttpResponse,
-  ): Promise<void> {
-    try {
-      res.send(kind === 1 ? await response.text() : await response.bytes());
-    } finally {
-      this.#done(request, info);
-    }
   }
 
   async #headOnly(request: LazyRequest, info: Info, res: HttpResponse): Promise<void> {
