@@ -36,8 +36,50 @@ function staticSource(r: Response): unknown {
 
 const INNER_OK = staticSource(staticProbe) === "probe";
 
+// Deno.serve's fast path: a response made with at most a content type and
+// whose headers were never touched keeps a "header kind" (1: the default
+// text type, 2: the type in the next slot) and no Headers object yet.
+const KIND = symbolOf(lazyProbe, "serve fast header kind");
+const FAST_TYPE = symbolOf(lazyProbe, "serve fast content type");
+const HEADERS = symbolOf(lazyProbe, "headers");
+
+function probeHead(): boolean {
+  if (KIND === undefined || FAST_TYPE === undefined || HEADERS === undefined) return false;
+  const plain = new Response("p") as unknown as Internal;
+  const json = Response.json(1) as unknown as Internal;
+  const general = new Response("p", { headers: { a: "1" } }) as unknown as Internal;
+  const touched = new Response("p");
+  touched.headers.set("a", "1");
+  const t = touched as unknown as Internal;
+  return plain[KIND] === 1 && plain[HEADERS] === null && json[KIND] === 2 &&
+    json[FAST_TYPE] === "application/json" && general[KIND] === 0 && t[KIND] === 0 &&
+    t[HEADERS] !== null;
+}
+
+const HEAD_OK = probeHead();
+
 /** Whether the probes found Deno's whole-body slots (checked by a test). */
-export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK;
+export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK && HEAD_OK;
+
+/**
+ * The only header of a response that has no other (Deno.serve's fast path):
+ * its content type, read without making the `Headers` object.
+ *
+ * @param r A response.
+ * @returns The content type, or `undefined` when the headers must be read.
+ */
+export function onlyContentType(r: Response): string | undefined {
+  if (!HEAD_OK) return undefined;
+  const o = r as unknown as Internal;
+  if (o[HEADERS!] !== null) return undefined;
+  const kind = o[KIND!];
+  if (kind === 1) return "text/plain;charset=UTF-8";
+  if (kind === 2) {
+    const type = o[FAST_TYPE!];
+    if (typeof type === "string") return type;
+  }
+  return undefined;
+}
 
 /**
  * The whole body of a response, if Deno holds it as the string or bytes it

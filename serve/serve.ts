@@ -8,7 +8,7 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { wholeBody } from "./_whole_body.ts";
+import { onlyContentType, wholeBody } from "./_whole_body.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -394,7 +394,9 @@ class FetchAdapter implements Handler, RequestContext {
     }
     res.status = response.status;
     const whole = response.bodyUsed ? undefined : wholeBody(response);
-    for (const [name, value] of response.headers) res.appendHeader(name, value);
+    const type = onlyContentType(response);
+    if (type !== undefined) res.setHeader("Content-Type", type);
+    else for (const [name, value] of response.headers) res.appendHeader(name, value);
     if (whole !== undefined) {
       // A string or bytes: one write, no stream, no await.
       res.send(whole);

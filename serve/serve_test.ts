@@ -9,7 +9,7 @@ import { serve, type ServeHandler, type ServeHandlerInfo, type Server } from "./
 import { ServerWebSocket, upgradeWebSocket } from "./websocket.ts";
 import { rawExchange, withTimeout } from "./_test_util.ts";
 import { Hono } from "npm:hono@4.13.19";
-import { WHOLE_BODY_PROBED, wholeBody } from "./_whole_body.ts";
+import { onlyContentType, WHOLE_BODY_PROBED, wholeBody } from "./_whole_body.ts";
 
 const QUIET = { hostname: "127.0.0.1", port: 0, onListen() {} };
 
@@ -456,6 +456,16 @@ Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast 
     [new Response(null), undefined],
   ];
   for (const [r, body] of cases) assertEquals(wholeBody(r), body);
+  const touched = new Response("a");
+  touched.headers.append("x-b", "1");
+  const types: [Response, string | undefined][] = [
+    [new Response("a"), "text/plain;charset=UTF-8"],
+    [Response.json(1), "application/json"],
+    [new Response("a", { headers: { "content-type": "text/html" } }), "text/html"],
+    [new Response("a", { headers: { "x-a": "1" } }), undefined],
+    [touched, undefined],
+  ];
+  for (const [r, type] of types) equal(onlyContentType(r), type);
 });
 
 Deno.test("serve() passes options.logger one entry per response with its status", async () => {

@@ -38,8 +38,9 @@ class Native {
   }
 }
 
-// A clean exit on SIGINT, so that --cpu-prof writes its profile.
+// A clean exit on SIGINT or SIGTERM, so that --cpu-prof writes its profile.
 Deno.addSignalListener("SIGINT", () => Deno.exit(0));
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 
 switch (variant) {
   case "hono-serve":
