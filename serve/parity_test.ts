@@ -1,6 +1,7 @@
 // The same programs under Deno.serve and under serve() must give the same
 // answers: a hono app (npm:hono) and a Deno.serve-style echo program.
 import { deepStrictEqual as assertEquals, ok, strictEqual as equal } from "node:assert/strict";
+import { Hono } from "npm:hono@4.13.19";
 import { upgradeWebSocket as honoDenoUpgrade } from "npm:hono@4.13.19/deno";
 import WebSocketNode from "npm:ws@8.23.0";
 import { createUpgradeWebSocket } from "./hono.ts";
@@ -172,6 +173,60 @@ Deno.test("createUpgradeWebSocket() serves hono WebSocket routes as hono/deno do
       await snapshot(ws(p.base.deno).replace("ws", "http")),
     );
     ok(true);
+  } finally {
+    await stopPair(p);
+  }
+});
+
+Deno.test("createUpgradeWebSocket() delivers onOpen, onMessage and onClose as hono/deno does", async () => {
+  const logs: Record<string, string[]> = { ours: [], deno: [] };
+  const serverClosed = { ours: Promise.withResolvers<void>(), deno: Promise.withResolvers<void>() };
+  const build = (helper: UpgradeHelper, log: string[], onClosed: () => void) =>
+    new Hono().get(
+      "/ws",
+      helper(() => ({
+        onOpen(_e: Event, ws: { send(s: string): void; readyState: number }) {
+          log.push(`open ${ws.readyState}`);
+          ws.send("welcome");
+        },
+        onMessage(e: MessageEvent, ws: { close(code: number, reason: string): void }) {
+          log.push(`message ${e.data}`);
+          ws.close(4001, "bye");
+        },
+        onClose(e: CloseEvent) {
+          log.push(`close ${e.code} ${e.reason}`);
+          onClosed();
+        },
+      })),
+    );
+  const p = startPair(
+    build(createUpgradeWebSocket() as UpgradeHelper, logs.ours!, serverClosed.ours.resolve).fetch,
+    build(honoDenoUpgrade as UpgradeHelper, logs.deno!, serverClosed.deno.resolve).fetch,
+  );
+  try {
+    for (const [side, base] of [["ours", p.base.ours], ["deno", p.base.deno]] as const) {
+      const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+      const got: string[] = [];
+      const closed = Promise.withResolvers<void>();
+      ws.onmessage = (e) => {
+        got.push(String(e.data));
+        ws.send("hi");
+      };
+      ws.onclose = (e) => {
+        got.push(`closed ${e.code} ${e.reason}`);
+        closed.resolve();
+      };
+      await withTimeout(closed.promise, 5000, `${side} close`);
+      logs[side]!.push(...got.map((g) => `client ${g}`));
+    }
+    // The server's close callback may run just after the client saw the close.
+    await withTimeout(
+      Promise.all([serverClosed.ours.promise, serverClosed.deno.promise]),
+      3000,
+      "server close callbacks",
+    );
+    assertEquals(logs.ours!.sort(), logs.deno!.sort());
+    ok(logs.ours!.includes("close 4001 bye"), logs.ours!.join("; "));
   } finally {
     await stopPair(p);
   }
