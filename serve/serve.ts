@@ -392,26 +392,34 @@ class FetchAdapter implements Handler, RequestContext {
         return target;
       }
     }
-    res.status = response.status;
-    const whole = response.bodyUsed ? undefined : wholeBody(response);
-    const type = onlyContentType(response);
-    if (type !== undefined) res.setHeader("Content-Type", type);
-    else for (const [name, value] of response.headers) res.appendHeader(name, value);
-    if (whole !== undefined) {
-      // A string or bytes: one write, no stream, no await.
-      res.send(whole);
-      this.#done(request, info);
-      return;
-    }
-    const body = response.body;
-    if (body === null) {
-      if (request.raw.method === "HEAD" && response.headers.has("content-length")) {
-        // Keep the length the application gave (the GET length).
-        return this.#headOnly(request, info, res);
+    let body: ReadableStream<Uint8Array> | null;
+    try {
+      res.status = response.status;
+      const whole = response.bodyUsed ? undefined : wholeBody(response);
+      const type = onlyContentType(response);
+      if (type !== undefined) res.setHeader("Content-Type", type);
+      else for (const [name, value] of response.headers) res.appendHeader(name, value);
+      if (whole !== undefined) {
+        // A string or bytes: one write, no stream, no await.
+        res.send(whole);
+        this.#done(request, info);
+        return;
       }
-      res.send(null);
+      body = response.body;
+      if (body === null) {
+        if (request.raw.method === "HEAD" && response.headers.has("content-length")) {
+          // Keep the length the application gave (the GET length).
+          return this.#headOnly(request, info, res);
+        }
+        res.send(null);
+        this.#done(request, info);
+        return;
+      }
+    } catch (err) {
+      // A status the server cannot send (Response.error() has 0): the server
+      // answers 500.
       this.#done(request, info);
-      return;
+      throw err;
     }
     return this.#pipe(body, request, info, res);
   }

@@ -228,6 +228,7 @@ Deno.test("serve() shuts down when options.signal aborts", async () => {
 Deno.test("serve() answers handler errors through onError, and 500 by default", async () => {
   const boom: ServeHandler = (req) => {
     if (req.url.endsWith("/async")) return Promise.reject(new Error("later"));
+    if (req.url.endsWith("/error-response")) return Response.error();
     if (req.url.endsWith("/bad")) return "not a response" as unknown as Response;
     throw new Error("now");
   };
@@ -238,6 +239,7 @@ Deno.test("serve() answers handler errors through onError, and 500 by default", 
   }, boom);
   const plain = serve({
     ...QUIET,
+    errorReporter: { report() {} },
     onError: (e) => {
       errors.push((e as Error).message);
       return new Response("Internal Server Error", { status: 500 });
@@ -252,6 +254,9 @@ Deno.test("serve() answers handler errors through onError, and 500 by default", 
     const res = await fetch(url(plain, "/bad"));
     equal(res.status, 500);
     await res.body?.cancel();
+    const err = await fetch(url(plain, "/error-response"));
+    equal(err.status, 500);
+    await err.body?.cancel();
     ok(errors[0]!.includes("must be a response"), errors[0]);
   } finally {
     await Promise.all([custom.shutdown(), plain.shutdown()]);
