@@ -491,7 +491,12 @@ class FetchAdapter implements Handler, RequestContext {
   }
 
   #done(request: LazyRequest, info: Info): void {
-    if (request.watched) this.#watched.delete(request);
+    if (request.watched) {
+      this.#watched.delete(request);
+      // As Deno.serve does by default (its "legacy abort"): the signal also
+      // aborts once the response is done, so cleanup hung on it runs.
+      request.abort(new DOMException("The request has been cancelled.", "AbortError"));
+    }
     info.settle();
   }
 }

@@ -218,6 +218,28 @@ Deno.test("serve() aborts req.signal when the server shuts down", async () => {
   equal((reason as DOMException).name, "AbortError");
 });
 
+Deno.test("serve() aborts req.signal once the response is done, as Deno.serve does by default", async () => {
+  const signals: AbortSignal[] = [];
+  const handler = (req: Request) => {
+    signals.push(req.signal);
+    equal(req.signal.aborted, false);
+    return new Response("x");
+  };
+  const ours = serve(QUIET, handler);
+  const deno = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  try {
+    for (const base of [url(ours), `http://127.0.0.1:${deno.addr.port}/`]) {
+      await (await fetch(base)).text();
+    }
+    for (let i = 0; i < 50 && !signals.every((s) => s.aborted); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(signals.map((s) => s.aborted), [true, true]);
+  } finally {
+    await Promise.all([ours.shutdown(), deno.shutdown()]);
+  }
+});
+
 Deno.test("serve() shuts down when options.signal aborts", async () => {
   const ac = new AbortController();
   const s = serve({ ...QUIET, signal: ac.signal }, () => new Response(""));
