@@ -51,6 +51,8 @@ export * from "./access_log.ts";
 export * from "./request.ts";
 export * from "./response.ts";
 export * from "./router.ts";
+export * from "./cookie.ts";
+export * from "./static.ts";
 export * from "./server.ts";
 export {
   type Clock,
