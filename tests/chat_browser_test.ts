@@ -4,6 +4,7 @@
 // connections, and only opens loopback pages.
 import { ok as assert } from "node:assert/strict";
 import { startExample } from "./_spawn.ts";
+import { findBinary, ServerProcess } from "../broker_workers/_conformance.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
@@ -74,6 +75,67 @@ Deno.test({
     } finally {
       await context.close();
       await ex.stop("SIGTERM");
+      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+const redisBinary = findBinary("redis-server");
+if (redisBinary === undefined) {
+  // deno-lint-ignore no-console
+  console.warn("\n!!! SKIPPING the two-process chat test: redis-server is missing. !!!\n");
+}
+
+Deno.test({
+  name: "examples/chat in Chromium: two chat processes on one Redis, messages cross",
+  ignore: !hasChromium || redisBinary === undefined,
+  async fn() {
+    const { chromium } = await import("npm:playwright-core@1.65.1");
+    const redis = await new ServerProcess(redisBinary!, (p) => [
+      "--port",
+      String(p),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ]).start();
+    const flag = ["--redis", `redis://127.0.0.1:${redis.port}`];
+    const a = await startExample("examples/chat/server.ts", flag);
+    const b = await startExample("examples/chat/server.ts", flag);
+    const userDataDir = await Deno.makeTempDir({ prefix: "coroio-chromium-" });
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      timeout: 30000,
+    });
+    try {
+      await context.route(/.*/, (route) => {
+        const host = new URL(route.request().url()).hostname;
+        return host === "127.0.0.1" ? route.continue() : route.abort();
+      });
+      const ann = await context.newPage();
+      await ann.goto(`http://127.0.0.1:${a.port}/?name=ann`);
+      await ann.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+      const bob = await context.newPage();
+      await bob.goto(`http://127.0.0.1:${b.port}/?name=bob`);
+      await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+      // bob joined on the other process: ann hears it through Redis.
+      await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
+      await bob.fill("#message", "hello across processes");
+      await bob.press("#message", "Enter");
+      await ann.locator("#log li", { hasText: "bob: hello across processes" })
+        .waitFor({ timeout: 10000 });
+      await ann.fill("#message", "and back");
+      await ann.press("#message", "Enter");
+      await bob.locator("#log li", { hasText: "ann: and back" }).waitFor({ timeout: 10000 });
+    } finally {
+      await context.close();
+      await a.stop("SIGTERM");
+      await b.stop("SIGTERM");
+      await redis.stop();
       await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },

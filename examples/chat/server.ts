@@ -1,10 +1,16 @@
 /**
  * A chat server: the page at `/` is served by @coroio/http, the WebSocket
  * at `/chat` by @coroio/ws through the @coroio/http-ws bridge. Every message
- * is broadcast to every connected client with the sender's name; joins and
- * leaves are announced.
+ * is published to the room's topic (framed, and compressed, once for all
+ * members) with the sender's name; joins and leaves are announced. With
+ * `--redis redis://HOST:PORT` or `--nats nats://HOST:PORT` several chat
+ * processes share one room through the broker; `--workers N` runs N copies on
+ * N cores sharing the port (with `--unstable-net`: SO_REUSEPORT).
  *
  *     deno task start            # or: deno run --allow-net examples/chat/server.ts --port 8080
+ *     deno run -A examples/chat/server.ts --port 8080 --redis redis://127.0.0.1:6379
+ *
+ * The `online` list a new member gets names the members of its own process.
  *
  * @module
  */
@@ -16,8 +22,11 @@ import {
   Router,
 } from "@coroio/http";
 import { type UpgradeDecision, type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
-import type { WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, parseListenFlags, printListening, urlHost } from "../_args.ts";
+import type { Broker } from "@coroio/core";
+import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
+import { Topics, type WebSocketSession } from "@coroio/ws";
+import { abortOnSignals, parseFanoutFlags, printListening, urlHost } from "../_args.ts";
+import { externalBroker } from "../_broker.ts";
 import { CHAT_PAGE } from "./page.ts";
 
 /** Per-connection data: the member's name. */
@@ -37,10 +46,21 @@ export class ChatPage implements Handler {
   }
 }
 
+/** The room's topic. */
+const ROOM = "chat";
+
 /** The room: one handler object for every member's events. */
 export class ChatRoom implements WebSocketRoute<Member> {
   #members = new Set<WebSocketSession<Member>>();
   #guests = 0;
+  #topics: Topics;
+
+  /**
+   * @param broker Shares the room with other processes (Redis, NATS, workers).
+   */
+  constructor(broker: Broker | null = null) {
+    this.#topics = new Topics(broker === null ? {} : { broker });
+  }
 
   /** Members connected now. */
   get size(): number {
@@ -54,9 +74,11 @@ export class ChatRoom implements WebSocketRoute<Member> {
     return { data: { name: name === "" ? `guest${++this.#guests}` : name } };
   }
 
-  onOpen(ws: WebSocketSession<Member>): void {
+  async onOpen(ws: WebSocketSession<Member>): Promise<void> {
     const online = [...this.#members].map((m) => m.data.name);
     this.#members.add(ws);
+    // Resolves once the broker (if any) confirmed: the join reaches everyone.
+    await this.#topics.subscribe(ws as WebSocketSession<unknown>, ROOM);
     ws.send(JSON.stringify({ type: "welcome", name: ws.data.name, online })).catch(ignore);
     this.#broadcast({ type: "join", name: ws.data.name });
   }
@@ -73,17 +95,14 @@ export class ChatRoom implements WebSocketRoute<Member> {
   }
 
   #broadcast(event: Record<string, unknown>): void {
-    const json = JSON.stringify(event);
-    for (const member of this.#members) {
-      if (member.readyState === 1) member.send(json).catch(ignore);
-    }
+    this.#topics.publish(ROOM, JSON.stringify(event));
   }
 }
 
 function ignore(): void {}
 
 /** Builds the chat's router. */
-export function chatRoutes(room: ChatRoom = new ChatRoom()): Router {
+export function chatRoutes(room: ChatRoom): Router {
   return new Router()
     .get("/", new ChatPage())
     .upgrade(
@@ -93,14 +112,46 @@ export function chatRoutes(room: ChatRoom = new ChatRoom()): Router {
     );
 }
 
-if (import.meta.main) {
-  const { hostname, port } = parseListenFlags(Deno.args, 8080);
-  const signal = abortOnSignals();
-  const server = new HttpServer(chatRoutes(), { hostname, port, signal, shutdownTimeout: 3000 });
-  const addr = server.listen();
-  printListening("http", addr);
-  // deno-lint-ignore no-console
-  console.log(`open http://${urlHost(addr.hostname)}:${addr.port}/ in two browser windows to chat`);
-  await server.finished;
+/** Serves the chat on `listener` until `signal` aborts; closes the broker. */
+async function serveChat(
+  listener: Deno.Listener,
+  broker: Broker | null,
+  signal: AbortSignal,
+  print: boolean,
+): Promise<void> {
+  const server = new HttpServer(chatRoutes(new ChatRoom(broker)), { signal, shutdownTimeout: 3000 });
+  const finished = server.serve(listener);
+  if (print) {
+    const addr = listener.addr as Deno.NetAddr;
+    printListening("http", addr);
+    // deno-lint-ignore no-console
+    console.log(`open http://${urlHost(addr.hostname)}:${addr.port}/ in two browser windows to chat`);
+  }
+  await finished;
+  await broker?.close();
+}
+
+if (import.meta.main && inWorker()) {
+  // A worker of the --workers cluster (started by the main thread below).
+  const worker = await clusterWorker();
+  const flags = parseFanoutFlags([...worker.args], 8080);
+  await serveChat(worker.listen(), await externalBroker(flags) ?? worker.broker, worker.signal, false);
+  await worker.stopped();
+} else if (import.meta.main) {
+  const flags = parseFanoutFlags(Deno.args, 8080);
+  if (flags.workers > 0) {
+    const cluster = await runWorkers(import.meta.url, {
+      workers: flags.workers,
+      hostname: flags.hostname,
+      port: flags.port,
+      mode: hasUnstableNet() ? "reuseport" : "shared",
+      args: Deno.args,
+    });
+    printListening("http", { transport: "tcp", hostname: cluster.hostname, port: cluster.port });
+    await cluster.done;
+  } else {
+    const listener = Deno.listen({ hostname: flags.hostname, port: flags.port });
+    await serveChat(listener, await externalBroker(flags), abortOnSignals(), true);
+  }
   Deno.exit(0);
 }
