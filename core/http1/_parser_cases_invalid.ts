@@ -85,12 +85,6 @@ export const MALFORMED_CASES: InvalidCase[] = [
     status: 505,
     code: "unsupported-version",
   },
-  {
-    name: "HTTP/1.2",
-    input: `GET / HTTP/1.2\r\n${H}\r\n`,
-    status: 505,
-    code: "unsupported-version",
-  },
   { name: "HTTP/3.0", input: `GET / HTTP/3.0\r\n`, status: 505, code: "unsupported-version" },
   {
     name: "lower-case http version",

@@ -36,6 +36,18 @@ export const VALID_CASES: ValidCase[] = [
     },
   },
   {
+    // RFC 9110 2.5: a higher minor version is served as the highest one spoken.
+    name: "HTTP/1.2 is served as HTTP/1.1",
+    input: "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+    expect: {
+      method: "GET",
+      target: "/",
+      version: "HTTP/1.1",
+      keepAlive: true,
+      headers: [["host", "a"]],
+    },
+  },
+  {
     name: "HTTP/1.0 without Host is not keep-alive",
     input: "GET / HTTP/1.0\r\n\r\n",
     expect: { method: "GET", target: "/", version: "HTTP/1.0", keepAlive: false, headers: [] },

@@ -452,11 +452,13 @@ export class RequestParser {
               }
             }
             const major = buf[vs0 + 5]! - 0x30;
-            const minor = buf[vs0 + 7]! - 0x30;
-            if (major !== 1 || minor > 1) {
+            // A higher minor version is served as HTTP/1.1, the highest this
+            // server speaks (RFC 9110 2.5); another major version is not HTTP/1.
+            const minor = buf[vs0 + 7]! - 0x30 > 1 ? 1 : buf[vs0 + 7]! - 0x30;
+            if (major !== 1) {
               fail(
                 HttpErrorCode.UnsupportedVersion,
-                `Cannot parse request line: HTTP/${major}.${minor} is not supported`,
+                `Cannot parse request line: HTTP/${major}.${buf[vs0 + 7]! - 0x30} is not supported`,
               );
             }
             this.#minor = minor;
