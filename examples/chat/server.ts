@@ -119,13 +119,18 @@ async function serveChat(
   signal: AbortSignal,
   print: boolean,
 ): Promise<void> {
-  const server = new HttpServer(chatRoutes(new ChatRoom(broker)), { signal, shutdownTimeout: 3000 });
+  const server = new HttpServer(chatRoutes(new ChatRoom(broker)), {
+    signal,
+    shutdownTimeout: 3000,
+  });
   const finished = server.serve(listener);
   if (print) {
     const addr = listener.addr as Deno.NetAddr;
     printListening("http", addr);
     // deno-lint-ignore no-console
-    console.log(`open http://${urlHost(addr.hostname)}:${addr.port}/ in two browser windows to chat`);
+    console.log(
+      `open http://${urlHost(addr.hostname)}:${addr.port}/ in two browser windows to chat`,
+    );
   }
   await finished;
   await broker?.close();
@@ -135,7 +140,12 @@ if (import.meta.main && inWorker()) {
   // A worker of the --workers cluster (started by the main thread below).
   const worker = await clusterWorker();
   const flags = parseFanoutFlags([...worker.args], 8080);
-  await serveChat(worker.listen(), await externalBroker(flags) ?? worker.broker, worker.signal, false);
+  await serveChat(
+    worker.listen(),
+    await externalBroker(flags) ?? worker.broker,
+    worker.signal,
+    false,
+  );
   await worker.stopped();
 } else if (import.meta.main) {
   const flags = parseFanoutFlags(Deno.args, 8080);
