@@ -263,3 +263,20 @@ Deno.test({
     await stopNats(server);
   },
 });
+
+Deno.test("NatsBroker() refuses a bad option at construction, before connecting", () => {
+  const cases: [NatsBrokerOptions, RegExp | ErrorConstructor][] = [
+    [
+      { heartbeatInterval: 0 },
+      /Cannot create NatsBroker: heartbeatInterval must be an integer >= 1/,
+    ],
+    [{ reconnectDelay: 2.5 }, /Cannot create NatsBroker: reconnectDelay must be an integer >= 1/],
+    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1/],
+    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1/],
+    [{ nodeId: "" }, RangeError],
+    [{ nodeId: "a b" }, TypeError],
+  ];
+  for (const [options, error] of cases) {
+    throws(() => new NatsBroker(options), error, JSON.stringify(options));
+  }
+});

@@ -1,5 +1,5 @@
 import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
-import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
 import {
   changesWhileDown,
   conformance,
@@ -284,4 +284,21 @@ Deno.test({
     await changesWhileDown(server, (rec) => node(server, rec));
     await server.stop();
   },
+});
+
+Deno.test("RedisBroker() refuses a bad option at construction, before connecting", () => {
+  const cases: [RedisBrokerOptions, RegExp | ErrorConstructor][] = [
+    [
+      { heartbeatInterval: 0 },
+      /Cannot create RedisBroker: heartbeatInterval must be an integer >= 1/,
+    ],
+    [{ reconnectDelay: 2.5 }, /Cannot create RedisBroker: reconnectDelay must be an integer >= 1/],
+    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1/],
+    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1/],
+    [{ nodeId: "" }, RangeError],
+    [{ nodeId: "a b" }, TypeError],
+  ];
+  for (const [options, error] of cases) {
+    throws(() => new RedisBroker(options), error, JSON.stringify(options));
+  }
 });
