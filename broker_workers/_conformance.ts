@@ -6,7 +6,8 @@ import {
   BrokerClosedError,
   type BrokerGap,
   type BrokerListener,
-  type BrokerState,
+  BrokerState,
+  GapReason,
   MessageFlags,
   type MessageOrigin,
 } from "@coroio/core";
@@ -424,6 +425,56 @@ export class ServerProcess {
     }
     await child.status;
   }
+}
+
+/**
+ * Kills `server` (SIGKILL) while `pub` publishes every 2 ms to a subscriber, restarts it, and
+ * checks the subscriber saw one disconnect, one reconnect gap, then delivery again with every
+ * sequence number up to the last one received either delivered or reported missing, and that
+ * `pub` counted the publishes it dropped meanwhile. The caller stops the server afterwards.
+ */
+export async function serverCrash(
+  server: ServerProcess,
+  make: (rec: Recorder) => Promise<Broker & { readonly dropped: number }>,
+): Promise<void> {
+  const [subRec, pubRec] = [new Recorder(), new Recorder()];
+  const sub = await make(subRec);
+  const pub = await make(pubRec);
+  let sent = 0;
+  const ticker = setInterval(() => pub.publish("t", text(String(++sent))), 2);
+  try {
+    await sub.subscribe("t");
+    await subRec.count(20);
+    await server.stop("SIGKILL");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+    const before = subRec.messages.length;
+    await server.start();
+    await subRec.until(
+      () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+      "a reconnect gap",
+    );
+    await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+    await subRec.until(
+      () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+      "a sequence gap",
+    );
+  } finally {
+    clearInterval(ticker);
+    await sub.close();
+    await pub.close();
+  }
+  // Every sequence number up to the last received was either delivered or reported missing.
+  const seqs = subRec.messages.map((m) => m.seq);
+  const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+    .reduce((sum, g) => sum + g.missed, 0);
+  strictEqual(seqs.length + missed, seqs.at(-1));
+  deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+  deepStrictEqual(
+    subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+    ["t"],
+  );
+  deepStrictEqual(subRec.states, ["connected", "disconnected", "connected", "closed"]);
+  ok(pub.dropped > 0, "publishes while the server was down are counted as dropped");
 }
 
 /**
