@@ -1,14 +1,16 @@
-import { BrokerClosedError, BrokerState } from "@coroio/core";
+import { BrokerState } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import {
   changesWhileDown,
+  closedBeforeServer,
   conformance,
   findBinary,
-  freePort,
   Recorder,
+  refusesBadOptions,
   serverCrash,
   ServerProcess,
   slowSubscriber,
+  startedBeforeServer,
   twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
@@ -55,6 +57,9 @@ async function node(
   await broker.ready();
   return broker;
 }
+
+const at = (port: number, options: NatsBrokerOptions): NatsBroker =>
+  new NatsBroker({ servers: `127.0.0.1:${port}`, ...options });
 
 conformance("NatsBroker", async () => {
   const server = await (await natsServer()).start();
@@ -168,41 +173,18 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = await natsServer();
-    const rec = new Recorder();
-    const broker = new NatsBroker({
-      servers: `127.0.0.1:${server.port}`,
-      listener: rec,
-      reconnectDelay: 10,
-      maxReconnectDelay: 50,
-    });
-    const subscribed = broker.subscribe("t");
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await server.start();
-    await subscribed;
-    await broker.ready();
-    strictEqual(broker.state, BrokerState.Connected);
-    await broker.close();
-    await stopNats(server);
+    try {
+      await startedBeforeServer(server, at);
+    } finally {
+      await stopNats(server);
+    }
   },
 });
 
 Deno.test({
   name: "NatsBroker.close() before the server ever came up releases everything",
   ignore: missing !== false,
-  async fn() {
-    const rec = new Recorder();
-    const port = freePort();
-    const broker = new NatsBroker({
-      servers: `127.0.0.1:${port}`,
-      listener: rec,
-      reconnectDelay: 10,
-    });
-    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await broker.close();
-    strictEqual(await refused, true);
-    strictEqual(broker.state, BrokerState.Closed);
-  },
+  fn: () => closedBeforeServer(at),
 });
 
 Deno.test({
@@ -233,18 +215,5 @@ Deno.test({
 });
 
 Deno.test("NatsBroker() refuses a bad option at construction, before connecting", () => {
-  const cases: [NatsBrokerOptions, RegExp | ErrorConstructor][] = [
-    [
-      { heartbeatInterval: 0 },
-      /Cannot create NatsBroker: heartbeatInterval must be an integer >= 1/,
-    ],
-    [{ reconnectDelay: 2.5 }, /Cannot create NatsBroker: reconnectDelay must be an integer >= 1/],
-    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1/],
-    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1/],
-    [{ nodeId: "" }, RangeError],
-    [{ nodeId: "a b" }, TypeError],
-  ];
-  for (const [options, error] of cases) {
-    throws(() => new NatsBroker(options), error, JSON.stringify(options));
-  }
+  refusesBadOptions("NatsBroker", (options) => new NatsBroker(options));
 });

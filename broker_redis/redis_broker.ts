@@ -166,8 +166,19 @@ export class RedisBroker implements Broker {
     await this.#pubReady.promise;
   }
 
-  #backoff(retries: number): number {
-    return reconnectBackoff(this.#settings, retries);
+  /** The subscriber connection is down: report it and try again after the backoff. */
+  #retrySub(error: unknown): void {
+    this.#events.setState(BrokerState.Disconnected, error);
+    const delay = reconnectBackoff(this.#settings, this.#attempt++);
+    this.#reconnectTimer = setTimeout(this.#reconnect, delay);
+  }
+
+  /** The publisher connection is down: try again after the backoff. */
+  #retryPub(): void {
+    this.#pubTimer = setTimeout(
+      this.#reconnectPub,
+      reconnectBackoff(this.#settings, this.#pubAttempt++),
+    );
   }
 
   #channel(topic: string): string {
@@ -206,7 +217,7 @@ export class RedisBroker implements Broker {
       client = await this.#open();
     } catch {
       if (this.#events.closed) return;
-      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+      this.#retryPub();
       return;
     }
     if (this.#events.closed) {
@@ -226,8 +237,7 @@ export class RedisBroker implements Broker {
       client = await this.#open();
     } catch (error) {
       if (this.#events.closed) return;
-      this.#events.setState(BrokerState.Disconnected, error);
-      this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+      this.#retrySub(error);
       return;
     }
     const timer = setTimeout(() => client.destroy(), this.#settings.connectTimeout);
@@ -249,8 +259,7 @@ export class RedisBroker implements Broker {
     } catch (error) {
       client.destroy();
       if (this.#events.closed) return;
-      this.#events.setState(BrokerState.Disconnected, error);
-      this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+      this.#retrySub(error);
       return;
     } finally {
       clearTimeout(timer);
@@ -276,7 +285,7 @@ export class RedisBroker implements Broker {
     else if (client === this.#pub && !this.#events.closed) {
       this.#pub = undefined;
       client.destroy();
-      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+      this.#retryPub();
     }
   }
 
@@ -287,8 +296,7 @@ export class RedisBroker implements Broker {
     client.destroy();
     this.#ready = Promise.withResolvers<void>();
     void this.#ready.promise.catch(this.#onClientError);
-    this.#events.setState(BrokerState.Disconnected, error);
-    this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+    this.#retrySub(error);
   }
 
   #heartbeatTick(): void {

@@ -1,15 +1,17 @@
 import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
-import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   changesWhileDown,
+  closedBeforeServer,
   conformance,
   findBinary,
-  freePort,
   type Recorder,
   Recorder as RecorderClass,
+  refusesBadOptions,
   serverCrash,
   ServerProcess,
   slowSubscriber,
+  startedBeforeServer,
   twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
@@ -55,6 +57,9 @@ async function node(
   await broker.ready();
   return broker;
 }
+
+const at = (port: number, options: RedisBrokerOptions): RedisBroker =>
+  new RedisBroker({ url: `redis://127.0.0.1:${port}`, ...options });
 
 conformance("RedisBroker", async () => {
   const server = await redisServer().start();
@@ -175,41 +180,18 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = redisServer();
-    const rec = new RecorderClass();
-    const broker = new RedisBroker({
-      url: `redis://127.0.0.1:${server.port}`,
-      listener: rec,
-      reconnectDelay: 10,
-      maxReconnectDelay: 50,
-    });
-    const subscribed = broker.subscribe("t");
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await server.start();
-    await subscribed;
-    await broker.ready();
-    strictEqual(broker.state, BrokerState.Connected);
-    await broker.close();
-    await server.stop();
+    try {
+      await startedBeforeServer(server, at);
+    } finally {
+      await server.stop();
+    }
   },
 });
 
 Deno.test({
   name: "RedisBroker.close() before the server ever came up releases everything",
   ignore: missing !== false,
-  async fn() {
-    const rec = new RecorderClass();
-    const port = freePort();
-    const broker = new RedisBroker({
-      url: `redis://127.0.0.1:${port}`,
-      listener: rec,
-      reconnectDelay: 10,
-    });
-    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await broker.close();
-    strictEqual(await refused, true);
-    strictEqual(broker.state, BrokerState.Closed);
-  },
+  fn: () => closedBeforeServer(at),
 });
 
 Deno.test({
@@ -252,18 +234,5 @@ Deno.test({
 });
 
 Deno.test("RedisBroker() refuses a bad option at construction, before connecting", () => {
-  const cases: [RedisBrokerOptions, RegExp | ErrorConstructor][] = [
-    [
-      { heartbeatInterval: 0 },
-      /Cannot create RedisBroker: heartbeatInterval must be an integer >= 1/,
-    ],
-    [{ reconnectDelay: 2.5 }, /Cannot create RedisBroker: reconnectDelay must be an integer >= 1/],
-    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1/],
-    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1/],
-    [{ nodeId: "" }, RangeError],
-    [{ nodeId: "a b" }, TypeError],
-  ];
-  for (const [options, error] of cases) {
-    throws(() => new RedisBroker(options), error, JSON.stringify(options));
-  }
+  refusesBadOptions("RedisBroker", (options) => new RedisBroker(options));
 });
