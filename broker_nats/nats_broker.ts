@@ -112,7 +112,8 @@ export class NatsBroker implements Broker {
    * Starts connecting; see {@linkcode NatsBroker.ready}.
    *
    * @param options Servers, prefix, node id, listener, heartbeat and backoff.
-   * @throws {RangeError} If a duration is not an integer `>= 1` or the node id is empty or too long.
+   * @throws {RangeError} If a duration is not an integer `>= 1`, or the node id is empty or
+   * too long.
    * @throws {TypeError} If the node id holds other than printable ASCII.
    */
   constructor(options: NatsBrokerOptions = {}) {

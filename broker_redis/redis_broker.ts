@@ -129,7 +129,8 @@ export class RedisBroker implements Broker {
    * Starts connecting both connections; see {@linkcode RedisBroker.ready}.
    *
    * @param options Server, prefix, node id, listener, heartbeat and backoff.
-   * @throws {RangeError} If a duration is not an integer `>= 1` or the node id is empty or too long.
+   * @throws {RangeError} If a duration is not an integer `>= 1`, or the node id is empty or
+   * too long.
    * @throws {TypeError} If the node id holds other than printable ASCII.
    */
   constructor(options: RedisBrokerOptions = {}) {

@@ -548,15 +548,11 @@ export function reconnectSettings(
  * import { deepStrictEqual } from "node:assert/strict";
  *
  * const settings = { reconnectDelay: 50, maxReconnectDelay: 300 };
- * const mid = () => 0.5;
- * deepStrictEqual([0, 1, 2, 3, 40].map((n) => reconnectBackoff(settings, n, mid)), [
- *   50,
- *   100,
- *   200,
- *   300,
- *   300,
- * ]);
- * deepStrictEqual([reconnectBackoff(settings, 0, () => 0), reconnectBackoff(settings, 0, () => 0.999)], [40, 60]);
+ * const doubled = [0, 1, 2, 3, 40].map((n) => reconnectBackoff(settings, n, () => 0.5));
+ * deepStrictEqual(doubled, [50, 100, 200, 300, 300]);
+ * const low = reconnectBackoff(settings, 0, () => 0);
+ * const high = reconnectBackoff(settings, 0, () => 0.999);
+ * deepStrictEqual([low, high], [40, 60]);
  * ```
  */
 export function reconnectBackoff(
@@ -579,7 +575,13 @@ export function reconnectBackoff(
  *
  * @example Delivering, dropping a duplicate, reporting a hole
  * ```ts
- * import { type BrokerGap, BrokerEvents, BrokerState, encodeEnvelope, noopListener } from "@coroio/core";
+ * import {
+ *   BrokerEvents,
+ *   type BrokerGap,
+ *   BrokerState,
+ *   encodeEnvelope,
+ *   noopListener,
+ * } from "@coroio/core";
  * import { deepStrictEqual } from "node:assert/strict";
  *
  * const got: string[] = [];
@@ -645,7 +647,10 @@ export class BrokerEvents {
    * import { deepStrictEqual } from "node:assert/strict";
    *
    * const seen: string[] = [];
-   * const listener = { ...noopListener, onStateChange: (s: string, e?: Error) => seen.push(`${s}:${e?.message}`) };
+   * const listener = {
+   *   ...noopListener,
+   *   onStateChange: (state: string, error?: Error) => seen.push(`${state}:${error?.message}`),
+   * };
    * const events = new BrokerEvents({ nodeId: "n", listener }, BrokerState.Connecting);
    * events.setState(BrokerState.Disconnected, "refused");
    * events.setState(BrokerState.Disconnected, "refused again");
