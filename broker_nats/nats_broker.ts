@@ -1,16 +1,15 @@
 import {
   type Broker,
   BrokerClosedError,
+  BrokerEvents,
   type BrokerListener,
   BrokerState,
-  decodeEnvelope,
   encodeEnvelope,
-  type Envelope,
-  GapReason,
-  type MessageOrigin,
-  newNodeId,
   PublishSequence,
-  SequenceTracker,
+  reconnectBackoff,
+  type ReconnectingBrokerOptions,
+  type ReconnectSettings,
+  reconnectSettings,
 } from "@coroio/core";
 import {
   connect,
@@ -22,8 +21,13 @@ import {
 } from "@nats-io/transport-node";
 import { topicSubject } from "./subject.ts";
 
-/** Options for {@linkcode NatsBroker}. */
-export interface NatsBrokerOptions {
+/**
+ * Options for {@linkcode NatsBroker}; the node id, listener, heartbeat and
+ * backoff are the {@linkcode ReconnectingBrokerOptions} every reconnecting broker takes.
+ * The heartbeat is the client's PING: two unanswered PINGs mean a dead link and the
+ * client reconnects.
+ */
+export interface NatsBrokerOptions extends ReconnectingBrokerOptions {
   /**
    * The server(s), `host:port` or `nats://host:port`.
    *
@@ -36,56 +40,6 @@ export interface NatsBrokerOptions {
    * @default {"coroio"}
    */
   subjectPrefix?: string;
-  /**
-   * This node's id.
-   *
-   * @default {newNodeId()}
-   */
-  nodeId?: string;
-  /**
-   * The event receiver (also settable later as `listener`).
-   *
-   * @default {a listener that ignores everything}
-   */
-  listener?: BrokerListener;
-  /**
-   * How often the client PINGs the server, in milliseconds; two unanswered PINGs mean a dead
-   * (half-open) link and the client reconnects.
-   *
-   * @default {5000}
-   */
-  heartbeatInterval?: number;
-  /**
-   * The first reconnect delay in milliseconds; it doubles per failed attempt (with jitter).
-   *
-   * @default {50}
-   */
-  reconnectDelay?: number;
-  /**
-   * The longest reconnect delay in milliseconds.
-   *
-   * @default {5000}
-   */
-  maxReconnectDelay?: number;
-  /**
-   * How long one connection attempt may take, in milliseconds.
-   *
-   * @default {5000}
-   */
-  connectTimeout?: number;
-}
-
-const IGNORE: BrokerListener = {
-  onMessage(): void {},
-  onGap(): void {},
-  onStateChange(): void {},
-};
-
-function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Cannot create NatsBroker: ${name} must be a positive number`);
-  }
-  return value;
 }
 
 /**
@@ -134,9 +88,8 @@ export class NatsBroker implements Broker {
   /** Receives messages, gaps and state changes. */
   listener: BrokerListener;
   #prefix: string;
-  #reconnectDelay: number;
-  #maxReconnectDelay: number;
-  #state: BrokerState = BrokerState.Connecting;
+  #settings: ReconnectSettings;
+  #events = new BrokerEvents(this, BrokerState.Connecting);
   #options: NodeConnectionOptions;
   #retry: PromiseWithResolvers<void> | undefined;
   /** Settles when the connection is up again after a disconnect (renewed at each one). */
@@ -148,11 +101,8 @@ export class NatsBroker implements Broker {
   #subs = new Map<string, Subscription>();
   #topicOf = new Map<string, string>();
   #seq = new PublishSequence();
-  #tracker = new SequenceTracker();
   #attempt = 0;
   #dropped = 0;
-  #envelope: Envelope = { node: "", seq: 0, flags: 0, payload: new Uint8Array() };
-  #origin: MessageOrigin = { node: "", seq: 0, flags: 0 };
   #onNatsMessage = (error: Error | null, msg: Msg): void => {
     if (error === null) this.#receive(msg);
   };
@@ -162,26 +112,24 @@ export class NatsBroker implements Broker {
    * Starts connecting; see {@linkcode NatsBroker.ready}.
    *
    * @param options Servers, prefix, node id, listener, heartbeat and backoff.
-   * @throws {RangeError} If a duration is not positive.
+   * @throws {RangeError} If a duration is not an integer `>= 1`, or the node id is empty or
+   * too long.
+   * @throws {TypeError} If the node id holds other than printable ASCII.
    */
   constructor(options: NatsBrokerOptions = {}) {
-    const heartbeat = positive("heartbeatInterval", options.heartbeatInterval ?? 5000);
+    this.#settings = reconnectSettings("NatsBroker", options);
+    this.nodeId = this.#settings.nodeId;
+    this.listener = this.#settings.listener;
     void this.#up.promise.catch(this.#ignore);
-    this.#reconnectDelay = positive("reconnectDelay", options.reconnectDelay ?? 50);
-    this.#maxReconnectDelay = positive("maxReconnectDelay", options.maxReconnectDelay ?? 5000);
-    const timeout = positive("connectTimeout", options.connectTimeout ?? 5000);
     this.#prefix = options.subjectPrefix ?? "coroio";
-    this.nodeId = options.nodeId ?? newNodeId();
-    encodeEnvelope(this.nodeId, 0, 0, new Uint8Array()); // validates the id
-    this.listener = options.listener ?? IGNORE;
     this.#options = {
       servers: options.servers ?? "127.0.0.1:4222",
       name: `coroio-${this.nodeId}`,
       noEcho: true,
       maxReconnectAttempts: -1,
-      pingInterval: heartbeat,
+      pingInterval: this.#settings.heartbeatInterval,
       maxPingOut: 2,
-      timeout,
+      timeout: this.#settings.connectTimeout,
       reconnectDelayHandler: () => this.#backoff(),
     };
     this.#connecting = this.#firstConnect();
@@ -195,27 +143,27 @@ export class NatsBroker implements Broker {
     for (;;) {
       try {
         const nc = await connect(this.#options);
-        if (this.#closed()) {
+        if (this.#events.closed) {
           await nc.close().catch(this.#ignore);
           return undefined;
         }
         return this.#connected(nc);
       } catch (error) {
-        if (this.#closed()) return undefined;
-        this.#setState(BrokerState.Disconnected, error);
+        if (this.#events.closed) return undefined;
+        this.#events.setState(BrokerState.Disconnected, error);
       }
       const wait = Promise.withResolvers<void>();
       this.#retry = wait;
       this.#retryTimer = setTimeout(wait.resolve, this.#backoff());
       await wait.promise;
       this.#retry = undefined;
-      if (this.#closed()) return undefined;
+      if (this.#events.closed) return undefined;
     }
   }
 
   /** The connection's state. */
   get state(): BrokerState {
-    return this.#state;
+    return this.#events.state;
   }
 
   /** How many publishes were dropped because the connection was down. */
@@ -230,18 +178,13 @@ export class NatsBroker implements Broker {
    * @throws {BrokerClosedError} (rejects) If closed first.
    */
   async ready(): Promise<void> {
-    if ((await this.#connecting) === undefined || this.#closed()) {
+    if ((await this.#connecting) === undefined || this.#events.closed) {
       throw new BrokerClosedError("wait for ready");
     }
   }
 
-  #closed(): boolean {
-    return this.#state === BrokerState.Closed;
-  }
-
   #backoff(): number {
-    const delay = Math.min(this.#maxReconnectDelay, this.#reconnectDelay * 2 ** this.#attempt++);
-    return Math.round(delay * (0.8 + Math.random() * 0.4));
+    return reconnectBackoff(this.#settings, this.#attempt++);
   }
 
   #connected(nc: NatsConnection): NatsConnection {
@@ -249,7 +192,7 @@ export class NatsBroker implements Broker {
     this.#up.resolve();
     this.#attempt = 0;
     this.#statusLoop = this.#watch(nc);
-    this.#setState(BrokerState.Connected, undefined);
+    this.#events.setState(BrokerState.Connected, undefined);
     return nc;
   }
 
@@ -258,15 +201,15 @@ export class NatsBroker implements Broker {
   }
 
   #onStatus(nc: NatsConnection, status: Status): void {
-    if (this.#closed()) return;
+    if (this.#events.closed) return;
     switch (status.type) {
       case "disconnect":
       case "staleConnection":
-        if (this.#state === BrokerState.Connected) {
+        if (this.#events.state === BrokerState.Connected) {
           this.#up = Promise.withResolvers<void>();
           void this.#up.promise.catch(this.#ignore);
         }
-        this.#setState(BrokerState.Disconnected, new Error(`NATS: ${status.type}`));
+        this.#events.setState(BrokerState.Disconnected, new Error(`NATS: ${status.type}`));
         break;
       case "reconnect":
         this.#attempt = 0;
@@ -277,19 +220,10 @@ export class NatsBroker implements Broker {
   }
 
   #reconnected(): void {
-    if (this.#closed()) return;
-    this.#setState(BrokerState.Connected, undefined);
+    if (this.#events.closed) return;
+    this.#events.setState(BrokerState.Connected, undefined);
     this.#up.resolve();
-    for (const topic of this.#subs.keys()) {
-      this.listener.onGap({ reason: GapReason.Reconnect, topic, node: null, missed: -1 });
-    }
-  }
-
-  #setState(state: BrokerState, error: unknown): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    const cause = error === undefined || error instanceof Error ? error : new Error(String(error));
-    this.listener.onStateChange(state, cause);
+    this.#events.reconnected(this.#subs.keys());
   }
 
   /**
@@ -301,9 +235,9 @@ export class NatsBroker implements Broker {
    * @throws {BrokerClosedError} (rejects) If the broker is or gets closed first.
    */
   async subscribe(topic: string): Promise<void> {
-    if (this.#closed()) throw new BrokerClosedError("subscribe");
+    if (this.#events.closed) throw new BrokerClosedError("subscribe");
     const nc = this.#nc ?? await this.#connecting;
-    if (nc === undefined || this.#closed()) throw new BrokerClosedError("subscribe");
+    if (nc === undefined || this.#events.closed) throw new BrokerClosedError("subscribe");
     if (!this.#subs.has(topic)) {
       const subject = topicSubject(this.#prefix, topic);
       this.#subs.set(topic, nc.subscribe(subject, { callback: this.#onNatsMessage }));
@@ -314,8 +248,8 @@ export class NatsBroker implements Broker {
         await nc.flush();
         return;
       } catch (error) {
-        if (this.#closed()) throw new BrokerClosedError("subscribe");
-        if (this.#state === BrokerState.Connected) throw error;
+        if (this.#events.closed) throw new BrokerClosedError("subscribe");
+        if (this.#events.state === BrokerState.Connected) throw error;
       }
       // Disconnected: the client sends the SUB again when it reconnects; confirm after that.
       try {
@@ -335,7 +269,7 @@ export class NatsBroker implements Broker {
    */
   async unsubscribe(topic: string): Promise<void> {
     const sub = this.#subs.get(topic);
-    this.#tracker.forget(topic);
+    this.#events.forget(topic);
     if (sub === undefined) return;
     this.#subs.delete(topic);
     this.#topicOf.delete(sub.getSubject());
@@ -354,10 +288,10 @@ export class NatsBroker implements Broker {
    * @throws {RangeError} If the envelope exceeds the server's `max_payload`.
    */
   publish(topic: string, payload: Uint8Array, flags = 0): void {
-    if (this.#closed()) throw new BrokerClosedError("publish");
+    if (this.#events.closed) throw new BrokerClosedError("publish");
     const seq = this.#seq.next(topic);
     const nc = this.#nc;
-    if (nc === undefined || this.#state !== BrokerState.Connected) {
+    if (nc === undefined || this.#events.state !== BrokerState.Connected) {
       this.#dropped++;
       return;
     }
@@ -373,28 +307,7 @@ export class NatsBroker implements Broker {
 
   #receive(msg: Msg): void {
     const topic = this.#topicOf.get(msg.subject);
-    if (topic === undefined) return;
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(msg.data, this.#envelope);
-    } catch {
-      return; // not from a coroio broker
-    }
-    if (envelope.node === this.nodeId) return;
-    const missed = this.#tracker.observe(topic, envelope.node, envelope.seq);
-    if (missed < 0) return;
-    if (missed > 0) {
-      this.listener.onGap({ reason: GapReason.Sequence, topic, node: envelope.node, missed });
-    }
-    const origin = this.#origin;
-    origin.node = envelope.node;
-    origin.seq = envelope.seq;
-    origin.flags = envelope.flags;
-    try {
-      this.listener.onMessage(topic, envelope.payload, origin);
-    } catch (error) {
-      reportError(error);
-    }
+    if (topic !== undefined) this.#events.deliver(topic, msg.data);
   }
 
   /**
@@ -403,8 +316,8 @@ export class NatsBroker implements Broker {
    * @returns When the connection and its status watcher are done.
    */
   async close(): Promise<void> {
-    if (this.#closed()) return;
-    this.#setState(BrokerState.Closed, undefined);
+    if (this.#events.closed) return;
+    this.#events.setState(BrokerState.Closed, undefined);
     this.#up.reject(new BrokerClosedError("subscribe"));
     clearTimeout(this.#retryTimer);
     this.#retry?.resolve();
@@ -413,7 +326,7 @@ export class NatsBroker implements Broker {
     this.#nc = undefined;
     this.#subs.clear();
     this.#topicOf.clear();
-    this.#tracker.clear();
+    this.#events.clear();
     if (nc !== undefined) {
       await nc.close().catch(this.#ignore);
       await this.#statusLoop;

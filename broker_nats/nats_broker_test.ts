@@ -1,13 +1,16 @@
-import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
+import { BrokerState } from "@coroio/core";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import {
   changesWhileDown,
+  closedBeforeServer,
   conformance,
   findBinary,
-  freePort,
   Recorder,
+  refusesBadOptions,
+  serverCrash,
   ServerProcess,
   slowSubscriber,
+  startedBeforeServer,
   twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { NatsBroker, type NatsBrokerOptions } from "./nats_broker.ts";
@@ -55,6 +58,9 @@ async function node(
   return broker;
 }
 
+const at = (port: number, options: NatsBrokerOptions): NatsBroker =>
+  new NatsBroker({ servers: `127.0.0.1:${port}`, ...options });
+
 conformance("NatsBroker", async () => {
   const server = await (await natsServer()).start();
   return { node: (rec) => node(server, rec), teardown: () => stopNats(server) };
@@ -76,44 +82,11 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = await (await natsServer()).start();
-    const [subRec, pubRec] = [new Recorder(), new Recorder()];
-    const sub = await node(server, subRec);
-    const pub = await node(server, pubRec);
-    let sent = 0;
-    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
     try {
-      await sub.subscribe("t");
-      await subRec.count(20);
-      await server.stop("SIGKILL");
-      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
-      const before = subRec.messages.length;
-      await server.start();
-      await subRec.until(
-        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
-        "a reconnect gap",
-      );
-      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
-      await subRec.until(
-        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
-        "a sequence gap",
-      );
+      await serverCrash(server, (rec) => node(server, rec));
     } finally {
-      clearInterval(ticker);
+      await stopNats(server);
     }
-    const seqs = subRec.messages.map((m) => m.seq);
-    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
-      .reduce((sum, g) => sum + g.missed, 0);
-    strictEqual(seqs.length + missed, seqs.at(-1));
-    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
-    deepStrictEqual(
-      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
-      ["t"],
-    );
-    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
-    ok(pub.dropped > 0, "publishes while disconnected are counted as dropped");
-    await sub.close();
-    await pub.close();
-    await stopNats(server);
   },
 });
 
@@ -200,41 +173,18 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = await natsServer();
-    const rec = new Recorder();
-    const broker = new NatsBroker({
-      servers: `127.0.0.1:${server.port}`,
-      listener: rec,
-      reconnectDelay: 10,
-      maxReconnectDelay: 50,
-    });
-    const subscribed = broker.subscribe("t");
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await server.start();
-    await subscribed;
-    await broker.ready();
-    strictEqual(broker.state, BrokerState.Connected);
-    await broker.close();
-    await stopNats(server);
+    try {
+      await startedBeforeServer(server, at);
+    } finally {
+      await stopNats(server);
+    }
   },
 });
 
 Deno.test({
   name: "NatsBroker.close() before the server ever came up releases everything",
   ignore: missing !== false,
-  async fn() {
-    const rec = new Recorder();
-    const port = freePort();
-    const broker = new NatsBroker({
-      servers: `127.0.0.1:${port}`,
-      listener: rec,
-      reconnectDelay: 10,
-    });
-    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await broker.close();
-    strictEqual(await refused, true);
-    strictEqual(broker.state, BrokerState.Closed);
-  },
+  fn: () => closedBeforeServer(at),
 });
 
 Deno.test({
@@ -262,4 +212,8 @@ Deno.test({
     await changesWhileDown(server, (rec) => node(server, rec));
     await stopNats(server);
   },
+});
+
+Deno.test("NatsBroker() refuses a bad option at construction, before connecting", () => {
+  refusesBadOptions("NatsBroker", (options) => new NatsBroker(options));
 });

@@ -34,8 +34,10 @@ export {
   BrokerClosedError,
   type BrokerGap,
   type BrokerListener,
+  type BrokerOptions,
   BrokerState,
   GapReason,
   MessageFlags,
   type MessageOrigin,
+  type ReconnectingBrokerOptions,
 } from "@coroio/core";

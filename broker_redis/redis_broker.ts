@@ -1,24 +1,28 @@
 import {
   type Broker,
   BrokerClosedError,
+  BrokerEvents,
   type BrokerListener,
   BrokerState,
-  decodeEnvelope,
   encodeEnvelope,
-  type Envelope,
-  GapReason,
-  type MessageOrigin,
-  newNodeId,
   PublishSequence,
-  SequenceTracker,
+  reconnectBackoff,
+  type ReconnectingBrokerOptions,
+  type ReconnectSettings,
+  reconnectSettings,
 } from "@coroio/core";
 import { Buffer } from "node:buffer";
 import { createClient, ErrorReply } from "@redis/client";
 
 type Client = ReturnType<typeof createClient>;
 
-/** Options for {@linkcode RedisBroker}. */
-export interface RedisBrokerOptions {
+/**
+ * Options for {@linkcode RedisBroker}; the node id, listener, heartbeat and
+ * backoff are the {@linkcode ReconnectingBrokerOptions} every reconnecting broker takes.
+ * Both connections (publisher and subscriber) are PINGed every
+ * `heartbeatInterval`; a PING still unanswered at the next beat drops that connection.
+ */
+export interface RedisBrokerOptions extends ReconnectingBrokerOptions {
   /**
    * The server, as a `redis://` or `rediss://` URL (credentials and database allowed).
    *
@@ -32,56 +36,6 @@ export interface RedisBrokerOptions {
    * @default {"coroio:"}
    */
   channelPrefix?: string;
-  /**
-   * This node's id.
-   *
-   * @default {newNodeId()}
-   */
-  nodeId?: string;
-  /**
-   * The event receiver (also settable later as `listener`).
-   *
-   * @default {a listener that ignores everything}
-   */
-  listener?: BrokerListener;
-  /**
-   * How often both connections are PINGed, in milliseconds. A PING still unanswered at the
-   * next beat means a dead (half-open) link: the connection is dropped and made again.
-   *
-   * @default {5000}
-   */
-  heartbeatInterval?: number;
-  /**
-   * The first reconnect delay in milliseconds; it doubles per failed attempt (with jitter).
-   *
-   * @default {50}
-   */
-  reconnectDelay?: number;
-  /**
-   * The longest reconnect delay in milliseconds.
-   *
-   * @default {5000}
-   */
-  maxReconnectDelay?: number;
-  /**
-   * How long one connection attempt may take, in milliseconds.
-   *
-   * @default {5000}
-   */
-  connectTimeout?: number;
-}
-
-const IGNORE: BrokerListener = {
-  onMessage(): void {},
-  onGap(): void {},
-  onStateChange(): void {},
-};
-
-function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Cannot create RedisBroker: ${name} must be a positive number`);
-  }
-  return value;
 }
 
 /**
@@ -129,14 +83,10 @@ export class RedisBroker implements Broker {
   #url: string;
   #prefix: string;
   #prefixBytes: number;
-  #heartbeatInterval: number;
-  #reconnectDelay: number;
-  #maxReconnectDelay: number;
-  #connectTimeout: number;
-  #state: BrokerState = BrokerState.Connecting;
+  #settings: ReconnectSettings;
+  #events = new BrokerEvents(this, BrokerState.Connecting);
   #topics = new Set<string>();
   #seq = new PublishSequence();
-  #tracker = new SequenceTracker();
   #pub: Client | undefined;
   #pubReady = Promise.withResolvers<void>();
   #pubAttempt = 0;
@@ -153,8 +103,6 @@ export class RedisBroker implements Broker {
   #connecting: Promise<void> | undefined;
   #dropped = 0;
   #decoder = new TextDecoder();
-  #envelope: Envelope = { node: "", seq: 0, flags: 0, payload: new Uint8Array() };
-  #origin: MessageOrigin = { node: "", seq: 0, flags: 0 };
   #onRedisMessage = (message: Buffer, channel: Buffer): void => this.#receive(message, channel);
   #onPublishError = (): void => {
     this.#dropped++;
@@ -181,19 +129,17 @@ export class RedisBroker implements Broker {
    * Starts connecting both connections; see {@linkcode RedisBroker.ready}.
    *
    * @param options Server, prefix, node id, listener, heartbeat and backoff.
-   * @throws {RangeError} If a duration is not positive.
+   * @throws {RangeError} If a duration is not an integer `>= 1`, or the node id is empty or
+   * too long.
+   * @throws {TypeError} If the node id holds other than printable ASCII.
    */
   constructor(options: RedisBrokerOptions = {}) {
+    this.#settings = reconnectSettings("RedisBroker", options);
+    this.nodeId = this.#settings.nodeId;
+    this.listener = this.#settings.listener;
     this.#url = options.url ?? "redis://127.0.0.1:6379";
     this.#prefix = options.channelPrefix ?? "coroio:";
     this.#prefixBytes = new TextEncoder().encode(this.#prefix).length;
-    this.#heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 5000);
-    this.#reconnectDelay = positive("reconnectDelay", options.reconnectDelay ?? 50);
-    this.#maxReconnectDelay = positive("maxReconnectDelay", options.maxReconnectDelay ?? 5000);
-    this.#connectTimeout = positive("connectTimeout", options.connectTimeout ?? 5000);
-    this.nodeId = options.nodeId ?? newNodeId();
-    encodeEnvelope(this.nodeId, 0, 0, new Uint8Array()); // validates the id
-    this.listener = options.listener ?? IGNORE;
     void this.#ready.promise.catch(this.#onClientError);
     void this.#pubReady.promise.catch(this.#onClientError);
     this.#pubConnecting = this.#connectPub();
@@ -202,7 +148,7 @@ export class RedisBroker implements Broker {
 
   /** The subscriber connection's state. */
   get state(): BrokerState {
-    return this.#state;
+    return this.#events.state;
   }
 
   /** How many publishes failed (the publisher connection was down). */
@@ -221,13 +167,19 @@ export class RedisBroker implements Broker {
     await this.#pubReady.promise;
   }
 
-  #closed(): boolean {
-    return this.#state === BrokerState.Closed;
+  /** The subscriber connection is down: report it and try again after the backoff. */
+  #retrySub(error: unknown): void {
+    this.#events.setState(BrokerState.Disconnected, error);
+    const delay = reconnectBackoff(this.#settings, this.#attempt++);
+    this.#reconnectTimer = setTimeout(this.#reconnect, delay);
   }
 
-  #backoff(retries: number): number {
-    const delay = Math.min(this.#maxReconnectDelay, this.#reconnectDelay * 2 ** retries);
-    return Math.round(delay * (0.8 + Math.random() * 0.4));
+  /** The publisher connection is down: try again after the backoff. */
+  #retryPub(): void {
+    this.#pubTimer = setTimeout(
+      this.#reconnectPub,
+      reconnectBackoff(this.#settings, this.#pubAttempt++),
+    );
   }
 
   #channel(topic: string): string {
@@ -242,12 +194,12 @@ export class RedisBroker implements Broker {
     const client: Client = createClient({
       url: this.#url,
       disableOfflineQueue: true,
-      socket: { connectTimeout: this.#connectTimeout, reconnectStrategy: false },
+      socket: { connectTimeout: this.#settings.connectTimeout, reconnectStrategy: false },
     });
     client.on("error", this.#onClientError);
     client.on("terminated", (error: unknown) => this.#clientLost(client, error));
     this.#opening.add(client);
-    const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
+    const timer = setTimeout(() => client.destroy(), this.#settings.connectTimeout);
     try {
       await client.connect();
       return client;
@@ -265,11 +217,11 @@ export class RedisBroker implements Broker {
     try {
       client = await this.#open();
     } catch {
-      if (this.#closed()) return;
-      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+      if (this.#events.closed) return;
+      this.#retryPub();
       return;
     }
-    if (this.#closed()) {
+    if (this.#events.closed) {
       client.destroy();
       return;
     }
@@ -285,15 +237,14 @@ export class RedisBroker implements Broker {
     try {
       client = await this.#open();
     } catch (error) {
-      if (this.#closed()) return;
-      this.#setState(BrokerState.Disconnected, error);
-      this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+      if (this.#events.closed) return;
+      this.#retrySub(error);
       return;
     }
-    const timer = setTimeout(() => client.destroy(), this.#connectTimeout);
+    const timer = setTimeout(() => client.destroy(), this.#settings.connectTimeout);
     try {
       const topics = [...this.#topics];
-      if (topics.length > 0 && !this.#closed()) {
+      if (topics.length > 0 && !this.#events.closed) {
         const channels = topics.map((topic) => this.#channel(topic));
         await client.subscribe(channels, this.#onRedisMessage, true);
         // Topics unsubscribed while that was in flight: drop them on the server too.
@@ -308,27 +259,22 @@ export class RedisBroker implements Broker {
       }
     } catch (error) {
       client.destroy();
-      if (this.#closed()) return;
-      this.#setState(BrokerState.Disconnected, error);
-      this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+      if (this.#events.closed) return;
+      this.#retrySub(error);
       return;
     } finally {
       clearTimeout(timer);
     }
-    if (this.#closed()) {
+    if (this.#events.closed) {
       client.destroy();
       return;
     }
     this.#sub = client;
     this.#attempt = 0;
     this.#pingOutstanding = false;
-    this.#heartbeat ??= setInterval(this.#beat, this.#heartbeatInterval);
-    this.#setState(BrokerState.Connected, undefined);
-    if (this.#everConnected) {
-      for (const topic of this.#topics) {
-        this.listener.onGap({ reason: GapReason.Reconnect, topic, node: null, missed: -1 });
-      }
-    }
+    this.#heartbeat ??= setInterval(this.#beat, this.#settings.heartbeatInterval);
+    this.#events.setState(BrokerState.Connected, undefined);
+    if (this.#everConnected) this.#events.reconnected(this.#topics);
     this.#everConnected = true;
     this.#ready.resolve();
     if (!client.isReady) this.#clientLost(client, new Error("Redis connection closed"));
@@ -337,22 +283,21 @@ export class RedisBroker implements Broker {
   /** A connection ended without close(): the current subscriber or publisher is made again. */
   #clientLost(client: Client, error: unknown): void {
     if (client === this.#sub) this.#lost(client, error);
-    else if (client === this.#pub && !this.#closed()) {
+    else if (client === this.#pub && !this.#events.closed) {
       this.#pub = undefined;
       client.destroy();
-      this.#pubTimer = setTimeout(this.#reconnectPub, this.#backoff(this.#pubAttempt++));
+      this.#retryPub();
     }
   }
 
   /** The subscriber connection `client` failed: drop it and reconnect (once per client). */
   #lost(client: Client, error: unknown): void {
-    if (client !== this.#sub || this.#closed()) return;
+    if (client !== this.#sub || this.#events.closed) return;
     this.#sub = undefined;
     client.destroy();
     this.#ready = Promise.withResolvers<void>();
     void this.#ready.promise.catch(this.#onClientError);
-    this.#setState(BrokerState.Disconnected, error);
-    this.#reconnectTimer = setTimeout(this.#reconnect, this.#backoff(this.#attempt++));
+    this.#retrySub(error);
   }
 
   #heartbeatTick(): void {
@@ -377,13 +322,6 @@ export class RedisBroker implements Broker {
     sub.ping().then(this.#onPong, this.#onClientError);
   }
 
-  #setState(state: BrokerState, error: unknown): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    const cause = error === undefined || error instanceof Error ? error : new Error(String(error));
-    this.listener.onStateChange(state, cause);
-  }
-
   /**
    * Subscribes a topic (the Redis channel `channelPrefix + topic`).
    *
@@ -393,7 +331,7 @@ export class RedisBroker implements Broker {
    * @throws {Error} (rejects) Redis's error reply if it refuses (an ACL); the topic is dropped.
    */
   async subscribe(topic: string): Promise<void> {
-    if (this.#state === BrokerState.Closed) throw new BrokerClosedError("subscribe");
+    if (this.#events.closed) throw new BrokerClosedError("subscribe");
     this.#topics.add(topic);
     for (;;) {
       const sub = this.#sub;
@@ -405,7 +343,7 @@ export class RedisBroker implements Broker {
         await sub.subscribe(this.#channel(topic), this.#onRedisMessage, true);
         return;
       } catch (error) {
-        if (this.#closed()) throw new BrokerClosedError("subscribe");
+        if (this.#events.closed) throw new BrokerClosedError("subscribe");
         if (error instanceof ErrorReply) {
           // Redis refused (an ACL, say): a new connection would not change its mind.
           this.#topics.delete(topic);
@@ -424,9 +362,9 @@ export class RedisBroker implements Broker {
    */
   async unsubscribe(topic: string): Promise<void> {
     this.#topics.delete(topic);
-    this.#tracker.forget(topic);
+    this.#events.forget(topic);
     const sub = this.#sub;
-    if (sub === undefined || this.#state === BrokerState.Closed) return;
+    if (sub === undefined || this.#events.closed) return;
     try {
       await sub.unsubscribe(this.#channel(topic), this.#onRedisMessage, true);
     } catch {
@@ -444,7 +382,7 @@ export class RedisBroker implements Broker {
    * @throws {BrokerClosedError} If closed.
    */
   publish(topic: string, payload: Uint8Array, flags = 0): void {
-    if (this.#state === BrokerState.Closed) throw new BrokerClosedError("publish");
+    if (this.#events.closed) throw new BrokerClosedError("publish");
     const envelope = encodeEnvelope(this.nodeId, this.#seq.next(topic), flags, payload);
     const pub = this.#pub;
     if (pub === undefined) {
@@ -457,28 +395,7 @@ export class RedisBroker implements Broker {
 
   #receive(message: Buffer, channel: Buffer): void {
     const topic = this.#decoder.decode(channel.subarray(this.#prefixBytes));
-    if (!this.#topics.has(topic)) return;
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(message, this.#envelope);
-    } catch {
-      return; // not from a coroio broker
-    }
-    if (envelope.node === this.nodeId) return;
-    const missed = this.#tracker.observe(topic, envelope.node, envelope.seq);
-    if (missed < 0) return;
-    if (missed > 0) {
-      this.listener.onGap({ reason: GapReason.Sequence, topic, node: envelope.node, missed });
-    }
-    const origin = this.#origin;
-    origin.node = envelope.node;
-    origin.seq = envelope.seq;
-    origin.flags = envelope.flags;
-    try {
-      this.listener.onMessage(topic, envelope.payload, origin);
-    } catch (error) {
-      reportError(error);
-    }
+    if (this.#topics.has(topic)) this.#events.deliver(topic, message);
   }
 
   /**
@@ -488,8 +405,8 @@ export class RedisBroker implements Broker {
    * @returns When the connections are closed.
    */
   async close(): Promise<void> {
-    if (this.#state === BrokerState.Closed) return;
-    this.#setState(BrokerState.Closed, undefined);
+    if (this.#events.closed) return;
+    this.#events.setState(BrokerState.Closed, undefined);
     clearInterval(this.#heartbeat);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#pubTimer);
@@ -504,7 +421,7 @@ export class RedisBroker implements Broker {
     if (pub !== undefined) {
       // Publishes already written still reach Redis; a server that stops answering gets
       // connectTimeout to do so, then the connection is cut.
-      const timer = setTimeout(() => pub.destroy(), this.#connectTimeout);
+      const timer = setTimeout(() => pub.destroy(), this.#settings.connectTimeout);
       try {
         await pub.close();
       } catch {
@@ -516,6 +433,6 @@ export class RedisBroker implements Broker {
     await this.#connecting;
     await this.#pubConnecting;
     this.#topics.clear();
-    this.#tracker.clear();
+    this.#events.clear();
   }
 }

@@ -2,13 +2,16 @@ import { BrokerClosedError, BrokerState, GapReason } from "@coroio/core";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   changesWhileDown,
+  closedBeforeServer,
   conformance,
   findBinary,
-  freePort,
   type Recorder,
   Recorder as RecorderClass,
+  refusesBadOptions,
+  serverCrash,
   ServerProcess,
   slowSubscriber,
+  startedBeforeServer,
   twoProcesses,
 } from "../broker_workers/_conformance.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis_broker.ts";
@@ -55,6 +58,9 @@ async function node(
   return broker;
 }
 
+const at = (port: number, options: RedisBrokerOptions): RedisBroker =>
+  new RedisBroker({ url: `redis://127.0.0.1:${port}`, ...options });
+
 conformance("RedisBroker", async () => {
   const server = await redisServer().start();
   return { node: (rec) => node(server, rec), teardown: () => server.stop("SIGTERM") };
@@ -65,47 +71,11 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = await redisServer().start();
-    const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
-    const sub = await node(server, subRec);
-    const pub = await node(server, pubRec);
-    let sent = 0;
-    const ticker = setInterval(() => pub.publish("t", new TextEncoder().encode(String(++sent))), 2);
     try {
-      await sub.subscribe("t");
-      await subRec.count(20);
-      await server.stop("SIGKILL");
-      await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
-      const before = subRec.messages.length;
-      await server.start();
-      await subRec.until(
-        () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
-        "a reconnect gap",
-      );
-      await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
-      await subRec.until(
-        () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
-        "a sequence gap",
-      );
+      await serverCrash(server, (rec) => node(server, rec));
     } finally {
-      clearInterval(ticker);
+      await server.stop();
     }
-    // Every sequence number up to the last received was either delivered or reported missing.
-    const seqs = subRec.messages.map((m) => m.seq);
-    const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
-      .reduce((sum, g) => sum + g.missed, 0);
-    strictEqual(seqs.length + missed, seqs.at(-1));
-    deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
-    deepStrictEqual(
-      subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
-      [
-        "t",
-      ],
-    );
-    deepStrictEqual(subRec.states, ["connected", "disconnected", "connected"]);
-    ok(pub.dropped > 0, "publishes while the server was down are counted as dropped");
-    await sub.close();
-    await pub.close();
-    await server.stop();
   },
 });
 
@@ -210,41 +180,18 @@ Deno.test({
   ignore: missing !== false,
   async fn() {
     const server = redisServer();
-    const rec = new RecorderClass();
-    const broker = new RedisBroker({
-      url: `redis://127.0.0.1:${server.port}`,
-      listener: rec,
-      reconnectDelay: 10,
-      maxReconnectDelay: 50,
-    });
-    const subscribed = broker.subscribe("t");
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await server.start();
-    await subscribed;
-    await broker.ready();
-    strictEqual(broker.state, BrokerState.Connected);
-    await broker.close();
-    await server.stop();
+    try {
+      await startedBeforeServer(server, at);
+    } finally {
+      await server.stop();
+    }
   },
 });
 
 Deno.test({
   name: "RedisBroker.close() before the server ever came up releases everything",
   ignore: missing !== false,
-  async fn() {
-    const rec = new RecorderClass();
-    const port = freePort();
-    const broker = new RedisBroker({
-      url: `redis://127.0.0.1:${port}`,
-      listener: rec,
-      reconnectDelay: 10,
-    });
-    const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
-    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
-    await broker.close();
-    strictEqual(await refused, true);
-    strictEqual(broker.state, BrokerState.Closed);
-  },
+  fn: () => closedBeforeServer(at),
 });
 
 Deno.test({
@@ -284,4 +231,8 @@ Deno.test({
     await changesWhileDown(server, (rec) => node(server, rec));
     await server.stop();
   },
+});
+
+Deno.test("RedisBroker() refuses a bad option at construction, before connecting", () => {
+  refusesBadOptions("RedisBroker", (options) => new RedisBroker(options));
 });

@@ -6,9 +6,11 @@ import {
   BrokerClosedError,
   type BrokerGap,
   type BrokerListener,
-  type BrokerState,
+  BrokerState,
+  GapReason,
   MessageFlags,
   type MessageOrigin,
+  type ReconnectingBrokerOptions,
 } from "@coroio/core";
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
 
@@ -424,6 +426,131 @@ export class ServerProcess {
     }
     await child.status;
   }
+}
+
+/** A broker that holds a connection to a server (`RedisBroker`, `NatsBroker`). */
+export interface ServerBroker extends Broker {
+  /** Resolves once connected the first time. */
+  ready(): Promise<void>;
+  /** How many publishes were dropped while disconnected. */
+  readonly dropped: number;
+}
+
+/** Makes a {@linkcode ServerBroker} talking to the server on 127.0.0.1:`port`. */
+export type ServerBrokerAt = (port: number, options: ReconnectingBrokerOptions) => ServerBroker;
+
+/**
+ * Starts a broker before its server (not started yet: `server`), checks it reports a failed
+ * attempt, then starts the server and checks a subscribe made meanwhile and `ready()` resolve.
+ * The caller stops the server afterwards.
+ */
+export async function startedBeforeServer(
+  server: ServerProcess,
+  at: ServerBrokerAt,
+): Promise<void> {
+  const rec = new Recorder();
+  const broker = at(server.port, { listener: rec, reconnectDelay: 10, maxReconnectDelay: 50 });
+  try {
+    const subscribed = broker.subscribe("t");
+    await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+    await server.start();
+    await subscribed;
+    await broker.ready();
+    strictEqual(broker.state, BrokerState.Connected);
+  } finally {
+    await broker.close();
+  }
+}
+
+/**
+ * Closes a broker whose server never came up (a free port): a pending subscribe rejects with
+ * {@linkcode BrokerClosedError} and nothing is left running (the sanitizers check).
+ */
+export async function closedBeforeServer(at: ServerBrokerAt): Promise<void> {
+  const rec = new Recorder();
+  const broker = at(freePort(), { listener: rec, reconnectDelay: 10 });
+  const refused = broker.subscribe("t").then(() => false, (e) => e instanceof BrokerClosedError);
+  await rec.until(() => rec.states.includes(BrokerState.Disconnected), "a failed attempt");
+  await broker.close();
+  strictEqual(await refused, true);
+  strictEqual(broker.state, BrokerState.Closed);
+}
+
+/**
+ * Checks a reconnecting broker class refuses bad options in its constructor, before any
+ * connection is attempted: the durations follow `intOption`'s rule, the node id the envelope's.
+ */
+export function refusesBadOptions(
+  owner: string,
+  make: (options: ReconnectingBrokerOptions) => unknown,
+): void {
+  const cases: [ReconnectingBrokerOptions, RegExp | ErrorConstructor][] = [
+    [
+      { heartbeatInterval: 0 },
+      new RegExp(`Cannot create ${owner}: heartbeatInterval must be an integer >= 1`),
+    ],
+    [
+      { reconnectDelay: 2.5 },
+      new RegExp(`Cannot create ${owner}: reconnectDelay must be an integer >= 1`),
+    ],
+    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1/],
+    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1/],
+    [{ nodeId: "" }, RangeError],
+    [{ nodeId: "a b" }, TypeError],
+  ];
+  for (const [options, error] of cases) {
+    throws(() => make(options), error, JSON.stringify(options));
+  }
+}
+
+/**
+ * Kills `server` (SIGKILL) while `pub` publishes every 2 ms to a subscriber, restarts it, and
+ * checks the subscriber saw one disconnect, one reconnect gap, then delivery again with every
+ * sequence number up to the last one received either delivered or reported missing, and that
+ * `pub` counted the publishes it dropped meanwhile. The caller stops the server afterwards.
+ */
+export async function serverCrash(
+  server: ServerProcess,
+  make: (rec: Recorder) => Promise<ServerBroker>,
+): Promise<void> {
+  const [subRec, pubRec] = [new Recorder(), new Recorder()];
+  const sub = await make(subRec);
+  const pub = await make(pubRec);
+  let sent = 0;
+  const ticker = setInterval(() => pub.publish("t", text(String(++sent))), 2);
+  try {
+    await sub.subscribe("t");
+    await subRec.count(20);
+    await server.stop("SIGKILL");
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "disconnected");
+    const before = subRec.messages.length;
+    await server.start();
+    await subRec.until(
+      () => subRec.gaps.some((g) => g.reason === GapReason.Reconnect),
+      "a reconnect gap",
+    );
+    await subRec.until(() => subRec.messages.length > before + 20, "delivery to resume");
+    await subRec.until(
+      () => subRec.gaps.some((g) => g.reason === GapReason.Sequence),
+      "a sequence gap",
+    );
+  } finally {
+    clearInterval(ticker);
+    await sub.close();
+    await pub.close();
+  }
+  // Every sequence number up to the last received was either delivered or reported missing.
+  const seqs = subRec.messages.map((m) => m.seq);
+  const missed = subRec.gaps.filter((g) => g.reason === GapReason.Sequence)
+    .reduce((sum, g) => sum + g.missed, 0);
+  strictEqual(seqs.length + missed, seqs.at(-1));
+  deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y));
+  deepStrictEqual(
+    subRec.gaps.filter((g) => g.reason === GapReason.Reconnect).map((g) => g.topic),
+    ["t"],
+  );
+  deepStrictEqual(subRec.states, ["connected", "disconnected", "connected", "closed"]);
+  ok(pub.dropped > 0, "publishes while the server was down are counted as dropped");
 }
 
 /**

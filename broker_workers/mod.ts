@@ -40,6 +40,7 @@ export {
   BrokerClosedError,
   type BrokerGap,
   type BrokerListener,
+  type BrokerOptions,
   BrokerState,
   GapReason,
   MessageFlags,

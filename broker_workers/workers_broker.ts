@@ -1,41 +1,22 @@
 import {
   type Broker,
   BrokerClosedError,
+  BrokerEvents,
   type BrokerListener,
+  type BrokerOptions,
   BrokerState,
-  decodeEnvelope,
   encodeEnvelope,
-  type Envelope,
-  type MessageOrigin,
   newNodeId,
+  noopListener,
   PublishSequence,
-  SequenceTracker,
 } from "@coroio/core";
 import { ACK, type Batch, BYE, PUB, SUB, UNSUB } from "./_protocol.ts";
 
 /** Options for {@linkcode WorkersBroker}. */
-export interface WorkersBrokerOptions {
+export interface WorkersBrokerOptions extends BrokerOptions {
   /** A port made by {@linkcode WorkersHub.connect}. */
   port: MessagePort;
-  /**
-   * This node's id.
-   *
-   * @default {newNodeId()}
-   */
-  nodeId?: string;
-  /**
-   * The event receiver (also settable later as `listener`).
-   *
-   * @default {a listener that ignores everything}
-   */
-  listener?: BrokerListener;
 }
-
-const IGNORE: BrokerListener = {
-  onMessage(): void {},
-  onGap(): void {},
-  onStateChange(): void {},
-};
 
 /**
  * A {@linkcode Broker} between the Deno workers of one process, through a
@@ -72,17 +53,14 @@ export class WorkersBroker implements Broker {
   /** Receives messages, gaps and state changes. */
   listener: BrokerListener;
   #port: MessagePort;
-  #state: BrokerState = BrokerState.Connected;
+  #events = new BrokerEvents(this, BrokerState.Connected);
   #topics = new Set<string>();
   #seq = new PublishSequence();
-  #tracker = new SequenceTracker();
   #pending = new Map<number, PromiseWithResolvers<void>>();
   #nextId = 0;
   #out: Batch = [];
   #transfer: ArrayBuffer[] = [];
   #scheduled = false;
-  #envelope: Envelope = { node: "", seq: 0, flags: 0, payload: new Uint8Array() };
-  #origin: MessageOrigin = { node: "", seq: 0, flags: 0 };
   #flush = (): void => this.#flushOut();
   #receiver = { handleEvent: (event: MessageEvent<Batch>): void => this.#receive(event.data) };
 
@@ -94,14 +72,14 @@ export class WorkersBroker implements Broker {
   constructor(options: WorkersBrokerOptions) {
     this.#port = options.port;
     this.nodeId = options.nodeId ?? newNodeId();
-    this.listener = options.listener ?? IGNORE;
+    this.listener = options.listener ?? noopListener;
     this.#port.addEventListener("message", this.#receiver);
     this.#port.start();
   }
 
   /** {@linkcode BrokerState.Connected} until closed. */
   get state(): BrokerState {
-    return this.#state;
+    return this.#events.state;
   }
 
   /**
@@ -113,7 +91,7 @@ export class WorkersBroker implements Broker {
    * @throws {BrokerClosedError} (rejects) If closed.
    */
   subscribe(topic: string): Promise<void> {
-    if (this.#state === BrokerState.Closed) {
+    if (this.#events.closed) {
       return Promise.reject(new BrokerClosedError("subscribe"));
     }
     this.#topics.add(topic);
@@ -127,9 +105,9 @@ export class WorkersBroker implements Broker {
    * @returns When the hub confirmed.
    */
   unsubscribe(topic: string): Promise<void> {
-    if (this.#state === BrokerState.Closed) return Promise.resolve();
+    if (this.#events.closed) return Promise.resolve();
     this.#topics.delete(topic);
-    this.#tracker.forget(topic);
+    this.#events.forget(topic);
     return this.#request(UNSUB, topic);
   }
 
@@ -151,7 +129,7 @@ export class WorkersBroker implements Broker {
    * @throws {BrokerClosedError} If closed.
    */
   publish(topic: string, payload: Uint8Array, flags = 0): void {
-    if (this.#state === BrokerState.Closed) throw new BrokerClosedError("publish");
+    if (this.#events.closed) throw new BrokerClosedError("publish");
     const envelope = encodeEnvelope(this.nodeId, this.#seq.next(topic), flags, payload);
     this.#out.push(PUB, topic, envelope);
     this.#transfer.push(envelope.buffer as ArrayBuffer);
@@ -166,7 +144,7 @@ export class WorkersBroker implements Broker {
 
   #flushOut(): void {
     this.#scheduled = false;
-    if (this.#out.length === 0 || this.#state === BrokerState.Closed) return;
+    if (this.#out.length === 0 || this.#events.closed) return;
     this.#port.postMessage(this.#out, this.#transfer);
     this.#out.length = 0;
     this.#transfer.length = 0;
@@ -180,7 +158,7 @@ export class WorkersBroker implements Broker {
         const topic = batch[i + 1] as string;
         const bytes = batch[i + 2] as Uint8Array;
         i += 3;
-        if (this.#topics.has(topic)) this.#deliver(topic, bytes);
+        if (this.#topics.has(topic)) this.#events.deliver(topic, bytes);
       } else if (op === ACK) {
         const id = batch[i + 1] as number;
         i += 2;
@@ -193,48 +171,23 @@ export class WorkersBroker implements Broker {
     }
   }
 
-  #deliver(topic: string, bytes: Uint8Array): void {
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(bytes, this.#envelope);
-    } catch {
-      return; // not ours
-    }
-    if (envelope.node === this.nodeId) return;
-    const missed = this.#tracker.observe(topic, envelope.node, envelope.seq);
-    if (missed < 0) return;
-    if (missed > 0) {
-      this.listener.onGap({ reason: "sequence", topic, node: envelope.node, missed });
-    }
-    const origin = this.#origin;
-    origin.node = envelope.node;
-    origin.seq = envelope.seq;
-    origin.flags = envelope.flags;
-    try {
-      this.listener.onMessage(topic, envelope.payload, origin);
-    } catch (error) {
-      reportError(error);
-    }
-  }
-
   /**
    * Tells the hub goodbye and closes the port; pending subscribes reject. Idempotent.
    *
    * @returns A resolved promise.
    */
   close(): Promise<void> {
-    if (this.#state === BrokerState.Closed) return Promise.resolve();
+    if (this.#events.closed) return Promise.resolve();
     this.#out.push(BYE);
     this.#flushOut();
-    this.#state = BrokerState.Closed;
     this.#port.removeEventListener("message", this.#receiver);
     this.#port.close();
     const error = new BrokerClosedError("subscribe");
     for (const request of this.#pending.values()) request.reject(error);
     this.#pending.clear();
     this.#topics.clear();
-    this.#tracker.clear();
-    this.listener.onStateChange(BrokerState.Closed, undefined);
+    this.#events.clear();
+    this.#events.setState(BrokerState.Closed, undefined);
     return Promise.resolve();
   }
 }

@@ -1,7 +1,10 @@
 import { deepStrictEqual, notStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import {
+  BrokerEvents,
+  type BrokerGap,
   type BrokerListener,
+  BrokerState,
   decodeEnvelope,
   encodeEnvelope,
   type Envelope,
@@ -9,7 +12,10 @@ import {
   MemoryBus,
   type MessageOrigin,
   newNodeId,
+  noopListener,
   PublishSequence,
+  reconnectBackoff,
+  reconnectSettings,
   SequenceTracker,
 } from "./broker.ts";
 
@@ -210,4 +216,179 @@ Deno.test("MemoryBroker() without a bus is alone; a bad node id throws", async (
   await a.close();
   await b.close();
   ok(a.state === "closed" && b.state === "closed");
+});
+
+Deno.test("reconnectSettings() applies defaults and keeps given values", () => {
+  const listener = new Log();
+  const cases: [Parameters<typeof reconnectSettings>[1], number[]][] = [
+    [{}, [5000, 50, 5000, 5000]],
+    [{ heartbeatInterval: 1, reconnectDelay: 2, maxReconnectDelay: 3, connectTimeout: 4 }, [
+      1,
+      2,
+      3,
+      4,
+    ]],
+  ];
+  for (const [options, want] of cases) {
+    const got = reconnectSettings("B", { ...options, nodeId: "n", listener });
+    deepStrictEqual(
+      [got.heartbeatInterval, got.reconnectDelay, got.maxReconnectDelay, got.connectTimeout],
+      want,
+    );
+    strictEqual(got.nodeId, "n");
+    strictEqual(got.listener, listener);
+  }
+  const fresh = reconnectSettings("B", {});
+  strictEqual(fresh.listener, noopListener);
+  ok(/^[A-Za-z0-9_-]{16}$/.test(fresh.nodeId));
+});
+
+Deno.test("reconnectSettings() refuses non-integer or non-positive durations and bad node ids", () => {
+  const cases: [Parameters<typeof reconnectSettings>[1], RegExp | ErrorConstructor][] = [
+    [{ heartbeatInterval: 0 }, /Cannot create B: heartbeatInterval must be an integer >= 1, got 0/],
+    [{ reconnectDelay: 12.5 }, /reconnectDelay must be an integer >= 1, got 12.5/],
+    [{ maxReconnectDelay: Infinity }, /maxReconnectDelay must be an integer >= 1, got Infinity/],
+    [{ connectTimeout: NaN }, /connectTimeout must be an integer >= 1, got NaN/],
+    [{ connectTimeout: -1 }, /connectTimeout must be an integer >= 1, got -1/],
+    [{ nodeId: "" }, RangeError],
+    [{ nodeId: "a b" }, TypeError],
+  ];
+  for (const [options, error] of cases) {
+    throws(() => reconnectSettings("B", options), error, JSON.stringify(options));
+  }
+});
+
+Deno.test("reconnectBackoff() doubles from reconnectDelay up to maxReconnectDelay, jittered by 0.8..1.2", () => {
+  const settings = { reconnectDelay: 10, maxReconnectDelay: 1000 };
+  const cases: [number, number, number][] = [
+    [0, 0, 8],
+    [0, 0.5, 10],
+    [0, 0.99999, 12],
+    [3, 0.5, 80],
+    [6, 0.5, 640],
+    [7, 0.5, 1000],
+    [7, 0, 800],
+    [1000, 0.99999, 1200],
+  ];
+  for (const [attempt, random, want] of cases) {
+    strictEqual(reconnectBackoff(settings, attempt, () => random), want, `${attempt} ${random}`);
+  }
+});
+
+class EventLog implements BrokerListener {
+  got: string[] = [];
+  onMessage(topic: string, payload: Uint8Array, origin: MessageOrigin): void {
+    const text = new TextDecoder().decode(payload);
+    this.got.push(`msg ${topic} ${origin.node}#${origin.seq} f${origin.flags} ${text}`);
+  }
+  onGap(gap: BrokerGap): void {
+    this.got.push(`gap ${gap.reason} ${gap.topic} ${gap.node} ${gap.missed}`);
+  }
+  onStateChange(state: BrokerState, error: Error | undefined): void {
+    this.got.push(`state ${state} ${error?.message}`);
+  }
+}
+
+Deno.test("BrokerEvents.deliver() drops foreign, own and duplicate envelopes and reports holes", () => {
+  const log = new EventLog();
+  const events = new BrokerEvents({ nodeId: "me", listener: log }, BrokerState.Connected);
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const inputs: [string, Uint8Array][] = [
+    ["t", encodeEnvelope("a", 3, 1, text("first"))],
+    ["t", encodeEnvelope("a", 3, 1, text("dup"))],
+    ["t", bytes(9, 9, 9)],
+    ["t", encodeEnvelope("me", 1, 0, text("own"))],
+    ["t", encodeEnvelope("a", 6, 0, text("after hole"))],
+    ["u", encodeEnvelope("a", 1, 0, text("other topic"))],
+    ["t", encodeEnvelope("b", 1, 0, text("other node"))],
+  ];
+  for (const [topic, envelope] of inputs) events.deliver(topic, envelope);
+  deepStrictEqual(log.got, [
+    "msg t a#3 f1 first",
+    "gap sequence t a 2",
+    "msg t a#6 f0 after hole",
+    "msg u a#1 f0 other topic",
+    "msg t b#1 f0 other node",
+  ]);
+});
+
+Deno.test("BrokerEvents.forget() and clear() reset baselines; the current listener is used", () => {
+  const broker = { nodeId: "me", listener: noopListener as BrokerListener };
+  const events = new BrokerEvents(broker, BrokerState.Connected);
+  events.deliver("t", encodeEnvelope("a", 1, 0, bytes()));
+  events.deliver("u", encodeEnvelope("a", 1, 0, bytes()));
+  const log = new EventLog();
+  broker.listener = log;
+  events.forget("t");
+  events.deliver("t", encodeEnvelope("a", 5, 0, bytes()));
+  events.deliver("u", encodeEnvelope("a", 5, 0, bytes()));
+  events.clear();
+  events.deliver("u", encodeEnvelope("a", 9, 0, bytes()));
+  deepStrictEqual(log.got, [
+    "msg t a#5 f0 ",
+    "gap sequence u a 3",
+    "msg u a#5 f0 ",
+    "msg u a#9 f0 ",
+  ]);
+});
+
+Deno.test("BrokerEvents.deliver() reports a throwing listener and goes on", () => {
+  const reported: unknown[] = [];
+  const onError = (event: ErrorEvent): void => {
+    event.preventDefault();
+    reported.push(event.error);
+  };
+  globalThis.addEventListener("error", onError);
+  try {
+    const boom = new Error("boom");
+    const listener: BrokerListener = {
+      ...noopListener,
+      onMessage(): void {
+        throw boom;
+      },
+    };
+    const events = new BrokerEvents({ nodeId: "me", listener }, BrokerState.Connected);
+    events.deliver("t", encodeEnvelope("a", 1, 0, bytes()));
+    events.deliver("t", encodeEnvelope("a", 2, 0, bytes()));
+    deepStrictEqual(reported, [boom, boom]);
+  } finally {
+    globalThis.removeEventListener("error", onError);
+  }
+});
+
+Deno.test("BrokerEvents.setState() reports each change once, wrapping non-Error causes", () => {
+  const log = new EventLog();
+  const events = new BrokerEvents({ nodeId: "me", listener: log }, BrokerState.Connecting);
+  const steps: [BrokerState, unknown][] = [
+    [BrokerState.Connecting, undefined],
+    [BrokerState.Disconnected, "refused"],
+    [BrokerState.Disconnected, new Error("again")],
+    [BrokerState.Connected, undefined],
+    [BrokerState.Disconnected, new Error("reset")],
+    [BrokerState.Closed, undefined],
+  ];
+  for (const [state, error] of steps) events.setState(state, error);
+  deepStrictEqual(log.got, [
+    "state disconnected refused",
+    "state connected undefined",
+    "state disconnected reset",
+    "state closed undefined",
+  ]);
+  strictEqual(events.state, BrokerState.Closed);
+  ok(events.closed);
+});
+
+Deno.test("BrokerEvents.reconnected() reports one reconnect gap per topic", () => {
+  const log = new EventLog();
+  const events = new BrokerEvents({ nodeId: "me", listener: log }, BrokerState.Connected);
+  events.reconnected(new Set(["a", "b"]));
+  events.reconnected([]);
+  deepStrictEqual(log.got, ["gap reconnect a null -1", "gap reconnect b null -1"]);
+});
+
+Deno.test("MemoryBroker() shares the frozen noopListener by default", async () => {
+  const broker = new MemoryBroker();
+  strictEqual(broker.listener, noopListener);
+  ok(Object.isFrozen(noopListener));
+  await broker.close();
 });
