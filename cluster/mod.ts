@@ -35,6 +35,7 @@ export {
   type Broker,
   type BrokerGap,
   type BrokerListener,
+  type BrokerOptions,
   BrokerState,
   GapReason,
   type MessageOrigin,

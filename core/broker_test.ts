@@ -17,7 +17,7 @@ import {
   reconnectBackoff,
   reconnectSettings,
   SequenceTracker,
-} from "./broker.ts";
+} from "./mod.ts";
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 

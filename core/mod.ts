@@ -28,3 +28,6 @@ export * from "./buf_writer.ts";
 export * from "./deadlines.ts";
 export * from "./tcp_server.ts";
 export * from "./broker.ts";
+export * from "./broker_envelope.ts";
+export * from "./broker_events.ts";
+export * from "./memory_broker.ts";
