@@ -4,7 +4,7 @@ import type { HttpResponse } from "./response.ts";
 /**
  * Shapes the response to an error a handler threw (or rejected with) before
  * it started its response: a JSON API answers JSON errors. Set it as
- * {@linkcode HttpServerOptions.errorHandler}.
+ * {@linkcode HttpServerInit.errorHandler}.
  *
  * `err` is whatever was thrown: an `HttpError` (its `status` says what the
  * client did wrong: 400 from `req.body.json()` on invalid JSON, 413 past the

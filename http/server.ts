@@ -67,13 +67,7 @@ export interface HttpServerOptions {
   logger?: AccessLogger;
   /** Receives errors the server survives (handler errors, accept errors). */
   errorReporter?: ErrorReporter;
-  /**
-   * Shapes the response to an error a handler threw before responding (JSON
-   * errors for an API, an HTML error page).
-   *
-   * @default {Plain text: an `HttpError`'s status and message, else 500}
-   */
-  errorHandler?: ErrorHandler;
+
   /**
    * The deadline set that times the connections (header, keep-alive, body
    * and write timeouts). Tests pass one on a clock they move by hand; the
@@ -82,6 +76,23 @@ export interface HttpServerOptions {
    * @default {A set of the server's own, closed when it stops}
    */
   deadlines?: Deadlines;
+}
+
+/**
+ * What {@linkcode HttpServer}'s constructor takes: the
+ * {@linkcode HttpServerOptions} (address, limits, timeouts, logging) and the
+ * hook that answers handler errors. Kept apart from `HttpServerOptions`,
+ * which `@coroio/serve` shares: its fetch-style handlers answer errors
+ * through its own `onError`.
+ */
+export interface HttpServerInit extends HttpServerOptions {
+  /**
+   * Shapes the response to an error a handler threw before responding (JSON
+   * errors for an API, an HTML error page).
+   *
+   * @default {Plain text: an `HttpError`'s status and message, else 500}
+   */
+  errorHandler?: ErrorHandler;
 }
 
 /**
@@ -123,7 +134,7 @@ export class HttpServer {
    * `options.errorHandler` no `handleError` method.
    * @throws {RangeError} If a limit or timeout is not an integer >= 1.
    */
-  constructor(handler: Handler, options: HttpServerOptions = {}) {
+  constructor(handler: Handler, options: HttpServerInit = {}) {
     if (typeof handler?.handle !== "function") {
       throw new TypeError("Cannot create HttpServer: the handler must have a handle() method");
     }
