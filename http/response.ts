@@ -1,6 +1,7 @@
 import { utf8Length } from "@coroio/core";
 import { httpDate } from "./_date.ts";
 import type { ResponseHost } from "./_hosts.ts";
+import { describeValue } from "./_describe.ts";
 import { equalsIgnoreCase, isFieldValue, isToken, STATUS_TEXT } from "@coroio/core/http1";
 
 const encoder = new TextEncoder();
@@ -464,12 +465,4 @@ function chunkBytes(chunk: unknown, what: string): Uint8Array {
       describeValue(chunk)
     }`,
   );
-}
-
-/** Names a value's kind for an error message (never its content). */
-function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return `a ${typeof value}`;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
 }

@@ -1,4 +1,5 @@
 import { listHasToken } from "@coroio/core/http1";
+import { describeValue } from "./_describe.ts";
 import type { Handler, HandlerResult } from "./handler.ts";
 import type { UpgradeTarget } from "./upgrade.ts";
 import type { HttpRequest } from "./request.ts";
@@ -195,7 +196,7 @@ export class Router implements Handler {
     ) {
       throw new TypeError(
         `Cannot add upgrade route ${path}: the target must be an object with an upgrade() method ` +
-          `and a protocol string, not ${describe(target)}`,
+          `and a protocol string, not ${describeValue(target)}`,
       );
     }
     const route = this.#route(path);
@@ -253,7 +254,7 @@ export class Router implements Handler {
   mount(prefix: string, router: Router): this {
     if (!(router instanceof Router) || router === this) {
       throw new TypeError(
-        `Cannot mount at ${prefix}: expected another Router, not ${describe(router)}`,
+        `Cannot mount at ${prefix}: expected another Router, not ${describeValue(router)}`,
       );
     }
     if (
@@ -443,19 +444,6 @@ function checkHandler(what: string, handler: unknown): void {
     ? " (wrap the function: { handle: fn }, or a class with a handle method)"
     : "";
   throw new TypeError(
-    `${what} must be an object with a handle() method, not ${describe(handler)}${hint}`,
+    `${what} must be an object with a handle() method, not ${describeValue(handler)}${hint}`,
   );
-}
-
-/** Names a value's kind for an error message. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return "a function";
-  if (typeof value !== "object") {
-    return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
-  }
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === "string" && name !== "" && name !== "Object"
-    ? `a ${name}`
-    : "an object without one";
 }

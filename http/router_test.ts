@@ -230,7 +230,7 @@ const notHandlers: [string, unknown, RegExp][] = [
   ["a function", (_req: HttpRequest, res: HttpResponse) => res.send("x"), /not a function \(wrap/],
   ["undefined", undefined, /not undefined/],
   ["null", null, /not null/],
-  ["a plain object without handle", { handel() {} }, /not an object without one/],
+  ["a plain object without handle", { handel() {} }, /not an object/],
   ["an instance without handle", new Date(), /not a Date/],
   ["a handle that is not a method", { handle: "yes" }, /handle\(\) method/],
 ];
