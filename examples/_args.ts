@@ -77,6 +77,40 @@ export function printListening(scheme: string, addr: Deno.NetAddr): void {
   console.log(`listening on ${scheme}://${urlHost(addr.hostname)}:${addr.port}`);
 }
 
+/**
+ * Runs an example's `listen` step; if the address is taken (or not on this
+ * machine), says so in one line, with how to pick another port, and exits
+ * with status 1 instead of an uncaught stack trace. Every example listens
+ * through it.
+ *
+ * @param flags The address asked for (for the message).
+ * @param listen Binds and returns what the example needs (an address, a listener).
+ * @returns What `listen` returned.
+ */
+export async function listenOrExit<T>(
+  flags: { hostname: string; port: number },
+  listen: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const where = `${urlHost(flags.hostname)}:${flags.port}`;
+    let why: string;
+    if (err instanceof Deno.errors.AddrInUse) {
+      why = `port ${flags.port} is already in use (another server is running there?)`;
+    } else if (err instanceof Deno.errors.AddrNotAvailable) {
+      why = `${flags.hostname} is not an address of this machine`;
+    } else {
+      throw err;
+    }
+    // deno-lint-ignore no-console
+    console.error(
+      `Cannot listen on ${where}: ${why}. Pick another port with --port N, or --port 0 for a free one.`,
+    );
+    Deno.exit(1);
+  }
+}
+
 /** Parsed flags of examples/fanout.ts: listen flags plus the fan-out ones. */
 export interface FanoutFlags extends ListenFlags {
   /** `redis://HOST:PORT`: fan out through Redis. */

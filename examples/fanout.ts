@@ -31,7 +31,7 @@
 import type { Broker, BrokerGap } from "@coroio/core";
 import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
 import { Topics, type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, parseFanoutFlags, printListening } from "./_args.ts";
+import { abortOnSignals, listenOrExit, parseFanoutFlags, printListening } from "./_args.ts";
 import { externalBroker } from "./_broker.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -125,17 +125,21 @@ if (import.meta.main && inWorker()) {
 } else if (import.meta.main) {
   const flags = parseFanoutFlags(Deno.args, 8082);
   if (flags.workers > 0) {
-    const cluster = await runWorkers(import.meta.url, {
-      workers: flags.workers,
-      hostname: flags.hostname,
-      port: flags.port,
-      mode: hasUnstableNet() ? "reuseport" : "shared",
-      args: Deno.args,
-    });
+    const cluster = await listenOrExit(flags, () =>
+      runWorkers(import.meta.url, {
+        workers: flags.workers,
+        hostname: flags.hostname,
+        port: flags.port,
+        mode: hasUnstableNet() ? "reuseport" : "shared",
+        args: Deno.args,
+      }));
     printListening("ws", { transport: "tcp", hostname: cluster.hostname, port: cluster.port });
     await cluster.done;
   } else {
-    const listener = Deno.listen({ hostname: flags.hostname, port: flags.port });
+    const listener = await listenOrExit(
+      flags,
+      () => Deno.listen({ hostname: flags.hostname, port: flags.port }),
+    );
     await serve(listener, await externalBroker(flags), abortOnSignals(), true);
   }
   Deno.exit(0);

@@ -14,7 +14,7 @@ import {
   HttpServer,
   Router,
 } from "@coroio/http";
-import { abortOnSignals, parseListenFlags, printListening } from "./_args.ts";
+import { abortOnSignals, listenOrExit, parseListenFlags, printListening } from "./_args.ts";
 
 /** `GET /`: a short text body. */
 export class Hello implements Handler {
@@ -41,7 +41,7 @@ if (import.meta.main) {
   const { hostname, port } = parseListenFlags(Deno.args, 8080);
   const signal = abortOnSignals();
   const server = new HttpServer(helloRoutes(), { hostname, port, signal, shutdownTimeout: 3000 });
-  printListening("http", server.listen());
+  printListening("http", await listenOrExit({ hostname, port }, () => server.listen()));
   await server.finished;
   Deno.exit(0);
 }

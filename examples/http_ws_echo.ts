@@ -10,7 +10,7 @@
 import { HttpServer, Router } from "@coroio/http";
 import { type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
 import type { WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, parseListenFlags, printListening } from "./_args.ts";
+import { abortOnSignals, listenOrExit, parseListenFlags, printListening } from "./_args.ts";
 import { helloRoutes } from "./http_hello.ts";
 
 /** Echoes each message back as the same type. */
@@ -32,7 +32,7 @@ if (import.meta.main) {
     new WebSocketTarget(new EchoRoute(), { compression, borrowMessages: true }),
   );
   const server = new HttpServer(router, { hostname, port, signal, shutdownTimeout: 3000 });
-  printListening("http", server.listen());
+  printListening("http", await listenOrExit({ hostname, port }, () => server.listen()));
   await server.finished;
   Deno.exit(0);
 }

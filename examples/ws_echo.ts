@@ -11,7 +11,7 @@
  * @module
  */
 import { type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, parseListenFlags, printListening } from "./_args.ts";
+import { abortOnSignals, listenOrExit, parseListenFlags, printListening } from "./_args.ts";
 
 /** Echoes each message back as the same type. */
 export class Echo implements WebSocketHandler {
@@ -29,7 +29,8 @@ export class Echo implements WebSocketHandler {
 
 if (import.meta.main) {
   const { hostname, port, compression } = parseListenFlags(Deno.args, 8081);
-  const server = new WebSocketServer(Deno.listen({ hostname, port }), new Echo(), {
+  const listener = await listenOrExit({ hostname, port }, () => Deno.listen({ hostname, port }));
+  const server = new WebSocketServer(listener, new Echo(), {
     compression,
     // send() copies the bytes, so the echo can take messages as lent views
     // (no allocation per message, one reused buffer per connection).

@@ -15,9 +15,11 @@ import {
   HttpErrorCode,
   type RequestHead,
   RequestParser,
+  STATUS_TEXT,
 } from "@coroio/core/http1";
 import { httpDate } from "./_date.ts";
 import type { AccessLogger } from "./access_log.ts";
+import type { ErrorHandler } from "./error_handler.ts";
 import type { Handler, HandlerResult } from "./handler.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
 import type { BodyHost, ResponseHost } from "./_hosts.ts";
@@ -40,6 +42,7 @@ export interface ConnectionConfig {
   readonly writeTimeout: number;
   readonly logger: AccessLogger | null;
   readonly reporter: ErrorReporter | null;
+  readonly errorHandler: ErrorHandler | null;
 }
 
 /**
@@ -76,27 +79,31 @@ export class ConnectionSlot implements ConnectionHandle {
       started = pending.target.upgrade(pending.takeover);
     } catch (err) {
       // The target owns the conn but failed before taking care of it.
+      pending.takeover.answered(0);
       closeQuietly(pending.takeover.conn);
       return Promise.reject(err);
     }
-    const conn = pending.takeover.conn;
+    const takeover = pending.takeover;
     // Closures made once per takeover, released when the target has started.
     return started.then(
-      (handle) => this.#adopt(handle),
-      (err) => this.#upgradeFailed(err, conn),
+      (handle) => this.#adopt(handle, takeover),
+      (err) => this.#upgradeFailed(err, takeover),
     );
   }
 
   /** The target started: hold its handle (shut it down at once if shutdown began). */
-  #adopt(handle: ConnectionHandle | null): Promise<void> | undefined {
+  #adopt(handle: ConnectionHandle | null, takeover: TakeoverRecord): Promise<void> | undefined {
+    // A target that did not say what it answered: a handle means it switched protocols.
+    takeover.answered(handle === null ? 0 : 101);
     if (handle === null) return undefined;
     this.#current = handle;
     if (this.#shuttingDown) handle.shutdown();
     return handle.done;
   }
 
-  #upgradeFailed(err: unknown, conn: Deno.Conn): void {
-    closeQuietly(conn);
+  #upgradeFailed(err: unknown, takeover: TakeoverRecord): void {
+    takeover.answered(0);
+    closeQuietly(takeover.conn);
     if (isClosedError(err)) return;
     try {
       this.#reporter?.report(err, "upgrade");
@@ -115,7 +122,75 @@ function afterHttp(pending: PendingTakeover | null): Promise<void> | undefined {
 interface PendingTakeover {
   readonly slot: ConnectionSlot;
   readonly target: UpgradeTarget;
-  readonly takeover: Takeover;
+  readonly takeover: TakeoverRecord;
+}
+
+/**
+ * The takeover the target receives; logs the request once, with what the
+ * target answered ({@linkcode Takeover.answered}).
+ */
+class TakeoverRecord implements Takeover {
+  readonly request: HttpRequest;
+  readonly conn: Deno.Conn;
+  readonly buffered: Uint8Array;
+  #config: ConnectionConfig | null;
+  readonly #started: number;
+
+  constructor(
+    config: ConnectionConfig,
+    request: HttpRequest,
+    conn: Deno.Conn,
+    buffered: Uint8Array,
+    started: number,
+  ) {
+    this.request = request;
+    this.conn = conn;
+    this.buffered = buffered;
+    this.#config = config.logger === null ? null : config;
+    this.#started = started;
+  }
+
+  answered(status: number, bytesSent = 0): void {
+    const config = this.#config;
+    if (config === null) return;
+    this.#config = null;
+    logResponse(config, this.request.head, this.conn, status, bytesSent, this.#started);
+  }
+}
+
+/**
+ * Hands one access-log entry to the logger: the one place entries are
+ * made. `head` is `null` for a response to a head that was never parsed.
+ */
+function logResponse(
+  config: ConnectionConfig,
+  head: RequestHead | null,
+  conn: Deno.Conn,
+  status: number,
+  bytes: number,
+  started: number,
+): void {
+  const logger = config.logger;
+  if (logger === null) return;
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  const now = Date.now();
+  if (started === 0) started = now;
+  try {
+    logger.log({
+      remoteAddr: addr.hostname ?? "-",
+      time: new Date(started),
+      method: head?.method ?? "",
+      target: head?.target ?? "",
+      version: head?.version ?? "",
+      status,
+      bytesSent: bytes,
+      referer: head?.headers.get("referer") ?? null,
+      userAgent: head?.headers.get("user-agent") ?? null,
+      durationMs: now - started,
+    });
+  } catch (err) {
+    config.reporter?.report(err, "logger");
+  }
 }
 
 /** `true`: keep the connection for more requests; `false`: close it; a target: take over. */
@@ -357,6 +432,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   async #sendErrorAndClose(status: number, message: string): Promise<void> {
     // Bounded like any write: the client may have stopped reading.
     this.#armFor(Deadline.Write);
+    const head = this.#head;
+    this.#log(head, status, 0, head === null ? 0 : this.#started);
     try {
       this.writer.write(encodeRefusal(status, message, [], httpDate()));
       await this.writer.flush();
@@ -521,7 +598,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           new TypeError(`Cannot upgrade ${head.method} ${head.target}: a response was started`),
         );
       }
-      this.#log(head, 101, 0, this.#started);
+      // Logged once the target answered (TakeoverRecord).
       return target;
     }
     if (!res.headersSent) {
@@ -546,20 +623,77 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #handlerFailed(err: unknown): Outcome | Promise<Outcome> {
     const res = this.#res!;
     const body = this.#body!;
-    if (err instanceof HttpError && !res.headersSent) throw err;
-    if (body.error !== null && body.error === err && !res.headersSent) throw err;
+    const server = this.#server;
+    const hook = server.errorHandler;
+    const bodyBroke = body.error !== null && body.error === err;
+    if (!res.headersSent) {
+      // Without a hook, the server answers an HttpError itself (and closes);
+      // a body that failed on I/O leaves nothing to answer on.
+      if (err instanceof HttpError && hook === null) throw err;
+      if (bodyBroke && !(err instanceof HttpError)) throw err;
+    }
+    if (!(err instanceof HttpError) || res.headersSent) this.#report(err);
+    if (res.headersSent) {
+      // Mid-response, the only honest signal left is to close.
+      this.#log(this.#head, res.status, res.bytesSent, this.#started);
+      return false;
+    }
+    // A client error leaves the connection usable, unless it broke the body.
+    if (!(err instanceof HttpError) || bodyBroke) this.#closing = true;
+    // A fresh response: headers the failed handler set are not sent.
+    const head = this.#head!;
+    const fresh = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
+    this.#res = fresh;
+    if (hook === null) return this.#answerError(err);
+    let ret: void | Promise<void>;
+    try {
+      ret = hook.handleError(err, this.#req!, fresh);
+    } catch (hookErr) {
+      return this.#errorHookFailed(hookErr, err);
+    }
+    if (ret instanceof Promise) return this.#awaitErrorHook(ret, err);
+    return this.#afterErrorHook(err);
+  }
+
+  async #awaitErrorHook(ret: Promise<void>, err: unknown): Promise<Outcome> {
+    try {
+      await ret;
+    } catch (hookErr) {
+      return await this.#errorHookFailed(hookErr, err);
+    }
+    return await this.#afterErrorHook(err);
+  }
+
+  #afterErrorHook(err: unknown): Outcome | Promise<Outcome> {
+    if (!this.#res!.headersSent) return this.#answerError(err);
+    return this.#complete(null);
+  }
+
+  #errorHookFailed(hookErr: unknown, err: unknown): Outcome | Promise<Outcome> {
+    this.#report(hookErr);
+    this.#closing = true;
+    const res = this.#res!;
+    if (!res.headersSent) return this.#answerError(err);
+    this.#log(this.#head, res.status, res.bytesSent, this.#started);
+    return false;
+  }
+
+  /** The default answer to a handler's error, on a fresh response. */
+  #answerError(err: unknown): Outcome | Promise<Outcome> {
+    const res = this.#res!;
+    const status = err instanceof HttpError ? err.status : 500;
+    res.status = status;
+    res.send(err instanceof HttpError ? err.message + "\n" : STATUS_TEXT[500] + "\n");
+    return this.#complete(null);
+  }
+
+  #report(err: unknown): void {
     const server = this.#server;
     server.reporter?.report(err, "handler");
     if (server.reporter === null && !(err instanceof HttpError)) {
       // deno-lint-ignore no-console
       console.error("coroio/http: handler error:", err);
     }
-    // Mid-response, the only honest signal left is to close.
-    if (res.headersSent) return false;
-    this.#closing = true;
-    res.status = 500;
-    res.send("Internal Server Error\n");
-    return this.#complete(null);
   }
 
   async #finishBody(body: RequestBody): Promise<boolean> {
@@ -568,25 +702,9 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     return await body.drain(this.#server.maxDrainSize);
   }
 
-  #log(head: RequestHead, status: number, bytes: number, started: number): void {
-    const logger = this.#server.logger;
-    if (logger === null) return;
-    const addr = this.#conn.remoteAddr as Deno.NetAddr;
-    try {
-      logger.log({
-        remoteAddr: addr.hostname ?? "-",
-        time: new Date(started),
-        method: head.method,
-        target: head.target,
-        version: head.version,
-        status,
-        bytesSent: bytes,
-        referer: head.headers.get("referer"),
-        userAgent: head.headers.get("user-agent"),
-        durationMs: Date.now() - started,
-      });
-    } catch (err) {
-      this.#server.reporter?.report(err, "logger");
+  #log(head: RequestHead | null, status: number, bytes: number, started: number): void {
+    if (this.#server.logger !== null) {
+      logResponse(this.#server, head, this.#conn, status, bytes, started);
     }
   }
 
@@ -602,6 +720,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;
     this.#armFor(Deadline.None);
-    return { slot: this.#slot, target, takeover: { request, conn, buffered } };
+    const takeover = new TakeoverRecord(this.#server, request, conn, buffered, this.#started);
+    return { slot: this.#slot, target, takeover };
   }
 }

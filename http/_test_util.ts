@@ -18,7 +18,7 @@ import type { BodyHost, ResponseHost } from "./_hosts.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
 import { HttpResponse } from "./response.ts";
 import type { Handler } from "./handler.ts";
-import { HttpServer, type HttpServerOptions } from "./server.ts";
+import { HttpServer, type HttpServerInit } from "./server.ts";
 
 export { concat, dec, enc } from "../core/_test_util.ts";
 
@@ -297,7 +297,7 @@ export class ErrorLog {
  */
 export async function withHttpServer(
   handler: Handler,
-  options: HttpServerOptions,
+  options: HttpServerInit,
   fn: (port: number, server: HttpServer) => Promise<void>,
 ): Promise<void> {
   const server = new HttpServer(handler, { port: 0, errorReporter: new ErrorLog(), ...options });

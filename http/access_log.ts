@@ -1,16 +1,26 @@
-/** One request as an access logger sees it. */
+/**
+ * One response as an access logger sees it. Every response the server
+ * sends gets one: a handler's, the server's own refusals (400, 408, 413,
+ * 431...), and for a takeover what the upgrade target answered. When the
+ * request head could not be parsed (a malformed head, a timeout, the
+ * client leaving mid-head), `method`, `target` and `version` are `""`.
+ */
 export interface AccessLogEntry {
   /** Peer address (IP). */
   remoteAddr: string;
-  /** When the request head was parsed. */
+  /** When the request head was parsed (or, without a head, when the server answered). */
   time: Date;
-  /** The request method. */
+  /** The request method, or `""` without a parsed head. */
   method: string;
-  /** The request target. */
+  /** The request target, or `""` without a parsed head. */
   target: string;
-  /** `HTTP/1.1` or `HTTP/1.0`. */
+  /** `HTTP/1.1` or `HTTP/1.0`, or `""` without a parsed head. */
   version: string;
-  /** Response status (101 for a takeover). */
+  /**
+   * Response status. For a takeover: 101 when the upgrade target switched
+   * protocols, its refusal's status when it reported one
+   * ({@linkcode Takeover.answered}), 0 when it refused without saying.
+   */
   status: number;
   /** Response body bytes sent. */
   bytesSent: number;
@@ -23,7 +33,7 @@ export interface AccessLogEntry {
 }
 
 /**
- * Receives one entry per completed request (nginx-style access log). See
+ * Receives one entry per response (nginx-style access log). See
  * {@linkcode formatCombinedLog} for the combined format.
  *
  * @example A logger that keeps lines in memory
@@ -56,7 +66,7 @@ export interface AccessLogEntry {
  */
 export interface AccessLogger {
   /**
-   * Called once per completed request.
+   * Called once per response.
    *
    * @param entry What happened.
    */
@@ -87,9 +97,11 @@ export function formatCombinedLog(entry: AccessLogEntry): string {
   const t = entry.time;
   const time = `${pad(t.getUTCDate())}/${MONTHS[t.getUTCMonth()]}/${t.getUTCFullYear()}:` +
     `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())} +0000`;
-  return `${entry.remoteAddr} - - [${time}] "${esc(entry.method)} ${
-    esc(entry.target)
-  } ${entry.version}" ` +
+  // Without a parsed head, nginx logs the request line as "-" too.
+  const request = entry.method === ""
+    ? "-"
+    : `${esc(entry.method)} ${esc(entry.target)} ${entry.version}`;
+  return `${entry.remoteAddr} - - [${time}] "${request}" ` +
     `${entry.status} ${entry.bytesSent} "${esc(entry.referer ?? "-")}" "${
       esc(entry.userAgent ?? "-")
     }"`;

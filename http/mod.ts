@@ -46,6 +46,7 @@ export {
   STATUS_TEXT,
 } from "@coroio/core/http1";
 export * from "./handler.ts";
+export * from "./error_handler.ts";
 export * from "./upgrade.ts";
 export * from "./access_log.ts";
 export * from "./request.ts";

@@ -433,6 +433,8 @@ export class HttpRequest {
   readonly remoteAddr: Deno.Addr;
   /** Route parameters (`/users/:id` gives `params.id`), set by the router. */
   params: Record<string, string>;
+  #url: string | null = null;
+  #searchParams: URLSearchParams | null = null;
 
   /**
    * Creates a request; the server does this.
@@ -493,6 +495,79 @@ export class HttpRequest {
   get headers(): HeaderList {
     return this.head.headers;
   }
+
+  /**
+   * The full URL of the request as a string (the shape of `Request.url`),
+   * built on first access and cached: `http://` + the `Host` header + the
+   * target for an origin-form target (`/p?q`); an absolute-form target
+   * (`http://h/p?q`) as sent; for `OPTIONS *` and `CONNECT h:p`, the root
+   * of that authority (`http://h/`). A request without `Host` (HTTP/1.0)
+   * gets `localhost`. The scheme is always `http`. The string is not
+   * normalized or validated: pass it to `new URL()` when you need the parts
+   * (a malformed `Host` makes that throw); for the path and query alone,
+   * {@linkcode HttpRequest.path} and {@linkcode HttpRequest.query} cost
+   * nothing.
+   *
+   * @returns The URL.
+   *
+   * @example The URL of a request
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class ShowUrl implements Handler {
+   *   handle(req: HttpRequest, res: HttpResponse): void {
+   *     res.send(req.url);
+   *   }
+   * }
+   * const server = new HttpServer(new ShowUrl(), { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/a/b?x=1`);
+   * equal(await res.text(), `http://127.0.0.1:${port}/a/b?x=1`);
+   * await server.shutdown();
+   * ```
+   */
+  get url(): string {
+    return this.#url ??= requestUrl(this.head);
+  }
+
+  /**
+   * The query parsed as `application/x-www-form-urlencoded`, built on first
+   * access and cached.
+   *
+   * @returns The parameters (a live object: changes stay on this request).
+   *
+   * @example Reading query parameters
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class Search implements Handler {
+   *   handle(req: HttpRequest, res: HttpResponse): void {
+   *     const q = req.searchParams;
+   *     res.send(`${q.get("q")} ${q.getAll("tag").join("+")}`);
+   *   }
+   * }
+   * const server = new HttpServer(new Search(), { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/s?q=deno%20http&tag=a&tag=b`);
+   * equal(await res.text(), "deno http a+b");
+   * await server.shutdown();
+   * ```
+   */
+  get searchParams(): URLSearchParams {
+    return this.#searchParams ??= new URLSearchParams(this.head.query);
+  }
 }
 
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The URL string of a request (see {@linkcode HttpRequest.url}). */
+function requestUrl(head: RequestHead): string {
+  const target = head.target;
+  if (target.charCodeAt(0) === 0x2f /* / */) {
+    return "http://" + (head.headers.get("host") ?? "localhost") + target;
+  }
+  if (head.method !== "CONNECT" && target !== "*") return target; // absolute form, as sent
+  return "http://" + (target === "*" ? head.headers.get("host") ?? "localhost" : target) + "/";
+}

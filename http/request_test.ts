@@ -233,3 +233,50 @@ Deno.test("RequestBody.borrow() asks for 100 Continue before reading", async () 
   equal(dec(await ex.req.body.borrow()), "ok");
   equal(ex.host.continues, 1);
 });
+
+// [name, request head, req.url]
+const urls: [string, string, string][] = [
+  [
+    "origin form",
+    "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+    "http://example.com:8080/a/b?x=1",
+  ],
+  [
+    "absolute form, as sent",
+    "GET http://other.test/p?q HTTP/1.1\r\nHost: x\r\n\r\n",
+    "http://other.test/p?q",
+  ],
+  ["asterisk form", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", "http://h/"],
+  [
+    "authority form",
+    "CONNECT db.test:5432 HTTP/1.1\r\nHost: db.test:5432\r\n\r\n",
+    "http://db.test:5432/",
+  ],
+  ["HTTP/1.0 without Host", "GET /old HTTP/1.0\r\n\r\n", "http://localhost/old"],
+  ["IPv6 host", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", "http://[::1]:80/"],
+];
+
+Deno.test("HttpRequest.url is built from Host and the target, once", () => {
+  for (const [name, head, url] of urls) {
+    const { req } = exchangeInMemory(head);
+    equal(req.url, url, name);
+    equal(req.url, url, name);
+    equal(new URL(req.url).href.startsWith("http://"), true, name);
+  }
+});
+
+Deno.test("HttpRequest.searchParams parses the query once, lazily", () => {
+  const { req } = exchangeInMemory(
+    "GET /s?q=a%20b&t=1&t=2&e=&plus=x+y HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  const p = req.searchParams;
+  deepEqual([p.get("q"), p.getAll("t"), p.get("e"), p.get("plus"), p.get("none")], [
+    "a b",
+    ["1", "2"],
+    "",
+    "x y",
+    null,
+  ]);
+  equal(req.searchParams, p);
+  equal(exchangeInMemory("GET / HTTP/1.1\r\nHost: h\r\n\r\n").req.searchParams.size, 0);
+});

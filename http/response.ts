@@ -1,6 +1,7 @@
 import { utf8Length } from "@coroio/core";
 import { httpDate } from "./_date.ts";
 import type { ResponseHost } from "./_hosts.ts";
+import { describeValue } from "./_describe.ts";
 import { equalsIgnoreCase, isFieldValue, isToken, STATUS_TEXT } from "@coroio/core/http1";
 
 const encoder = new TextEncoder();
@@ -193,6 +194,17 @@ export class HttpResponse {
     if (this.#state !== State.Fresh) {
       throw new TypeError("Cannot send response: it was already started");
     }
+    if (
+      typeof body !== "string" && !(body instanceof Uint8Array) && body !== undefined &&
+      body !== null
+    ) {
+      // Sent as is, it would go out with no framing and hang the client.
+      throw new TypeError(
+        `Cannot send response: the body must be a string, a Uint8Array or null, not ${
+          describeValue(body)
+        } (use json() for values)`,
+      );
+    }
     let bytes: Uint8Array = EMPTY;
     if (typeof body === "string") {
       if (this.getHeader("content-type") === null) {
@@ -221,6 +233,14 @@ export class HttpResponse {
       bytes = encoder.encode(body);
     } else if (body !== undefined && body !== null) {
       bytes = body;
+    } else if (this.#head) {
+      // A HEAD handler may announce the length a GET would send.
+      const declared = this.#declaredLength("send HEAD response");
+      if (declared >= 0) {
+        this.#writeHead(this.#bodyForbidden() ? -2 : declared);
+        this.#state = State.Done;
+        return;
+      }
     }
     const noBody = this.#bodyForbidden();
     this.#writeHead(noBody ? -2 : bytes.length);
@@ -229,6 +249,51 @@ export class HttpResponse {
       this.#bytesSent = bytes.length;
     }
     this.#state = State.Done;
+  }
+
+  /**
+   * Sends `value` as JSON: `JSON.stringify(value)` with `Content-Type:
+   * application/json; charset=utf-8` (unless a Content-Type was set, e.g.
+   * `application/problem+json`), as one whole body like `send()`.
+   *
+   * @param value What to serialize.
+   * @param status The status to send; defaults to {@linkcode HttpResponse.status}.
+   * @throws {TypeError} If `value` has no JSON form (`undefined`, a
+   * function, a symbol), cannot be serialized (a cycle, a BigInt), or the
+   * response was already started.
+   *
+   * @example Answering with JSON
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
+   *
+   * class Created implements Handler {
+   *   handle(_req: HttpRequest, res: HttpResponse): void {
+   *     res.json({ id: 7, name: "ada" }, 201);
+   *   }
+   * }
+   * const server = new HttpServer(new Created(), { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/`);
+   * equal(res.status, 201);
+   * equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+   * deepEqual(await res.json(), { id: 7, name: "ada" });
+   * await server.shutdown();
+   * ```
+   */
+  json(value: unknown, status?: number): void {
+    if (this.#state !== State.Fresh) {
+      throw new TypeError("Cannot send JSON response: it was already started");
+    }
+    const text = JSON.stringify(value);
+    if (typeof text !== "string") {
+      throw new TypeError(`Cannot send JSON response: ${describeValue(value)} has no JSON form`);
+    }
+    if (status !== undefined) this.status = status;
+    if (this.getHeader("content-type") === null) {
+      this.#headers.push("Content-Type", "application/json; charset=utf-8");
+    }
+    this.send(text);
   }
 
   /**
@@ -241,8 +306,8 @@ export class HttpResponse {
    * @throws {TypeError} If the response was finished.
    */
   async write(chunk: string | Uint8Array): Promise<void> {
+    const bytes = chunkBytes(chunk, "write");
     this.#startStreaming();
-    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
     this.#writeBodyPart(bytes);
     await this.#host.flush();
   }
@@ -264,9 +329,7 @@ export class HttpResponse {
     if (this.#state !== State.Streaming) {
       throw new TypeError("Cannot end response: it is already finished");
     }
-    if (chunk !== undefined) {
-      this.#writeBodyPart(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
-    }
+    if (chunk !== undefined) this.#writeBodyPart(chunkBytes(chunk, "end"));
     if (this.#chunked && !this.#head && !this.#bodyForbidden()) {
       this.#host.writer.write(LAST_CHUNK);
     }
@@ -289,15 +352,11 @@ export class HttpResponse {
     if (this.#state !== State.Fresh) {
       throw new TypeError("Cannot write response body: the response is finished");
     }
-    const declared = this.getHeader("content-length");
+    const declared = this.#declaredLength("stream response");
     if (this.#bodyForbidden()) {
       this.#writeHead(-2);
-    } else if (declared !== null) {
-      const n = /^\d{1,15}$/.test(declared) ? Number(declared) : NaN;
-      if (!Number.isSafeInteger(n)) {
-        throw new TypeError(`Cannot stream response: Content-Length "${declared}" is not a length`);
-      }
-      this.#declared = n;
+    } else if (declared >= 0) {
+      this.#declared = declared;
       this.#writeHead(-3);
     } else if (this.#http10) {
       // HTTP/1.0 has no chunked coding: the body ends when the connection does.
@@ -308,6 +367,17 @@ export class HttpResponse {
       this.#writeHead(-1);
     }
     this.#state = State.Streaming;
+  }
+
+  /** The Content-Length header the handler set, or -1 without one. */
+  #declaredLength(what: string): number {
+    const declared = this.getHeader("content-length");
+    if (declared === null) return -1;
+    const n = /^\d{1,15}$/.test(declared) ? Number(declared) : NaN;
+    if (!Number.isSafeInteger(n)) {
+      throw new TypeError(`Cannot ${what}: Content-Length "${declared}" is not a length`);
+    }
+    return n;
   }
 
   #writeBodyPart(bytes: Uint8Array): void {
@@ -384,4 +454,15 @@ export class HttpResponse {
     }
     return s;
   }
+}
+
+/** A body piece as bytes; anything but a string or bytes is refused. */
+function chunkBytes(chunk: unknown, what: string): Uint8Array {
+  if (typeof chunk === "string") return encoder.encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new TypeError(
+    `Cannot ${what} response body: a piece must be a string or a Uint8Array, not ${
+      describeValue(chunk)
+    }`,
+  );
 }

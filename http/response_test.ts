@@ -255,3 +255,91 @@ Deno.test("HttpResponse.send() refuses a status outside 200-599 with RangeError"
     throws(() => res.send("x"), RangeError, String(status));
   }
 });
+
+const JSON_TYPE = "application/json; charset=utf-8";
+// [name, request head, how to respond, status, body, Content-Type, Content-Length]
+const jsonCases: [string, string, (r: HttpResponse) => void, number, string, string, string][] = [
+  ["an object", GET, (r) => r.json({ a: [1, "x"] }), 200, '{"a":[1,"x"]}', JSON_TYPE, "13"],
+  ["with a status", GET, (r) => r.json({ ok: false }, 422), 422, '{"ok":false}', JSON_TYPE, "12"],
+  ["null", GET, (r) => r.json(null), 200, "null", JSON_TYPE, "4"],
+  ["a string, UTF-8", GET, (r) => r.json("\u00e9"), 200, '"\u00e9"', JSON_TYPE, "4"],
+  [
+    "a Content-Type set before",
+    GET,
+    (r) => r.setHeader("Content-Type", "application/problem+json").json({ e: 1 }, 400),
+    400,
+    '{"e":1}',
+    "application/problem+json",
+    "7",
+  ],
+  ["on HEAD: the GET length, no body", HEAD, (r) => r.json([1, 2]), 200, "", JSON_TYPE, "5"],
+];
+Deno.test("HttpResponse.json() sends the value as JSON with its length and type", async () => {
+  for (const [name, head, fn, status, body, type, length] of jsonCases) {
+    const got = await respond(head, fn);
+    equal(got.status, status, name);
+    equal(got.body, body, name);
+    equal(got.headers.get("content-type"), type, name);
+    equal(got.headers.get("content-length"), length, name);
+  }
+});
+
+Deno.test("HttpResponse.json() refuses values without a JSON form and leaves the response fresh", () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  for (const value of [undefined, () => 1, Symbol("s"), 1n, cyclic]) {
+    const { res } = exchangeInMemory(GET);
+    throws(() => res.json(value), TypeError, String(typeof value));
+    equal(res.headersSent, false);
+    equal(res.getHeader("content-type"), null);
+  }
+});
+
+Deno.test("HttpResponse.send(), write() and end() refuse a body that is neither string nor bytes", async () => {
+  const bad: unknown[] = [{ a: 1 }, 42, true, new ArrayBuffer(2), [1, 2], new Uint16Array(2)];
+  for (const value of bad) {
+    const sent = exchangeInMemory(GET);
+    throws(() => sent.res.send(value as string), TypeError, String(value));
+    equal(sent.res.headersSent, false, String(value));
+    equal(await sent.host.written(), "", String(value));
+    for (const method of ["write", "end"] as const) {
+      const streamed = exchangeInMemory(GET);
+      let err: unknown = null;
+      await streamed.res[method](value as string).catch((e) => err = e);
+      equal(err instanceof TypeError, true, `${method}(${String(value)})`);
+      equal(streamed.res.headersSent, false, `${method}(${String(value)})`);
+    }
+  }
+});
+
+// [name, how to respond, Content-Length]
+const headLengths: [string, (r: HttpResponse) => void | Promise<void>, string | undefined][] = [
+  [
+    "end() keeps the handler's Content-Length",
+    (r) => r.setHeader("Content-Length", "5").end(),
+    "5",
+  ],
+  [
+    "send() keeps the handler's Content-Length",
+    (r) => r.setHeader("Content-Length", "9").send(),
+    "9",
+  ],
+  ["send(null) keeps it too", (r) => r.setHeader("content-length", "0").send(null), "0"],
+  ["a body's own length wins", (r) => r.setHeader("Content-Length", "9").send("abc"), "3"],
+  ["no Content-Length: 0", (r) => r.end(), "0"],
+  ["204 has none", (r) => {
+    r.status = 204;
+    r.setHeader("Content-Length", "5").end();
+  }, undefined],
+];
+
+Deno.test("HttpResponse.end() on HEAD answers the Content-Length the handler set", async () => {
+  for (const [name, fn, length] of headLengths) {
+    const got = await respond(HEAD, fn);
+    equal(got.headers.get("content-length"), length, name);
+    equal(got.body, "", name);
+  }
+  const { res } = exchangeInMemory(HEAD);
+  res.setHeader("Content-Length", "five");
+  throws(() => res.send(), TypeError, "five");
+});

@@ -1,4 +1,5 @@
 import { listHasToken } from "@coroio/core/http1";
+import { describeValue } from "./_describe.ts";
 import type { Handler, HandlerResult } from "./handler.ts";
 import type { UpgradeTarget } from "./upgrade.ts";
 import type { HttpRequest } from "./request.ts";
@@ -8,6 +9,13 @@ import type { HttpResponse } from "./response.ts";
 export interface RouterOptions {
   /** Serves requests no route matches. @default {a plain-text 404} */
   notFound?: Handler;
+}
+
+/** A sub-router and the path prefix it serves. */
+interface Mount {
+  /** `/api`: no trailing slash. */
+  prefix: string;
+  router: Router;
 }
 
 interface Route {
@@ -40,6 +48,12 @@ class NotFound implements Handler {
  * the path's `GET` handler, or get `426 Upgrade Required` if it has none;
  * other methods get the usual 405 with `Allow`.
  *
+ * A sub-router mounted under a prefix (`mount("/api", api)`) serves every
+ * path under it, with the prefix taken off (see {@linkcode Router.mount}).
+ *
+ * Handlers are checked when added: anything but an object with a `handle`
+ * method (a bare function, for instance) is refused with a `TypeError`.
+ *
  * @example Routes with parameters
  * ```ts
  * import { HttpRequest, HttpResponse, HttpServer, Router } from "@coroio/http";
@@ -70,14 +84,20 @@ class NotFound implements Handler {
 export class Router implements Handler {
   #static = new Map<string, Route>();
   #dynamic: Route[] = [];
+  /** Longest prefix first. */
+  #mounts: Mount[] = [];
   #notFound: Handler;
 
   /**
    * Creates an empty router.
    *
    * @param options The not-found handler.
+   * @throws {TypeError} If `notFound` is not an object with a `handle` method.
    */
   constructor(options: RouterOptions = {}) {
+    if (options.notFound !== undefined) {
+      checkHandler("Cannot create Router: notFound", options.notFound);
+    }
     this.#notFound = options.notFound ?? new NotFound();
   }
 
@@ -88,10 +108,12 @@ export class Router implements Handler {
    * @param path `/exact`, `/with/:param`, or `/prefix/*`.
    * @param handler The handler object.
    * @returns This router.
-   * @throws {TypeError} If the path does not start with `/` or the method
-   * already has a handler for it.
+   * @throws {TypeError} If the path does not start with `/`, the method
+   * already has a handler for it, or `handler` is not an object with a
+   * `handle` method.
    */
   add(method: string, path: string, handler: Handler): this {
+    checkHandler(`Cannot add route ${method} ${path}: the handler`, handler);
     const route = this.#route(path);
     if (route.methods.has(method)) {
       throw new TypeError(`Cannot add route: ${method} ${path} is already routed`);
@@ -164,9 +186,19 @@ export class Router implements Handler {
    * @param path The path pattern.
    * @param target The protocol handler.
    * @returns This router.
-   * @throws {TypeError} If the path already has an upgrade target.
+   * @throws {TypeError} If the path already has an upgrade target, or
+   * `target` has no `upgrade` method or no `protocol` string.
    */
   upgrade(path: string, target: UpgradeTarget): this {
+    if (
+      typeof target !== "object" || target === null || typeof target.upgrade !== "function" ||
+      typeof target.protocol !== "string"
+    ) {
+      throw new TypeError(
+        `Cannot add upgrade route ${path}: the target must be an object with an upgrade() method ` +
+          `and a protocol string, not ${describeValue(target)}`,
+      );
+    }
     const route = this.#route(path);
     if (route.upgrade !== null) {
       throw new TypeError(`Cannot add upgrade route: ${path} already has one`);
@@ -177,14 +209,87 @@ export class Router implements Handler {
   }
 
   /**
-   * Lists the routes, for diagnostics.
+   * Mounts a sub-router under a path prefix: every request whose path is
+   * the prefix or starts with the prefix and `/` goes to `router` with the
+   * prefix taken off (`/api/users/7` is routed as `/users/7`, `/api` as
+   * `/`). Inside, routes work as in any router: parameters and wildcards,
+   * 404 from the sub-router's `notFound`, 405 with `Allow`, `HEAD` and
+   * `OPTIONS`, upgrade routes. `req.path` stays the full path.
+   *
+   * The prefix is exact (no parameters). This router's exact routes are
+   * matched first, then mounts (longest prefix first), then its parameter
+   * routes. Routes added to `router` later are served too.
+   *
+   * @param prefix `/name` or `/a/b`, without a trailing slash.
+   * @param router The sub-router.
+   * @returns This router.
+   * @throws {TypeError} If `router` is not a `Router` (or is this one), the
+   * prefix is not an exact path, or it is already mounted.
+   *
+   * @example An API under /api
+   * ```ts
+   * import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
+   * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
+   *
+   * class User {
+   *   handle(req: HttpRequest, res: HttpResponse): void {
+   *     res.json({ id: req.params.id });
+   *   }
+   * }
+   * const api = new Router().get("/users/:id", new User());
+   * const app = new Router().mount("/api", api);
+   * deepEqual(app.routes(), ["GET /api/users/:id"]);
+   *
+   * const server = new HttpServer(app, { port: 0 });
+   * const { port } = server.listen();
+   * const res = await fetch(`http://127.0.0.1:${port}/api/users/7`);
+   * deepEqual(await res.json(), { id: "7" });
+   * const wrong = await fetch(`http://127.0.0.1:${port}/api/users/7`, { method: "DELETE" });
+   * equal(wrong.status, 405);
+   * equal(wrong.headers.get("allow"), "GET, HEAD");
+   * await wrong.body?.cancel();
+   * await server.shutdown();
+   * ```
+   */
+  mount(prefix: string, router: Router): this {
+    if (!(router instanceof Router) || router === this) {
+      throw new TypeError(
+        `Cannot mount at ${prefix}: expected another Router, not ${describeValue(router)}`,
+      );
+    }
+    if (
+      !prefix.startsWith("/") || prefix.length < 2 || prefix.endsWith("/") ||
+      prefix.includes("/:") || prefix.split("/").includes("*") || /[?#]/.test(prefix)
+    ) {
+      throw new TypeError(
+        `Cannot mount at "${prefix}": the prefix must be an exact path like "/api", ` +
+          "without parameters, wildcard or trailing slash",
+      );
+    }
+    if (this.#mounts.some((m) => m.prefix === prefix)) {
+      throw new TypeError(`Cannot mount at ${prefix}: a router is already mounted there`);
+    }
+    this.#mounts.push({ prefix, router });
+    this.#mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    return this;
+  }
+
+  /**
+   * Lists the routes, for diagnostics, mounted ones with their prefix.
    *
    * @returns `"METHOD /path"` strings (`"UPGRADE /path"` for upgrade routes).
    */
   routes(): string[] {
     const out: string[] = [];
-    for (const [path, r] of this.#static) describe(out, path, r);
-    for (const r of this.#dynamic) describe(out, "/" + r.segments!.join("/"), r);
+    for (const [path, r] of this.#static) list(out, path, r);
+    for (const m of this.#mounts) {
+      for (const line of m.router.routes()) {
+        const space = line.indexOf(" ");
+        const path = line.slice(space + 1);
+        out.push(line.slice(0, space + 1) + m.prefix + (path === "/" ? "" : path));
+      }
+    }
+    for (const r of this.#dynamic) list(out, "/" + r.segments!.join("/"), r);
     return out;
   }
 
@@ -223,8 +328,24 @@ export class Router implements Handler {
    * @returns What the chosen handler returns.
    */
   handle(req: HttpRequest, res: HttpResponse): HandlerResult | Promise<HandlerResult> {
-    const path = req.path;
+    return this.#dispatch(req, res, req.path);
+  }
+
+  /** Routes a request by `path` (the request's path, less the prefixes of mounts). */
+  #dispatch(
+    req: HttpRequest,
+    res: HttpResponse,
+    path: string,
+  ): HandlerResult | Promise<HandlerResult> {
     let route = this.#static.get(path);
+    if (route === undefined && this.#mounts.length > 0) {
+      for (const m of this.#mounts) {
+        const n = m.prefix.length;
+        if (path.startsWith(m.prefix) && (path.length === n || path.charCodeAt(n) === 0x2f)) {
+          return m.router.#dispatch(req, res, path.length === n ? "/" : path.slice(n));
+        }
+      }
+    }
     if (route === undefined) {
       const matched = this.#match(path);
       if (matched === null) return this.#notFound.handle(req, res);
@@ -309,7 +430,20 @@ function allowOf(route: Route): string {
   return methods.join(", ");
 }
 
-function describe(out: string[], path: string, r: Route): void {
+function list(out: string[], path: string, r: Route): void {
   for (const m of r.methods.keys()) out.push(`${m} ${path}`);
   if (r.upgrade !== null) out.push(`UPGRADE ${path}`);
+}
+
+/** Refuses, at registration, a handler that could not serve a request. */
+function checkHandler(what: string, handler: unknown): void {
+  if (typeof handler === "object" && handler !== null) {
+    if (typeof (handler as Handler).handle === "function") return;
+  }
+  const hint = typeof handler === "function"
+    ? " (wrap the function: { handle: fn }, or a class with a handle method)"
+    : "";
+  throw new TypeError(
+    `${what} must be an object with a handle() method, not ${describeValue(handler)}${hint}`,
+  );
 }

@@ -156,3 +156,108 @@ Deno.test("Router.routes() lists every method and upgrade route", () => {
     "GET /files/*",
   ]);
 });
+
+Deno.test("Router.mount() serves a sub-router under a prefix exactly as it serves alone", async () => {
+  const app = new Router().mount("/api", router());
+  for (const [method, path, extra, status, body, allow] of cases) {
+    const what = `${method} /api${path}`;
+    const got = await route(app, method, "/api" + path, extra);
+    if (got instanceof Target) throw new Error(`${what}: upgraded`);
+    const res = got as WrittenResponse;
+    equal(res.status, status, what);
+    equal(res.body, body, what);
+    equal(res.headers.get("allow") ?? null, allow, what);
+  }
+  equal(await route(app, "GET", "/api/ws", UPGRADE), target);
+  const head = await route(app, "HEAD", "/api/users/5") as WrittenResponse;
+  equal(head.headers.get("content-length"), String('user {"id":"5"}'.length));
+  equal(head.body, "");
+});
+
+// [target, body]: which router answers
+const mounted: [string, string][] = [
+  ["/api", "api-root {}"],
+  ["/api/", "api-root {}"],
+  ["/api/items/3", 'api-item {"id":"3"}'],
+  ["/api/health", "parent-health {}"],
+  ["/api/v2/items/3", 'v2-item {"id":"3"}'],
+  ["/api/v2", "v2-missing {}"],
+  ["/api/nope", "api-missing {}"],
+  ["/apix", 'parent-any {"name":"apix"}'],
+  ["/other", 'parent-any {"name":"other"}'],
+];
+
+Deno.test("Router.mount() matches exact routes first, then the longest prefix, then parameters", async () => {
+  const v2 = new Router({ notFound: new Named("v2-missing") }).get(
+    "/items/:id",
+    new Named("v2-item"),
+  );
+  const api = new Router({ notFound: new Named("api-missing") })
+    .get("/", new Named("api-root"))
+    .get("/items/:id", new Named("api-item"));
+  const app = new Router()
+    .get("/:name", new Named("parent-any"))
+    .mount("/api", api)
+    .get("/api/health", new Named("parent-health"))
+    .mount("/api/v2", v2);
+  for (const [path, body] of mounted) {
+    equal((await route(app, "GET", path) as WrittenResponse).body, body, path);
+  }
+  deepEqual(app.routes(), [
+    "GET /api/health",
+    "GET /api/v2/items/:id",
+    "GET /api",
+    "GET /api/items/:id",
+    "GET /:name",
+  ]);
+  // Routes added to a mounted router later are served.
+  api.get("/late", new Named("late"));
+  equal((await route(app, "GET", "/api/late") as WrittenResponse).body, "late {}");
+});
+
+Deno.test("Router.mount() refuses a prefix that is not an exact path, a non-router and itself", () => {
+  const app = new Router().mount("/api", new Router());
+  for (const prefix of ["api", "/", "/api/", "/a/:id", "/a/*", "/a?b"]) {
+    throws(() => app.mount(prefix, new Router()), TypeError, prefix);
+  }
+  throws(() => app.mount("/api", new Router()), /already mounted/);
+  throws(() => app.mount("/self", app), TypeError);
+  throws(() => app.mount("/h", new Named("x") as unknown as Router), /not a Named/);
+});
+
+// [what, value, message part]
+const notHandlers: [string, unknown, RegExp][] = [
+  ["a function", (_req: HttpRequest, res: HttpResponse) => res.send("x"), /not a function \(wrap/],
+  ["undefined", undefined, /not undefined/],
+  ["null", null, /not null/],
+  ["a plain object without handle", { handel() {} }, /not an object/],
+  ["an instance without handle", new Date(), /not a Date/],
+  ["a handle that is not a method", { handle: "yes" }, /handle\(\) method/],
+];
+
+Deno.test("Router.add() and friends refuse a handler without handle() at registration", () => {
+  for (const [what, value, message] of notHandlers) {
+    const h = value as Handler;
+    for (
+      const add of [
+        (r: Router) => r.get("/x", h),
+        (r: Router) => r.post("/x", h),
+        (r: Router) => r.put("/x", h),
+        (r: Router) => r.patch("/x", h),
+        (r: Router) => r.delete("/x", h),
+        (r: Router) => r.add("PROPFIND", "/x", h),
+      ]
+    ) {
+      const r = new Router();
+      throws(() => add(r), message, what);
+      deepEqual(r.routes(), [], what);
+    }
+    if (value !== undefined) throws(() => new Router({ notFound: h }), message, what);
+  }
+  for (const bad of [undefined, {}, { protocol: "ws" }, { upgrade() {} }, () => null]) {
+    throws(
+      () => new Router().upgrade("/ws", bad as unknown as UpgradeTarget),
+      /upgrade\(\) method/,
+    );
+  }
+});

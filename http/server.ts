@@ -9,6 +9,7 @@ import {
 import { acquireClock, releaseClock } from "./_date.ts";
 import { type ConnectionConfig, ConnectionSlot } from "./_connection.ts";
 import type { AccessLogger } from "./access_log.ts";
+import type { ErrorHandler } from "./error_handler.ts";
 import type { Handler } from "./handler.ts";
 
 /** Options for {@linkcode HttpServer}. */
@@ -62,10 +63,11 @@ export interface HttpServerOptions {
   shutdownTimeout?: number;
   /** Aborting it starts a graceful shutdown. */
   signal?: AbortSignal;
-  /** Receives one entry per request. */
+  /** Receives one entry per response (the server's own refusals included). */
   logger?: AccessLogger;
   /** Receives errors the server survives (handler errors, accept errors). */
   errorReporter?: ErrorReporter;
+
   /**
    * The deadline set that times the connections (header, keep-alive, body
    * and write timeouts). Tests pass one on a clock they move by hand; the
@@ -74,6 +76,23 @@ export interface HttpServerOptions {
    * @default {A set of the server's own, closed when it stops}
    */
   deadlines?: Deadlines;
+}
+
+/**
+ * What {@linkcode HttpServer}'s constructor takes: the
+ * {@linkcode HttpServerOptions} (address, limits, timeouts, logging) and the
+ * hook that answers handler errors. Kept apart from `HttpServerOptions`,
+ * which `@coroio/serve` shares: its fetch-style handlers answer errors
+ * through its own `onError`.
+ */
+export interface HttpServerInit extends HttpServerOptions {
+  /**
+   * Shapes the response to an error a handler threw before responding (JSON
+   * errors for an API, an HTML error page).
+   *
+   * @default {Plain text: an `HttpError`'s status and message, else 500}
+   */
+  errorHandler?: ErrorHandler;
 }
 
 /**
@@ -111,12 +130,19 @@ export class HttpServer {
    *
    * @param handler Serves every request (usually a {@linkcode Router}).
    * @param options Address, limits, timeouts, logger.
-   * @throws {TypeError} If `handler` has no `handle` method.
+   * @throws {TypeError} If `handler` has no `handle` method, or
+   * `options.errorHandler` no `handleError` method.
    * @throws {RangeError} If a limit or timeout is not an integer >= 1.
    */
-  constructor(handler: Handler, options: HttpServerOptions = {}) {
+  constructor(handler: Handler, options: HttpServerInit = {}) {
     if (typeof handler?.handle !== "function") {
       throw new TypeError("Cannot create HttpServer: the handler must have a handle() method");
+    }
+    const errorHandler = options.errorHandler;
+    if (errorHandler !== undefined && typeof errorHandler?.handleError !== "function") {
+      throw new TypeError(
+        "Cannot create HttpServer: the errorHandler must have a handleError() method",
+      );
     }
     const o = options;
     const int = (name: keyof HttpServerOptions & string, value: number | undefined, d: number) =>
@@ -137,6 +163,7 @@ export class HttpServer {
       writeTimeout: int("writeTimeout", o.writeTimeout, 30000),
       logger: o.logger ?? null,
       reporter: o.errorReporter ?? null,
+      errorHandler: errorHandler ?? null,
     };
     // Checked here too, so that a bad value fails at construction, not at listen().
     int("maxConnections", o.maxConnections, 10000);

@@ -32,6 +32,21 @@ export interface Takeover {
    * empty. The target must process these before reading `conn`.
    */
   readonly buffered: Uint8Array;
+  /**
+   * Tells the server what the target answered, for the access log: `101`
+   * when it switched protocols, or the status of its refusal (401, 403,
+   * 400...) with the refusal's body bytes. The first call is logged, later
+   * ones are ignored. A target that never calls it is logged when
+   * `upgrade()` settles: 101 if it returned a handle, status 0 ("answer
+   * unknown") if it returned `null` or failed.
+   *
+   * Optional so that hand-made takeovers (tests) need not have it; the
+   * server's always do: call it as `takeover.answered?.(status, bytes)`.
+   *
+   * @param status The status the target wrote.
+   * @param bytesSent Body bytes of that response. @default {0}
+   */
+  answered?(status: number, bytesSent?: number): void;
 }
 
 /**
@@ -109,7 +124,8 @@ export interface UpgradeTarget {
    *
    * @param takeover The connection, the request and the bytes read past its head.
    * @returns The handle of what was started, or `null` when the target
-   * refused the upgrade and closed the connection.
+   * refused the upgrade and closed the connection (report the refusal's
+   * status with {@linkcode Takeover.answered} first, for the access log).
    */
   upgrade(takeover: Takeover): Promise<ConnectionHandle | null>;
 }

@@ -107,3 +107,46 @@ Deno.test("examples/chat/server.ts broadcasts messages, joins and leaves", async
     assertEquals((await ex.stop("SIGTERM")).success, true);
   }
 });
+
+Deno.test("listenOrExit() makes every example say a busy port is busy and exit 1", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = String(busy.addr.port);
+    for (
+      const file of [
+        "examples/http_hello.ts",
+        "examples/http_ws_echo.ts",
+        "examples/ws_echo.ts",
+        "examples/fanout.ts",
+      ]
+    ) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL(`../${file}`, import.meta.url).pathname, "--port", port],
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).spawn();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const out = await Promise.race([
+        child.output(),
+        new Promise<null>((r) => timer = setTimeout(r, 15000, null)),
+      ]);
+      clearTimeout(timer);
+      if (out === null) {
+        child.kill("SIGKILL");
+        await child.status;
+        throw new Error(`${file} did not exit on a busy port`);
+      }
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 1, `${file}: ${stderr}`);
+      assertEquals(
+        stderr.trim(),
+        `Cannot listen on 127.0.0.1:${port}: port ${port} is already in use (another server is ` +
+          "running there?). Pick another port with --port N, or --port 0 for a free one.",
+        file,
+      );
+    }
+  } finally {
+    busy.close();
+  }
+});
