@@ -150,6 +150,7 @@ export class WebSocketTarget<T = unknown> implements UpgradeTarget {
       takeover.buffered,
       this.#handler,
       this.#answer,
+      takeover,
     ).then(start);
   }
 }

@@ -375,3 +375,37 @@ Deno.test("WebSocketTarget refuses a request without Upgrade: websocket even out
     await server.shutdown();
   }
 });
+
+Deno.test("WebSocketTarget tells the access log the status it answered: 101, or the refusal's", async () => {
+  class Gate implements WebSocketRoute {
+    onUpgrade(req: HttpRequest): UpgradeDecision | undefined {
+      return req.path === "/ws/no" ? { status: 403, body: "no" } : undefined;
+    }
+    onMessage(): void {}
+  }
+  const entries: { target: string; status: number; bytesSent: number }[] = [];
+  const logger = {
+    log: (e: { target: string; status: number; bytesSent: number }) => entries.push(e),
+  };
+  const router = new Router().upgrade("/ws/*", new WebSocketTarget(new Gate()));
+  const server = new HttpServer(router, { port: 0, logger });
+  const { port } = server.listen();
+  try {
+    for (const path of ["/ws/yes", "/ws/no"]) {
+      const w = await Wire.open(port);
+      await w.send(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      await w.response();
+      w.close();
+    }
+    for (let i = 0; i < 100 && entries.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assertEquals(
+      entries.map((e) => [e.target, e.status, e.bytesSent]).sort(),
+      [["/ws/no", 403, 3], ["/ws/yes", 101, 0]],
+    );
+  } finally {
+    await server.shutdown();
+  }
+});

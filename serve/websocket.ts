@@ -134,6 +134,7 @@ class SocketTarget implements UpgradeTarget {
       takeover.buffered,
       driver,
       { protocols: [], session: this.#session, reporter: this.#reporter },
+      takeover,
     );
     if (session === null) {
       driver.refused();

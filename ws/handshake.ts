@@ -220,6 +220,21 @@ function refusal(
   return { status, message, headers };
 }
 
+/**
+ * Told what {@linkcode answerHandshake} answered (the HTTP server's
+ * `Takeover` is one: its access log then shows the real status of a
+ * refused upgrade).
+ */
+export interface HandshakeAnswerListener {
+  /**
+   * The answer's status (`101`, or the refusal's) and body bytes.
+   *
+   * @param status The status sent.
+   * @param bytesSent The body bytes sent.
+   */
+  answered?(status: number, bytesSent?: number): void;
+}
+
 /** Options of {@linkcode answerHandshake}. */
 export interface AnswerHandshakeOptions {
   /**
@@ -278,6 +293,7 @@ export function compressionSettings(
  * @param buffered Bytes read past the request head, in order.
  * @param handler Decides the upgrade and receives the session's events.
  * @param options Subprotocols, session options and the error reporter.
+ * @param answer Told the status answered (for an access log), if given.
  * @returns The session, or `null` when the handshake was refused (the
  * connection is then closed).
  *
@@ -329,11 +345,12 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
   buffered: Uint8Array,
   handler: WebSocketServerHandler<T, R>,
   options: AnswerHandshakeOptions,
+  answer?: HandshakeAnswerListener,
 ): Promise<WebSocketSession<T> | null> {
   try {
     const checked = checkHandshake(request.head);
     if ("status" in checked) {
-      await refuse(conn, checked.status, checked.message, checked.headers);
+      await refuse(conn, checked.status, checked.message, checked.headers, answer);
       return null;
     }
     let decision: UpgradeDecision<T> | undefined;
@@ -343,13 +360,19 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
         : await handler.onUpgrade(request, checked.protocols);
     } catch (err) {
       report(options.reporter, err);
-      await refuse(conn, 500, "Internal Server Error", []);
+      await refuse(conn, 500, "Internal Server Error", [], answer);
       return null;
     }
     if (decision?.status !== undefined) {
       const st = decision.status;
       const status = Number.isInteger(st) && st >= 400 && st <= 599 ? st : 500;
-      await refuse(conn, status, decision.body ?? reasonOf(status), decision.headers ?? []);
+      await refuse(
+        conn,
+        status,
+        decision.body ?? reasonOf(status),
+        decision.headers ?? [],
+        answer,
+      );
       return null;
     }
     const protocol = decision?.protocol ??
@@ -359,7 +382,7 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
         options.reporter,
         new TypeError(`Cannot accept the upgrade: subprotocol "${protocol}" was not offered`),
       );
-      await refuse(conn, 500, "Internal Server Error", []);
+      await refuse(conn, 500, "Internal Server Error", [], answer);
       return null;
     }
     let response =
@@ -371,6 +394,7 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
     if (deflate !== null) response += `Sec-WebSocket-Extensions: ${deflate.response}\r\n`;
     try {
       await writeAll(conn, latin1Bytes(response + extra + "\r\n"));
+      answer?.answered?.(101, 0);
     } catch (err) {
       deflate?.engine.close();
       throw err;
@@ -420,7 +444,10 @@ async function refuse(
   status: number,
   message: string,
   headers: ReadonlyArray<readonly [string, string]>,
+  answer: HandshakeAnswerListener | undefined,
 ): Promise<void> {
+  // The refusal's body is the message and a newline (encodeRefusal).
+  answer?.answered?.(status, new TextEncoder().encode(message).length + 1);
   try {
     await writeAll(conn, encodeRefusal(status, message, headers));
   } catch {

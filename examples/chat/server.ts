@@ -25,7 +25,13 @@ import { type UpgradeDecision, type WebSocketRoute, WebSocketTarget } from "@cor
 import type { Broker } from "@coroio/core";
 import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
 import { Topics, type WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, parseFanoutFlags, printListening, urlHost } from "../_args.ts";
+import {
+  abortOnSignals,
+  listenOrExit,
+  parseFanoutFlags,
+  printListening,
+  urlHost,
+} from "../_args.ts";
 import { externalBroker } from "../_broker.ts";
 import { CHAT_PAGE } from "./page.ts";
 
@@ -150,17 +156,21 @@ if (import.meta.main && inWorker()) {
 } else if (import.meta.main) {
   const flags = parseFanoutFlags(Deno.args, 8080);
   if (flags.workers > 0) {
-    const cluster = await runWorkers(import.meta.url, {
-      workers: flags.workers,
-      hostname: flags.hostname,
-      port: flags.port,
-      mode: hasUnstableNet() ? "reuseport" : "shared",
-      args: Deno.args,
-    });
+    const cluster = await listenOrExit(flags, () =>
+      runWorkers(import.meta.url, {
+        workers: flags.workers,
+        hostname: flags.hostname,
+        port: flags.port,
+        mode: hasUnstableNet() ? "reuseport" : "shared",
+        args: Deno.args,
+      }));
     printListening("http", { transport: "tcp", hostname: cluster.hostname, port: cluster.port });
     await cluster.done;
   } else {
-    const listener = Deno.listen({ hostname: flags.hostname, port: flags.port });
+    const listener = await listenOrExit(
+      flags,
+      () => Deno.listen({ hostname: flags.hostname, port: flags.port }),
+    );
     await serveChat(listener, await externalBroker(flags), abortOnSignals(), true);
   }
   Deno.exit(0);
