@@ -29,10 +29,9 @@
  * @module
  */
 import type { Broker, BrokerGap } from "@coroio/core";
-import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
 import { Topics, type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
-import { abortOnSignals, listenOrExit, parseFanoutFlags, printListening } from "./_args.ts";
-import { externalBroker } from "./_broker.ts";
+import { printListening } from "./_args.ts";
+import { runScalable } from "./_broker.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -96,7 +95,7 @@ function reportGap(gap: BrokerGap): void {
 
 /** Serves on `listener` until `signal` aborts; closes the broker. */
 async function serve(
-  listener: Deno.TcpListener,
+  listener: Deno.Listener,
   broker: Broker | null,
   signal: AbortSignal,
   print: boolean,
@@ -115,32 +114,4 @@ async function serve(
   await broker?.close();
 }
 
-if (import.meta.main && inWorker()) {
-  // A worker of the --workers cluster (started by the main thread below).
-  const worker = await clusterWorker();
-  const flags = parseFanoutFlags([...worker.args], 8082);
-  const broker = await externalBroker(flags) ?? worker.broker;
-  await serve(worker.listen(), broker, worker.signal, false);
-  await worker.stopped();
-} else if (import.meta.main) {
-  const flags = parseFanoutFlags(Deno.args, 8082);
-  if (flags.workers > 0) {
-    const cluster = await listenOrExit(flags, () =>
-      runWorkers(import.meta.url, {
-        workers: flags.workers,
-        hostname: flags.hostname,
-        port: flags.port,
-        mode: hasUnstableNet() ? "reuseport" : "shared",
-        args: Deno.args,
-      }));
-    printListening("ws", { transport: "tcp", hostname: cluster.hostname, port: cluster.port });
-    await cluster.done;
-  } else {
-    const listener = await listenOrExit(
-      flags,
-      () => Deno.listen({ hostname: flags.hostname, port: flags.port }),
-    );
-    await serve(listener, await externalBroker(flags), abortOnSignals(), true);
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runScalable(import.meta.url, "ws", 8082, serve);

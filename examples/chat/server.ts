@@ -23,16 +23,9 @@ import {
 } from "@coroio/http";
 import { type UpgradeDecision, type WebSocketRoute, WebSocketTarget } from "@coroio/http-ws";
 import type { Broker } from "@coroio/core";
-import { clusterWorker, hasUnstableNet, inWorker, runWorkers } from "@coroio/cluster";
 import { Topics, type WebSocketSession } from "@coroio/ws";
-import {
-  abortOnSignals,
-  listenOrExit,
-  parseFanoutFlags,
-  printListening,
-  urlHost,
-} from "../_args.ts";
-import { externalBroker } from "../_broker.ts";
+import { printListening, urlHost } from "../_args.ts";
+import { runScalable } from "../_broker.ts";
 import { CHAT_PAGE } from "./page.ts";
 
 /** Per-connection data: the member's name. */
@@ -142,36 +135,4 @@ async function serveChat(
   await broker?.close();
 }
 
-if (import.meta.main && inWorker()) {
-  // A worker of the --workers cluster (started by the main thread below).
-  const worker = await clusterWorker();
-  const flags = parseFanoutFlags([...worker.args], 8080);
-  await serveChat(
-    worker.listen(),
-    await externalBroker(flags) ?? worker.broker,
-    worker.signal,
-    false,
-  );
-  await worker.stopped();
-} else if (import.meta.main) {
-  const flags = parseFanoutFlags(Deno.args, 8080);
-  if (flags.workers > 0) {
-    const cluster = await listenOrExit(flags, () =>
-      runWorkers(import.meta.url, {
-        workers: flags.workers,
-        hostname: flags.hostname,
-        port: flags.port,
-        mode: hasUnstableNet() ? "reuseport" : "shared",
-        args: Deno.args,
-      }));
-    printListening("http", { transport: "tcp", hostname: cluster.hostname, port: cluster.port });
-    await cluster.done;
-  } else {
-    const listener = await listenOrExit(
-      flags,
-      () => Deno.listen({ hostname: flags.hostname, port: flags.port }),
-    );
-    await serveChat(listener, await externalBroker(flags), abortOnSignals(), true);
-  }
-  Deno.exit(0);
-}
+if (import.meta.main) await runScalable(import.meta.url, "http", 8080, serveChat);
