@@ -67,6 +67,7 @@ export type {
   Invalid,
   PerMessageDeflate,
   PerMessageDeflateEngineOptions,
+  PerMessageDeflateOptions,
   TooBig,
   WebSocketSessionOptions,
 } from "@coroio/ws";

@@ -535,3 +535,29 @@ Deno.test("serve() refuses requests Deno.serve lets through", async () => {
     await Promise.all([ours.shutdown(), deno.shutdown()]);
   }
 });
+
+Deno.test("upgradeWebSocket() negotiates permessage-deflate when asked (Deno's cannot)", async () => {
+  const { WebSocket: NodeWebSocket } = await import("npm:ws@8.23.0");
+  const server = serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = upgradeWebSocket(req, { compression: { threshold: 0 } });
+    socket.onmessage = (e) => socket.send(`${socket.extensions}|${e.data}`);
+    return response;
+  });
+  try {
+    const ws = new NodeWebSocket(`ws://127.0.0.1:${server.addr.port}/`, {
+      perMessageDeflate: { threshold: 0 },
+    });
+    await withTimeout(new Promise((r) => ws.once("open", r)), 3000, "open");
+    assertEquals(ws.extensions.startsWith("permessage-deflate"), true);
+    const reply = new Promise<string>((r) => ws.once("message", (d: Uint8Array) => r(`${d}`)));
+    ws.send("x".repeat(300));
+    const got = await withTimeout(reply, 3000, "echo");
+    // The server's own view: shared mode answers server_no_context_takeover.
+    assertEquals(got, `permessage-deflate; server_no_context_takeover|${"x".repeat(300)}`);
+    const closed = new Promise((r) => ws.once("close", r));
+    ws.close();
+    await closed;
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -2,6 +2,8 @@ import type { ConnectionHandle, ErrorReporter } from "@coroio/core";
 import type { Takeover, UpgradeTarget } from "@coroio/http";
 import {
   answerHandshake,
+  compressionSettings,
+  type PerMessageDeflateOptions,
   type UpgradeDecision,
   type UpgradeRequest,
   type WebSocketError,
@@ -16,7 +18,8 @@ import { LazyRequest } from "./request.ts";
  * headers for the 101 response and the session's limits.
  */
 export interface UpgradeWebSocketOptions
-  extends Omit<WebSocketSessionOptions, "role" | "protocol" | "idleTimeout"> {
+  extends
+    Omit<WebSocketSessionOptions, "role" | "protocol" | "idleTimeout" | "deflate" | "extensions"> {
   /** The subprotocol to agree to; it must be one the client offered. */
   protocol?: string;
   /**
@@ -28,6 +31,14 @@ export interface UpgradeWebSocketOptions
   headers?: HeadersInit;
   /** Receives errors the handshake survives. */
   errorReporter?: ErrorReporter;
+  /**
+   * Negotiate permessage-deflate (RFC 7692) when the client offers it
+   * (`Deno.upgradeWebSocket` cannot): `true` for the defaults (a shared
+   * compressor), or the options.
+   *
+   * @default {false}
+   */
+  compression?: boolean | PerMessageDeflateOptions;
 }
 
 /** What {@linkcode upgradeWebSocket} returns, as `Deno.upgradeWebSocket` does. */
@@ -114,10 +125,13 @@ class SocketTarget implements UpgradeTarget {
   #socket: ServerWebSocket;
   #session: WebSocketSessionOptions;
   #reporter: ErrorReporter | null;
+  #compression: PerMessageDeflateOptions | null;
 
   constructor(socket: ServerWebSocket, options: UpgradeWebSocketOptions) {
     this.#socket = socket;
-    const { protocol: _p, headers: _h, errorReporter, idleTimeout, ...session } = options;
+    const { protocol: _p, headers: _h, errorReporter, idleTimeout, compression, ...session } =
+      options;
+    this.#compression = compressionSettings(compression);
     this.#session = {
       ...session,
       role: "server",
@@ -133,7 +147,12 @@ class SocketTarget implements UpgradeTarget {
       takeover.request,
       takeover.buffered,
       driver,
-      { protocols: [], session: this.#session, reporter: this.#reporter },
+      {
+        protocols: [],
+        session: this.#session,
+        reporter: this.#reporter,
+        compression: this.#compression,
+      },
       takeover,
     );
     if (session === null) {
@@ -245,9 +264,9 @@ export class ServerWebSocket extends EventTarget {
     return this.#driver.session?.protocol ?? "";
   }
 
-  /** The negotiated extensions (none). */
+  /** The negotiated extensions (`permessage-deflate; ...` with compression), or `""`. */
   get extensions(): string {
-    return "";
+    return this.#driver.session?.extensions ?? "";
   }
 
   /**
