@@ -30,6 +30,8 @@ export interface RunSample {
   p99Us?: number;
   /** What went wrong, if anything. */
   note?: string;
+  /** The server's `Sec-WebSocket-Extensions` answer, in compressed scenarios. */
+  extensions?: string;
 }
 
 /** All runs of one server in one scenario, and their summary. */
@@ -42,6 +44,8 @@ export interface CompetitorResult {
   ours: boolean;
   /** Whether this is the platform floor (`bench/floor.ts`): ours are reported as a share of it. */
   floor?: boolean;
+  /** Shown for reference only: no ratio against it (it cannot do what the scenario asks). */
+  reference?: boolean;
   /** The runs, in order. */
   runs: RunSample[];
   /** Median of the successful runs' values. */
@@ -176,7 +180,7 @@ export function ratios(
 ): Ratio[] {
   const out: Ratio[] = [];
   for (const o of results.filter((r) => r.ours)) {
-    for (const p of results.filter((r) => !r.ours)) {
+    for (const p of results.filter((r) => !r.ours && !r.reference)) {
       const r: Ratio = {
         ours: o.id,
         peer: p.id,
