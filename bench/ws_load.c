@@ -22,6 +22,9 @@
  * stream) and compared byte for byte with the message sent. A compressed
  * echo is counted in "compressed"; "extensions" is the server's answer.
  * Link with -lz.
+ * --hello (idle mode): each connection sends one message (a pool message,
+ * compressed with --deflate) and reads its echo before going idle, so the
+ * server's per-connection compression state, if any, exists.
  *
  * Echo mode: every connection keeps --inflight prebuilt masked frames in
  * flight; each read is scanned incrementally (headers across reads, payloads
@@ -286,10 +289,10 @@ struct conn {
 
 static struct {
   const char *host, *path, *key, *accept, *mode;
-  int port, conns, inflight, binary, json, deflate, pool;
+  int port, conns, inflight, binary, json, deflate, pool, hello;
   size_t size;
   double duration;
-} opt = {"127.0.0.1", "/", NULL, NULL, "echo", 0, 50, 1, 0, 0, 0, 64, 32, 5};
+} opt = {"127.0.0.1", "/", NULL, NULL, "echo", 0, 50, 1, 0, 0, 0, 64, 0, 32, 5};
 
 /* Frames of pool messages 0..pool-1, then again 0..inflight-1, back to back:
  * k messages from index j are the bytes [offsets[j], offsets[j + k]). */
@@ -702,13 +705,63 @@ static int echo_mode(void) {
   return 0;
 }
 
+/* Reads exactly n bytes (blocking, with the socket's timeout); 0 on success. */
+/* Takes bytes the handshake read past its head (*left, *left_len) first. */
+static int read_exactly(int fd, uint8_t *buf, size_t n, const uint8_t **left, size_t *left_len) {
+  size_t have = 0;
+  if (*left_len > 0) {
+    have = *left_len < n ? *left_len : n;
+    memcpy(buf, *left, have);
+    *left += have;
+    *left_len -= have;
+  }
+  while (have < n) {
+    ssize_t r = recv(fd, buf + have, n - have, 0);
+    if (r <= 0) return -1;
+    have += r;
+  }
+  return 0;
+}
+
+/* --hello: sends one pool message and reads one data frame back; 0 on success. */
+static int hello(int fd, int i, const uint8_t *left, size_t left_len) {
+  struct timeval tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int j = i % pool_n;
+  size_t len = offsets[j + 1] - offsets[j];
+  if (send(fd, frames + offsets[j], len, MSG_NOSIGNAL) != (ssize_t)len) return -1;
+  uint8_t h[14];
+  if (read_exactly(fd, h, 2, &left, &left_len)) return -1;
+  if ((h[0] & 0x0f) != (opt.binary ? 2 : 1) || !(h[0] & 0x80)) return -1;
+  if (opt.deflate && !(h[0] & 0x40)) return -1; /* the echo must come back compressed */
+  uint64_t plen = h[1] & 0x7f;
+  int ext = plen == 126 ? 2 : plen == 127 ? 8 : 0;
+  if (ext && read_exactly(fd, h + 2, ext, &left, &left_len)) return -1;
+  if (ext) {
+    plen = 0;
+    for (int k = 0; k < ext; k++) plen = (plen << 8) | h[2 + k];
+  }
+  uint8_t *payload = malloc(plen + 1);
+  int bad = read_exactly(fd, payload, plen, &left, &left_len);
+  free(payload);
+  struct timeval zero = {0, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+  return bad;
+}
+
 static int idle_mode(void) {
   int *fds = calloc(opt.conns, sizeof(int));
   int n = 0, failed = 0;
   uint8_t left[4096];
   size_t left_len;
+  if (opt.hello) build_frames();
   for (int i = 0; i < opt.conns; i++) {
     int fd = open_ws(left, &left_len);
+    if (fd >= 0 && opt.hello && hello(fd, i, left, left_len) != 0) {
+      error_at("--hello: no echo, or the echo was not a compressed data frame");
+      close(fd);
+      fd = -1;
+    }
     if (fd < 0) failed++;
     else fds[n++] = fd;
   }
@@ -740,6 +793,7 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--binary") == 0) { opt.binary = 1; continue; }
     if (strcmp(a, "--json") == 0) { opt.json = 1; continue; }
     if (strcmp(a, "--deflate") == 0) { opt.deflate = 1; continue; }
+    if (strcmp(a, "--hello") == 0) { opt.hello = 1; continue; }
     if (strcmp(a, "--url") == 0) { if (parse_url(v)) { fprintf(stderr, "ws_load: bad --url %s\n", v); return 2; } }
     else if (strcmp(a, "--key") == 0) opt.key = v;
     else if (strcmp(a, "--accept") == 0) opt.accept = v;
