@@ -32,6 +32,8 @@ export interface RunSample {
   note?: string;
   /** The server's `Sec-WebSocket-Extensions` answer, in compressed scenarios. */
   extensions?: string;
+  /** Mean payload bytes of the server's compressed echoes (its compression ratio). */
+  echoBytes?: number;
 }
 
 /** All runs of one server in one scenario, and their summary. */
@@ -315,7 +317,7 @@ function summaryTable(report: Report): string[] {
  * };
  * const md = compressionTable(report).join("\n");
  * ok(md.includes("| ws-1k-deflate | ours | ws | 2.00x | 4.00x |"));
- * ok(md.includes("| ws-1k-deflate | ours | 20,000 msg/s | 40,000 msg/s | 50.0% | 25.0 | 12.5 |"));
+ * ok(md.includes("| ws-1k-deflate | ours | 20,000 msg/s | 40,000 msg/s | 50.0% | 25.0 | 12.5 | - |"));
  * ```
  */
 export function compressionTable(report: Report): string[] {
@@ -346,20 +348,21 @@ export function compressionTable(report: Report): string[] {
       "baseline scenario), and what the extension answer was:",
     "",
     `| scenario | server | compressed | uncompressed | kept | CPU ${MU}s/msg compressed | ` +
-      `CPU ${MU}s/msg uncompressed | negotiated |`,
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+      `CPU ${MU}s/msg uncompressed | echo bytes on the wire | negotiated |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   );
   for (const s of deflated) {
     const base = report.scenarios.find((x) => x.id === s.id.replace("-deflate", "-json"));
     for (const r of s.results.filter((x) => !x.reference)) {
       const b = base?.results.find((x) => x.id === r.id);
       const ext = r.runs.find((x) => x.extensions)?.extensions;
+      const bytes = median(r.runs.map((x) => x.echoBytes ?? NaN).filter(Number.isFinite));
       lines.push(
         `| ${s.id} | ${r.label} | ${fmt(r.median)} ${s.unit} | ${
           b ? `${fmt(b.median)} ${s.unit}` : "-"
         } | ${b ? `${fmt((r.median / b.median) * 100)}%` : "-"} | ${fmt(r.cpuUsPerOp)} | ${
           b ? fmt(b.cpuUsPerOp) : "-"
-        } | ${ext ? `\`${ext}\`` : ""} |`,
+        } | ${fmt(bytes)} | ${ext ? `\`${ext}\`` : ""} |`,
       );
     }
   }

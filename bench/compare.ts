@@ -855,6 +855,8 @@ interface WsResult {
   extensions?: string | null;
   /** Echoes that came back compressed (RSV1; C client). */
   compressed?: number;
+  /** Mean payload bytes of the compressed echoes (C client). */
+  echoPayloadMean?: number;
 }
 
 class WsClient {
@@ -966,6 +968,7 @@ async function runWsEcho(
   };
   if (note !== undefined) sample.note = note;
   if (kind.deflate && r.extensions) sample.extensions = r.extensions;
+  if (kind.deflate && r.echoPayloadMean) sample.echoBytes = r.echoPayloadMean;
   return sample;
 }
 

@@ -20,7 +20,9 @@
  * more than a prebuilt frame; every echo is inflated (one zlib inflater per
  * connection, keeping the server's context unless a message ends the
  * stream) and compared byte for byte with the message sent. A compressed
- * echo is counted in "compressed"; "extensions" is the server's answer.
+ * echo is counted in "compressed"; "extensions" is the server's answer;
+ * "payloadMean" is the mean payload length of the frames sent,
+ * "echoPayloadMean" that of the compressed echoes (the server's ratio).
  * Link with -lz.
  * --hello (idle mode): each connection sends one message (a pool message,
  * compressed with --deflate) and reads its echo before going idle, so the
@@ -115,6 +117,7 @@ struct scanner {
   size_t out_len, out_cap;
   int expect;          /* pool index of the next echo */
   long compressed_msgs;
+  double compressed_bytes; /* payload bytes of the compressed echoes, as sent on the wire */
 };
 
 static const uint8_t **pool_msg; /* the messages, for comparing inflated echoes */
@@ -170,6 +173,7 @@ static int frame_end(struct scanner *s) {
     length = s->out_len;
     same = s->out != NULL && length == s->length && memcmp(s->out, pool_msg[s->expect], length) == 0;
     s->compressed_msgs++;
+    s->compressed_bytes += (double)s->msg_length;
   }
   if (s->msg_opcode != s->opcode) sc_error(s, "echo has the wrong opcode");
   else if (length != s->length) sc_error(s, "echo has the wrong length");
@@ -299,6 +303,7 @@ static struct {
 static uint8_t *frames;
 static size_t *offsets;
 static char negotiated[256]; /* the first Sec-WebSocket-Extensions answer */
+static double payload_mean;  /* mean payload bytes of the pool's frames (compressed with --deflate) */
 
 static const char *WORDS[] = {"alpha", "bravo", "delta", "order", "shipped", "pending", "price", "total",
                               "customer", "review", "the", "and", "with", "warehouse", "express", "return"};
@@ -374,6 +379,7 @@ static void build_frames(void) {
     }
   }
   if (opt.deflate) deflateEnd(&d);
+  for (int i = 0; i < pool_n; i++) payload_mean += (double)plen[i] / pool_n;
   size_t one = 14 + cap;
   frames = malloc(one * total);
   offsets = calloc(total + 1, sizeof *offsets);
@@ -689,10 +695,15 @@ static int echo_mode(void) {
          nconn, messages, errors_total);
   print_first_error();
   long compressed = 0;
-  for (int i = 0; i < nconn; i++) compressed += conns[i].sc.compressed_msgs;
+  double compressed_bytes = 0;
+  for (int i = 0; i < nconn; i++) {
+    compressed += conns[i].sc.compressed_msgs;
+    compressed_bytes += conns[i].sc.compressed_bytes;
+  }
   printf(",\"extensions\":");
   print_json_string(negotiated[0] ? negotiated : NULL);
-  printf(",\"compressed\":%ld", compressed);
+  printf(",\"compressed\":%ld,\"payloadMean\":%.1f,\"echoPayloadMean\":%.1f", compressed, payload_mean,
+         compressed ? compressed_bytes / compressed : 0.0);
   printf(",\"seconds\":%.6f,\"bytes\":%.0f,\"clientCpu\":%.6f,\"latency\":[", seconds, (double)messages * opt.size,
          client_cpu);
   int first = 1;
