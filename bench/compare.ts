@@ -22,6 +22,15 @@
  * default because it leaves the server more of the 2 cores) or
  * `bench/ws_load.ts` (`--client ts`, or when gcc is missing).
  *
+ * The compressed scenarios (`--only ws-1k`: `ws-1k-deflate`, `-x16`, and
+ * their uncompressed baselines `ws-1k-json`, `-x16`) need the C client (it
+ * links zlib: `apt-get install -y zlib1g-dev`): it negotiates
+ * permessage-deflate, sends 64 different 1 KiB JSON-like documents deflated
+ * once at start-up, and inflates and compares every echo. Ours run with
+ * `--compression`, npm ws and Bun with permessage-deflate on;
+ * `Deno.upgradeWebSocket` cannot compress and runs uncompressed for
+ * reference, without a ratio.
+ *
  * Output: the Markdown table on stdout and in `bench/results/<out>.md`, the
  * JSON in `<out>.json`, the ratio chart in `ratios.svg` (`<out>-ratios.svg`
  * when `--out` is not `latest`; `<out>` is `quick` with `--quick`). Exit
