@@ -323,7 +323,9 @@ const WS_SERVERS: Competitor[] = [
 
 /**
  * The compressed scenarios' servers: ours with `--compression` (the default
- * shared mode), npm ws and Bun with permessage-deflate on, and
+ * shared mode), npm ws with permessage-deflate on (its defaults, and again
+ * with `serverNoContextTakeover`: the same work per message as ours), Bun
+ * with permessage-deflate on, and
  * `Deno.upgradeWebSocket`, which cannot compress, run uncompressed for
  * reference (no ratio). The floor does not compress either and is left out.
  */
@@ -337,6 +339,12 @@ const WS_DEFLATE_SERVERS: Competitor[] = [
     ...WS_SERVERS.find((c) => c.id === "node_ws")!,
     label: "ws (Node, perMessageDeflate)",
     args: ["--compression"],
+  },
+  {
+    ...WS_SERVERS.find((c) => c.id === "node_ws")!,
+    id: "node_ws_nct",
+    label: "ws (Node, perMessageDeflate, serverNoContextTakeover)",
+    args: ["--compression", "--no-context-takeover"],
   },
   {
     ...WS_SERVERS.find((c) => c.id === "bun")!,
@@ -641,7 +649,7 @@ function specFor(c: Competitor): ServerSpec {
 async function unavailable(c: Competitor, env: Environment): Promise<string | null> {
   if (!(await exists(`${ROOT}/${c.file}`))) return `${c.file} does not exist yet`;
   if (c.runtime === "node" && env.nodeVersion === null) return "node is not installed";
-  if (c.id === "node_ws" && env.nodeWsReady !== true) return String(env.nodeWsReady);
+  if (c.id.startsWith("node_ws") && env.nodeWsReady !== true) return String(env.nodeWsReady);
   if (c.runtime === "bun" && "missing" in env.bun) {
     return `BUN NOT AVAILABLE: ${env.bun.missing}`;
   }

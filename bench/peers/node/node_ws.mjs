@@ -9,6 +9,9 @@
  * (context takeover both ways, zlib level 6, its asynchronous zlib with a
  * concurrency limit of 10) except `threshold: 128` (ws's default is 1024), the
  * threshold of coroio's default, so both compress the same messages.
+ * `--no-context-takeover` with it: also `serverNoContextTakeover: true`, so ws
+ * resets its compressor per message like coroio's and Bun's shared ones (the
+ * same work per message; ws still keeps one zlib context per connection).
  * Prints one line `listening on ws://HOST:PORT` once it accepts.
  *
  * @module
@@ -33,7 +36,9 @@ const compression = process.argv.includes("--compression");
 const wss = new WebSocketServer({
   host: hostname,
   port,
-  perMessageDeflate: compression ? { threshold: 128 } : false,
+  perMessageDeflate: compression
+    ? { threshold: 128, serverNoContextTakeover: process.argv.includes("--no-context-takeover") }
+    : false,
 });
 
 function echo(data, isBinary) {
