@@ -750,31 +750,45 @@ const HAS_NODE_WS = (() => {
   }
 })();
 
-/** The compressing servers of the ws-1k-deflate scenarios, and whether each can run here. */
+/**
+ * The compressing servers of the ws-1k-deflate scenarios, whether each can run
+ * here, and whether it answers `server_no_context_takeover` (`shared`).
+ */
 const DEFLATE_PEERS = [
   {
     name: "coroio ws",
     spec: { cmd: Deno.execPath(), args: ["run", "-A", `${ROOT}/examples/ws_echo.ts`] },
     path: "/",
     available: true,
+    shared: true,
   },
   {
     name: "coroio http+ws bridge",
     spec: { cmd: Deno.execPath(), args: ["run", "-A", `${ROOT}/examples/http_ws_echo.ts`] },
     path: "/ws",
     available: true,
+    shared: true,
   },
   {
     name: "npm ws",
     spec: { cmd: "node", args: [`${BENCH}/peers/node/node_ws.mjs`] },
     path: "/",
     available: HAS_NODE_WS,
+    shared: false,
+  },
+  {
+    name: "npm ws without context takeover",
+    spec: { cmd: "node", args: [`${BENCH}/peers/node/node_ws.mjs`, "--no-context-takeover"] },
+    path: "/",
+    available: HAS_NODE_WS,
+    shared: true,
   },
   {
     name: "Bun",
     spec: { cmd: BUN_BIN, args: [`${BENCH}/peers/bun/bun_server.ts`] },
     path: "/",
     available: HAS_BUN,
+    shared: true,
   },
 ];
 for (const p of DEFLATE_PEERS.filter((p) => !p.available)) {
@@ -822,6 +836,8 @@ Deno.test({
         assertEquals(r.connected, 2, `${name}: ${r.firstError}`);
         assertEquals(r.errors, 0, `${name}: ${r.firstError}`);
         match(r.extensions, /^permessage-deflate\b/, name);
+        // Whether the server resets its compressor per message, as the scenario's table says.
+        assertEquals(/server_no_context_takeover/.test(r.extensions), peers[i]!.shared, name);
         assert(r.messages > 0, name);
         // Every echo counted (and the drained ones) came back with RSV1 and inflated to the message sent.
         assert(r.compressed >= r.messages, `${name}: ${r.compressed} compressed of ${r.messages}`);
