@@ -30,6 +30,10 @@ export interface RunSample {
   p99Us?: number;
   /** What went wrong, if anything. */
   note?: string;
+  /** The server's `Sec-WebSocket-Extensions` answer, in compressed scenarios. */
+  extensions?: string;
+  /** Mean payload bytes of the server's compressed echoes (its compression ratio). */
+  echoBytes?: number;
 }
 
 /** All runs of one server in one scenario, and their summary. */
@@ -42,6 +46,8 @@ export interface CompetitorResult {
   ours: boolean;
   /** Whether this is the platform floor (`bench/floor.ts`): ours are reported as a share of it. */
   floor?: boolean;
+  /** Shown for reference only: no ratio against it (it cannot do what the scenario asks). */
+  reference?: boolean;
   /** The runs, in order. */
   runs: RunSample[];
   /** Median of the successful runs' values. */
@@ -176,7 +182,7 @@ export function ratios(
 ): Ratio[] {
   const out: Ratio[] = [];
   for (const o of results.filter((r) => r.ours)) {
-    for (const p of results.filter((r) => !r.ours)) {
+    for (const p of results.filter((r) => !r.ours && !r.reference)) {
       const r: Ratio = {
         ours: o.id,
         peer: p.id,
@@ -278,6 +284,92 @@ function summaryTable(report: Report): string[] {
 }
 
 /**
+ * The compression section, when the report has compressed scenarios (ids
+ * with `-deflate`): per compressed scenario and server of ours, the
+ * throughput and the server CPU per message against each compared peer, and
+ * what compression costs each server: its compressed throughput and CPU per
+ * message against the same server in the uncompressed baseline (the
+ * scenario with `-json` instead of `-deflate`).
+ *
+ * @param report The report.
+ * @returns Markdown lines; none without compressed scenarios.
+ *
+ * @example Ours against a peer, and against ourselves uncompressed
+ * ```ts
+ * import { compressionTable, summarise, type Report } from "./_report.ts";
+ * import { Better } from "./_stats.ts";
+ * import { ok } from "node:assert/strict";
+ *
+ * const run = (value: number, cpu: number) =>
+ *   [{ round: 1, value, ops: value, seconds: 1, serverCpu: cpu, clientCpu: 0, errors: 0 }];
+ * const scenario = (id: string, rs: ReturnType<typeof summarise>[]) => ({
+ *   id, title: id, unit: "msg/s", better: Better.higher, load: "", results: rs, ratios: [],
+ *   skipped: [],
+ * });
+ * const report: Report = {
+ *   date: "", machine: { nproc: 2, cpuModel: "", kernel: "", memTotalKiB: 0 }, versions: {},
+ *   config: {},
+ *   scenarios: [
+ *     scenario("ws-1k-deflate", [summarise("ours", "ours", true, run(20_000, 0.5)),
+ *       summarise("node_ws", "ws", false, run(10_000, 1))]),
+ *     scenario("ws-1k-json", [summarise("ours", "ours", true, run(40_000, 0.5))]),
+ *   ],
+ * };
+ * const md = compressionTable(report).join("\n");
+ * ok(md.includes("| ws-1k-deflate | ours | ws | 2.00x | 4.00x |"));
+ * ok(md.includes("| ws-1k-deflate | ours | 20,000 msg/s | 40,000 msg/s | 50.0% | 25.0 | 12.5 | - |"));
+ * ```
+ */
+export function compressionTable(report: Report): string[] {
+  const deflated = report.scenarios.filter((s) => s.id.includes("-deflate"));
+  if (deflated.length === 0) return [];
+  const lines = [
+    "## Compression (permessage-deflate)",
+    "",
+    `Ours against each compressed peer: throughput ratio (ours / peer) and server CPU per message ` +
+    `ratio (peer ${MU}s / ours ${MU}s); > 1 is better.`,
+    "",
+    `| scenario | ours | peer | msg/s ratio | CPU/msg ratio |`,
+    "| --- | --- | --- | ---: | ---: |",
+  ];
+  for (const s of deflated) {
+    for (const o of s.results.filter((r) => r.ours)) {
+      for (const p of s.results.filter((r) => !r.ours && !r.reference)) {
+        lines.push(
+          `| ${s.id} | ${o.label} | ${p.label} | ${fmtRatio(o.median / p.median)} | ` +
+            `${fmtRatio(p.cpuUsPerOp / o.cpuUsPerOp)} |`,
+        );
+      }
+    }
+  }
+  lines.push(
+    "",
+    "Throughput kept with compression on (each server against itself in the uncompressed " +
+      "baseline scenario), and what the extension answer was:",
+    "",
+    `| scenario | server | compressed | uncompressed | kept | CPU ${MU}s/msg compressed | ` +
+      `CPU ${MU}s/msg uncompressed | echo bytes on the wire | negotiated |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  );
+  for (const s of deflated) {
+    const base = report.scenarios.find((x) => x.id === s.id.replace("-deflate", "-json"));
+    for (const r of s.results.filter((x) => !x.reference)) {
+      const b = base?.results.find((x) => x.id === r.id);
+      const ext = r.runs.find((x) => x.extensions)?.extensions;
+      const bytes = median(r.runs.map((x) => x.echoBytes ?? NaN).filter(Number.isFinite));
+      lines.push(
+        `| ${s.id} | ${r.label} | ${fmt(r.median)} ${s.unit} | ${
+          b ? `${fmt(b.median)} ${s.unit}` : "-"
+        } | ${b ? `${fmt((r.median / b.median) * 100)}%` : "-"} | ${fmt(r.cpuUsPerOp)} | ${
+          b ? fmt(b.cpuUsPerOp) : "-"
+        } | ${fmt(bytes)} | ${ext ? `\`${ext}\`` : ""} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+/**
  * Renders the report as Markdown: context, one row per server per scenario,
  * and the ratio table with the issue's targets.
  *
@@ -329,6 +421,8 @@ export function renderMarkdown(report: Report): string {
       }
     }
   }
+  const compression = compressionTable(report);
+  if (compression.length > 0) lines.push("", ...compression);
   lines.push("", "## Results (median of rounds, min-max)", "");
   lines.push(
     `| scenario | server | median | min-max | server CPU | client CPU | other CPU | server CPU ${MU}s/op | ` +

@@ -384,20 +384,37 @@ Deno.test("ServerProcess.start() and ws_load.ts measure a real echo server, then
   assert(server.exited);
 });
 
+/** gcc and zlib's header (zlib1g-dev): what ws_load.c needs. */
 const HAS_GCC = (() => {
   try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
+    const probe = new Deno.Command("gcc", {
+      args: ["-E", "-x", "c", "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const w = probe.stdin.getWriter();
+    // Synchronous enough: a one-line input, then wait for the exit status below.
+    void w.write(new TextEncoder().encode("#include <zlib.h>\n")).then(() => w.close());
+    return probe;
   } catch {
-    return false;
+    return null;
   }
 })();
+const HAS_C_CLIENT = HAS_GCC !== null && (await HAS_GCC.status).success;
+if (!HAS_C_CLIENT) {
+  // deno-lint-ignore no-console
+  console.error(
+    "\n*** SKIPPING the ws_load.c tests: gcc or zlib1g-dev is missing " +
+      "(apt-get install -y gcc zlib1g-dev) ***\n",
+  );
+}
 
 /** Compiles ws_load.c into a temporary file. */
 async function buildCClient(): Promise<string> {
   const bin = await Deno.makeTempFile({ prefix: "ws_load_" });
   const out = await new Deno.Command("gcc", {
-    args: ["-O2", "-Wall", "-Werror", "-o", bin, `${BENCH}/ws_load.c`],
+    args: ["-O2", "-Wall", "-Werror", "-o", bin, `${BENCH}/ws_load.c`, "-lz"],
   })
     .output();
   assert(out.success, new TextDecoder().decode(out.stderr));
@@ -501,7 +518,7 @@ Deno.test("ws_load.ts counts echoes of the wrong length as errors, not messages"
 
 Deno.test({
   name: "ws_load.c measures a real echo server and counts wrong lengths as errors",
-  ignore: !HAS_GCC,
+  ignore: !HAS_C_CLIENT,
   async fn() {
     const bin = await buildCClient();
     try {
@@ -719,6 +736,155 @@ Deno.test({
       assert(got.some((f) => (f.b0 & 0x0f) === Opcode.close));
     } finally {
       await server.stop();
+    }
+  },
+});
+
+const HAS_NODE_WS = (() => {
+  try {
+    return Deno.statSync(`${BENCH}/peers/node/node_modules/ws/package.json`).isFile &&
+      new Deno.Command("node", { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * The compressing servers of the ws-1k-deflate scenarios, whether each can run
+ * here, and whether it answers `server_no_context_takeover` (`shared`).
+ */
+const DEFLATE_PEERS = [
+  {
+    name: "coroio ws",
+    spec: { cmd: Deno.execPath(), args: ["run", "-A", `${ROOT}/examples/ws_echo.ts`] },
+    path: "/",
+    available: true,
+    shared: true,
+  },
+  {
+    name: "coroio http+ws bridge",
+    spec: { cmd: Deno.execPath(), args: ["run", "-A", `${ROOT}/examples/http_ws_echo.ts`] },
+    path: "/ws",
+    available: true,
+    shared: true,
+  },
+  {
+    name: "npm ws",
+    spec: { cmd: "node", args: [`${BENCH}/peers/node/node_ws.mjs`] },
+    path: "/",
+    available: HAS_NODE_WS,
+    shared: false,
+  },
+  {
+    name: "npm ws without context takeover",
+    spec: { cmd: "node", args: [`${BENCH}/peers/node/node_ws.mjs`, "--no-context-takeover"] },
+    path: "/",
+    available: HAS_NODE_WS,
+    shared: true,
+  },
+  {
+    name: "Bun",
+    spec: { cmd: BUN_BIN, args: [`${BENCH}/peers/bun/bun_server.ts`] },
+    path: "/",
+    available: HAS_BUN,
+    shared: true,
+  },
+];
+for (const p of DEFLATE_PEERS.filter((p) => !p.available)) {
+  // deno-lint-ignore no-console
+  console.error(
+    `\n*** SKIPPING the permessage-deflate check of ${p.name}: not installed here ` +
+      `(deno run -A bench/compare.ts --only ws-1k-deflate --quick installs the peers) ***\n`,
+  );
+}
+
+Deno.test({
+  name:
+    "ws_load.c --deflate negotiates permessage-deflate with every compressing peer, and each echo comes back compressed and equal",
+  ignore: !HAS_C_CLIENT,
+  async fn() {
+    const bin = await buildCClient();
+    const key = "dGhlIHNhbXBsZSBub25jZQ==";
+    const auth = ["--key", key, "--accept", await acceptKey(key)];
+    const load = ["--conns", "2", "--inflight", "4", "--size", "1024", "--json", "--deflate"];
+    const servers: ServerProcess[] = [];
+    try {
+      const peers = DEFLATE_PEERS.filter((p) => p.available);
+      // Started together: each is a fresh process, and sequential starts would cost seconds.
+      servers.push(
+        ...await Promise.all(peers.map((p) =>
+          ServerProcess.start({
+            cmd: p.spec.cmd,
+            args: [...p.spec.args, "--compression", "--port", "0"],
+            cwd: ROOT,
+          })
+        )),
+      );
+      const results = await Promise.all(peers.map((p, i) =>
+        runClient(bin, [
+          "--url",
+          `ws://127.0.0.1:${servers[i]!.port}${p.path}`,
+          ...auth,
+          ...load,
+          "--duration",
+          "0.3",
+        ])
+      ));
+      for (const [i, r] of results.entries()) {
+        const name = peers[i]!.name;
+        assertEquals(r.connected, 2, `${name}: ${r.firstError}`);
+        assertEquals(r.errors, 0, `${name}: ${r.firstError}`);
+        match(r.extensions, /^permessage-deflate\b/, name);
+        // Whether the server resets its compressor per message, as the scenario's table says.
+        assertEquals(/server_no_context_takeover/.test(r.extensions), peers[i]!.shared, name);
+        assert(r.messages > 0, name);
+        // Every echo counted (and the drained ones) came back with RSV1 and inflated to the message sent.
+        assert(r.compressed >= r.messages, `${name}: ${r.compressed} compressed of ${r.messages}`);
+      }
+      // --hello: one compressed round trip per connection before going idle.
+      const idle = new Deno.Command(bin, {
+        args: [
+          "--url",
+          `ws://127.0.0.1:${servers[0]!.port}/`,
+          ...auth,
+          "--mode",
+          "idle",
+          "--conns",
+          "3",
+          "--hello",
+          "--json",
+          "--deflate",
+          "--size",
+          "1024",
+        ],
+        stdin: "null",
+        stdout: "piped",
+      }).output();
+      const lines = new TextDecoder().decode((await idle).stdout).trim().split("\n");
+      const connected = JSON.parse(lines[0]!);
+      assertEquals(connected.connected, 3, connected.firstError);
+      assertEquals(JSON.parse(lines[1]!).stillOpen, 3);
+      // A server that cannot compress: the offer is declined and the client says so.
+      const plain = await ServerProcess.start({
+        cmd: Deno.execPath(),
+        args: ["run", "-A", `${BENCH}/peers/deno_ws.ts`, "--port", "0"],
+        cwd: ROOT,
+      });
+      servers.push(plain);
+      const r = await runClient(bin, [
+        "--url",
+        `ws://127.0.0.1:${plain.port}/`,
+        ...auth,
+        ...load,
+        "--duration",
+        "0.1",
+      ]);
+      assertEquals(r.connected, 0);
+      match(r.firstError, /permessage-deflate offered but not negotiated/);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      await Deno.remove(bin);
     }
   },
 });

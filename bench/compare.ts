@@ -22,6 +22,15 @@
  * default because it leaves the server more of the 2 cores) or
  * `bench/ws_load.ts` (`--client ts`, or when gcc is missing).
  *
+ * The compressed scenarios (`--only ws-1k`: `ws-1k-deflate`, `-x16`, and
+ * their uncompressed baselines `ws-1k-json`, `-x16`) need the C client (it
+ * links zlib: `apt-get install -y zlib1g-dev`): it negotiates
+ * permessage-deflate, sends 64 different 1 KiB JSON-like documents deflated
+ * once at start-up, and inflates and compares every echo. Ours run with
+ * `--compression`, npm ws and Bun with permessage-deflate on;
+ * `Deno.upgradeWebSocket` cannot compress and runs uncompressed for
+ * reference, without a ratio.
+ *
  * Output: the Markdown table on stdout and in `bench/results/<out>.md`, the
  * JSON in `<out>.json`, the ratio chart in `ratios.svg` (`<out>-ratios.svg`
  * when `--out` is not `latest`; `<out>` is `quick` with `--quick`). Exit
@@ -210,6 +219,13 @@ interface Competitor {
   args?: string[];
   /** Request path for WebSocket servers. */
   wsPath?: string;
+  /**
+   * Shown for reference only, not compared (no ratios): a server that cannot
+   * do what the scenario asks (Deno.upgradeWebSocket cannot compress).
+   */
+  reference?: boolean;
+  /** In a compressed scenario: the server does not negotiate permessage-deflate, load it without. */
+  plain?: boolean;
 }
 
 const HTTP_SERVERS: Competitor[] = [
@@ -305,10 +321,62 @@ const WS_SERVERS: Competitor[] = [
   },
 ];
 
+/**
+ * The compressed scenarios' servers: ours with `--compression` (the default
+ * shared mode), npm ws with permessage-deflate on (its defaults, and again
+ * with `serverNoContextTakeover`: the same work per message as ours), Bun
+ * with permessage-deflate on, and
+ * `Deno.upgradeWebSocket`, which cannot compress, run uncompressed for
+ * reference (no ratio). The floor does not compress either and is left out.
+ */
+const WS_DEFLATE_SERVERS: Competitor[] = [
+  ...WS_SERVERS.filter((c) => c.ours).map((c) => ({
+    ...c,
+    label: `${c.label} (deflate, shared)`,
+    args: [...(c.args ?? []), "--compression"],
+  })),
+  {
+    ...WS_SERVERS.find((c) => c.id === "node_ws")!,
+    label: "ws (Node, perMessageDeflate)",
+    args: ["--compression"],
+  },
+  {
+    ...WS_SERVERS.find((c) => c.id === "node_ws")!,
+    id: "node_ws_nct",
+    label: "ws (Node, perMessageDeflate, serverNoContextTakeover)",
+    args: ["--compression", "--no-context-takeover"],
+  },
+  {
+    ...WS_SERVERS.find((c) => c.id === "bun")!,
+    label: "Bun.serve (perMessageDeflate)",
+    args: ["--compression"],
+  },
+  {
+    ...WS_SERVERS.find((c) => c.id === "deno_ws")!,
+    label: "Deno.upgradeWebSocket (cannot compress: uncompressed, reference only)",
+    reference: true,
+    plain: true,
+  },
+];
+
+/** Pool of different messages the load client sends in the JSON scenarios (`--pool`). */
+const JSON_POOL = 64;
+
 type Kind =
   | { type: "wrk"; script: string; path: string }
-  | { type: "ws-echo"; conns: number; inflight: number; size: number; binary: boolean; mb: boolean }
-  | { type: "ws-idle" };
+  | {
+    type: "ws-echo";
+    conns: number;
+    inflight: number;
+    size: number;
+    binary: boolean;
+    mb: boolean;
+    /** Varied JSON-like text (`--json`), not one repeated string. */
+    json?: boolean;
+    /** Negotiate permessage-deflate; every echo is inflated and compared (`--deflate`). */
+    deflate?: boolean;
+  }
+  | { type: "ws-idle"; deflate?: boolean };
 
 interface Scenario {
   id: string;
@@ -382,6 +450,29 @@ function scenarios(o: Options): Scenario[] {
       servers: WS_SERVERS,
       targets: { deno_ws: 1.3, floor_ws: 0.9 },
     },
+    ...[1, 16].flatMap((inflight): Scenario[] => {
+      const x = inflight === 1 ? "" : `-x${inflight}`;
+      const json = { type: "ws-echo", conns: c, inflight, size: 1024, binary: false, mb: false };
+      return [{
+        id: `ws-1k-deflate${x}`,
+        title: `WebSocket echo with permessage-deflate, ${c} connections x 1 KiB JSON-like text ` +
+          `(${JSON_POOL} different messages), ${inflight} in flight each`,
+        unit: "msg/s",
+        better: Better.higher,
+        kind: { ...json, type: "ws-echo", json: true, deflate: true },
+        servers: WS_DEFLATE_SERVERS,
+        targets: { node_ws: 2, bun: 1 },
+      }, {
+        id: `ws-1k-json${x}`,
+        title: `WebSocket echo without compression, ${c} connections x 1 KiB JSON-like text ` +
+          `(${JSON_POOL} different messages), ${inflight} in flight each: the baseline of ws-1k-deflate${x}`,
+        unit: "msg/s",
+        better: Better.higher,
+        kind: { ...json, type: "ws-echo", json: true },
+        servers: WS_SERVERS,
+        targets: {},
+      }];
+    }),
     {
       id: "ws-idle",
       title:
@@ -485,7 +576,7 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
     if (!fresh) {
       await Deno.mkdir(`${BENCH}/.bench`, { recursive: true });
       const out = await new Deno.Command("gcc", {
-        args: ["-O2", "-Wall", "-o", bin, src],
+        args: ["-O2", "-Wall", "-o", bin, src, "-lz"],
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -493,7 +584,10 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
       if (out === null || !out.success) {
         const why = out === null
           ? "gcc is not installed"
-          : new TextDecoder().decode(out.stderr).slice(0, 500);
+          : new TextDecoder().decode(out.stderr).slice(0, 500) +
+            (new TextDecoder().decode(out.stderr).includes("zlib.h")
+              ? " (install zlib: apt-get install -y zlib1g-dev)"
+              : "");
         if (o.client === "c") throw new Error(`Cannot build bench/ws_load.c: ${why}`);
         console.error(`Cannot build the C load client (${why}); using bench/ws_load.ts instead`);
       }
@@ -555,7 +649,7 @@ function specFor(c: Competitor): ServerSpec {
 async function unavailable(c: Competitor, env: Environment): Promise<string | null> {
   if (!(await exists(`${ROOT}/${c.file}`))) return `${c.file} does not exist yet`;
   if (c.runtime === "node" && env.nodeVersion === null) return "node is not installed";
-  if (c.id === "node_ws" && env.nodeWsReady !== true) return String(env.nodeWsReady);
+  if (c.id.startsWith("node_ws") && env.nodeWsReady !== true) return String(env.nodeWsReady);
   if (c.runtime === "bun" && "missing" in env.bun) {
     return `BUN NOT AVAILABLE: ${env.bun.missing}`;
   }
@@ -774,6 +868,12 @@ interface WsResult {
   bytes: number;
   clientCpu: number;
   latency: Array<[number, number]>;
+  /** The server's `Sec-WebSocket-Extensions` answer (C client). */
+  extensions?: string | null;
+  /** Echoes that came back compressed (RSV1; C client). */
+  compressed?: number;
+  /** Mean payload bytes of the compressed echoes (C client). */
+  echoPayloadMean?: number;
 }
 
 class WsClient {
@@ -808,7 +908,11 @@ class WsClient {
   }
 }
 
-function echoFlags(k: Extract<Kind, { type: "ws-echo" }>, seconds: number): string[] {
+function echoFlags(
+  k: Extract<Kind, { type: "ws-echo" }>,
+  seconds: number,
+  plain = false,
+): string[] {
   const f = [
     "--conns",
     `${k.conns}`,
@@ -820,6 +924,8 @@ function echoFlags(k: Extract<Kind, { type: "ws-echo" }>, seconds: number): stri
     `${seconds}`,
   ];
   if (k.binary) f.push("--binary");
+  if (k.json) f.push("--json", "--pool", `${JSON_POOL}`);
+  if (k.deflate && !plain) f.push("--deflate");
   return f;
 }
 
@@ -830,15 +936,16 @@ async function runWsEcho(
   path: string,
   kind: Extract<Kind, { type: "ws-echo" }>,
   round: number,
+  plain = false,
 ): Promise<RunSample> {
   const url = `ws://127.0.0.1:${server.port}${path}`;
   let note: string | undefined;
   if (o.warmup > 0) {
-    const [cmd, args] = client.command(url, echoFlags(kind, o.warmup));
+    const [cmd, args] = client.command(url, echoFlags(kind, o.warmup, plain));
     const w = lastJson<WsResult>((await runClient(cmd, args, o.warmup + 60)).stdout, "ws_load");
     if (w.errors > 0) note = `warm-up: ${w.errors} errors, first: ${w.firstError}`;
   }
-  const [cmd, args] = client.command(url, echoFlags(kind, o.duration));
+  const [cmd, args] = client.command(url, echoFlags(kind, o.duration, plain));
   const cpu0 = server.cpuSeconds();
   const child0 = cpuTimes("self").children;
   const busy0 = machineBusySeconds();
@@ -854,6 +961,15 @@ async function runWsEcho(
   if (r.connected < kind.conns) {
     note = `${note ? `${note}; ` : ""}only ${r.connected}/${kind.conns} connected`;
   }
+  // Every echo must have come back compressed (the client counts RSV1 messages,
+  // drained ones included): a server that negotiates but sends plain frames is
+  // not doing the work this scenario measures.
+  const uncompressed = kind.deflate && !plain ? r.messages - (r.compressed ?? 0) : 0;
+  if (uncompressed > 0) {
+    note = `${
+      note ? `${note}; ` : ""
+    }${uncompressed} of ${r.messages} echoes came back uncompressed`;
+  }
   const sample: RunSample = {
     round,
     value: kind.mb ? r.bytes / r.seconds / 1e6 : r.messages / r.seconds,
@@ -863,11 +979,13 @@ async function runWsEcho(
     clientCpu: r.clientCpu,
     // Over the client's whole life (start-up, connecting), scaled to the measured window.
     otherCpu: Math.max(0, busy - serverCpu - clientWhole) * (r.seconds / Math.max(wall, r.seconds)),
-    errors: r.errors,
+    errors: r.errors + Math.max(0, uncompressed),
     p50Us: hist.quantileUs(0.5),
     p99Us: hist.quantileUs(0.99),
   };
   if (note !== undefined) sample.note = note;
+  if (kind.deflate && r.extensions) sample.extensions = r.extensions;
+  if (kind.deflate && r.echoPayloadMean) sample.echoBytes = r.echoPayloadMean;
   return sample;
 }
 
@@ -1042,7 +1160,7 @@ function describeLoad(o: Options, s: Scenario, env: Environment): string {
   if (k.type === "ws-echo") {
     return `${client} --conns ${k.conns} --inflight ${k.inflight} --size ${k.size}${
       k.binary ? " --binary" : ""
-    } ` +
+    }${k.json ? ` --json --pool ${JSON_POOL}` : ""}${k.deflate ? " --deflate" : ""} ` +
       `--duration ${o.duration}`;
   }
   return `${client} --mode idle --conns ${o.idleConns}`;
@@ -1058,8 +1176,12 @@ async function runScenario(
   const servers: Competitor[] = [];
   for (const c of s.servers) {
     if (o.servers.length > 0 && !o.servers.some((f) => c.id.includes(f))) continue;
-    const why = s.kind.type === "wrk" && env.wrkVersion === null
+    const k = s.kind;
+    const why = k.type === "wrk" && env.wrkVersion === null
       ? "wrk is not installed (apt-get install -y wrk)"
+      : k.type === "ws-echo" && (k.json || k.deflate) && env.wsClient !== "c"
+      ? "THIS SCENARIO NEEDS THE C LOAD CLIENT (gcc and zlib1g-dev): bench/ws_load.ts " +
+        "sends no varied messages and cannot compress"
       : await unavailable(c, env);
     if (why === null) servers.push(c);
     else {
@@ -1077,7 +1199,7 @@ async function runScenario(
         const k = s.kind;
         if (k.type === "wrk") sample = await runWrk(o, server, k, round);
         else if (k.type === "ws-echo") {
-          sample = await runWsEcho(o, client, server, c.wsPath ?? "/", k, round);
+          sample = await runWsEcho(o, client, server, c.wsPath ?? "/", k, round, c.plain);
         } else sample = await runWsIdle(o, client, server, c.wsPath ?? "/", round);
         if (server.exited) {
           throw new Error(`server exited during the run: ${server.stderrTail.slice(-300)}`);
@@ -1112,6 +1234,7 @@ async function runScenario(
   const results: CompetitorResult[] = servers.map((c) => {
     const r = summarise(c.id, c.label, c.ours, runs.get(c.id)!);
     if (c.floor) r.floor = true;
+    if (c.reference) r.reference = true;
     return r;
   });
   const out: ScenarioResult = {

@@ -8,6 +8,7 @@
  * ```sh
  * deno run -A bench/profile.ts --scenario ws-32b --server coroio_ws
  * deno run -A bench/profile.ts --scenario http-hello --server coroio_http --perf
+ * deno run -A bench/profile.ts --scenario ws-1k-deflate-x16 --server coroio_ws_deflate
  * deno run -A bench/profile.ts --list
  * ```
  *
@@ -31,6 +32,12 @@ const SERVERS: Record<string, { file: string; args: string[]; path: string }> = 
   "coroio_http": { file: "examples/http_hello.ts", args: [], path: "/" },
   "coroio_ws": { file: "examples/ws_echo.ts", args: [], path: "/" },
   "coroio_http_ws": { file: "examples/http_ws_echo.ts", args: [], path: "/ws" },
+  "coroio_ws_deflate": { file: "examples/ws_echo.ts", args: ["--compression"], path: "/" },
+  "coroio_http_ws_deflate": {
+    file: "examples/http_ws_echo.ts",
+    args: ["--compression"],
+    path: "/ws",
+  },
   "deno_serve": { file: "bench/peers/deno_serve.ts", args: [], path: "/" },
   "deno_ws": { file: "bench/peers/deno_ws.ts", args: [], path: "/" },
   "floor_http": { file: "bench/floor.ts", args: ["--mode", "http"], path: "/" },
@@ -44,6 +51,20 @@ const SCENARIOS: Record<string, string[]> = {
   "ws-32b": ["--conns", "50", "--inflight", "1", "--size", "32"],
   "ws-32b-x16": ["--conns", "50", "--inflight", "16", "--size", "32"],
   "ws-64k": ["--conns", "4", "--inflight", "1", "--size", "65536", "--binary"],
+  // The compressed ones need a server that negotiates (coroio_ws_deflate, coroio_http_ws_deflate).
+  "ws-1k-deflate": ["--conns", "50", "--inflight", "1", "--size", "1024", "--json", "--deflate"],
+  "ws-1k-deflate-x16": [
+    "--conns",
+    "50",
+    "--inflight",
+    "16",
+    "--size",
+    "1024",
+    "--json",
+    "--deflate",
+  ],
+  "ws-1k-json": ["--conns", "50", "--inflight", "1", "--size", "1024", "--json"],
+  "ws-1k-json-x16": ["--conns", "50", "--inflight", "16", "--size", "1024", "--json"],
 };
 
 function option(name: string, fallback: string): string {

@@ -7,7 +7,26 @@
  *
  *   ws_load --url ws://127.0.0.1:PORT/PATH --key KEY --accept ACCEPT
  *           [--mode echo|idle] [--conns 50] [--inflight 1] [--size 32]
- *           [--binary] [--duration 5]
+ *           [--binary] [--duration 5] [--json] [--deflate] [--pool 64]
+ *
+ * --json: text messages are --pool different JSON-like documents of exactly
+ * --size bytes (records with ids, names, prices and words), sent in turn,
+ * instead of one repeated run of letters.
+ * --deflate: offers `permessage-deflate; client_no_context_takeover` and
+ * fails the connection when the answer has no permessage-deflate. Each pool
+ * message is deflated once at start-up with zlib (raw, 15-bit window, level 6,
+ * sync flush, trailing 00 00 ff ff stripped, compressor reset per message:
+ * that is what client_no_context_takeover allows), so sending costs nothing
+ * more than a prebuilt frame; every echo is inflated (one zlib inflater per
+ * connection, keeping the server's context unless a message ends the
+ * stream) and compared byte for byte with the message sent. A compressed
+ * echo is counted in "compressed"; "extensions" is the server's answer;
+ * "payloadMean" is the mean payload length of the frames sent,
+ * "echoPayloadMean" that of the compressed echoes (the server's ratio).
+ * Link with -lz.
+ * --hello (idle mode): each connection sends one message (a pool message,
+ * compressed with --deflate) and reads its echo before going idle, so the
+ * server's per-connection compression state, if any, exists.
  *
  * Echo mode: every connection keeps --inflight prebuilt masked frames in
  * flight; each read is scanned incrementally (headers across reads, payloads
@@ -33,6 +52,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define BUCKET_US 10
 #define BUCKETS 20000
@@ -46,19 +66,22 @@ static void error_at(const char *why) {
   if (first_error[0] == 0) snprintf(first_error, sizeof first_error, "%s", why);
 }
 
-/* Prints first_error as a JSON string, or null. */
-static void print_first_error(void) {
-  if (!first_error[0]) {
+/* Prints s as a JSON string, or null. */
+static void print_json_string(const char *s) {
+  if (s == NULL) {
     fputs("null", stdout);
     return;
   }
   putchar('"');
-  for (char *p = first_error; *p; p++) {
+  for (const char *p = s; *p; p++) {
     if (*p == '"' || *p == '\\') putchar('\\');
     putchar((unsigned char)*p < 0x20 ? ' ' : *p);
   }
   putchar('"');
 }
+
+/* Prints first_error as a JSON string, or null. */
+static void print_first_error(void) { print_json_string(first_error[0] ? first_error : NULL); }
 
 static double now_ms(void) {
   struct timespec ts;
@@ -73,6 +96,9 @@ static double cpu_seconds(void) {
 }
 
 /* ---- incremental echo scanner (same rules as EchoScanner in _ws_frames.ts) ---- */
+struct scanner;
+static void sc_error(struct scanner *s, const char *why);
+
 struct scanner {
   int opcode;          /* expected opcode */
   uint64_t length;     /* expected message length */
@@ -84,7 +110,47 @@ struct scanner {
   uint64_t msg_length;
   long good, errors;
   int closed;
+  /* permessage-deflate (NULL z when not negotiated) */
+  z_stream *z;
+  int compressed;      /* the current message has RSV1 */
+  uint8_t *out;        /* inflated message */
+  size_t out_len, out_cap;
+  int expect;          /* pool index of the next echo */
+  long compressed_msgs;
+  double compressed_bytes; /* payload bytes of the compressed echoes, as sent on the wire */
 };
+
+static const uint8_t **pool_msg; /* the messages, for comparing inflated echoes */
+static int pool_n = 1;
+
+static void sc_inflate(struct scanner *s, const uint8_t *p, size_t n) {
+  if (s->out == NULL) return;
+  s->z->next_in = (uint8_t *)p;
+  s->z->avail_in = (uInt)n;
+  while (s->z->avail_in > 0) {
+    if (s->out_len >= s->out_cap) {
+      sc_error(s, "inflated echo longer than the message sent");
+      s->out = NULL; /* stop inflating this connection */
+      return;
+    }
+    s->z->next_out = s->out + s->out_len;
+    s->z->avail_out = (uInt)(s->out_cap - s->out_len);
+    int r = inflate(s->z, Z_SYNC_FLUSH);
+    s->out_len = s->out_cap - s->z->avail_out;
+    if (r == Z_STREAM_END) {
+      inflateReset(s->z); /* BFINAL: the next message starts a new stream */
+      if (s->z->avail_in > 0) {
+        sc_error(s, "data after the final deflate block");
+        return;
+      }
+    } else if (r != Z_OK && r != Z_BUF_ERROR) {
+      sc_error(s, "invalid deflate data in an echo");
+      s->out = NULL;
+      return;
+    }
+  }
+}
+
 
 static void sc_error(struct scanner *s, const char *why) {
   s->errors++;
@@ -96,13 +162,28 @@ static int header_length(uint8_t b1) {
   return 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
 }
 
+static const uint8_t TAIL[4] = {0x00, 0x00, 0xff, 0xff};
+
 static int frame_end(struct scanner *s) {
   if (s->frame_opcode > 2 || !s->frame_fin || s->msg_opcode == -1) return 0;
+  uint64_t length = s->msg_length;
+  int same = 1;
+  if (s->compressed) {
+    sc_inflate(s, TAIL, 4);
+    length = s->out_len;
+    same = s->out != NULL && length == s->length && memcmp(s->out, pool_msg[s->expect], length) == 0;
+    s->compressed_msgs++;
+    s->compressed_bytes += (double)s->msg_length;
+  }
   if (s->msg_opcode != s->opcode) sc_error(s, "echo has the wrong opcode");
-  else if (s->msg_length != s->length) sc_error(s, "echo has the wrong length");
+  else if (length != s->length) sc_error(s, "echo has the wrong length");
+  else if (!same) sc_error(s, "inflated echo differs from the message sent");
   else s->good++;
   s->msg_opcode = -1;
   s->msg_length = 0;
+  s->compressed = 0;
+  s->out_len = 0;
+  s->expect = (s->expect + 1) % pool_n;
   return 1;
 }
 
@@ -115,8 +196,13 @@ static int on_header(struct scanner *s, const uint8_t *h) {
     for (int i = 2; i < 10; i++) len = (len << 8) | h[i];
   }
   if (b1 & 0x80) sc_error(s, "server frame is masked");
-  if (b0 & 0x70) sc_error(s, "reserved bits set in a server frame");
   int op = b0 & 0x0f;
+  if (b0 & 0x30) sc_error(s, "RSV2 or RSV3 set in a server frame");
+  if (b0 & 0x40) {
+    if (s->z == NULL) sc_error(s, "RSV1 set without permessage-deflate");
+    else if (op != 1 && op != 2) sc_error(s, "RSV1 set on a control or continuation frame");
+    else s->compressed = 1;
+  }
   s->frame_opcode = op;
   s->frame_fin = (b0 & 0x80) != 0;
   if (op == 1 || op == 2) {
@@ -144,6 +230,7 @@ static int sc_feed(struct scanner *s, const uint8_t *buf, size_t n) {
       size_t take = n - i;
       if (take > s->payload_left) take = s->payload_left;
       s->payload_left -= take;
+      if (s->compressed && s->frame_opcode <= 2) sc_inflate(s, buf + i, take);
       i += take;
       if (s->payload_left == 0) done += frame_end(s);
       continue;
@@ -172,7 +259,7 @@ static int sc_feed(struct scanner *s, const uint8_t *buf, size_t n) {
 /* ---- frames ---- */
 static size_t build_frame(uint8_t *out, int opcode, const uint8_t *payload, size_t len) {
   size_t h = 0;
-  out[h++] = 0x80 | opcode;
+  out[h++] = 0x80 | (opcode & 0x4f); /* 0x40: RSV1 (compressed) */
   if (len < 126) out[h++] = 0x80 | len;
   else if (len < 65536) {
     out[h++] = 0x80 | 126;
@@ -201,17 +288,107 @@ struct conn {
   int pending;   /* messages to send once the current write finishes */
   int want_out;  /* EPOLLOUT registered */
   int dead;
+  int next; /* pool index of the next message to send */
 };
 
 static struct {
   const char *host, *path, *key, *accept, *mode;
-  int port, conns, inflight, binary;
+  int port, conns, inflight, binary, json, deflate, pool, hello;
   size_t size;
   double duration;
-} opt = {"127.0.0.1", "/", NULL, NULL, "echo", 0, 50, 1, 0, 32, 5};
+} opt = {"127.0.0.1", "/", NULL, NULL, "echo", 0, 50, 1, 0, 0, 0, 64, 0, 32, 5};
 
-static uint8_t *batch;
-static size_t frame_len;
+/* Frames of pool messages 0..pool-1, then again 0..inflight-1, back to back:
+ * k messages from index j are the bytes [offsets[j], offsets[j + k]). */
+static uint8_t *frames;
+static size_t *offsets;
+static char negotiated[256]; /* the first Sec-WebSocket-Extensions answer */
+static double payload_mean;  /* mean payload bytes of the pool's frames (compressed with --deflate) */
+
+static const char *WORDS[] = {"alpha", "bravo", "delta", "order", "shipped", "pending", "price", "total",
+                              "customer", "review", "the", "and", "with", "warehouse", "express", "return"};
+
+static unsigned lcg(unsigned *r) {
+  *r = *r * 1103515245u + 12345u;
+  return *r >> 8;
+}
+
+/* A JSON-like document of exactly `size` bytes, different for each seed. */
+static void json_message(uint8_t *out, size_t size, int seed) {
+  size_t cap = size + 512;
+  char *buf = malloc(cap);
+  unsigned r = 2654435761u * (unsigned)(seed + 1);
+  const char *kind = WORDS[lcg(&r) % 16];
+  unsigned uid = lcg(&r) % 100000, ts = 1700000000u + lcg(&r) % 10000000;
+  int n = snprintf(buf, cap, "{\"id\":%d,\"type\":\"order.%s\",\"user\":{\"id\":%u,\"name\":\"user-%05u\"},"
+                   "\"ts\":%u,\"items\":[", seed, kind, uid, uid * 7 % 100000, ts);
+  while ((size_t)n + 200 < size) {
+    unsigned sku = lcg(&r) % 1000000, qty = 1 + lcg(&r) % 9, euros = lcg(&r) % 500, cents = lcg(&r) % 100;
+    const char *tag = WORDS[lcg(&r) % 16];
+    n += snprintf(buf + n, cap - n, "%s{\"sku\":\"SKU-%06u\",\"qty\":%u,\"price\":%u.%02u,\"tag\":\"%s\"}",
+                  buf[n - 1] == '[' ? "" : ",", sku, qty, euros, cents, tag);
+  }
+  n += snprintf(buf + n, cap - n, "],\"note\":\"");
+  while ((size_t)n < size + 8) n += snprintf(buf + n, cap - n, "%s ", WORDS[lcg(&r) % 16]);
+  if (size >= 256) memcpy(buf + size - 2, "\"}", 2);
+  for (size_t i = 0; i < size; i++) out[i] = size >= 256 ? (uint8_t)buf[i] : (uint8_t)('a' + i % 26);
+  free(buf);
+}
+
+/* Raw deflate of msg (15-bit window, level 6), sync flush, tail stripped; returns the length. */
+static size_t deflate_message(z_stream *d, const uint8_t *msg, size_t len, uint8_t *out, size_t cap) {
+  deflateReset(d);
+  d->next_in = (uint8_t *)msg;
+  d->avail_in = (uInt)len;
+  d->next_out = out;
+  d->avail_out = (uInt)cap;
+  if (deflate(d, Z_SYNC_FLUSH) != Z_OK || d->avail_in != 0 || d->avail_out == 0) {
+    fprintf(stderr, "ws_load: deflate failed\n");
+    exit(2);
+  }
+  size_t n = cap - d->avail_out;
+  return n - 4; /* 00 00 ff ff */
+}
+
+/* Builds the pool (messages and their frames). */
+static void build_frames(void) {
+  pool_n = opt.json || opt.deflate ? opt.pool : 1;
+  int total = pool_n + opt.inflight;
+  uint8_t **msgs = calloc(pool_n, sizeof *msgs);
+  for (int i = 0; i < pool_n; i++) {
+    msgs[i] = malloc(opt.size + 1);
+    if (opt.json || opt.deflate) json_message(msgs[i], opt.size, i);
+    else for (size_t j = 0; j < opt.size; j++) msgs[i][j] = 'a' + j % 26;
+  }
+  pool_msg = (const uint8_t **)msgs;
+  size_t cap = opt.size + opt.size / 8 + 64;
+  uint8_t **payload = calloc(pool_n, sizeof *payload);
+  size_t *plen = calloc(pool_n, sizeof *plen);
+  z_stream d = {0};
+  if (opt.deflate && deflateInit2(&d, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    fprintf(stderr, "ws_load: deflateInit2 failed\n");
+    exit(2);
+  }
+  for (int i = 0; i < pool_n; i++) {
+    if (opt.deflate) {
+      payload[i] = malloc(cap);
+      plen[i] = deflate_message(&d, msgs[i], opt.size, payload[i], cap);
+    } else {
+      payload[i] = msgs[i];
+      plen[i] = opt.size;
+    }
+  }
+  if (opt.deflate) deflateEnd(&d);
+  for (int i = 0; i < pool_n; i++) payload_mean += (double)plen[i] / pool_n;
+  size_t one = 14 + cap;
+  frames = malloc(one * total);
+  offsets = calloc(total + 1, sizeof *offsets);
+  int opcode = (opt.binary ? 2 : 1) | (opt.deflate ? 0x40 : 0);
+  for (int j = 0; j < total; j++) {
+    int i = j % pool_n;
+    offsets[j + 1] = offsets[j] + build_frame(frames + offsets[j], opcode, payload[i], plen[i]);
+  }
+}
 
 static int parse_url(const char *url) {
   static char host[256], path[1024];
@@ -263,8 +440,9 @@ static int open_ws(uint8_t *left, size_t *left_len) {
   char req[2048];
   int rl = snprintf(req, sizeof req,
                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                    opt.path, opt.host, opt.port, opt.key);
+                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                    opt.path, opt.host, opt.port, opt.key,
+                    opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "");
   if (send(fd, req, rl, MSG_NOSIGNAL) != rl) {
     error_at("handshake: send failed");
     close(fd);
@@ -304,6 +482,27 @@ static int open_ws(uint8_t *left, size_t *left_len) {
       }
       if (!ok) {
         error_at("handshake: missing or wrong Sec-WebSocket-Accept");
+        close(fd);
+        return -1;
+      }
+      int deflate_ok = 0;
+      for (char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
+        if (strncasecmp(line + 2, "sec-websocket-extensions:", 25) == 0) {
+          char *v = line + 27;
+          while (*v == ' ' || *v == '\t') v++;
+          size_t vl = strcspn(v, "\r");
+          if (!negotiated[0]) snprintf(negotiated, sizeof negotiated, "%.*s", (int)vl, v);
+          deflate_ok = vl >= 18 && strncasecmp(v, "permessage-deflate", 18) == 0;
+          if (!opt.deflate) {
+            error_at("handshake: an extension was answered that was not offered");
+            close(fd);
+            return -1;
+          }
+          break;
+        }
+      }
+      if (opt.deflate && !deflate_ok) {
+        error_at("handshake: permessage-deflate offered but not negotiated");
         close(fd);
         return -1;
       }
@@ -352,8 +551,9 @@ static void pump(struct conn *c) {
       double t = now_ms();
       for (int j = 0; j < k; j++) c->sent[(c->oldest + c->outstanding + j) % opt.inflight] = t;
       c->outstanding += k;
-      c->wptr = batch;
-      c->wleft = (size_t)k * frame_len;
+      c->wptr = frames + offsets[c->next];
+      c->wleft = offsets[c->next + k] - offsets[c->next];
+      c->next = (c->next + k) % pool_n;
     }
     ssize_t w = send(c->fd, c->wptr, c->wleft, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
@@ -395,11 +595,8 @@ static void on_bytes(struct conn *c, const uint8_t *buf, size_t n, double t) {
 }
 
 static int echo_mode(void) {
-  uint8_t *payload = malloc(opt.size + 1);
-  for (size_t i = 0; i < opt.size; i++) payload[i] = 'a' + i % 26;
+  build_frames();
   size_t one = (opt.size < 126 ? 2 : opt.size < 65536 ? 4 : 10) + 4 + opt.size;
-  batch = malloc(one * opt.inflight);
-  for (int i = 0; i < opt.inflight; i++) frame_len = build_frame(batch + i * one, opt.binary ? 2 : 1, payload, opt.size);
   struct conn *conns = calloc(opt.conns, sizeof *conns);
   int nconn = 0;
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -415,6 +612,16 @@ static int echo_mode(void) {
     c->sc.opcode = opt.binary ? 2 : 1;
     c->sc.length = opt.size;
     c->sc.msg_opcode = -1;
+    c->next = c->sc.expect = (int)((unsigned)i * 7u % (unsigned)pool_n); /* connections start apart */
+    if (opt.deflate) {
+      c->sc.z = calloc(1, sizeof(z_stream));
+      if (inflateInit2(c->sc.z, -15) != Z_OK) {
+        fprintf(stderr, "ws_load: inflateInit2 failed\n");
+        return 2;
+      }
+      c->sc.out_cap = opt.size + 1;
+      c->sc.out = malloc(c->sc.out_cap);
+    }
     c->sent = calloc(opt.inflight, sizeof(double));
     lefts[nconn] = malloc(left_lens[0] + 1);
     memcpy(lefts[nconn], left, left_lens[0]);
@@ -487,6 +694,16 @@ static int echo_mode(void) {
   printf("{\"event\":\"result\",\"conns\":%d,\"connected\":%d,\"messages\":%ld,\"errors\":%ld,\"firstError\":", opt.conns,
          nconn, messages, errors_total);
   print_first_error();
+  long compressed = 0;
+  double compressed_bytes = 0;
+  for (int i = 0; i < nconn; i++) {
+    compressed += conns[i].sc.compressed_msgs;
+    compressed_bytes += conns[i].sc.compressed_bytes;
+  }
+  printf(",\"extensions\":");
+  print_json_string(negotiated[0] ? negotiated : NULL);
+  printf(",\"compressed\":%ld,\"payloadMean\":%.1f,\"echoPayloadMean\":%.1f", compressed, payload_mean,
+         compressed ? compressed_bytes / compressed : 0.0);
   printf(",\"seconds\":%.6f,\"bytes\":%.0f,\"clientCpu\":%.6f,\"latency\":[", seconds, (double)messages * opt.size,
          client_cpu);
   int first = 1;
@@ -499,17 +716,69 @@ static int echo_mode(void) {
   return 0;
 }
 
+/* Reads exactly n bytes (blocking, with the socket's timeout); 0 on success. */
+/* Takes bytes the handshake read past its head (*left, *left_len) first. */
+static int read_exactly(int fd, uint8_t *buf, size_t n, const uint8_t **left, size_t *left_len) {
+  size_t have = 0;
+  if (*left_len > 0) {
+    have = *left_len < n ? *left_len : n;
+    memcpy(buf, *left, have);
+    *left += have;
+    *left_len -= have;
+  }
+  while (have < n) {
+    ssize_t r = recv(fd, buf + have, n - have, 0);
+    if (r <= 0) return -1;
+    have += r;
+  }
+  return 0;
+}
+
+/* --hello: sends one pool message and reads one data frame back; 0 on success. */
+static int hello(int fd, int i, const uint8_t *left, size_t left_len) {
+  struct timeval tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int j = i % pool_n;
+  size_t len = offsets[j + 1] - offsets[j];
+  if (send(fd, frames + offsets[j], len, MSG_NOSIGNAL) != (ssize_t)len) return -1;
+  uint8_t h[14];
+  if (read_exactly(fd, h, 2, &left, &left_len)) return -1;
+  if ((h[0] & 0x0f) != (opt.binary ? 2 : 1) || !(h[0] & 0x80)) return -1;
+  if (opt.deflate && !(h[0] & 0x40)) return -1; /* the echo must come back compressed */
+  uint64_t plen = h[1] & 0x7f;
+  int ext = plen == 126 ? 2 : plen == 127 ? 8 : 0;
+  if (ext && read_exactly(fd, h + 2, ext, &left, &left_len)) return -1;
+  if (ext) {
+    plen = 0;
+    for (int k = 0; k < ext; k++) plen = (plen << 8) | h[2 + k];
+  }
+  uint8_t *payload = malloc(plen + 1);
+  int bad = read_exactly(fd, payload, plen, &left, &left_len);
+  free(payload);
+  struct timeval zero = {0, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+  return bad;
+}
+
 static int idle_mode(void) {
   int *fds = calloc(opt.conns, sizeof(int));
   int n = 0, failed = 0;
   uint8_t left[4096];
   size_t left_len;
+  if (opt.hello) build_frames();
   for (int i = 0; i < opt.conns; i++) {
     int fd = open_ws(left, &left_len);
+    if (fd >= 0 && opt.hello && hello(fd, i, left, left_len) != 0) {
+      error_at("--hello: no echo, or the echo was not a compressed data frame");
+      close(fd);
+      fd = -1;
+    }
     if (fd < 0) failed++;
     else fds[n++] = fd;
   }
-  printf("{\"event\":\"connected\",\"connected\":%d,\"failed\":%d,\"firstError\":", n, failed);
+  printf("{\"event\":\"connected\",\"connected\":%d,\"failed\":%d,\"extensions\":", n, failed);
+  print_json_string(negotiated[0] ? negotiated : NULL);
+  printf(",\"firstError\":");
   print_first_error();
   printf("}\n");
   fflush(stdout);
@@ -533,6 +802,9 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : "";
     if (strcmp(a, "--binary") == 0) { opt.binary = 1; continue; }
+    if (strcmp(a, "--json") == 0) { opt.json = 1; continue; }
+    if (strcmp(a, "--deflate") == 0) { opt.deflate = 1; continue; }
+    if (strcmp(a, "--hello") == 0) { opt.hello = 1; continue; }
     if (strcmp(a, "--url") == 0) { if (parse_url(v)) { fprintf(stderr, "ws_load: bad --url %s\n", v); return 2; } }
     else if (strcmp(a, "--key") == 0) opt.key = v;
     else if (strcmp(a, "--accept") == 0) opt.accept = v;
@@ -541,6 +813,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--inflight") == 0) opt.inflight = atoi(v) > 0 ? atoi(v) : 1;
     else if (strcmp(a, "--size") == 0) opt.size = (size_t)atol(v);
     else if (strcmp(a, "--duration") == 0) opt.duration = atof(v);
+    else if (strcmp(a, "--pool") == 0) opt.pool = atoi(v) > 0 ? atoi(v) : 1;
     else if (strcmp(a, "--connect-concurrency") == 0) { /* accepted for compatibility; connects are sequential */ }
     else { fprintf(stderr, "ws_load: unknown flag %s\n", a); return 2; }
     i++;

@@ -9,10 +9,15 @@
  * - `GET /` answers 200 with a short text body;
  * - `POST /echo` answers 200 with exactly the request body, buffered first;
  * - a WebSocket upgrade at any path starts an echo: text back as text,
- *   binary as binary, no compression;
+ *   binary as binary; no compression unless `--compression` (then
+ *   `perMessageDeflate: true`, Bun's defaults: it answers
+ *   `server_no_context_takeover`, uWebSockets' shared compressor, and each
+ *   echo is sent with `ws.send(data, true)`: Bun compresses only the messages
+ *   sent with `compress` true, so without it the echoes leave uncompressed);
  * - anything else answers 404.
  *
- * Flags: `--hostname` (default 127.0.0.1), `--port` (default 0, a free port).
+ * Flags: `--hostname` (default 127.0.0.1), `--port` (default 0, a free port),
+ * `--compression` (no value).
  * Prints one line `listening on http://HOST:PORT` once it accepts.
  *
  * This file runs under Bun, not Deno; the few Bun APIs it uses are typed
@@ -22,7 +27,7 @@
  */
 
 interface BunSocket {
-  send(data: string | Uint8Array): number;
+  send(data: string | Uint8Array, compress?: boolean): number;
 }
 interface BunServer {
   readonly port: number;
@@ -56,6 +61,7 @@ function flag(name: string, fallback: string): string {
   return fallback;
 }
 
+const COMPRESS = Bun.argv.includes("--compression");
 const HELLO = "Hello, World!\n";
 const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;
 
@@ -90,9 +96,9 @@ const server = Bun.serve({
     return new Response("Not Found", { status: 404, headers: TEXT });
   },
   websocket: {
-    perMessageDeflate: false,
+    perMessageDeflate: COMPRESS,
     message(ws, data) {
-      ws.send(data);
+      ws.send(data, COMPRESS);
     },
   },
 });
