@@ -553,7 +553,12 @@ Deno.test("upgradeWebSocket() negotiates permessage-deflate when asked (Deno's c
     ws.send("x".repeat(300));
     const got = await withTimeout(reply, 3000, "echo");
     // The server's own view: shared mode answers server_no_context_takeover.
-    assertEquals(got, `permessage-deflate; server_no_context_takeover|${"x".repeat(300)}`);
+    assertEquals(
+      got,
+      `permessage-deflate; server_no_context_takeover; client_no_context_takeover|${
+        "x".repeat(300)
+      }`,
+    );
     const closed = new Promise((r) => ws.once("close", r));
     ws.close();
     await closed;

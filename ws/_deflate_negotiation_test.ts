@@ -30,12 +30,19 @@ const SERVER_CASES: Array<{
   {
     what: "Firefox's bare offer: no client_max_window_bits, inflate with 15 bits",
     header: "permessage-deflate",
-    response: "permessage-deflate; server_no_context_takeover",
-    params: P(true, false, 15, 15),
+    response: "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+    params: P(true, true, 15, 15),
   },
   {
-    what: "Chrome's offer in shared mode",
+    what: "Chrome's offer in shared mode (the client is asked to reset too)",
     header: "permessage-deflate; client_max_window_bits",
+    response: "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+    params: P(true, true, 15, 15),
+  },
+  {
+    what: "Chrome's offer in shared mode keeping the client's context when told",
+    header: "permessage-deflate; client_max_window_bits",
+    options: { clientNoContextTakeover: false },
     response: "permessage-deflate; server_no_context_takeover",
     params: P(true, false, 15, 15),
   },

@@ -92,6 +92,21 @@ export interface PerMessageDeflateEngineOptions {
 // after every message.
 const shared = new Map<string, RawDeflater>();
 
+// Process-wide inflaters, one per window, for peers that reset their
+// deflater after every message (no context to keep between messages): a
+// whole message is inflated in one synchronous call and the inflater reset,
+// so sessions never hold one of their own.
+const sharedInflaters = new Map<number, RawInflater>();
+
+function sharedInflater(windowBits: number): RawInflater {
+  let i = sharedInflaters.get(windowBits);
+  if (i === undefined) {
+    i = new RawInflater(windowBits);
+    sharedInflaters.set(windowBits, i);
+  }
+  return i;
+}
+
 function sharedDeflater(key: string, windowBits: number, level: number, memLevel: number) {
   let d = shared.get(key);
   if (d === undefined) {
@@ -128,6 +143,8 @@ function sharedDeflater(key: string, windowBits: number, level: number, memLevel
 export function closeSharedDeflaters(): void {
   for (const d of shared.values()) d.close();
   shared.clear();
+  for (const i of sharedInflaters.values()) i.close();
+  sharedInflaters.clear();
 }
 
 /**
@@ -328,10 +345,18 @@ export class PerMessageDeflate {
     maxMessageSize: number,
   ): Uint8Array | TooBig | Invalid {
     if (this.#closed) throw new Error("Cannot decompress: the session's deflate context is closed");
+    if (this.#resetInflater) {
+      // The peer keeps no context: a process-wide inflater serves this whole
+      // message and is reset, so this session holds no zlib memory.
+      const shared = sharedInflater(this.#inflateWindow);
+      try {
+        return shared.inflate(fragments, maxMessageSize);
+      } finally {
+        shared.reset();
+      }
+    }
     const i = this.#inflater ??= new RawInflater(this.#inflateWindow);
-    const out = i.inflate(fragments, maxMessageSize);
-    if (this.#resetInflater) i.reset();
-    return out;
+    return i.inflate(fragments, maxMessageSize);
   }
 
   /**
