@@ -413,8 +413,12 @@ export class Topics implements BrokerListener {
     const set = this.#topics.get(topic);
     if (set !== undefined) {
       const close = options?.slow === undefined ? this.#close : options.slow === "close";
-      this.#deliver(set, options?.except ?? null, close, result);
-      this.#compressed.clear();
+      try {
+        this.#deliver(set, options?.except ?? null, close, result);
+      } finally {
+        // Compressed frames belong to this message only, whatever happened.
+        this.#compressed.clear();
+      }
     }
     const broker = this.#broker;
     if (broker !== null && broker.state !== BrokerState.Closed) {
@@ -472,7 +476,10 @@ export class Topics implements BrokerListener {
       const limit = fixed >= 0 ? fixed : sender.highWaterMark;
       const pmd = sender.deflate;
       let r: number;
-      if (pmd === null || !pmd.shouldCompress(this.#payload.length)) {
+      if (sender.closed) {
+        // Ending (its deflate context may be closed already): nothing to stage.
+        r = 2;
+      } else if (pmd === null || !pmd.shouldCompress(this.#payload.length)) {
         r = sender.stageFrame(frame, limit);
       } else if (pmd.sharedKey === null) {
         // Dedicated context: this connection's window, its own deflate.
@@ -542,8 +549,11 @@ export class Topics implements BrokerListener {
     const set = this.#topics.get(topic);
     if (set === undefined) return;
     this.#encode((origin.flags & MessageFlags.Text) !== 0 ? 0x81 : 0x82, payload);
-    this.#deliver(set, null, this.#close, DISCARD);
-    this.#compressed.clear();
+    try {
+      this.#deliver(set, null, this.#close, DISCARD);
+    } finally {
+      this.#compressed.clear();
+    }
     this.#closeSlow();
   }
 

@@ -81,3 +81,66 @@ Deno.test("Topics.publish() compresses per connection in dedicated mode", async 
   const deflates = await run({ mode: "dedicated", threshold: 0 }, 5);
   equal(deflates, 10);
 });
+
+Deno.test("Topics.publish() from onClose skips the closing compressed subscriber and keeps no stale frame", async () => {
+  const topics = new Topics();
+  const errors: unknown[] = [];
+  const server = new WebSocketServer(
+    Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+    {
+      async onMessage(ws: WebSocketSession, data: string | Uint8Array): Promise<void> {
+        await topics.subscribe(ws, data as string);
+        await ws.send("subscribed");
+      },
+      onClose(): void {
+        try {
+          topics.publish("room", "someone left the room");
+        } catch (err) {
+          errors.push(err);
+        }
+      },
+    },
+    { compression: { threshold: 0 } },
+  );
+  const serving = server.serve();
+  const clients: NodeWebSocket[] = [];
+  const got: string[] = [];
+  try {
+    // Two subscribers with different shared compressors (window 15 and 10).
+    for (const pmd of [{ threshold: 0 }, { threshold: 0, serverMaxWindowBits: 10 }]) {
+      const ws = new NodeWebSocket(`ws://127.0.0.1:${server.addr.port}/`, {
+        perMessageDeflate: pmd,
+      });
+      clients.push(ws);
+      await withTimeout(new Promise((r) => ws.once("open", r)), 3000, "open");
+      const ready = new Promise((r) => ws.once("message", r));
+      ws.send("room");
+      await withTimeout(ready, 3000, "subscribed");
+    }
+    clients[0]!.on("message", (d: Uint8Array) => got.push(new TextDecoder().decode(d)));
+    const closed = new Promise((r) => clients[1]!.once("close", r));
+    clients[1]!.close(1000);
+    await withTimeout(closed, 3000, "close");
+    await withTimeout(
+      (async () => {
+        while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      3000,
+      "the leave message",
+    );
+    topics.publish("room", "second message");
+    await withTimeout(
+      (async () => {
+        while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      3000,
+      "the second message",
+    );
+    deepEqual(errors, []);
+    deepEqual(got, ["someone left the room", "second message"]);
+  } finally {
+    for (const ws of clients) ws.terminate();
+    await server.shutdown(500);
+    await serving;
+  }
+});
