@@ -607,3 +607,27 @@ Deno.test("WebSocketSession async iterator yields owned binary messages even wit
   await withTimeout(Promise.all([server.done, client.run()]), 3000, "end");
   deadlines.close();
 });
+
+Deno.test("WebSocketSession replies to the messages of one read in one write", async () => {
+  const [a, b] = await tcpPair();
+  const counting = new Counting(b);
+  const deadlines = new Deadlines({ resolution: 5 });
+  const log = new Log();
+  log.reply = true;
+  const server = new WebSocketSession(counting as unknown as Deno.Conn, new Uint8Array(0), log, {
+    deadlines,
+  });
+  server.run();
+  // 16 masked frames in one write: one read, one parse pass, 16 replies.
+  const frame = buildFrame(1, encode("echo me"), { mask: true });
+  const burst = new Uint8Array(frame.length * 16);
+  for (let i = 0; i < 16; i++) burst.set(frame, i * frame.length);
+  await a.write(burst);
+  const echoes = await readN(a, 16 * (2 + "echo me".length));
+  equal(new TextDecoder().decode(echoes).split("echo me").length - 1, 16);
+  // One write for the whole pass (the first reply no longer starts a write of its own).
+  equal(counting.writes, 1);
+  a.close();
+  await withTimeout(server.run(), 3000, "end");
+  deadlines.close();
+});
