@@ -96,6 +96,27 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * The value after `--name` in this script's arguments, or `fallback`.
+ *
+ * @param name The flag without dashes.
+ * @param fallback The value when the flag is absent.
+ * @returns The value.
+ */
+export function flagValue(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] ?? fallback : fallback;
+}
+
+/** Runs V8's collector twice when the script runs with `--v8-flags=--expose-gc`. */
+export function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) {
+    gc();
+    gc();
+  }
+}
+
 /** Whether a process id is still present (and not a zombie). */
 function alive(pid: number): boolean {
   try {

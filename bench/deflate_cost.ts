@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { flagValue, fullGc, rssKiB } from "./_proc.ts";
 import { WebSocketServer, type WebSocketSession } from "@coroio/ws";
 import { deflateCount, liveStreams } from "../ws/permessage_deflate.ts";
 import { acceptKey } from "./_ws_frames.ts";
@@ -43,22 +44,8 @@ const CLIENT = `${BENCH}/.bench/ws_load`;
 type Mode = "off" | "shared" | "dedicated";
 const MODES: readonly Mode[] = ["off", "shared", "dedicated"];
 
-function option(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] ?? fallback : fallback;
-}
-
 function rss(): number {
-  const m = /^VmRSS:\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"));
-  return Number(m?.[1] ?? NaN);
-}
-
-function collect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) {
-    gc();
-    gc();
-  }
+  return rssKiB(Deno.pid);
 }
 
 /** What the server process reports on `stats`. */
@@ -92,7 +79,7 @@ async function serve(mode: Mode): Promise<void> {
       const cmd = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (cmd === "stats") {
-        collect();
+        fullGc();
         const s: Stats = {
           rssKiB: rss(),
           deflates: deflateCount(),
@@ -313,9 +300,9 @@ async function measureDeflates(mode: Mode, inflight: number, seconds: number): P
 }
 
 async function main(): Promise<void> {
-  const conns = Number(option("conns", "10000"));
-  const seconds = Number(option("seconds", "3"));
-  const modes = option("modes", MODES.join(",")).split(",") as Mode[];
+  const conns = Number(flagValue("conns", "10000"));
+  const seconds = Number(flagValue("seconds", "3"));
+  const modes = flagValue("modes", MODES.join(",")).split(",") as Mode[];
   for (const m of modes) if (!MODES.includes(m)) throw new TypeError(`unknown mode ${m}`);
   await buildClient();
   const idleRows: IdleRow[] = [];
@@ -377,7 +364,7 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const mode = option("serve", "");
+  const mode = flagValue("serve", "");
   if (mode !== "") await serve(mode as Mode);
   else await main();
 }

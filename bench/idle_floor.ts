@@ -17,23 +17,10 @@
  *
  * @module
  */
-
-function option(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] ?? fallback : fallback;
-}
+import { flagValue, fullGc, rssKiB } from "./_proc.ts";
 
 function rss(): number {
-  const m = /^VmRSS:\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"));
-  return Number(m?.[1] ?? NaN);
-}
-
-function collect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) {
-    gc();
-    gc();
-  }
+  return rssKiB(Deno.pid);
 }
 
 const SIZES: Record<string, number> = { read16: 16, read1k: 1024, read16k: 16384, async1k: 1024 };
@@ -75,14 +62,14 @@ async function serve(mode: string, n: number): Promise<void> {
     accepted++;
     if (accepted === 100) {
       await new Promise((r) => setTimeout(r, 300));
-      collect();
+      fullGc();
       before = rss();
       console.log("warm");
     }
     if (accepted === 100 + n) break;
   }
   await new Promise((r) => setTimeout(r, 1000));
-  collect();
+  fullGc();
   const after = rss();
   console.log(JSON.stringify({ mode, conns: n, before, after, kibPerConn: (after - before) / n }));
   Deno.exit(0);
@@ -109,13 +96,13 @@ async function lines(stream: ReadableStream<Uint8Array>, each: (line: string) =>
 }
 
 if (import.meta.main) {
-  const n = Number(option("conns", "10000"));
+  const n = Number(flagValue("conns", "10000"));
   if (Deno.args.includes("--serve")) {
-    await serve(option("serve", "hold"), n);
+    await serve(flagValue("serve", "hold"), n);
   } else if (Deno.args.includes("--client")) {
-    await client(Number(option("client", "0")), n);
+    await client(Number(flagValue("client", "0")), n);
   } else {
-    const modes = option("modes", "hold,read16,read1k,read16k,async1k").split(",");
+    const modes = flagValue("modes", "hold,read16,read1k,read16k,async1k").split(",");
     for (const mode of modes) {
       console.log(await measure(mode, n));
     }
