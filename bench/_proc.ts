@@ -211,6 +211,8 @@ export interface ServerSpec {
   args: string[];
   /** Working directory. */
   cwd?: string;
+  /** Extra environment variables (added to this process's). */
+  env?: Record<string, string>;
 }
 
 /** Options of {@linkcode ServerProcess.start}. */
@@ -276,6 +278,7 @@ export class ServerProcess {
     const child = new Deno.Command(cmd, {
       args,
       ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+      ...(spec.env === undefined ? {} : { env: spec.env }),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -888,3 +888,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test("compare.ts --list lists the fan-out and hono scenarios with their servers", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${BENCH}/compare.ts`, "--list"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const text = new TextDecoder().decode(out.stdout);
+  const table: [string, string][] = [
+    ["ws-fanout", "coroio_fanout, deno_fanout, node_ws_fanout, bun"],
+    ["http-hono", "coroio_hono, deno_hono, bun_hono"],
+    ["http-hono-pipeline", "coroio_hono, deno_hono, bun_hono"],
+  ];
+  for (const [id, servers] of table) {
+    match(text, new RegExp(`^${id} [^\\n]*\\n\\s+servers: ${servers}$`, "m"));
+  }
+});

@@ -226,6 +226,16 @@ interface Competitor {
   reference?: boolean;
   /** In a compressed scenario: the server does not negotiate permessage-deflate, load it without. */
   plain?: boolean;
+  /**
+   * The listen flags after `args` (default `--hostname 127.0.0.1 --port 0`);
+   * `[]` for the borrowed test-data servers, which listen on 127.0.0.1 port 0
+   * when given no port.
+   */
+  listenArgs?: string[];
+  /** Needs npm ws from `bench/peers/node/` (run with `NODE_PATH` pointing there). */
+  nodeWs?: boolean;
+  /** Needs hono for Bun (`bench/.bench/hono/`, passed as `--hono <entry file>`). */
+  bunHono?: boolean;
 }
 
 const HTTP_SERVERS: Competitor[] = [
@@ -359,11 +369,104 @@ const WS_DEFLATE_SERVERS: Competitor[] = [
   },
 ];
 
+/**
+ * The fan-out scenario's servers (issue 10), borrowed from `ws/testdata/`
+ * (run from there, not copied): ours is `examples/fanout.ts` (`Topics`),
+ * the others speak its `sub <topic>` and binary publish subset.
+ */
+const FANOUT_SERVERS: Competitor[] = [
+  {
+    id: "coroio_fanout",
+    label: "coroio Topics (examples/fanout.ts)",
+    ours: true,
+    file: "examples/fanout.ts",
+    runtime: "deno",
+  },
+  {
+    id: "deno_fanout",
+    label: "Deno.upgradeWebSocket + loop",
+    ours: false,
+    file: "ws/testdata/fanout_peer_deno.ts",
+    runtime: "deno",
+    listenArgs: [],
+  },
+  {
+    id: "node_ws_fanout",
+    label: "ws (Node) + loop",
+    ours: false,
+    file: "ws/testdata/fanout_peer_node.mjs",
+    runtime: "node",
+    listenArgs: [],
+    nodeWs: true,
+  },
+  {
+    id: "bun",
+    label: "Bun.serve server.publish",
+    ours: false,
+    file: "ws/testdata/fanout_peer_bun.mjs",
+    runtime: "bun",
+    listenArgs: [],
+  },
+];
+
+/** The hono release `serve/testdata/bench_server.ts` imports; Bun's peer loads the same. */
+const HONO_VERSION = "4.13.19";
+const HONO_DIR = `${BENCH}/.bench/hono`;
+const HONO_ENTRY = `${HONO_DIR}/node_modules/hono/dist/index.js`;
+
+/**
+ * The hono scenarios' servers (issue 11): one hono "hello" app
+ * (`serve/testdata/bench_server.ts`, GET / only) under our `serve()`, under
+ * `Deno.serve`, and under `Bun.serve` (`bench/peers/bun/bun_hono.ts`).
+ */
+const HONO_SERVERS: Competitor[] = [
+  {
+    id: "coroio_hono",
+    label: "hono on coroio serve()",
+    ours: true,
+    file: "serve/testdata/bench_server.ts",
+    runtime: "deno",
+    args: ["hono-serve"],
+    listenArgs: [],
+  },
+  {
+    id: "deno_hono",
+    label: "hono on Deno.serve",
+    ours: false,
+    file: "serve/testdata/bench_server.ts",
+    runtime: "deno",
+    args: ["hono-deno"],
+    listenArgs: [],
+  },
+  {
+    id: "bun_hono",
+    label: "hono on Bun.serve",
+    ours: false,
+    file: "bench/peers/bun/bun_hono.ts",
+    runtime: "bun",
+    bunHono: true,
+  },
+];
+
 /** Pool of different messages the load client sends in the JSON scenarios (`--pool`). */
 const JSON_POOL = 64;
 
 type Kind =
-  | { type: "wrk"; script: string; path: string }
+  | {
+    type: "wrk";
+    script: string;
+    path: string;
+    /** Check only `GET /` before loading (the hono app has no `/echo`). */
+    helloOnly?: boolean;
+  }
+  | {
+    /** `ws/testdata/fanout_load.ts`: one topic, N subscribers, one closed-loop publisher. */
+    type: "fanout";
+    subscribers: number;
+    size: number;
+    /** Publishes ahead of subscriber 0 (`--window`). */
+    window: number;
+  }
   | {
     type: "ws-echo";
     conns: number;
@@ -474,6 +577,34 @@ function scenarios(o: Options): Scenario[] {
       }];
     }),
     {
+      id: "ws-fanout",
+      title: "WebSocket fan-out: one topic, 1,000 subscriber connections, 64-byte binary " +
+        "publishes (closed loop, 32 ahead): deliveries per second",
+      unit: "deliveries/s",
+      better: Better.higher,
+      kind: { type: "fanout", subscribers: 1000, size: 64, window: 32 },
+      servers: FANOUT_SERVERS,
+      targets: { deno_fanout: 3, node_ws_fanout: 3, bun: 0.8 },
+    },
+    {
+      id: "http-hono",
+      title: `hono "hello" app, HTTP/1.1 keep-alive GET /, ${c} connections`,
+      unit: "req/s",
+      better: Better.higher,
+      kind: { type: "wrk", script: "get.lua", path: "/", helloOnly: true },
+      servers: HONO_SERVERS,
+      targets: { deno_hono: 1.0 },
+    },
+    {
+      id: "http-hono-pipeline",
+      title: `hono "hello" app, HTTP/1.1 GET / pipelined 16 deep, ${c} connections`,
+      unit: "req/s",
+      better: Better.higher,
+      kind: { type: "wrk", script: "pipeline.lua", path: "/", helloOnly: true },
+      servers: HONO_SERVERS,
+      targets: { deno_hono: 3 },
+    },
+    {
       id: "ws-idle",
       title:
         `${
@@ -522,6 +653,8 @@ interface Environment {
   nodeWsReady: boolean | string;
   /** Bun's version when its binary is ready, else why it is not. */
   bun: { version: string } | { missing: string };
+  /** True when hono is installed for Bun's hono peer, else why not. */
+  honoReady: true | string;
   wsClient: "c" | "ts";
   wsClientPath: string;
 }
@@ -540,7 +673,7 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
   let nodeWsReady: boolean | string = false;
   if (nodeVersion === null) {
     nodeWsReady = "node is not installed (the Node peers need it)";
-  } else if (wanted.some((s) => s.servers.some((c) => c.id === "node_ws"))) {
+  } else if (wanted.some((s) => s.servers.some((c) => c.id === "node_ws" || c.nodeWs))) {
     if (await exists(`${NODE_DIR}/node_modules/ws/package.json`)) {
       nodeWsReady = true;
     } else {
@@ -565,9 +698,17 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
       `\n*** BUN IS NOT AVAILABLE: the Bun peer is skipped in every scenario. ${bun.missing} ***\n`,
     );
   }
+  const honoReady = wanted.some((s) => s.servers.some((c) => c.bunHono))
+    ? await prepareHono()
+    : "not wanted";
+  if (honoReady !== true && honoReady !== "not wanted") {
+    console.error(
+      `\n*** HONO FOR BUN IS NOT AVAILABLE: Bun's hono peer is skipped. ${honoReady} ***\n`,
+    );
+  }
   let wsClient: "c" | "ts" = "ts";
   let wsClientPath = `${BENCH}/ws_load.ts`;
-  if (o.client !== "ts" && wanted.some((s) => s.kind.type !== "wrk")) {
+  if (o.client !== "ts" && wanted.some((s) => s.kind.type.startsWith("ws-"))) {
     const bin = `${BENCH}/.bench/ws_load`;
     const src = `${BENCH}/ws_load.c`;
     const fresh = await Promise.all([Deno.stat(bin), Deno.stat(src)])
@@ -597,7 +738,35 @@ async function prepare(o: Options, wanted: Scenario[]): Promise<Environment> {
       wsClientPath = bin;
     }
   }
-  return { nodeVersion, wrkVersion, nodeWsReady, bun, wsClient, wsClientPath };
+  return { nodeVersion, wrkVersion, nodeWsReady, bun, honoReady, wsClient, wsClientPath };
+}
+
+/**
+ * Makes hono ${HONO_VERSION} importable by Bun's hono peer: installed from the
+ * npm registry into `bench/.bench/hono/` (ignored by git) on first use, its
+ * own folder so that npm does not prune Bun's `--no-save` install.
+ */
+async function prepareHono(): Promise<true | string> {
+  const installed = async () =>
+    JSON.parse(
+        await Deno.readTextFile(`${HONO_DIR}/node_modules/hono/package.json`).catch(() => "{}"),
+      ).version === HONO_VERSION && await exists(HONO_ENTRY);
+  if (await installed()) return true;
+  const spec = `hono@${HONO_VERSION}`;
+  console.error(`installing hono for Bun's hono peer: npm install --prefix ${HONO_DIR} ${spec}`);
+  await Deno.mkdir(HONO_DIR, { recursive: true });
+  const out = await new Deno.Command("npm", {
+    args: ["install", "--prefix", HONO_DIR, "--no-save", "--no-audit", "--no-fund", spec],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
+  if (!out.success) {
+    return `npm install of ${spec} failed: ${
+      new TextDecoder().decode(out.stderr).trim().replace(/\s+/g, " ").slice(-240)
+    }`;
+  }
+  return (await installed()) ? true : `${HONO_ENTRY} is missing after npm install`;
 }
 
 /**
@@ -635,12 +804,19 @@ async function prepareBun(): Promise<{ version: string } | { missing: string }> 
 }
 
 function specFor(c: Competitor): ServerSpec {
-  const args = [`${ROOT}/${c.file}`, ...(c.args ?? []), "--hostname", "127.0.0.1", "--port", "0"];
+  const args = [
+    `${ROOT}/${c.file}`,
+    ...(c.args ?? []),
+    ...(c.bunHono ? ["--hono", HONO_ENTRY] : []),
+    ...(c.listenArgs ?? ["--hostname", "127.0.0.1", "--port", "0"]),
+  ];
   switch (c.runtime) {
     case "deno":
       return { cmd: Deno.execPath(), args: ["run", "-A", ...args], cwd: ROOT };
     case "node":
-      return { cmd: "node", args, cwd: ROOT };
+      return c.nodeWs
+        ? { cmd: "node", args, cwd: ROOT, env: { NODE_PATH: `${NODE_DIR}/node_modules` } }
+        : { cmd: "node", args, cwd: ROOT };
     case "bun":
       return { cmd: BUN_BIN, args, cwd: ROOT };
   }
@@ -649,7 +825,10 @@ function specFor(c: Competitor): ServerSpec {
 async function unavailable(c: Competitor, env: Environment): Promise<string | null> {
   if (!(await exists(`${ROOT}/${c.file}`))) return `${c.file} does not exist yet`;
   if (c.runtime === "node" && env.nodeVersion === null) return "node is not installed";
-  if (c.id.startsWith("node_ws") && env.nodeWsReady !== true) return String(env.nodeWsReady);
+  if ((c.id.startsWith("node_ws") || c.nodeWs) && env.nodeWsReady !== true) {
+    return String(env.nodeWsReady);
+  }
+  if (c.bunHono && env.honoReady !== true) return `HONO FOR BUN NOT AVAILABLE: ${env.honoReady}`;
   if (c.runtime === "bun" && "missing" in env.bun) {
     return `BUN NOT AVAILABLE: ${env.bun.missing}`;
   }
@@ -751,12 +930,13 @@ async function httpExchange(
 }
 
 /** Checks the HTTP routes every server must have; returns what is wrong, or null. */
-async function checkHttp(port: number): Promise<string | null> {
+async function checkHttp(port: number, helloOnly = false): Promise<string | null> {
   const host = `Host: 127.0.0.1:${port}\r\nConnection: close\r\n`;
   const hello = await httpExchange(port, `GET / HTTP/1.1\r\n${host}\r\n`);
   if (hello.status !== 200 || hello.body.length === 0) {
     return `GET / answered ${hello.status} with ${hello.body.length} bytes`;
   }
+  if (helloOnly) return null;
   const payload = "0123456789abcdef".repeat(64);
   const echo = await httpExchange(
     port,
@@ -817,7 +997,7 @@ async function runWrk(
 ): Promise<RunSample> {
   const script = await wrkScript(kind.script);
   try {
-    const bad = await checkHttp(server.port);
+    const bad = await checkHttp(server.port, kind.helloOnly);
     if (bad !== null) throw new Error(`route check failed: ${bad}`);
     if (o.warmup > 0) {
       // wrk's -d is whole seconds; a sub-second warm-up still runs 1 s.
@@ -989,6 +1169,92 @@ async function runWsEcho(
   return sample;
 }
 
+/** The JSON line `ws/testdata/fanout_load.ts` prints. */
+interface FanoutResult {
+  seconds: number;
+  deliveriesPerSecond: number;
+  publishesPerSecond: number;
+  p50ms: number;
+  p99ms: number;
+  /** CPU seconds per wall second. */
+  clientCpu: number;
+  serverCpu: number;
+}
+
+const FANOUT_LOAD = `${ROOT}/ws/testdata/fanout_load.ts`;
+
+function fanoutArgs(
+  o: Options,
+  url: string,
+  pid: number,
+  k: Extract<Kind, { type: "fanout" }>,
+): string[] {
+  return [
+    "run",
+    "-A",
+    FANOUT_LOAD,
+    "--url",
+    url,
+    "--subscribers",
+    `${k.subscribers}`,
+    "--size",
+    `${k.size}`,
+    "--seconds",
+    `${o.duration}`,
+    "--warmup",
+    `${o.warmup}`,
+    "--window",
+    `${k.window}`,
+    "--server-pid",
+    `${pid}`,
+  ];
+}
+
+/**
+ * One fan-out run: `ws/testdata/fanout_load.ts` connects the subscribers,
+ * warms up (its `--warmup`) and measures; the value is deliveries per second,
+ * p50/p99 the publish-to-receive latency.
+ */
+async function runFanout(
+  o: Options,
+  server: ServerProcess,
+  k: Extract<Kind, { type: "fanout" }>,
+  round: number,
+): Promise<RunSample> {
+  const url = `ws://127.0.0.1:${server.port}/`;
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  const { stdout } = await runClient(
+    Deno.execPath(),
+    fanoutArgs(o, url, server.pid, k),
+    o.duration + o.warmup + 90,
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  const r = lastJson<FanoutResult>(stdout, "fanout_load.ts");
+  const serverCpu = r.serverCpu * r.seconds;
+  const clientCpu = r.clientCpu * r.seconds;
+  const sample: RunSample = {
+    round,
+    value: r.deliveriesPerSecond,
+    ops: Math.round(r.deliveriesPerSecond * r.seconds),
+    seconds: r.seconds,
+    serverCpu,
+    clientCpu,
+    // Machine CPU over the client's whole life (connecting 1,000 included), scaled to the window.
+    otherCpu: Math.max(0, busy * (r.seconds / Math.max(wall, r.seconds)) - serverCpu - clientCpu),
+    errors: 0,
+    p50Us: r.p50ms * 1000,
+    p99Us: r.p99ms * 1000,
+    note: `${Math.round(r.publishesPerSecond)} publishes/s`,
+  };
+  if (!(r.deliveriesPerSecond > 0)) {
+    sample.errors = 1;
+    sample.note = "no deliveries";
+  }
+  return sample;
+}
+
 /** Reads JSON lines from a child's stdout. */
 class LineReader {
   readonly #reader: ReadableStreamDefaultReader<string>;
@@ -1156,6 +1422,10 @@ function describeLoad(o: Options, s: Scenario, env: Environment): string {
   if (k.type === "wrk") {
     return `wrk -t${o.wrkThreads} -c${o.connections} -d${o.duration}s -s bench/wrk/${k.script}`;
   }
+  if (k.type === "fanout") {
+    return `ws/testdata/fanout_load.ts --subscribers ${k.subscribers} --size ${k.size} ` +
+      `--window ${k.window} --seconds ${o.duration} --warmup ${o.warmup}`;
+  }
   const client = env.wsClient === "c" ? "bench/ws_load.c" : "bench/ws_load.ts";
   if (k.type === "ws-echo") {
     return `${client} --conns ${k.conns} --inflight ${k.inflight} --size ${k.size}${
@@ -1198,6 +1468,7 @@ async function runScenario(
         server = await ServerProcess.start(specFor(c));
         const k = s.kind;
         if (k.type === "wrk") sample = await runWrk(o, server, k, round);
+        else if (k.type === "fanout") sample = await runFanout(o, server, k, round);
         else if (k.type === "ws-echo") {
           sample = await runWsEcho(o, client, server, c.wsPath ?? "/", k, round, c.plain);
         } else sample = await runWsIdle(o, client, server, c.wsPath ?? "/", round);
