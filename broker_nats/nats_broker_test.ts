@@ -96,14 +96,20 @@ Deno.test({
   async fn() {
     const server = await (await natsServer()).start();
     const [subRec, pubRec] = [new Recorder(), new Recorder()];
-    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
-    const pub = await node(server, pubRec);
+    // A short backoff cap: attempts made while the server is frozen double the delay; on a
+    // loaded machine the default cap could push the reconnect past the wait.
+    const sub = await node(server, subRec, {
+      heartbeatInterval: 200,
+      connectTimeout: 1000,
+      maxReconnectDelay: 400,
+    });
+    const pub = await node(server, pubRec, { maxReconnectDelay: 400 });
     await sub.subscribe("t");
     server.signal("SIGSTOP");
     await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
     server.signal("SIGCONT");
-    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 5000);
-    await pubRec.until(() => pub.state === BrokerState.Connected, "publisher connected", 5000);
+    await subRec.until(() => sub.state === BrokerState.Connected, "reconnected", 15000);
+    await pubRec.until(() => pub.state === BrokerState.Connected, "publisher connected", 15000);
     // A publish can still race the subscriber's re-subscribe: publish until one arrives.
     for (let i = 0; i < 100 && !subRec.texts().includes("after"); i++) {
       pub.publish("t", new TextEncoder().encode("after"));

@@ -85,13 +85,16 @@ Deno.test({
   async fn() {
     const server = await redisServer().start();
     const [subRec, pubRec] = [new RecorderClass(), new RecorderClass()];
-    const sub = await node(server, subRec, { heartbeatInterval: 200, connectTimeout: 1000 });
-    const pub = await node(server, pubRec, { heartbeatInterval: 200, connectTimeout: 1000 });
+    // A heartbeat a loaded machine can keep (a PING answered later than one beat counts as a
+    // dead link: at 200 ms, a CI run of every test in parallel flapped the links after the thaw).
+    const opts = { heartbeatInterval: 500, connectTimeout: 1000, maxReconnectDelay: 400 };
+    const sub = await node(server, subRec, opts);
+    const pub = await node(server, pubRec, opts);
     await sub.subscribe("t");
     server.signal("SIGSTOP");
-    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 3000);
+    await subRec.until(() => sub.state === BrokerState.Disconnected, "the heartbeat to fail", 5000);
     // The publisher's heartbeat drops its connection too: publishes are counted, not buffered.
-    for (let i = 0; i < 60 && pub.dropped === 0; i++) {
+    for (let i = 0; i < 100 && pub.dropped === 0; i++) {
       pub.publish("t", new TextEncoder().encode("lost"));
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -101,7 +104,7 @@ Deno.test({
     await subRec.until(
       () => sub.state === BrokerState.Connected && pub.state === BrokerState.Connected,
       "both nodes reconnected",
-      10000,
+      20000,
     );
     // A publish can still race the subscriber's re-subscribe (reported as a gap, not
     // delivered): publish until one arrives.
