@@ -271,14 +271,16 @@ export class Receiver {
     const start = this.#start;
     const end = this.#end;
     let used: number;
-    this.#host.inPass(true);
+    // One frame alone (one message in flight) has nothing to batch its reply with.
+    const batch = !oneFrame(this.#buf, start, end);
+    if (batch) this.#host.inPass(true);
     try {
       used = this.#parser.feed(this.#buf, start, end);
     } catch (err) {
       used = end - start;
       this.#host.invalidInput(err);
     } finally {
-      this.#host.inPass(false);
+      if (batch) this.#host.inPass(false);
     }
     if (start + used === end) this.#start = this.#end = 0;
     else this.#start = start + used;
@@ -295,4 +297,21 @@ export class Receiver {
       this.#host.inPass(false);
     }
   }
+}
+
+/** Whether `buf[start..end)` is exactly one frame with a payload under 64 KiB. */
+function oneFrame(buf: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
+  if (n < 2) return false;
+  const b1 = buf[start + 1]!;
+  let len = b1 & 0x7f;
+  let head = (b1 & 0x80) !== 0 ? 6 : 2;
+  if (len === 126) {
+    if (n < 4) return false;
+    len = (buf[start + 2]! << 8) | buf[start + 3]!;
+    head += 2;
+  } else if (len === 127) {
+    return false;
+  }
+  return n === head + len;
 }
