@@ -16,6 +16,14 @@ export interface BodyHost {
    * making room for at least `minFree` bytes (contiguous with the buffered ones).
    */
   fillBody(minFree?: number): Promise<number | null>;
+  /** The body was read to its end (starts a disconnect watch that waits for it). */
+  bodyEnded?(): void;
+}
+
+/** What `HttpRequest.signal` asks of its connection. */
+export interface SignalHost {
+  /** Starts watching for the client going away; returns the signal. */
+  watchDisconnect(): AbortSignal;
 }
 
 /** What a response writes through: the server's connection state. */
