@@ -59,7 +59,10 @@ export class DisconnectWatch {
       return;
     }
     if (reader.buffered > 0) return;
-    const p = reader.fill();
+    // More room than the buffer has: the read goes into a fresh buffer, so
+    // body bytes the handler still holds as views of the old one (borrow(),
+    // read()) are not overwritten by a next request arriving.
+    const p = reader.fill(reader.capacity + 1);
     this.#pending = p;
     p.then(this.#onRead, this.#onError);
   }

@@ -224,3 +224,41 @@ Deno.test("HttpServer req.signal closes the connection after the response once t
     await server.shutdown();
   }
 });
+
+Deno.test("HttpServer req.signal watching leaves a borrowed body intact while the next request arrives", async () => {
+  const entered = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  const server = new HttpServer({
+    async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+      if (req.path !== "/borrow") {
+        res.send(`plain ${req.path}`);
+        return;
+      }
+      const body = await req.body.borrow(); // a view of the connection's buffer
+      void req.signal; // the watch reads while the view is held
+      entered.resolve();
+      await release.promise;
+      res.send(dec.decode(body));
+    },
+  }, { hostname: "127.0.0.1", port: 0 });
+  const { port } = server.listen();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      enc.encode("POST /borrow HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"),
+    );
+    await within(entered.promise, 5000, "handler entered");
+    await conn.write(enc.encode(`GET /${"z".repeat(80)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    await new Promise((r) => setTimeout(r, 50));
+    release.resolve();
+    const text = await within(
+      readResponses(conn, ["hello world", "plain /zzz"]),
+      5000,
+      "both responses",
+    );
+    strictEqual(text.includes("\r\n\r\nhello world"), true, text);
+  } finally {
+    conn.close();
+    await server.shutdown();
+  }
+});
