@@ -258,3 +258,43 @@ Deno.test("serve() sends a FormData body as Deno.serve does: multipart with its 
     await ours.shutdown();
   }
 });
+
+Deno.test("serve() flushes each chunk of a compressed stream, so server-sent events arrive as sent", async () => {
+  // One release per request: each stream's second event waits for its own.
+  const releases = [Promise.withResolvers<void>(), Promise.withResolvers<void>()];
+  let served = 0;
+  const enc = new TextEncoder();
+  const ours = serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {}, compression: true },
+    () =>
+      new Response(
+        new ReadableStream({
+          async start(c) {
+            const release = releases[served++]!;
+            c.enqueue(enc.encode("data: first\n\n"));
+            await release.promise; // the second event waits for the client to see the first
+            c.enqueue(enc.encode("data: second\n\n"));
+            c.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      ),
+  );
+  try {
+    for (const [i, coding] of ["gzip", "br"].entries()) {
+      const res = await fetch(`http://127.0.0.1:${ours.addr.port}/`, {
+        headers: { "accept-encoding": coding },
+      });
+      equal(res.headers.get("content-encoding"), coding);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const first = await withTimeout(reader.read(), 5000, `first event, ${coding}`);
+      equal(first.value, "data: first\n\n");
+      releases[i]!.resolve();
+      let rest = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += r.value;
+      equal(rest, "data: second\n\n");
+    }
+  } finally {
+    await ours.shutdown();
+  }
+});
