@@ -137,7 +137,7 @@ Deno.test("serve() compresses responses as Deno.serve does with automaticCompres
   }
 });
 
-Deno.test("serve() compresses nothing unless asked (Deno.serve's default since 2.9)", async () => {
+Deno.test("serve() compresses nothing unless asked (Deno.serve's default in Deno 2.9.6)", async () => {
   for (const options of [{}, { compression: false }, { automaticCompression: false }]) {
     const ours = serve(
       { hostname: "127.0.0.1", port: 0, onListen() {}, ...options },

@@ -58,7 +58,7 @@ export interface ServeOptions extends Omit<HttpServerOptions, "hostname" | "port
    * Accept-Encoding`, a weak `ETag`, never under `Cache-Control:
    * no-transform`, for a range (206, `Content-Range`), or when the response
    * has `Content-Encoding` already. `node:zlib` is loaded when the first
-   * response is compressed. Off by default, as `Deno.serve` since Deno 2.9.
+   * response is compressed. Off by default, as in `Deno.serve` (Deno 2.9.6).
    * @default {false}
    */
   compression?: boolean;
