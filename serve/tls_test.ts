@@ -161,3 +161,43 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "serve() aborts req.signal over TLS when the client goes away (with or without close_notify)",
+  ignore: pem === null,
+  fn: async () => {
+    for (const how of ["close", "closeWrite"] as const) {
+      const aborted = Promise.withResolvers<string>();
+      const entered = Promise.withResolvers<void>();
+      const s = serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        onListen() {},
+        cert: pem!.cert,
+        key: pem!.key,
+      }, async (req) => {
+        const signal = req.signal;
+        entered.resolve();
+        await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+        aborted.resolve((signal.reason as Error).name);
+        return new Response("late");
+      });
+      try {
+        const tls = await Deno.connectTls({
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          caCerts: [pem!.ca],
+        });
+        await tls.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        await withTimeout(entered.promise, 5000, "handler entered");
+        if (how === "close") tls.close(); // no close_notify
+        else await tls.closeWrite(); // close_notify, then the socket stays open for reading
+        equal(await withTimeout(aborted.promise, 5000, `signal aborted (${how})`), "AbortError");
+        if (how === "closeWrite") tls.close();
+      } finally {
+        await s.shutdown();
+      }
+    }
+  },
+});
