@@ -373,7 +373,10 @@ class HttpConnection implements BodyHost, ResponseHost, SignalHost, WatchHost, E
   }
 
   // SignalHost: only requests whose handler asks for the signal get here.
-  watchDisconnect(): AbortSignal {
+  watchDisconnect(req: HttpRequest): AbortSignal {
+    // Asked after its response (the connection may serve another request
+    // by now): nothing left to watch.
+    if (this.#req !== req || this.#phase !== ConnPhase.Busy) return new AbortController().signal;
     const head = this.#head!;
     // A request that may be taken over keeps no read pending: the target
     // gets the conn and every byte read so far.

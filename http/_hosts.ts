@@ -3,6 +3,7 @@
 // classes take them in constructors hidden from the docs.
 import type { BufReader, BufWriter } from "@coroio/core";
 import type { ChunkedDecoder } from "@coroio/core/http1";
+import type { HttpRequest } from "./request.ts";
 
 /** What a body reads through: the server's connection state. */
 export interface BodyHost {
@@ -22,8 +23,8 @@ export interface BodyHost {
 
 /** What `HttpRequest.signal` asks of its connection. */
 export interface SignalHost {
-  /** Starts watching for the client going away; returns the signal. */
-  watchDisconnect(): AbortSignal;
+  /** Starts watching for the client going away while `req` is served; returns the signal. */
+  watchDisconnect(req: HttpRequest): AbortSignal;
 }
 
 /** What a response writes through: the server's connection state. */

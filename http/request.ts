@@ -478,7 +478,8 @@ export class HttpRequest {
    * (a pipelined request) are kept for the next request and end the watch,
    * as does the end of the response. Until the body was read, and for a
    * request with `Upgrade` or `CONNECT` (which a handler may take over), a
-   * client that leaves is noticed only when a write fails.
+   * client that leaves is noticed only when a write fails. Asked for after
+   * the response, it is a signal that never aborts.
    *
    * @returns The signal.
    *
@@ -506,7 +507,7 @@ export class HttpRequest {
    * ```
    */
   get signal(): AbortSignal {
-    return this.#signal ??= this.#signalHost?.watchDisconnect() ?? new AbortController().signal;
+    return this.#signal ??= this.#signalHost?.watchDisconnect(this) ?? new AbortController().signal;
   }
 
   /**

@@ -262,3 +262,29 @@ Deno.test("HttpServer req.signal watching leaves a borrowed body intact while th
     await server.shutdown();
   }
 });
+
+Deno.test("HttpServer req.signal asked after the response is a signal that does not abort", async () => {
+  const kept: HttpRequest[] = [];
+  const server = new HttpServer({
+    handle(req: HttpRequest, res: HttpResponse): void {
+      kept.push(req);
+      res.send("ok");
+    },
+  }, { hostname: "127.0.0.1", port: 0 });
+  const { port } = server.listen();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await within(readResponses(conn, ["ok"]), 5000, "first response");
+    // The first request is over; its connection waits for the next one.
+    const late = kept[0]!.signal;
+    await conn.write(enc.encode("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await within(readResponses(conn, ["ok"]), 5000, "second response");
+    conn.close();
+    await new Promise((r) => setTimeout(r, 50));
+    strictEqual(late.aborted, false);
+    strictEqual(kept.length, 2);
+  } finally {
+    await server.shutdown();
+  }
+});
