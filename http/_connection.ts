@@ -458,6 +458,8 @@ class HttpConnection implements BodyHost, ResponseHost, SignalHost, WatchHost, E
 
   shutdown(): void {
     this.#closing = true;
+    // A handler waiting on req.signal can stop now rather than at the timeout.
+    this.#watch?.serverClosing();
     // Idle, or connected without a byte of a request: close now. With a
     // response still being written, close once it is out (#flushed).
     if (this.#waitingForRequest()) this.#closeIdle();

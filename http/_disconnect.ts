@@ -76,6 +76,13 @@ export class DisconnectWatch {
     return this.#pending;
   }
 
+  /** The server is shutting down: abort the signal (the read, if any, stays). */
+  serverClosing(): void {
+    if (this.#active && !this.#controller.signal.aborted) {
+      this.#controller.abort(new DOMException("The server is shutting down", "AbortError"));
+    }
+  }
+
   #onRead = (n: number | null): void => {
     this.#pending = null;
     if (n === null) this.#gone(undefined);
@@ -95,6 +102,6 @@ export class DisconnectWatch {
     // After the response, the connection sees the end itself.
     if (!this.#active) return;
     this.#host.clientGone();
-    this.#controller.abort(clientGoneReason(cause));
+    if (!this.#controller.signal.aborted) this.#controller.abort(clientGoneReason(cause));
   }
 }

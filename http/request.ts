@@ -468,9 +468,9 @@ export class HttpRequest {
   /**
    * A signal that aborts when the client goes away (closes or resets the
    * connection) before the response is done, so a handler that waits (a
-   * long poll, a slow query, a stream) can stop early. Its reason is a
-   * `DOMException` named `"AbortError"`; the connection closes after the
-   * response.
+   * long poll, a slow query, a stream) can stop early, and when the server
+   * shuts down. Its reason is a `DOMException` named `"AbortError"`; after a
+   * client left, the connection closes after the response.
    *
    * The first access starts the watch, and only requests that ask pay for
    * it: once the body was read to its end (or there was none), the server

@@ -288,3 +288,29 @@ Deno.test("HttpServer req.signal asked after the response is a signal that does 
     await server.shutdown();
   }
 });
+
+Deno.test("HttpServer req.signal aborts when the server shuts down, before the shutdown timeout", async () => {
+  const entered = Promise.withResolvers<void>();
+  let reason = "";
+  const server = new HttpServer({
+    async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+      const signal = req.signal;
+      entered.resolve();
+      reason = await waitAbort(signal);
+      res.send("bye");
+    },
+  }, { hostname: "127.0.0.1", port: 0, shutdownTimeout: 30000 });
+  const { port } = server.listen();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await within(entered.promise, 5000, "handler entered");
+    // Bounded well below shutdownTimeout: the signal ends the handler.
+    await within(server.shutdown(), 5000, "shutdown");
+    strictEqual(reason, "AbortError");
+    const text = await within(readResponses(conn, ["bye"]), 5000, "the response");
+    strictEqual(text.includes("bye"), true, text);
+  } finally {
+    conn.close();
+  }
+});
