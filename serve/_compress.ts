@@ -8,20 +8,40 @@ import type { HttpRequest, HttpResponse } from "@coroio/http";
 import type { Compressor } from "@coroio/http/compression";
 
 let shared: Promise<Compressor> | null = null;
-let loaded = false;
+/** The compressor once loaded: whole bodies then go out without an await. */
+let ready: Compressor | null = null;
 
 /** Whether the compression module was loaded in this process (for tests). */
 export function compressionLoaded(): boolean {
-  return loaded;
+  return ready !== null;
 }
 
 function compressor(): Promise<Compressor> {
   return shared ??= import("@coroio/http/compression").then((m) => {
-    loaded = true;
     // The Compressor's defaults: gzip level 1 as Deno.serve, Brotli
     // quality 4 (Deno's 6 costs more CPU per byte for little gain).
-    return new m.Compressor();
+    ready = new m.Compressor();
+    return ready;
   });
+}
+
+/**
+ * Sends a whole body at once (compressed when the rules allow) if the
+ * compressor is loaded already: no promise, as for an uncompressed body.
+ *
+ * @param req The request.
+ * @param res The response, its head set.
+ * @param whole The whole body, or `undefined` for a stream.
+ * @returns Whether the body was sent; `false`: use {@linkcode sendCompressed}.
+ */
+export function sendWholeNow(
+  req: HttpRequest,
+  res: HttpResponse,
+  whole: string | Uint8Array | undefined,
+): boolean {
+  if (ready === null || whole === undefined) return false;
+  ready.send(req, res, whole);
+  return true;
 }
 
 /**

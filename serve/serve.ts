@@ -9,7 +9,7 @@ import {
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
 import { blobSize, onlyContentType, wholeBody } from "./_whole_body.ts";
-import { sendCompressed, wantsCompression } from "./_compress.ts";
+import { sendCompressed, sendWholeNow, wantsCompression } from "./_compress.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -425,6 +425,10 @@ class FetchAdapter implements Handler, RequestContext {
       if (type !== undefined) res.setHeader("Content-Type", type);
       else for (const [name, value] of response.headers) res.appendHeader(name, value);
       if (this.#compress && wantsCompression(request.raw)) {
+        if (sendWholeNow(request.raw, res, whole)) {
+          this.#done(request, info);
+          return;
+        }
         return this.#compressed(response, whole, request, info, res);
       }
       if (whole !== undefined) {
