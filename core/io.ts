@@ -68,7 +68,8 @@ export function closeQuietly(c: Closer): void {
  *
  * @param err What was thrown.
  * @returns `true` for Deno's closed-resource, interrupted, reset, aborted,
- * not-connected and broken-pipe errors, and for core's
+ * not-connected and broken-pipe errors, a TLS peer's close without
+ * `close_notify` (`UnexpectedEof`), and for core's
  * {@linkcode StreamClosedError}.
  *
  * @example Usage
@@ -77,6 +78,7 @@ export function closeQuietly(c: Closer): void {
  * import { strictEqual as equal } from "node:assert/strict";
  *
  * equal(isClosedError(new Deno.errors.ConnectionReset("reset")), true);
+ * equal(isClosedError(new Deno.errors.UnexpectedEof("no close_notify")), true);
  * equal(isClosedError(new StreamClosedError("Cannot write: writer is closed")), true);
  * equal(isClosedError(new TypeError("bug")), false);
  * ```
@@ -88,5 +90,7 @@ export function isClosedError(err: unknown): boolean {
     err instanceof Deno.errors.ConnectionAborted ||
     err instanceof Deno.errors.BrokenPipe ||
     err instanceof Deno.errors.NotConnected ||
+    // A TLS peer that closed without close_notify (browsers do).
+    err instanceof Deno.errors.UnexpectedEof ||
     err instanceof StreamClosedError;
 }

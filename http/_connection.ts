@@ -22,7 +22,8 @@ import type { AccessLogger } from "./access_log.ts";
 import type { ErrorHandler } from "./error_handler.ts";
 import type { Handler, HandlerResult } from "./handler.ts";
 import { HttpRequest, RequestBody } from "./request.ts";
-import type { BodyHost, ResponseHost } from "./_hosts.ts";
+import type { BodyHost, ResponseHost, SignalHost } from "./_hosts.ts";
+import { DisconnectWatch, type WatchHost } from "./_disconnect.ts";
 import { HttpResponse } from "./response.ts";
 import type { Takeover, UpgradeTarget } from "./upgrade.ts";
 
@@ -221,7 +222,7 @@ const NO_BODY = new RequestBody(null, null, 0);
 function noop(): void {}
 
 /** Per-connection HTTP state; implements the hosts the request and response use. */
-class HttpConnection implements BodyHost, ResponseHost, Expirable {
+class HttpConnection implements BodyHost, ResponseHost, SignalHost, WatchHost, Expirable {
   readonly reader: BufReader<Deno.Conn>;
   readonly writer: BufWriter;
   readonly #server: ConnectionConfig;
@@ -254,6 +255,10 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #continueSent = false;
   /** When the handler was called (for the access log; 0 without a logger). */
   #started = 0;
+  /** The disconnect watch of the request in flight, if its handler asked for `req.signal`. */
+  #watch: DisconnectWatch | null = null;
+  /** A watch's read still in flight after its response: the next read awaits it. */
+  #watchRead: Promise<number | null> | null = null;
   /** Settles a background flush (bound once: no closure per flush). */
   readonly #flushed = (): void => this.#afterFlush();
 
@@ -363,6 +368,35 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
   }
 
+  bodyEnded(): void {
+    this.#watch?.start();
+  }
+
+  // SignalHost: only requests whose handler asks for the signal get here.
+  watchDisconnect(req: HttpRequest): AbortSignal {
+    // Asked after its response (the connection may serve another request
+    // by now): nothing left to watch.
+    if (this.#req !== req || this.#phase !== ConnPhase.Busy) return new AbortController().signal;
+    const head = this.#head!;
+    // A request that may be taken over keeps no read pending: the target
+    // gets the conn and every byte read so far.
+    const watch = new DisconnectWatch(this, head.upgrade === null && head.method !== "CONNECT");
+    this.#watch = watch;
+    if (this.#body!.done) watch.start();
+    return watch.signal;
+  }
+
+  // WatchHost
+  clientGone(): void {
+    this.#closing = true;
+  }
+
+  /** Ends the watch of the request that just finished (see #watchRead). */
+  #endWatch(): void {
+    this.#watchRead = this.#watch!.stop();
+    this.#watch = null;
+  }
+
   // ResponseHost
   closeAfterResponse(): boolean {
     const head = this.#head;
@@ -424,6 +458,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
 
   shutdown(): void {
     this.#closing = true;
+    // A handler waiting on req.signal can stop now rather than at the timeout.
+    this.#watch?.serverClosing();
     // Idle, or connected without a byte of a request: close now. With a
     // response still being written, close once it is out (#flushed).
     if (this.#waitingForRequest()) this.#closeIdle();
@@ -475,7 +511,13 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           if (this.writer.buffered > 0) this.#flushBeforeRead();
           if (this.#phase === ConnPhase.Closed) return null;
           if (this.#closing && this.#phase === ConnPhase.Idle) return null;
-          const n = await reader.fill();
+          let n: number | null;
+          if (this.#watchRead === null) n = await reader.fill();
+          else {
+            const pending = this.#watchRead;
+            this.#watchRead = null;
+            n = await pending;
+          }
           if (n === null) {
             // EOF. A partial head gets a 400; a clean close between requests is fine.
             if (this.#fed) {
@@ -493,6 +535,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
         this.#phase = ConnPhase.Busy;
         let outcome = this.#dispatch(handler, head);
         if (outcome instanceof Promise) outcome = await outcome;
+        if (this.#watch !== null) this.#endWatch();
         if (outcome !== true && outcome !== false) return await this.#takeover(outcome);
         // An idle keep-alive connection holds no request.
         this.#req = null;
@@ -563,7 +606,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
     const body = hasBody ? new RequestBody(this, head, server.maxBodySize) : NO_BODY;
     this.#body = body;
-    const req = new HttpRequest(head, body, this.#conn.remoteAddr);
+    const req = new HttpRequest(head, body, this.#conn.remoteAddr, this);
     const res = new HttpResponse(this, head.method === "HEAD", head.version === "HTTP/1.0");
     this.#req = req;
     this.#res = res;
@@ -716,6 +759,13 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   async #takeover(target: UpgradeTarget): Promise<PendingTakeover> {
     const request = this.#req!;
     await this.flush();
+    // A watch read of a handler that took over a plain request: its bytes
+    // belong to the target (an Upgrade request is never watched).
+    if (this.#watchRead !== null) {
+      const pending = this.#watchRead;
+      this.#watchRead = null;
+      await pending;
+    }
     this.writer.close();
     const { conn, buffered } = this.reader.detach();
     this.#phase = ConnPhase.Upgraded;

@@ -3,6 +3,7 @@
 // classes take them in constructors hidden from the docs.
 import type { BufReader, BufWriter } from "@coroio/core";
 import type { ChunkedDecoder } from "@coroio/core/http1";
+import type { HttpRequest } from "./request.ts";
 
 /** What a body reads through: the server's connection state. */
 export interface BodyHost {
@@ -16,6 +17,14 @@ export interface BodyHost {
    * making room for at least `minFree` bytes (contiguous with the buffered ones).
    */
   fillBody(minFree?: number): Promise<number | null>;
+  /** The body was read to its end (starts a disconnect watch that waits for it). */
+  bodyEnded?(): void;
+}
+
+/** What `HttpRequest.signal` asks of its connection. */
+export interface SignalHost {
+  /** Starts watching for the client going away while `req` is served; returns the signal. */
+  watchDisconnect(req: HttpRequest): AbortSignal;
 }
 
 /** What a response writes through: the server's connection state. */

@@ -138,7 +138,8 @@ export class Compressor {
   /**
    * Decides whether to compress this response and, if so, sets
    * `Content-Encoding`, adds `Vary: Accept-Encoding`, weakens the ETag and
-   * drops `Content-Length`. Compressible responses get `Vary` either way.
+   * drops `Content-Length`. Compressible responses of at least the size
+   * floor get `Vary` either way.
    *
    * @param req The request.
    * @param res The response, before its head is sent.
@@ -146,6 +147,8 @@ export class Compressor {
    * @returns The coding to apply, or `null` to send the body as it is.
    */
   prepare(req: HttpRequest, res: HttpResponse, length: number): Coding | null {
+    // Under the floor the answer never depends on Accept-Encoding (no Vary).
+    if (length >= 0 && length < this.#minSize) return null;
     const type = res.getHeader("content-type");
     if (type === null || !this.#compressible(type)) return null;
     if (
@@ -157,7 +160,6 @@ export class Compressor {
     const cc = res.getHeader("cache-control");
     if (cc !== null && /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(cc)) return null;
     addVary(res);
-    if (length >= 0 && length < this.#minSize) return null;
     const coding = acceptedCoding(req.headers.get("accept-encoding"));
     if (coding === null) return null;
     res.setHeader("Content-Encoding", coding);
@@ -176,10 +178,17 @@ export class Compressor {
    * @param body The body.
    */
   send(req: HttpRequest, res: HttpResponse, body: string | Uint8Array): void {
-    const bytes = typeof body === "string" ? encoder.encode(body) : body;
-    if (typeof body === "string" && res.getHeader("content-type") === null) {
-      res.setHeader("Content-Type", "text/plain; charset=utf-8");
+    if (typeof body === "string") {
+      if (res.getHeader("content-type") === null) {
+        res.setHeader("Content-Type", "text/plain; charset=utf-8");
+      }
+      // At most 3 bytes per UTF-16 unit: surely under the floor, no encoding.
+      if (body.length * 3 < this.#minSize) {
+        res.send(body);
+        return;
+      }
     }
+    const bytes = typeof body === "string" ? encoder.encode(body) : body;
     const coding = this.prepare(req, res, bytes.length);
     if (coding === null) {
       res.send(bytes);

@@ -3,7 +3,7 @@ import type { ChunkedDecoder } from "@coroio/core/http1";
 import { HttpError, HttpErrorCode } from "@coroio/core/http1";
 import type { HeaderList } from "@coroio/core/http1";
 import type { RequestHead } from "@coroio/core/http1";
-import type { BodyHost } from "./_hosts.ts";
+import type { BodyHost, SignalHost } from "./_hosts.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -169,7 +169,10 @@ export class RequestBody {
     reader.consume(n);
     this.#remaining -= n;
     this.#received += n;
-    if (this.#remaining === 0) this.#done = true;
+    if (this.#remaining === 0) {
+      this.#done = true;
+      this.#host!.bodyEnded?.();
+    }
     return view.subarray(0, n);
   }
 
@@ -201,6 +204,7 @@ export class RequestBody {
   #finishChunked(dec: ChunkedDecoder): void {
     this.#done = true;
     this.#trailers = dec.trailers;
+    this.#host!.bodyEnded?.();
   }
 
   /**
@@ -306,6 +310,7 @@ export class RequestBody {
     this.#remaining = 0;
     this.#received = declared;
     this.#done = true;
+    host.bodyEnded?.();
     return view;
   }
 
@@ -435,6 +440,8 @@ export class HttpRequest {
   params: Record<string, string>;
   #url: string | null = null;
   #searchParams: URLSearchParams | null = null;
+  #signalHost: SignalHost | null;
+  #signal: AbortSignal | null = null;
 
   /**
    * Creates a request; the server does this.
@@ -443,12 +450,64 @@ export class HttpRequest {
    * @param head The parsed head.
    * @param body The body.
    * @param remoteAddr The peer's address.
+   * @param signalHost The connection, which watches for the client going away.
    */
-  constructor(head: RequestHead, body: RequestBody, remoteAddr: Deno.Addr) {
+  constructor(
+    head: RequestHead,
+    body: RequestBody,
+    remoteAddr: Deno.Addr,
+    signalHost: SignalHost | null = null,
+  ) {
     this.head = head;
     this.body = body;
     this.remoteAddr = remoteAddr;
     this.params = NO_PARAMS;
+    this.#signalHost = signalHost;
+  }
+
+  /**
+   * A signal that aborts when the client goes away (closes or resets the
+   * connection) before the response is done, so a handler that waits (a
+   * long poll, a slow query, a stream) can stop early, and when the server
+   * shuts down. Its reason is a `DOMException` named `"AbortError"`; after a
+   * client left, the connection closes after the response.
+   *
+   * The first access starts the watch, and only requests that ask pay for
+   * it: once the body was read to its end (or there was none), the server
+   * keeps one read pending on the connection. Bytes that arrive meanwhile
+   * (a pipelined request) are kept for the next request and end the watch,
+   * as does the end of the response. Until the body was read, and for a
+   * request with `Upgrade` or `CONNECT` (which a handler may take over), a
+   * client that leaves is noticed only when a write fails. Asked for after
+   * the response, it is a signal that never aborts.
+   *
+   * @returns The signal.
+   *
+   * @example Stopping work when the client leaves
+   * ```ts
+   * import { type Handler, type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const aborted = Promise.withResolvers<string>();
+   * class LongPoll implements Handler {
+   *   async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+   *     const signal = req.signal;
+   *     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+   *     aborted.resolve((signal.reason as DOMException).name);
+   *     res.send("too late");
+   *   }
+   * }
+   * const server = new HttpServer(new LongPoll(), { port: 0 });
+   * const { port } = server.listen();
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+   * await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+   * conn.close(); // the client leaves while the handler waits
+   * equal(await aborted.promise, "AbortError");
+   * await server.shutdown();
+   * ```
+   */
+  get signal(): AbortSignal {
+    return this.#signal ??= this.#signalHost?.watchDisconnect(this) ?? new AbortController().signal;
   }
 
   /**

@@ -104,3 +104,20 @@ export function wholeBody(r: Response): string | Uint8Array | undefined {
   }
   return undefined;
 }
+
+/**
+ * The size of a response body made from a `Blob` (a `File`, or `FormData`,
+ * which Deno serializes to a Blob), known before it is read.
+ *
+ * @param r A response whose body was not used.
+ * @returns The size in bytes, or -1 when the body is not a Blob.
+ */
+export function blobSize(r: Response): number {
+  if (INNER === undefined) return -1;
+  const inner = (r as unknown as Internal)[INNER] as
+    | { body?: { source?: unknown; length?: unknown } | null }
+    | null;
+  const body = inner?.body;
+  if (body === undefined || body === null || !(body.source instanceof Blob)) return -1;
+  return typeof body.length === "number" && body.length === body.source.size ? body.length : -1;
+}

@@ -67,13 +67,29 @@ export class LazyRequest {
     return this.#headers ??= this.raw.headers.toHeaders();
   }
 
-  /** Aborts when the client goes away or the server shuts down. */
+  /**
+   * Aborts when the client goes away (the connection watches for that from
+   * the first access, once the body was read), when the server shuts down,
+   * and once the response is done (as `Deno.serve` does).
+   */
   get signal(): AbortSignal {
     if (this.#abort === null) {
       this.#abort = new AbortController();
       this.#ctx.watch(this);
+      const gone = this.raw.signal;
+      if (gone.aborted) this.abort(gone.reason);
+      else gone.addEventListener("abort", this, { once: true });
     }
     return this.#abort.signal;
+  }
+
+  /**
+   * The client went away (the connection's signal aborted).
+   *
+   * @ignore
+   */
+  handleEvent(): void {
+    this.abort(this.raw.signal.reason);
   }
 
   /**

@@ -8,7 +8,8 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { onlyContentType, wholeBody } from "./_whole_body.ts";
+import { blobSize, onlyContentType, wholeBody } from "./_whole_body.ts";
+import { sendCompressed, sendWholeNow, wantsCompression } from "./_compress.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -50,6 +51,19 @@ export interface ServeOptions extends Omit<HttpServerOptions, "hostname" | "port
   cert?: string;
   /** PEM private key for `cert`. */
   key?: string;
+  /**
+   * Compress response bodies (gzip or Brotli, by the request's
+   * `Accept-Encoding`) with `Deno.serve`'s rules: at least 64 bytes,
+   * compressible types (text, JSON, JS, XML, SVG, WASM), `Vary:
+   * Accept-Encoding`, a weak `ETag`, never under `Cache-Control:
+   * no-transform`, for a range (206, `Content-Range`), or when the response
+   * has `Content-Encoding` already. `node:zlib` is loaded when the first
+   * response is compressed. Off by default, as in `Deno.serve` (Deno 2.9.6).
+   * @default {false}
+   */
+  compression?: boolean;
+  /** `Deno.serve`'s name for {@linkcode ServeOptions.compression}. @default {false} */
+  automaticCompression?: boolean;
 }
 
 /** {@linkcode ServeOptions} with the handler in it, `Deno.serve`'s third form. */
@@ -83,6 +97,8 @@ export class Server implements AsyncDisposable {
       cert,
       key,
       reusePort,
+      compression,
+      automaticCompression,
       ...limits
     } = options;
     if (typeof handler !== "function") {
@@ -105,7 +121,13 @@ export class Server implements AsyncDisposable {
       )
       : Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
     const addr = this.#listener.addr as Deno.NetAddr;
-    this.#adapter = new FetchAdapter(handler, onError ?? defaultOnError, secure, addr);
+    this.#adapter = new FetchAdapter(
+      handler,
+      onError ?? defaultOnError,
+      secure,
+      addr,
+      (compression ?? automaticCompression) === true,
+    );
     try {
       this.#http = new HttpServer(this.#adapter, limits);
       this.#finished = this.#http.serve(this.#listener);
@@ -290,14 +312,17 @@ class FetchAdapter implements Handler, RequestContext {
   #onError: (error: unknown) => Response | Promise<Response>;
   #watched = new Set<LazyRequest>();
   #closing = false;
+  readonly #compress: boolean;
 
   constructor(
     fn: ServeHandler,
     onError: (error: unknown) => Response | Promise<Response>,
     secure: boolean,
     addr: Deno.NetAddr,
+    compress: boolean,
   ) {
     this.#fn = fn;
+    this.#compress = compress;
     this.#onError = onError;
     this.scheme = secure ? "https://" : "http://";
     this.fallbackHost = `${
@@ -399,6 +424,13 @@ class FetchAdapter implements Handler, RequestContext {
       const type = onlyContentType(response);
       if (type !== undefined) res.setHeader("Content-Type", type);
       else for (const [name, value] of response.headers) res.appendHeader(name, value);
+      if (this.#compress && wantsCompression(request.raw)) {
+        if (sendWholeNow(request.raw, res, whole)) {
+          this.#done(request, info);
+          return;
+        }
+        return this.#compressed(response, whole, request, info, res);
+      }
       if (whole !== undefined) {
         // A string or bytes: one write, no stream, no await.
         res.send(whole);
@@ -406,6 +438,12 @@ class FetchAdapter implements Handler, RequestContext {
         return;
       }
       body = response.body;
+      if (body !== null && res.getHeader("content-length") === null) {
+        // A Blob, File or FormData body: its size is known, so it goes out
+        // with Content-Length instead of chunked.
+        const size = blobSize(response);
+        if (size >= 0) res.setHeader("Content-Length", String(size));
+      }
       if (body === null) {
         if (request.raw.method === "HEAD" && response.headers.has("content-length")) {
           // Keep the length the application gave (the GET length).
@@ -422,6 +460,24 @@ class FetchAdapter implements Handler, RequestContext {
       throw err;
     }
     return this.#pipe(body, request, info, res);
+  }
+
+  async #compressed(
+    response: Response,
+    whole: string | Uint8Array | undefined,
+    request: LazyRequest,
+    info: Info,
+    res: HttpResponse,
+  ): Promise<void> {
+    try {
+      const body = whole === undefined ? response.body : null;
+      await sendCompressed(request.raw, res, whole, body, body === null ? -1 : blobSize(response));
+    } catch (err) {
+      request.abort(err);
+      if (!res.headersSent) throw err;
+    } finally {
+      this.#done(request, info);
+    }
   }
 
   async #headOnly(request: LazyRequest, info: Info, res: HttpResponse): Promise<void> {

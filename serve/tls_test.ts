@@ -6,74 +6,7 @@ import WebSocketNode from "npm:ws@8.23.0";
 import { serve } from "./serve.ts";
 import { upgradeWebSocket } from "./websocket.ts";
 import { withTimeout } from "./_test_util.ts";
-
-interface Pem {
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-async function openssl(dir: string, args: string[]): Promise<boolean> {
-  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
-    .output();
-  return out.success;
-}
-
-/** Makes a CA and a leaf for 127.0.0.1, or returns null if openssl is missing. */
-async function makeCertificate(): Promise<Pem | null> {
-  const dir = await Deno.makeTempDir({ prefix: "coroio-tls-" });
-  try {
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    await Deno.writeTextFile(
-      `${dir}/ext.cnf`,
-      "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    );
-    const steps = [
-      [
-        "req",
-        "-x509",
-        ...ec,
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=coroio test CA",
-      ],
-      ["req", ...ec, "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=localhost"],
-      [
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "cert.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-      ],
-    ];
-    for (const args of steps) if (!await openssl(dir, args)) return null;
-    return {
-      ca: await Deno.readTextFile(`${dir}/ca.pem`),
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-    };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { makeCertificate, type Pem } from "./_tls_cert.ts";
 
 const pem = await makeCertificate();
 if (pem === null) {
@@ -226,5 +159,45 @@ Deno.test({
       "HTTP/1.1 200",
       "control: a 5 s header timeout keeps the client",
     );
+  },
+});
+
+Deno.test({
+  name:
+    "serve() aborts req.signal over TLS when the client goes away (with or without close_notify)",
+  ignore: pem === null,
+  fn: async () => {
+    for (const how of ["close", "closeWrite"] as const) {
+      const aborted = Promise.withResolvers<string>();
+      const entered = Promise.withResolvers<void>();
+      const s = serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        onListen() {},
+        cert: pem!.cert,
+        key: pem!.key,
+      }, async (req) => {
+        const signal = req.signal;
+        entered.resolve();
+        await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+        aborted.resolve((signal.reason as Error).name);
+        return new Response("late");
+      });
+      try {
+        const tls = await Deno.connectTls({
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          caCerts: [pem!.ca],
+        });
+        await tls.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        await withTimeout(entered.promise, 5000, "handler entered");
+        if (how === "close") tls.close(); // no close_notify
+        else await tls.closeWrite(); // close_notify, then the socket stays open for reading
+        equal(await withTimeout(aborted.promise, 5000, `signal aborted (${how})`), "AbortError");
+        if (how === "closeWrite") tls.close();
+      } finally {
+        await s.shutdown();
+      }
+    }
   },
 });
