@@ -11,6 +11,7 @@ import { BufWriter } from "@coroio/core";
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import { randomKey, xorRange } from "./_mask.ts";
+import { lastText } from "./_last_text.ts";
 
 /** What a {@linkcode Sender} tells the session it belongs to. */
 export interface SenderHost {
@@ -150,6 +151,12 @@ export class Sender {
       }
     }
     if (typeof data === "string") {
+      const slot = lastText;
+      if (data === slot.text) {
+        // The message being delivered, echoed: its bytes are at hand.
+        this.#copy(0x81, slot.buf, slot.start, slot.end);
+        return;
+      }
       if (data.length <= SHORT_TEXT && this.#shortAscii(data)) return;
       if (data.length <= SCRATCH_CHARS) {
         const n = encoder.encodeInto(data, SCRATCH).written;
@@ -181,6 +188,22 @@ export class Sender {
     for (let i = 0; i < n; i++) dst[h + i] = bytes[i]!;
     if (masked) xorRange(dst, h, h + n, key, 0);
     return true;
+  }
+
+  /** Stages one frame with first byte `b0` and payload `src[start..end)` (copied). */
+  #copy(b0: number, src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    const masked = this.#mask;
+    const key = masked ? randomKey() : 0;
+    const h = headerLength(n, masked);
+    const dst = this.#writer.reserve(h + n);
+    writeHeader(dst, 0, b0, n, masked, key);
+    if (n <= SHORT_TEXT) {
+      for (let i = 0; i < n; i++) dst[h + i] = src[start + i]!;
+    } else {
+      dst.set(src.subarray(start, end), h);
+    }
+    if (masked) xorRange(dst, h, h + n, key, 0);
   }
 
   /** Stages one frame with first byte `b0` (FIN, RSV, opcode); the payload is copied. */
