@@ -7,11 +7,11 @@
 // permessage-deflate (RFC 7692) happens in `#data()`: the payload is
 // compressed there and RSV1 (0x40) set in the first byte; control frames are
 // never compressed.
-import { BufWriter } from "@coroio/core";
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import { randomKey, xorRange } from "./_mask.ts";
 import { lastText } from "./_last_text.ts";
+import { FrameWriter } from "./_frame_writer.ts";
 
 /** What a {@linkcode Sender} tells the session it belongs to. */
 export interface SenderHost {
@@ -48,21 +48,17 @@ const SHORT_BYTES = new Uint8Array(SHORT_TEXT);
 export class Sender {
   /** No more frames may be sent: a close frame was staged, a write failed or TCP closed. */
   closed = false;
-  #writer: BufWriter<Deno.Conn>;
+  #writer: FrameWriter;
   #host: SenderHost;
   #mask: boolean;
   #hwm: number;
   #closeOnBp: boolean;
   #deflate: PerMessageDeflate | null;
-  #flushing: Promise<void> | null = null;
   /** Inside a read pass: data frames are staged, flushed once when it ends. */
   #batching = false;
-  /** What `send()`s of the current pass return; settles with the pass's flush. */
-  #batchDone: PromiseWithResolvers<void> | null = null;
-  #onFailed: ((err: unknown) => void) | null = null;
 
   constructor(conn: Deno.Conn, host: SenderHost, options: SenderOptions) {
-    this.#writer = new BufWriter(conn);
+    this.#writer = new FrameWriter(conn, this.#failed.bind(this));
     this.#host = host;
     this.#mask = options.mask;
     this.#hwm = options.highWaterMark;
@@ -77,7 +73,7 @@ export class Sender {
 
   /** Whether bytes are staged or a write is in flight. */
   get pending(): boolean {
-    return this.#writer.buffered > 0 || this.#writer.flushing;
+    return this.#writer.buffered > 0;
   }
 
   /** Whether the queue is above the high-water mark. */
@@ -99,8 +95,9 @@ export class Sender {
       return this.#sendLater(data, compress);
     }
     this.#data(data, compress);
-    if (this.#batching) return (this.#batchDone ??= Promise.withResolvers<void>()).promise;
-    return this.flush();
+    // Inside a read pass the write starts when the pass ends.
+    if (this.#batching) return this.#writer.done();
+    return this.#writer.flush();
   }
 
   /**
@@ -111,11 +108,7 @@ export class Sender {
    */
   batch(active: boolean): void {
     this.#batching = active;
-    if (active) return;
-    const waiting = this.#batchDone;
-    if (waiting === null) return;
-    this.#batchDone = null;
-    this.flush().then(waiting.resolve);
+    if (!active) this.#writer.kick();
   }
 
   async #sendLater(data: string | Uint8Array, compress: boolean | undefined): Promise<void> {
@@ -182,9 +175,10 @@ export class Sender {
     }
     const masked = this.#mask;
     const key = masked ? randomKey() : 0;
-    const h = headerLength(n, masked);
-    const dst = this.#writer.reserve(h + n);
-    writeHeader(dst, 0, 0x81, n, masked, key);
+    const w = this.#writer;
+    const at = w.reserve(headerLength(n, masked) + n);
+    const dst = w.buf;
+    const h = writeHeader(dst, at, 0x81, n, masked, key);
     for (let i = 0; i < n; i++) dst[h + i] = bytes[i]!;
     if (masked) xorRange(dst, h, h + n, key, 0);
     return true;
@@ -195,9 +189,10 @@ export class Sender {
     const n = end - start;
     const masked = this.#mask;
     const key = masked ? randomKey() : 0;
-    const h = headerLength(n, masked);
-    const dst = this.#writer.reserve(h + n);
-    writeHeader(dst, 0, b0, n, masked, key);
+    const w = this.#writer;
+    const at = w.reserve(headerLength(n, masked) + n);
+    const dst = w.buf;
+    const h = writeHeader(dst, at, b0, n, masked, key);
     if (n <= SHORT_TEXT) {
       for (let i = 0; i < n; i++) dst[h + i] = src[start + i]!;
     } else {
@@ -211,9 +206,10 @@ export class Sender {
     const len = payload.length;
     const masked = this.#mask;
     const key = masked ? randomKey() : 0;
-    const h = headerLength(len, masked);
-    const dst = this.#writer.reserve(h + len);
-    writeHeader(dst, 0, b0, len, masked, key);
+    const w = this.#writer;
+    const at = w.reserve(headerLength(len, masked) + len);
+    const dst = w.buf;
+    const h = writeHeader(dst, at, b0, len, masked, key);
     dst.set(payload, h);
     if (masked) xorRange(dst, h, h + len, key, 0);
   }
@@ -244,12 +240,7 @@ export class Sender {
    * never rejects (a failure goes to `SenderHost.writeFailed`).
    */
   flush(): Promise<void> {
-    if (this.#flushing !== null && this.#writer.flushing) return this.#flushing;
-    if (this.#writer.buffered === 0) return this.#flushing ?? RESOLVED;
-    return this.#flushing = this.#writer.flush().then(
-      undefined,
-      this.#onFailed ??= this.#failed.bind(this),
-    );
+    return this.#writer.flush();
   }
 
   #failed(err: unknown): void {
@@ -264,7 +255,7 @@ export class Sender {
   dispose(): Promise<void> | null {
     this.closed = true;
     this.#writer.close();
-    return this.#flushing;
+    return this.#writer.pending();
   }
 
   // ---- the topics hub (topics.ts): one frame, staged as is in every subscriber's buffer ----
