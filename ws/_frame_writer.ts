@@ -16,13 +16,17 @@ const GROWN_MAX = 1 << 20;
 /** Bytes the pool keeps of each size. */
 const POOL_BYTES = 16 << 20;
 const GROWN_POOL_BYTES = 1 << 20;
-const pools = new Map<number, Uint8Array[]>();
+/** The pool of SIZE buffers (the common case, no map lookup), and of larger ones by size. */
+const pool: Uint8Array[] = [];
+const POOL_MAX = POOL_BYTES / SIZE;
+const grownPools = new Map<number, Uint8Array[]>();
 
 function take(want: number): Uint8Array {
-  let cap = SIZE;
+  if (want <= SIZE) return pool.pop() ?? new Uint8Array(SIZE);
+  let cap = SIZE * 2;
   while (cap < want) cap *= 2;
   if (cap <= GROWN_MAX) {
-    const buf = pools.get(cap)?.pop();
+    const buf = grownPools.get(cap)?.pop();
     if (buf !== undefined) return buf;
   }
   return new Uint8Array(cap);
@@ -30,14 +34,17 @@ function take(want: number): Uint8Array {
 
 function give(buf: Uint8Array): void {
   const cap = buf.length;
-  if (cap > GROWN_MAX) return;
-  const max = Math.max(1, Math.floor((cap === SIZE ? POOL_BYTES : GROWN_POOL_BYTES) / cap));
-  let pool = pools.get(cap);
-  if (pool === undefined) {
-    pool = [];
-    pools.set(cap, pool);
+  if (cap === SIZE) {
+    if (pool.length < POOL_MAX) pool.push(buf);
+    return;
   }
-  if (pool.length < max) pool.push(buf);
+  if (cap < SIZE || cap > GROWN_MAX) return;
+  let list = grownPools.get(cap);
+  if (list === undefined) {
+    list = [];
+    grownPools.set(cap, list);
+  }
+  if (list.length < Math.max(1, Math.floor(GROWN_POOL_BYTES / cap))) list.push(buf);
 }
 
 const EMPTY = new Uint8Array(0);
