@@ -7,19 +7,19 @@
 // string again. The slot is cleared as soon as onMessage returns, before the
 // parser moves on, so the bytes are always the ones the string was decoded
 // from. One slot for the whole isolate: only one onMessage runs at a time.
+// With the parser's `textBytes` option, `bytes` names the validated view
+// lent to onText, so that sending that very view as text skips validation.
 
 const EMPTY = new Uint8Array(0);
 
-/** The string being delivered (or `null`) and its bytes `buf[start..end)`. */
-export const lastText: { text: string | null; buf: Uint8Array; start: number; end: number } = {
-  text: null,
-  buf: EMPTY,
-  start: 0,
-  end: 0,
-};
-
-/** Clears the slot (the bytes may change after this). */
-export function clearLastText(): void {
-  lastText.text = null;
-  lastText.buf = EMPTY;
-}
+/**
+ * The string being delivered (or `null`) and its bytes `buf[start..end)`;
+ * the text bytes being lent to onText (or `null`).
+ */
+export const lastText: {
+  text: string | null;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+  bytes: Uint8Array | null;
+} = { text: null, buf: EMPTY, start: 0, end: 0, bytes: null };

@@ -11,6 +11,7 @@ import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import { randomKey, xorRange } from "./_mask.ts";
 import { lastText } from "./_last_text.ts";
+import { isValidUtf8 } from "./utf8_validator.ts";
 import { FrameWriter } from "./_frame_writer.ts";
 
 /** What a {@linkcode Sender} tells the session it belongs to. */
@@ -85,19 +86,32 @@ export class Sender {
    * Sends a message (text for a string), applying backpressure; resolves
    * once its bytes were handed to the kernel or dropped. Never rejects.
    */
-  send(data: string | Uint8Array, compress?: boolean): Promise<void> {
+  send(data: string | Uint8Array, compress?: boolean, asText = false): Promise<void> {
     if (this.closed) return RESOLVED;
     if (this.#writer.buffered > this.#hwm) {
       if (this.#closeOnBp) {
         this.#host.slowConsumer(this.#writer.buffered);
         return RESOLVED;
       }
-      return this.#sendLater(data, compress);
+      return this.#sendLater(data, compress, asText);
     }
-    this.#data(data, compress);
+    this.#data(data, compress, asText);
     // Inside a read pass the write starts when the pass ends.
     if (this.#batching) return this.#writer.done();
     return this.#writer.flush();
+  }
+
+  /**
+   * Sends UTF-8 bytes as a text message, as `send()` does.
+   *
+   * @throws {TypeError} If the bytes are not valid UTF-8 (not checked again
+   * for the very view the parser lent to `onText`).
+   */
+  sendText(bytes: Uint8Array, compress?: boolean): Promise<void> {
+    if (bytes !== lastText.bytes && !isValidUtf8(bytes)) {
+      throw new TypeError("Cannot send text: the bytes are not valid UTF-8");
+    }
+    return this.send(bytes, compress, true);
   }
 
   /**
@@ -111,30 +125,38 @@ export class Sender {
     if (!active) this.#writer.kick();
   }
 
-  async #sendLater(data: string | Uint8Array, compress: boolean | undefined): Promise<void> {
+  async #sendLater(
+    data: string | Uint8Array,
+    compress: boolean | undefined,
+    asText: boolean,
+  ): Promise<void> {
+    // Lent bytes are only valid now: keep a copy.
+    if (typeof data !== "string") data = data.slice();
     while (this.#writer.buffered > this.#hwm && !this.closed) await this.flush();
     if (this.closed) return;
-    this.#data(data, compress);
+    this.#data(data, compress, asText);
     await this.flush();
   }
 
   /**
-   * Stages one data frame: text for a string, binary for bytes; compressed
-   * when permessage-deflate was negotiated and `compress` (or, when it is
-   * undefined, the size rule of the context) says so.
+   * Stages one data frame: text for a string or `asText` bytes, binary for
+   * other bytes; compressed when permessage-deflate was negotiated and
+   * `compress` (or, when it is undefined, the size rule of the context)
+   * says so.
    */
-  #data(data: string | Uint8Array, compress: boolean | undefined): void {
+  #data(data: string | Uint8Array, compress: boolean | undefined, asText: boolean): void {
     const pmd = this.#deflate;
+    const isString = typeof data === "string";
     if (pmd !== null && compress !== false) {
       // The decision comes before the deflater is touched: with context
       // takeover, compressed output must always be sent.
-      const text = typeof data === "string";
+      const text = isString || asText;
       // A string's UTF-8 length is between its length and three times it.
       if (
-        compress === true || !text ||
+        compress === true || !isString ||
         pmd.shouldCompress(data.length) || pmd.shouldCompress(data.length * 3)
       ) {
-        const bytes = text ? encoder.encode(data) : data;
+        const bytes = isString ? encoder.encode(data) : data;
         if (compress === true || pmd.shouldCompress(bytes.length)) {
           this.frame(text ? 0xc1 : 0xc2, pmd.compress(bytes));
           return;
@@ -143,7 +165,7 @@ export class Sender {
         return;
       }
     }
-    if (typeof data === "string") {
+    if (isString) {
       const slot = lastText;
       if (data === slot.text) {
         // The message being delivered, echoed: its bytes are at hand.
@@ -158,7 +180,7 @@ export class Sender {
         this.frame(0x81, encoder.encode(data));
       }
     } else {
-      this.frame(0x82, data);
+      this.#copy(asText ? 0x81 : 0x82, data, 0, data.length);
     }
   }
 
@@ -196,7 +218,7 @@ export class Sender {
     if (n <= SHORT_TEXT) {
       for (let i = 0; i < n; i++) dst[h + i] = src[start + i]!;
     } else {
-      dst.set(src.subarray(start, end), h);
+      dst.set(start === 0 && end === src.length ? src : src.subarray(start, end), h);
     }
     if (masked) xorRange(dst, h, h + n, key, 0);
   }

@@ -236,3 +236,139 @@ Deno.test("Sender.send() echoes random text as TextEncoder encodes it", async ()
     { numRuns: 300 },
   );
 });
+
+/** What the parser with `textBytes` makes of `bytes` as one text frame: the bytes it lends, or 1007. */
+function lent(bytes: Uint8Array, key: Uint8Array | false, cut: number): number[] | 1007 {
+  const frame = buildFrame(1, bytes, { mask: key });
+  const got: number[][] = [];
+  const sink: FrameSink = {
+    onMessage: () => {
+      throw new Error("text went to onMessage");
+    },
+    onText: (b) => {
+      equal(lastText.bytes, b);
+      got.push([...b]);
+    },
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  };
+  const parser = new FrameParser(sink, {
+    role: key === false ? "client" : "server",
+    textBytes: true,
+  });
+  try {
+    const used = parser.feed(frame, 0, Math.min(cut, frame.length));
+    const rest = frame.slice(used);
+    equal(parser.feed(rest), rest.length);
+  } catch (err) {
+    ok(err instanceof WebSocketError, `unexpected ${err}`);
+    equal(err.closeCode, 1007);
+    return 1007;
+  }
+  equal(got.length, 1);
+  equal(lastText.bytes, null);
+  return got[0]!;
+}
+
+function expectedBytes(bytes: Uint8Array): number[] | 1007 {
+  return expected(bytes) === 1007 ? 1007 : [...bytes];
+}
+
+Deno.test("FrameParser.feed() with textBytes lends text as bytes exactly when TextDecoder accepts them", () => {
+  for (const [name, list] of CASES) {
+    const bytes = new Uint8Array(list);
+    for (const key of [false, new Uint8Array([0x37, 0xfa, 0x21, 0x3d])] as const) {
+      for (let cut = 0; cut <= bytes.length + 14; cut++) {
+        deepEqual(
+          lent(bytes, key, cut === 0 ? Infinity : cut),
+          expectedBytes(bytes),
+          `${name}, cut ${cut}`,
+        );
+      }
+    }
+  }
+  fc.assert(
+    fc.property(
+      textish,
+      fc.uint8Array({ minLength: 4, maxLength: 4 }),
+      fc.nat(),
+      (bytes, key, cut) => {
+        deepEqual(lent(bytes, key, Infinity), expectedBytes(bytes));
+        deepEqual(lent(bytes, key, cut % (bytes.length + 7)), expectedBytes(bytes));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("FrameParser() with textBytes needs sink.onText", () => {
+  const sink: FrameSink = { onMessage() {}, onPing() {}, onPong() {}, onClose() {} };
+  try {
+    new FrameParser(sink, { textBytes: true });
+    ok(false, "no error");
+  } catch (err) {
+    ok(err instanceof TypeError);
+  }
+});
+
+Deno.test("Sender.sendText() sends valid UTF-8 as text and refuses anything else", async () => {
+  const table: [string, number[], boolean][] = [
+    ["ASCII", [0x68, 0x69], true],
+    ["empty", [], true],
+    ["two-byte character", [0xc3, 0xa9], true],
+    ["overlong", [0xc0, 0xaf], false],
+    ["encoded surrogate", [0xed, 0xa0, 0x80], false],
+    ["truncated", [0xe2, 0x82], false],
+  ];
+  for (const [name, list, valid] of table) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    const bytes = new Uint8Array(list);
+    try {
+      await sender.sendText(bytes);
+      ok(valid, `${name}: sent`);
+      deepEqual(received(conn, false), [new TextDecoder().decode(bytes)], name);
+    } catch (err) {
+      ok(!valid && err instanceof TypeError, `${name}: ${err}`);
+      equal(conn.written.length, 0, name);
+    }
+  }
+});
+
+Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or not", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.string({ unit: "grapheme", maxLength: 200 }), { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      async (messages, mask) => {
+        const conn = new Sink();
+        const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+          mask,
+          highWaterMark: 1 << 20,
+          closeOnBackpressure: false,
+          deflate: null,
+        });
+        const parser = new FrameParser({
+          onMessage() {},
+          onText: (b) => void sender.sendText(b),
+          onPing() {},
+          onPong() {},
+          onClose() {},
+        }, { textBytes: true });
+        for (const m of messages) {
+          const frame = buildFrame(1, new TextEncoder().encode(m), { mask: true });
+          equal(parser.feed(frame), frame.length);
+        }
+        await sender.flush();
+        deepEqual(received(conn, mask), messages);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
