@@ -1,6 +1,7 @@
-// The sending half of a session: frames staged straight into a BufWriter
+// The sending half of a session: frames staged straight into a FrameWriter
 // (frames sent while a write is in flight leave together in the next
-// syscall), the short-ASCII fast path, the high-water mark and its policy,
+// syscall), the short-ASCII fast path, the echo of the text being delivered
+// (its bytes, from ws/_last_text.ts), the high-water mark and its policy,
 // and flushing. It never reads and knows no session state beyond "no more
 // frames" (`closed`); what it must report goes through SenderHost.
 //
