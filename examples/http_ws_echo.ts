@@ -19,6 +19,17 @@ export class EchoRoute implements WebSocketRoute {
     // Not awaited: replies to a burst of messages leave in one write.
     ws.send(data).catch(ignore);
   }
+
+  /**
+   * Sends a text message back as the bytes it arrived as (validated UTF-8):
+   * an echo need not make a string of it.
+   *
+   * @param ws The session.
+   * @param bytes The message's UTF-8.
+   */
+  onText(ws: WebSocketSession, bytes: Uint8Array): void {
+    ws.sendText(bytes).catch(ignore);
+  }
 }
 
 function ignore(): void {}

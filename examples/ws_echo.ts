@@ -25,6 +25,17 @@ export class Echo implements WebSocketHandler {
   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
     ws.send(data);
   }
+
+  /**
+   * Sends a text message back as the bytes it arrived as (validated UTF-8):
+   * an echo need not make a string of it.
+   *
+   * @param ws The session.
+   * @param bytes The message's UTF-8.
+   */
+  onText(ws: WebSocketSession, bytes: Uint8Array): void {
+    ws.sendText(bytes);
+  }
 }
 
 if (import.meta.main) {

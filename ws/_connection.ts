@@ -7,6 +7,7 @@
 // in a private field: nothing here is part of the package's API.
 import { isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
+import { isValidUtf8 } from "./utf8_validator.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
@@ -24,6 +25,7 @@ import { nonNegative, readBufferSize, type WebSocketSessionOptions } from "./_se
 export interface SessionHandler<S> {
   onOpen?(ws: S): void | Promise<void>;
   onMessage(ws: S, data: string | Uint8Array): void | Promise<void>;
+  onText?(ws: S, bytes: Uint8Array): void | Promise<void>;
   onClose?(ws: S, code: number, reason: string): void;
   onPing?(ws: S, data: Uint8Array): void;
   onPong?(ws: S, data: Uint8Array): void;
@@ -111,6 +113,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       compressed: this.#deflate !== null,
       reuseBuffer: (this.#flags & F_BORROW) !== 0,
       readBufferSize: readBufferSize(options.readBufferSize),
+      textBytes: handler !== null && typeof handler.onText === "function",
     };
     if (options.maxMessageSize !== undefined) {
       receiverOptions.maxMessageSize = options.maxMessageSize;
@@ -362,6 +365,14 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.onMessage(out);
       return;
     }
+    if (this.#handler?.onText !== undefined) {
+      if (!isValidUtf8(out)) {
+        this.fail(protocolError(ErrorCode.InvalidUtf8, "inflated text"));
+        return;
+      }
+      this.onText(out);
+      return;
+    }
     let s: string;
     try {
       s = utf8.decode(out);
@@ -385,6 +396,19 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     }
     try {
       const r = handler.onMessage(this.#session, data);
+      if (r !== undefined && isThenable(r)) {
+        r.then(undefined, this.#onRejected ??= this.#handlerFailed.bind(this));
+      }
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+  }
+
+  /** A text message as validated bytes (the handler has onText). */
+  onText(bytes: Uint8Array): void {
+    if ((this.#flags & F_FAILED) !== 0) return;
+    try {
+      const r = this.#handler!.onText!(this.#session, bytes);
       if (r !== undefined && isThenable(r)) {
         r.then(undefined, this.#onRejected ??= this.#handlerFailed.bind(this));
       }

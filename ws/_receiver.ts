@@ -53,6 +53,8 @@ export interface ReceiverOptions {
   reuseBuffer: boolean;
   /** The read buffer size the buffer returns to after a burst. */
   readBufferSize: number;
+  /** Text messages go to the host's onText as validated bytes (the handler has onText). */
+  textBytes?: boolean;
 }
 
 const MAX_READ = 65536;
@@ -114,7 +116,13 @@ export class Receiver {
       maxMessageSize?: number;
       maxFrameSize?: number;
       maxFragments?: number;
-    } = { role: options.role, compressed: options.compressed, reuseBuffer: options.reuseBuffer };
+      textBytes: boolean;
+    } = {
+      role: options.role,
+      compressed: options.compressed,
+      reuseBuffer: options.reuseBuffer,
+      textBytes: options.textBytes === true,
+    };
     if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
     if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
     if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;

@@ -3,6 +3,7 @@ import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
 import { keyWord, xorMask, xorRange } from "./_mask.ts";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
+import { lastText } from "./_last_text.ts";
 
 /**
  * What a {@linkcode FrameParser} reports: one object, one method per event.
@@ -37,6 +38,14 @@ export interface FrameSink {
    * the call (copy it to keep it).
    */
   onMessage(data: string | Uint8Array): void;
+  /**
+   * A complete text message arrived, with the parser's `textBytes` option
+   * (required then): its UTF-8, already validated, instead of a string to
+   * `onMessage`.
+   *
+   * @param bytes The message: a view valid only during the call.
+   */
+  onText?(bytes: Uint8Array): void;
   /**
    * A ping arrived.
    *
@@ -116,6 +125,14 @@ export interface FrameParserOptions {
    * @default {false}
    */
   reuseBuffer?: boolean;
+  /**
+   * Deliver text messages to {@linkcode FrameSink.onText} as validated UTF-8
+   * bytes (views valid only during the call) instead of strings to
+   * `onMessage`: no string is made (for a handler that relays the bytes).
+   *
+   * @default {false}
+   */
+  textBytes?: boolean;
 }
 
 /** Largest message buffer kept for reuse. */
@@ -189,6 +206,8 @@ export class FrameParser {
   #msgCompressed = false;
   /** Keep `#acc` between messages (binary messages are views of it). */
   #reuse: boolean;
+  /** Text goes to sink.onText as bytes. */
+  #textBytes: boolean;
   #done = false;
   #decoder: TextDecoder;
 
@@ -219,8 +238,12 @@ export class FrameParser {
     this.#maxFragments = intOption("FrameParser", "maxFragments", options.maxFragments, 65536, 0);
     this.#rsv1 = options.compressed === true;
     this.#reuse = options.reuseBuffer === true;
+    this.#textBytes = options.textBytes === true;
     if (this.#rsv1 && sink.onCompressedMessage === undefined) {
       throw new TypeError("Cannot create FrameParser: compressed needs sink.onCompressedMessage");
+    }
+    if (this.#textBytes && sink.onText === undefined) {
+      throw new TypeError("Cannot create FrameParser: textBytes needs sink.onText");
     }
     this.#decoder = sharedDecoder;
   }
@@ -335,8 +358,8 @@ export class FrameParser {
             if (masked) xorRange(buf, from, pos, key, 0);
             this.#sink.onCompressedMessage!(op === TEXT, buf.subarray(from, pos));
           } else if (op === TEXT) {
-            if (masked) xorRange(buf, from, pos, key, 0);
-            this.#sink.onMessage(this.#text(buf, from, pos));
+            if (this.#textBytes) this.#deliverTextBytes(buf, from, pos, masked ? key : 0);
+            else this.#deliverText(buf, from, pos, masked ? key : 0);
           } else if (this.#reuse) {
             // Lent: a view of the caller's buffer, unmasked in place.
             if (masked) xorRange(buf, from, pos, key, 0);
@@ -452,7 +475,11 @@ export class FrameParser {
       this.#sink.onCompressedMessage!(op === TEXT, acc === null ? EMPTY : acc.subarray(0, len));
     } else if (op === TEXT) {
       if (!this.#utf8!.complete) throw this.#fail(ErrorCode.InvalidUtf8, "truncated sequence");
-      this.#sink.onMessage(acc === null ? "" : this.#decode(acc.subarray(0, len)));
+      if (this.#textBytes) {
+        this.#lend(acc === null ? new Uint8Array(0) : acc.subarray(0, len));
+      } else {
+        this.#sink.onMessage(acc === null ? "" : this.#decode(acc.subarray(0, len)));
+      }
     } else if (acc === null) {
       this.#sink.onMessage(new Uint8Array(0));
     } else if (this.#reuse) {
@@ -471,23 +498,122 @@ export class FrameParser {
   }
 
   /**
-   * Decodes `buf[start..end)`. Short ASCII text skips the native call (about
-   * 230 ns however short the text): its codes go into a reused array of the
-   * right length and become one flat string in one call (no rope of
-   * one-character strings to flatten later).
+   * Unmasks (with `key`, 0 for none) and decodes the single-frame text
+   * message `buf[start..end)`, and delivers it. While `onMessage` runs,
+   * `lastText` names the string and its bytes, so that an echo of it copies
+   * them instead of encoding the string again.
    */
-  #text(buf: Uint8Array, start: number, end: number): string {
-    const n = end - start;
-    if (n <= SHORT_TEXT) {
-      const codes = CODES[n] ??= new Array<number>(n).fill(0);
-      let i = 0;
-      for (; i < n; i++) {
-        const c = buf[start + i]!;
-        if (c >= 0x80) break;
-        codes[i] = c;
-      }
-      if (i === n) return String.fromCharCode.apply(null, codes);
+  #deliverText(buf: Uint8Array, start: number, end: number, key: number): void {
+    const s = this.#text(buf, start, end, key);
+    const slot = lastText;
+    slot.text = s;
+    slot.buf = buf;
+    slot.start = start;
+    slot.end = end;
+    try {
+      this.#sink.onMessage(s);
+    } finally {
+      slot.text = null;
+      slot.buf = EMPTY;
     }
+  }
+
+  /**
+   * Unmasks (with `key`, 0 for none) and validates the single-frame text
+   * message `buf[start..end)`, and delivers its bytes to `sink.onText`.
+   * Short ASCII is unmasked and checked in one pass; anything else is
+   * validated as UTF-8 (1007 if it is not).
+   */
+  #deliverTextBytes(buf: Uint8Array, start: number, end: number, key: number): void {
+    const n = end - start;
+    let ascii = false;
+    if (n <= SHORT_TEXT) {
+      const k0 = key & 0xff;
+      const k1 = (key >>> 8) & 0xff;
+      const k2 = (key >>> 16) & 0xff;
+      const k3 = key >>> 24;
+      let or = 0;
+      let i = start;
+      for (const e4 = end - (n & 3); i < e4; i += 4) {
+        const c0 = buf[i]! ^ k0;
+        const c1 = buf[i + 1]! ^ k1;
+        const c2 = buf[i + 2]! ^ k2;
+        const c3 = buf[i + 3]! ^ k3;
+        buf[i] = c0;
+        buf[i + 1] = c1;
+        buf[i + 2] = c2;
+        buf[i + 3] = c3;
+        or |= c0 | c1 | c2 | c3;
+      }
+      for (; i < end; i++) {
+        const c = buf[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
+        buf[i] = c;
+        or |= c;
+      }
+      ascii = or < 0x80;
+    } else if (key !== 0) {
+      xorRange(buf, start, end, key, 0);
+    }
+    const bytes = buf.subarray(start, end);
+    if (!ascii && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+    this.#lend(bytes);
+  }
+
+  /** Gives validated text `bytes` to `sink.onText`, naming them in `lastText` meanwhile. */
+  #lend(bytes: Uint8Array): void {
+    lastText.bytes = bytes;
+    try {
+      this.#sink.onText!(bytes);
+    } finally {
+      lastText.bytes = null;
+    }
+  }
+
+  /**
+   * Unmasks `buf[start..end)` in place with `key` (0: not masked) and
+   * decodes it. Short text is unmasked, checked for ASCII and collected in
+   * one pass, and ASCII skips the native call (about 230 ns however short
+   * the text): its codes go into a reused array of the right length and
+   * become one flat string in one call (no rope of one-character strings to
+   * flatten later). Anything else goes to the fatal TextDecoder.
+   */
+  #text(buf: Uint8Array, start: number, end: number, key: number): string {
+    const n = end - start;
+    if (n > SHORT_TEXT) {
+      if (key !== 0) xorRange(buf, start, end, key, 0);
+      return this.#decode(buf.subarray(start, end));
+    }
+    const codes = CODES[n] ??= new Array<number>(n).fill(0);
+    const k0 = key & 0xff;
+    const k1 = (key >>> 8) & 0xff;
+    const k2 = (key >>> 16) & 0xff;
+    const k3 = key >>> 24;
+    // OR of every byte: ASCII when below 0x80.
+    let or = 0;
+    let i = 0;
+    for (const e4 = n & ~3; i < e4; i += 4) {
+      const at = start + i;
+      const c0 = buf[at]! ^ k0;
+      const c1 = buf[at + 1]! ^ k1;
+      const c2 = buf[at + 2]! ^ k2;
+      const c3 = buf[at + 3]! ^ k3;
+      buf[at] = c0;
+      buf[at + 1] = c1;
+      buf[at + 2] = c2;
+      buf[at + 3] = c3;
+      codes[i] = c0;
+      codes[i + 1] = c1;
+      codes[i + 2] = c2;
+      codes[i + 3] = c3;
+      or |= c0 | c1 | c2 | c3;
+    }
+    for (; i < n; i++) {
+      const c = buf[start + i]! ^ ((key >>> ((i & 3) << 3)) & 0xff);
+      buf[start + i] = c;
+      codes[i] = c;
+      or |= c;
+    }
+    if (or < 0x80) return String.fromCharCode.apply(null, codes);
     return this.#decode(buf.subarray(start, end));
   }
 

@@ -62,6 +62,17 @@ export interface WebSocketHandler<T = unknown> {
    */
   onMessage(ws: WebSocketSession<T>, data: string | Uint8Array): void | Promise<void>;
   /**
+   * Optional: when defined, text messages arrive here as their UTF-8 bytes
+   * (already validated) instead of as strings to `onMessage`, and no string
+   * is made. For handlers that relay text without reading it; pass the bytes
+   * to {@linkcode WebSocketSession.prototype.sendText}.
+   *
+   * @param ws The session.
+   * @param bytes The message: a view valid only during the call (copy it to
+   * keep it).
+   */
+  onText?(ws: WebSocketSession<T>, bytes: Uint8Array): void | Promise<void>;
+  /**
    * The TCP connection closed; called once, last.
    *
    * @param ws The session.
@@ -291,6 +302,49 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
       throw new TypeError("Cannot send: data must be a string or a Uint8Array");
     }
     return this.#sender.send(data, options?.compress);
+  }
+
+  /**
+   * Sends UTF-8 bytes as a text message, without making a string: for
+   * example the bytes a handler's `onText` received. Otherwise as
+   * {@linkcode WebSocketSession.prototype.send}.
+   *
+   * @example Relaying text as bytes
+   * ```ts
+   * import { connect, type WebSocketHandler, WebSocketServer, type WebSocketSession } from "@coroio/ws";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class TextEcho implements WebSocketHandler {
+   *   onMessage(ws: WebSocketSession, data: string | Uint8Array): void {
+   *     ws.send(data); // binary messages
+   *   }
+   *   onText(ws: WebSocketSession, bytes: Uint8Array): void {
+   *     ws.sendText(bytes); // text messages, as validated bytes
+   *   }
+   * }
+   * const server = new WebSocketServer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), new TextEcho());
+   * const serving = server.serve();
+   * const ws = await connect(`ws://127.0.0.1:${server.addr.port}/`);
+   * await ws.send("h\u00e9llo");
+   * for await (const message of ws) {
+   *   equal(message, "h\u00e9llo"); // still text for the client
+   *   break;
+   * }
+   * await server.shutdown();
+   * await serving;
+   * ```
+   *
+   * @param bytes The message. Copied; the caller may reuse them.
+   * @param options As for `send()`.
+   * @returns A promise that resolves once the frame was handed to the kernel
+   * (or dropped because the connection closed); it never rejects.
+   * @throws {TypeError} If `bytes` is not a `Uint8Array` of valid UTF-8.
+   */
+  sendText(bytes: Uint8Array, options?: SendOptions): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError("Cannot send text: data must be a Uint8Array");
+    }
+    return this.#sender.sendText(bytes, options?.compress);
   }
 
   /**

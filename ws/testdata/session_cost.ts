@@ -6,9 +6,10 @@
 // Both wall time and process CPU time per message are printed: on a busy
 // machine the CPU figure is the steadier one.
 // `binary` sends binary frames instead of text; `borrow` sets the session's
-// `borrowMessages` option (binary messages as views valid during the call).
+// `borrowMessages` option (binary messages as views valid during the call);
+// `bytes` echoes text through onText/sendText (no string per message).
 //
-//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow]
+//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow|bytes]
 import process from "node:process";
 import { buildFrame, type WebSocketHandler, WebSocketSession } from "@coroio/ws";
 
@@ -17,6 +18,7 @@ const K = Number(Deno.args[1] ?? 1);
 const size = Number(Deno.args[2] ?? 32);
 const opcode = Deno.args[3] === "binary" ? 2 : 1;
 const borrow = Deno.args[4] === "borrow";
+const bytes = Deno.args[4] === "bytes";
 const one = buildFrame(opcode, new TextEncoder().encode("x".repeat(size)), { mask: true });
 const batch = new Uint8Array(one.length * K);
 for (let i = 0; i < K; i++) batch.set(one, i * one.length);
@@ -65,12 +67,19 @@ class Echo implements WebSocketHandler {
   }
 }
 
+/** An echo that takes text as bytes (onText), as examples/ws_echo.ts does. */
+class BytesEcho extends Echo {
+  onText(ws: WebSocketSession, bytes: Uint8Array): void {
+    ws.sendText(bytes);
+  }
+}
+
 for (let round = 0; round < 3; round++) {
   const conn = new FakeConn();
   const session = new WebSocketSession(
     conn as unknown as Deno.Conn,
     new Uint8Array(0),
-    new Echo(),
+    bytes ? new BytesEcho() : new Echo(),
     borrow ? { idleTimeout: 0, borrowMessages: true } : { idleTimeout: 0 },
   );
   const t0 = performance.now();
@@ -84,7 +93,7 @@ for (let round = 0; round < 3; round++) {
       ((c1.user + c1.system) / conn.echoed).toFixed(3)
     } us CPU (${conn.echoed} messages, ` +
       `${conn.writes} writes, ${K} per read, ${size} B ${opcode === 1 ? "text" : "binary"}${
-        borrow ? ", borrowed" : ""
+        borrow ? ", borrowed" : bytes ? ", text as bytes" : ""
       })`,
   );
 }

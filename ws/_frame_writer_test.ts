@@ -1,0 +1,147 @@
+import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
+import { FrameWriter } from "./_frame_writer.ts";
+
+/** A connection whose writes settle when the test says, taking at most `max` bytes each. */
+class Conn {
+  writes: number[][] = [];
+  #pending: { p: Uint8Array; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+  constructor(readonly max = Infinity) {}
+  write(p: Uint8Array): Promise<number> {
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    this.#pending.push({ p: p.slice(), resolve, reject });
+    return promise;
+  }
+  get waiting(): number {
+    return this.#pending.length;
+  }
+  /** Settles the oldest write: accepts up to `max` bytes, or fails. */
+  async settle(fail = false): Promise<void> {
+    const w = this.#pending.shift()!;
+    if (fail) {
+      w.reject(new Error("broken pipe"));
+    } else {
+      const n = Math.min(this.max, w.p.length);
+      this.writes.push([...w.p.subarray(0, n)]);
+      w.resolve(n);
+    }
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+  }
+}
+
+function stage(w: FrameWriter, bytes: number[]): void {
+  const at = w.reserve(bytes.length);
+  w.buf.set(bytes, at);
+}
+
+Deno.test("FrameWriter.flush() writes what is staged in one write, and meanwhile staged bytes in the next", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [1, 2]);
+  stage(w, [3]);
+  const first = w.flush();
+  equal(w.writing, true);
+  stage(w, [4]);
+  w.write(new Uint8Array([5, 6]));
+  equal(w.buffered, 6);
+  const second = w.flush();
+  equal(second, first); // one waiter per write loop
+  await conn.settle();
+  equal(conn.waiting, 1); // the staged bytes went at once
+  await conn.settle();
+  await first;
+  deepEqual(conn.writes, [[1, 2, 3], [4, 5, 6]]);
+  equal(w.buffered, 0);
+  equal(w.writing, false);
+  equal(w.buf.length, 0); // an idle writer holds no buffer
+});
+
+Deno.test("FrameWriter.flush() goes on after a partial write", async () => {
+  const conn = new Conn(2);
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [1, 2, 3, 4, 5]);
+  const done = w.flush();
+  await conn.settle();
+  equal(w.buffered, 3);
+  await conn.settle();
+  await conn.settle();
+  await done;
+  deepEqual(conn.writes, [[1, 2], [3, 4], [5]]);
+});
+
+Deno.test("FrameWriter.flush() resolves at once with nothing staged", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  await w.flush();
+  equal(conn.waiting, 0);
+});
+
+Deno.test("FrameWriter.done() resolves after the kick()ed write", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [7]);
+  let resolved = false;
+  const done = w.done().then(() => resolved = true);
+  await Promise.resolve();
+  equal(conn.waiting, 0); // done() starts nothing
+  w.kick();
+  equal(conn.waiting, 1);
+  await conn.settle();
+  await done;
+  equal(resolved, true);
+});
+
+Deno.test("FrameWriter.flush() reports a failed write once and resolves its waiters", async () => {
+  const conn = new Conn();
+  const errors: string[] = [];
+  const w = new FrameWriter(conn, (e) => errors.push((e as Error).message));
+  stage(w, [1]);
+  const done = w.flush();
+  stage(w, [2]);
+  await conn.settle(true);
+  await done;
+  deepEqual(errors, ["broken pipe"]);
+  equal(w.buffered, 0); // the staged bytes were dropped
+  equal(w.writing, false);
+  equal(conn.waiting, 0);
+});
+
+Deno.test("FrameWriter.close() drops staged bytes and resolves a waiter with no write in flight", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [1]);
+  const done = w.done();
+  w.close();
+  await done;
+  equal(w.buffered, 0);
+  equal(w.pending(), null);
+  await w.flush();
+  equal(conn.waiting, 0);
+});
+
+Deno.test("FrameWriter.close() lets the write in flight finish", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [1]);
+  w.flush();
+  stage(w, [2]);
+  w.close();
+  const pending = w.pending()!;
+  await conn.settle();
+  await pending;
+  deepEqual(conn.writes, [[1]]);
+  equal(conn.waiting, 0);
+});
+
+Deno.test("FrameWriter.reserve() grows past the pooled size keeping what is staged", async () => {
+  const conn = new Conn();
+  const w = new FrameWriter(conn, () => {});
+  stage(w, [9]);
+  const at = w.reserve(40000);
+  equal(at, 1);
+  equal(w.buf[0], 9);
+  equal(w.buffered, 40001);
+  const done = w.flush();
+  await conn.settle();
+  await done;
+  equal(conn.writes[0]!.length, 40001);
+});

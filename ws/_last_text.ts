@@ -1,0 +1,25 @@
+// The text message being delivered right now and where its UTF-8 bytes are.
+//
+// While the parser calls onMessage with a string it decoded from a read
+// buffer, this slot names that string and the (unmasked, validated) bytes it
+// came from. A send() of the same string during that call (an echo, or a
+// relay to another session) copies those bytes instead of encoding the
+// string again. The slot is cleared as soon as onMessage returns, before the
+// parser moves on, so the bytes are always the ones the string was decoded
+// from. One slot for the whole isolate: only one onMessage runs at a time.
+// With the parser's `textBytes` option, `bytes` names the validated view
+// lent to onText, so that sending that very view as text skips validation.
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The string being delivered (or `null`) and its bytes `buf[start..end)`;
+ * the text bytes being lent to onText (or `null`).
+ */
+export const lastText: {
+  text: string | null;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+  bytes: Uint8Array | null;
+} = { text: null, buf: EMPTY, start: 0, end: 0, bytes: null };

@@ -1,0 +1,374 @@
+// The text fast paths against TextDecoder and TextEncoder: the parser's
+// one-pass unmask + ASCII check + decode of single-frame text, and the
+// sender's copy of the bytes of the message being delivered when it is
+// echoed (ws/_last_text.ts).
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
+import fc from "npm:fast-check@4.10.2";
+import { buildFrame } from "./frame_builder.ts";
+import { FrameParser, type FrameSink } from "./frame_parser.ts";
+import { WebSocketError } from "./errors.ts";
+import { Sender } from "./_sender.ts";
+import { lastText } from "./_last_text.ts";
+
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** What a fatal TextDecoder makes of `bytes`: the string, or 1007. */
+function expected(bytes: Uint8Array): string | 1007 {
+  try {
+    return fatal.decode(bytes);
+  } catch {
+    return 1007;
+  }
+}
+
+/** What the parser makes of `bytes` as one text frame (masked with `key`), fed whole or in two pieces. */
+function parsed(bytes: Uint8Array, key: Uint8Array | false, cut: number): string | 1007 {
+  const frame = buildFrame(1, bytes, { mask: key });
+  const got: string[] = [];
+  const sink: FrameSink = {
+    onMessage: (d) => void got.push(d as string),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  };
+  const parser = new FrameParser(sink, { role: key === false ? "client" : "server" });
+  try {
+    const at = Math.min(cut, frame.length);
+    const used = parser.feed(frame, 0, at);
+    const rest = frame.slice(used);
+    equal(parser.feed(rest), rest.length);
+  } catch (err) {
+    ok(err instanceof WebSocketError, `unexpected ${err}`);
+    equal(err.closeCode, 1007);
+    return 1007;
+  }
+  equal(got.length, 1);
+  return got[0]!;
+}
+
+const CASES: [string, number[]][] = [
+  ["empty", []],
+  ["ASCII", [...new TextEncoder().encode("hello, world")]],
+  ["ASCII with DEL and NUL", [0x7f, 0x00, 0x41]],
+  ["two-byte character", [0x41, 0xc3, 0xa9]],
+  ["three-byte character", [0xe2, 0x82, 0xac]],
+  ["four-byte character", [0xf0, 0x9f, 0x98, 0x80]],
+  ["overlong NUL", [0xc0, 0x80]],
+  ["overlong slash (3 bytes)", [0xe0, 0x80, 0xaf]],
+  ["encoded high surrogate", [0xed, 0xa0, 0x80]],
+  ["encoded low surrogate", [0xed, 0xbf, 0xbf]],
+  ["above U+10FFFF", [0xf4, 0x90, 0x80, 0x80]],
+  ["lone continuation byte", [0x41, 0x80]],
+  ["truncated sequence at the end", [0x41, 0xe2, 0x82]],
+  ["0xFF", [0xff]],
+  ["BOM is kept", [0xef, 0xbb, 0xbf, 0x41]],
+  ["invalid after 127 ASCII bytes", [...new Array(127).fill(0x61), 0xc0]],
+  ["invalid as byte 129", [...new Array(128).fill(0x61), 0xff]],
+  ["200 ASCII bytes", new Array(200).fill(0x62)],
+];
+
+Deno.test("FrameParser.feed() decodes single-frame text as a fatal TextDecoder does", () => {
+  const keys: (Uint8Array | false)[] = [
+    false,
+    new Uint8Array([0, 0, 0, 0]),
+    new Uint8Array([0x37, 0xfa, 0x21, 0x3d]),
+    new Uint8Array([0xff, 0x80, 0x7f, 0x01]),
+  ];
+  for (const [name, list] of CASES) {
+    const bytes = new Uint8Array(list);
+    for (const key of keys) {
+      // Whole (the single-frame fast path) and split at every byte (the fragment path).
+      for (let cut = 0; cut <= bytes.length + 14; cut++) {
+        equal(
+          parsed(bytes, key, cut === 0 ? Infinity : cut),
+          expected(bytes),
+          `${name}, cut ${cut}`,
+        );
+      }
+    }
+  }
+});
+
+/** Bytes that are mostly valid UTF-8, with sometimes a random byte changed. */
+const textish = fc.oneof(
+  fc.uint8Array({ maxLength: 160 }),
+  fc.string({ unit: "grapheme", maxLength: 100 }).map((s) => new TextEncoder().encode(s)),
+  fc.string({ unit: "grapheme-ascii", maxLength: 140 }).map((s) => new TextEncoder().encode(s)),
+  fc.tuple(
+    fc.string({ unit: "grapheme", maxLength: 60 }),
+    fc.nat(),
+    fc.integer({ min: 0x80, max: 0xff }),
+  ).map(([s, at, b]) => {
+    const bytes = new TextEncoder().encode(s);
+    if (bytes.length > 0) bytes[at % bytes.length] = b;
+    return bytes;
+  }),
+);
+
+Deno.test("FrameParser.feed() agrees with TextDecoder on random text, masks and splits", () => {
+  fc.assert(
+    fc.property(
+      textish,
+      fc.uint8Array({ minLength: 4, maxLength: 4 }),
+      fc.nat(),
+      (bytes, key, cut) => {
+        equal(parsed(bytes, key, Infinity), expected(bytes));
+        equal(parsed(bytes, key, cut % (bytes.length + 7)), expected(bytes));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+/** A connection that keeps what is written. */
+class Sink {
+  written: Uint8Array[] = [];
+  write(p: Uint8Array): Promise<number> {
+    this.written.push(p.slice());
+    return Promise.resolve(p.length);
+  }
+}
+
+const senderHost = {
+  writeFailed(err: unknown): void {
+    throw err;
+  },
+  slowConsumer(): void {
+    throw new Error("slow consumer");
+  },
+};
+
+/** The text messages in what `conn` received, parsed as the other side would. */
+function received(conn: Sink, masked: boolean): string[] {
+  const out: string[] = [];
+  const parser = new FrameParser({
+    onMessage: (d) => void out.push(d as string),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  }, { role: masked ? "server" : "client" });
+  for (const p of conn.written) equal(parser.feed(p), p.length);
+  return out;
+}
+
+type Reply = (s: string) => string;
+
+/** Parses `messages` as masked text frames and sends what `reply` makes of each, from onMessage. */
+async function echo(messages: string[], reply: Reply, mask: boolean): Promise<string[]> {
+  const conn = new Sink();
+  const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+    mask,
+    highWaterMark: 1 << 20,
+    closeOnBackpressure: false,
+    deflate: null,
+  });
+  const parser = new FrameParser({
+    onMessage: (d) => void sender.send(reply(d as string)),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  });
+  for (const m of messages) {
+    const frame = buildFrame(1, new TextEncoder().encode(m), { mask: true });
+    equal(parser.feed(frame), frame.length);
+  }
+  await sender.flush();
+  return received(conn, mask);
+}
+
+Deno.test("Sender.send() of the message being delivered sends its bytes", async () => {
+  const replies: [string, Reply][] = [
+    ["the same string", (s) => s],
+    ["a different string of the same length", (s) => [...s].reverse().join("")],
+    ["a copy of the same string", (s) => (" " + s).slice(1)],
+    ["a longer string", (s) => s + s],
+  ];
+  const messages = [
+    "",
+    "a",
+    "hello",
+    "h\u00e9llo w\u00f6rld",
+    "\u{1f600} emoji",
+    "x".repeat(64),
+    "y".repeat(65),
+    "\u00e9".repeat(300),
+  ];
+  for (const [name, reply] of replies) {
+    for (const mask of [false, true]) {
+      deepEqual(await echo(messages, reply, mask), messages.map(reply), `${name}, mask ${mask}`);
+    }
+  }
+});
+
+Deno.test("Sender.send() after onMessage returned encodes the string itself", async () => {
+  const conn = new Sink();
+  const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+    mask: false,
+    highWaterMark: 1 << 20,
+    closeOnBackpressure: false,
+    deflate: null,
+  });
+  const kept: string[] = [];
+  const parser = new FrameParser({
+    onMessage: (d) => void kept.push(d as string),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  });
+  const buf = buildFrame(1, new TextEncoder().encode("first"), { mask: true });
+  parser.feed(buf);
+  equal(lastText.text, null);
+  buf.fill(0x21); // the read buffer is reused: its old bytes are gone
+  sender.send(kept[0]!);
+  await sender.flush();
+  deepEqual(received(conn, false), ["first"]);
+});
+
+Deno.test("Sender.send() echoes random text as TextEncoder encodes it", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.string({ unit: "grapheme", maxLength: 80 }), { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      async (messages, mask) => {
+        deepEqual(await echo(messages, (s) => s, mask), messages);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+/** What the parser with `textBytes` makes of `bytes` as one text frame: the bytes it lends, or 1007. */
+function lent(bytes: Uint8Array, key: Uint8Array | false, cut: number): number[] | 1007 {
+  const frame = buildFrame(1, bytes, { mask: key });
+  const got: number[][] = [];
+  const sink: FrameSink = {
+    onMessage: () => {
+      throw new Error("text went to onMessage");
+    },
+    onText: (b) => {
+      equal(lastText.bytes, b);
+      got.push([...b]);
+    },
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  };
+  const parser = new FrameParser(sink, {
+    role: key === false ? "client" : "server",
+    textBytes: true,
+  });
+  try {
+    const used = parser.feed(frame, 0, Math.min(cut, frame.length));
+    const rest = frame.slice(used);
+    equal(parser.feed(rest), rest.length);
+  } catch (err) {
+    ok(err instanceof WebSocketError, `unexpected ${err}`);
+    equal(err.closeCode, 1007);
+    return 1007;
+  }
+  equal(got.length, 1);
+  equal(lastText.bytes, null);
+  return got[0]!;
+}
+
+function expectedBytes(bytes: Uint8Array): number[] | 1007 {
+  return expected(bytes) === 1007 ? 1007 : [...bytes];
+}
+
+Deno.test("FrameParser.feed() with textBytes lends text as bytes exactly when TextDecoder accepts them", () => {
+  for (const [name, list] of CASES) {
+    const bytes = new Uint8Array(list);
+    for (const key of [false, new Uint8Array([0x37, 0xfa, 0x21, 0x3d])] as const) {
+      for (let cut = 0; cut <= bytes.length + 14; cut++) {
+        deepEqual(
+          lent(bytes, key, cut === 0 ? Infinity : cut),
+          expectedBytes(bytes),
+          `${name}, cut ${cut}`,
+        );
+      }
+    }
+  }
+  fc.assert(
+    fc.property(
+      textish,
+      fc.uint8Array({ minLength: 4, maxLength: 4 }),
+      fc.nat(),
+      (bytes, key, cut) => {
+        deepEqual(lent(bytes, key, Infinity), expectedBytes(bytes));
+        deepEqual(lent(bytes, key, cut % (bytes.length + 7)), expectedBytes(bytes));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("FrameParser() with textBytes needs sink.onText", () => {
+  const sink: FrameSink = { onMessage() {}, onPing() {}, onPong() {}, onClose() {} };
+  try {
+    new FrameParser(sink, { textBytes: true });
+    ok(false, "no error");
+  } catch (err) {
+    ok(err instanceof TypeError);
+  }
+});
+
+Deno.test("Sender.sendText() sends valid UTF-8 as text and refuses anything else", async () => {
+  const table: [string, number[], boolean][] = [
+    ["ASCII", [0x68, 0x69], true],
+    ["empty", [], true],
+    ["two-byte character", [0xc3, 0xa9], true],
+    ["overlong", [0xc0, 0xaf], false],
+    ["encoded surrogate", [0xed, 0xa0, 0x80], false],
+    ["truncated", [0xe2, 0x82], false],
+  ];
+  for (const [name, list, valid] of table) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    const bytes = new Uint8Array(list);
+    try {
+      await sender.sendText(bytes);
+      ok(valid, `${name}: sent`);
+      deepEqual(received(conn, false), [new TextDecoder().decode(bytes)], name);
+    } catch (err) {
+      ok(!valid && err instanceof TypeError, `${name}: ${err}`);
+      equal(conn.written.length, 0, name);
+    }
+  }
+});
+
+Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or not", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.string({ unit: "grapheme", maxLength: 200 }), { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      async (messages, mask) => {
+        const conn = new Sink();
+        const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+          mask,
+          highWaterMark: 1 << 20,
+          closeOnBackpressure: false,
+          deflate: null,
+        });
+        const parser = new FrameParser({
+          onMessage() {},
+          onText: (b) => void sender.sendText(b),
+          onPing() {},
+          onPong() {},
+          onClose() {},
+        }, { textBytes: true });
+        for (const m of messages) {
+          const frame = buildFrame(1, new TextEncoder().encode(m), { mask: true });
+          equal(parser.feed(frame), frame.length);
+        }
+        await sender.flush();
+        deepEqual(received(conn, mask), messages);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
