@@ -39,8 +39,11 @@ const F_HALF_CLOSED = 16;
 const F_TCP_CLOSED = 32;
 /** Binary messages go to the handler as the parser made them (shared views). */
 const F_BORROW = 64;
+/** Above the high-water mark `send()` fails the connection (backpressure "close"). */
+const F_CLOSE_ON_BP = 128;
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SHUTDOWN_CODE = 1001;
 const SHUTDOWN_REASON = new TextEncoder().encode("server shutting down");
@@ -50,15 +53,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     typeof (v as PromiseLike<unknown>).then === "function";
 }
 
-/** One session's state, close handshake and handler dispatch. */
+/**
+ * One session's state, close handshake and handler dispatch.
+ *
+ * What an idle session does not use is made on first use: the sender (and
+ * its write buffer) with the first frame to send, the `done` promise when
+ * someone asks for it (a server hands its own in with `useDone()`).
+ */
 export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
   readonly receiver: Receiver;
-  readonly sender: Sender;
   readonly keepalive: Keepalive;
   /** The queue of a session without a handler (`for await`). */
   readonly queue: MessageQueue | null;
-  /** Settles once the session ended and TCP is closed; never rejects. */
-  readonly done: Promise<void>;
   readonly protocol: string;
   readonly extensions: string;
   state: ReadyState = ReadyState.Connecting;
@@ -69,7 +75,11 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   #conn: Deno.Conn;
   /** Booleans, as F_* bits. */
   #flags = 0;
-  #resolveDone: () => void;
+  #sender: Sender | null = null;
+  /** The sender's high-water mark, until the sender is made. */
+  #hwm: number;
+  #done: Promise<void> | null = null;
+  #resolveDone: (() => void) | null = null;
   /** The negotiated permessage-deflate context, if any. */
   #deflate: PerMessageDeflate | null;
   /** Largest message after inflating. */
@@ -100,12 +110,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       closeTimeout: nonNegative("closeTimeout", options.closeTimeout, 5000),
       deadlines: options.deadlines,
     });
-    this.sender = new Sender(conn, this, {
-      mask: role === "client",
-      highWaterMark: nonNegative("highWaterMark", options.highWaterMark, 1048576),
-      closeOnBackpressure: options.backpressure === "close",
-      deflate: this.#deflate,
-    });
+    this.#hwm = nonNegative("highWaterMark", options.highWaterMark, 1048576);
+    if (options.backpressure === "close") this.#flags |= F_CLOSE_ON_BP;
     const receiverOptions: ReceiverOptions = {
       role,
       compressed: this.#deflate !== null,
@@ -119,9 +125,57 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (options.maxFragments !== undefined) receiverOptions.maxFragments = options.maxFragments;
     this.receiver = new Receiver(conn, buffered, this, receiverOptions);
     this.queue = handler === null ? new MessageQueue(this) : null;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.done = promise;
+  }
+
+  /** Settles once the session ended and TCP is closed; never rejects. */
+  get done(): Promise<void> {
+    if (this.#done === null) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#done = promise;
+      this.#resolveDone = resolve;
+    }
+    return this.#done;
+  }
+
+  /**
+   * Makes `promise` the session's `done`, settled with `resolve` when the
+   * session ends: the server's handle for the connection and the session
+   * then share one promise. Ignored once `done` exists.
+   */
+  useDone(promise: Promise<void>, resolve: () => void): void {
+    if (this.#done !== null) return;
+    this.#done = promise;
     this.#resolveDone = resolve;
+  }
+
+  /** The sender, made on first use (an idle session has none, nor a write buffer). */
+  get sender(): Sender {
+    return this.#sender ?? this.#newSender();
+  }
+
+  #newSender(): Sender {
+    const f = this.#flags;
+    const sender = new Sender(this.#conn, this, {
+      mask: (f & F_CLIENT) !== 0,
+      highWaterMark: this.#hwm,
+      closeOnBackpressure: (f & F_CLOSE_ON_BP) !== 0,
+      deflate: this.#deflate,
+    });
+    if ((f & F_TCP_CLOSED) !== 0) sender.closed = true;
+    this.#sender = sender;
+    return sender;
+  }
+
+  /** Whether no more frames may be sent (see `Sender.closed`), without making a sender. */
+  get #senderClosed(): boolean {
+    const s = this.#sender;
+    return s !== null ? s.closed : (this.#flags & F_TCP_CLOSED) !== 0;
+  }
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get buffered(): number {
+    const s = this.#sender;
+    return s === null ? 0 : s.buffered;
   }
 
   /** Whether `run()` was called. */
@@ -135,7 +189,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   run(): void {
     if ((this.#flags & F_STARTED) !== 0) return;
     this.#flags |= F_STARTED;
-    const closing = this.sender.closed;
+    const closing = this.#senderClosed;
     this.state = closing ? ReadyState.Closing : ReadyState.Open;
     this.keepalive.start(closing);
     const handler = this.#handler;
@@ -174,7 +228,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.sender.flush();
       this.receiver.resume();
     }
-    return (this.#flags & F_STARTED) !== 0 ? this.done : this.sender.flush();
+    if ((this.#flags & F_STARTED) !== 0) return this.done;
+    return this.#sender === null ? RESOLVED : this.#sender.flush();
   }
 
   /** Graceful server shutdown: close 1001, started if it was not. Never throws. */
@@ -205,8 +260,9 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       return false;
     }
     if ((f & (F_CLOSE_RECV | F_FAILED)) !== 0) {
-      if (this.sender.pending) {
-        this.receiver.wait(this.sender.flush());
+      const sender = this.#sender;
+      if (sender !== null && sender.pending) {
+        this.receiver.wait(sender.flush());
         return false;
       }
       if ((f & F_FAILED) !== 0) {
@@ -227,8 +283,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
         this.#end(); // The server closes TCP first (RFC 6455 section 7.1.1).
         return false;
       }
-    } else if (this.sender.full) {
-      this.receiver.wait(this.sender.flush());
+    } else if (this.#sender !== null && this.#sender.full) {
+      this.receiver.wait(this.#sender.flush());
       return false;
     } else if (this.queue !== null && this.queue.full) {
       this.receiver.pause();
@@ -250,7 +306,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.reason = "";
     }
     if (this.state === ReadyState.Open) this.state = ReadyState.Closing;
-    if (!this.sender.closed && isValidCloseCode(err.closeCode)) {
+    if (!this.#senderClosed && isValidCloseCode(err.closeCode)) {
       this.sender.close(err.closeCode, EMPTY);
       this.sender.flush();
     }
@@ -275,7 +331,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   }
 
   inPass(active: boolean): void {
-    this.sender.batch(active);
+    if (active) this.sender.batch(true);
+    else if (this.#sender !== null) this.#sender.batch(false);
   }
 
   /** An unexpected error in the loop (a read error, most likely): report and end. */
@@ -310,7 +367,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.state = ReadyState.Closed;
       this.keepalive.stop();
       this.#closeConn();
-      const flushing = this.sender.dispose();
+      const flushing = this.#sender === null ? null : this.#sender.dispose();
       if (flushing !== null) await flushing;
       // Nothing is pending in zlib (its calls are synchronous): free both contexts.
       this.#deflate?.close();
@@ -324,14 +381,15 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
         }
       }
     } finally {
-      this.#resolveDone();
+      if (this.#resolveDone !== null) this.#resolveDone();
+      else this.#done = RESOLVED;
     }
   }
 
   #closeConn(): void {
     if ((this.#flags & F_TCP_CLOSED) !== 0) return;
     this.#flags |= F_TCP_CLOSED;
-    this.sender.closed = true;
+    if (this.#sender !== null) this.#sender.closed = true;
     try {
       this.#conn.close();
     } catch {
@@ -449,7 +507,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   }
 
   idlePing(): boolean {
-    if (this.sender.closed || (this.#flags & F_FAILED) !== 0) return false;
+    if (this.#senderClosed || (this.#flags & F_FAILED) !== 0) return false;
     this.sender.control(0x89, EMPTY);
     return true;
   }

@@ -28,6 +28,7 @@ import type { WebSocketSession, WebSocketSessionOptions } from "./session.ts";
 import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
+import { sessionAccess } from "./_session_access.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions
@@ -109,25 +110,51 @@ class StandaloneRequest implements UpgradeRequest {
   }
 }
 
-/** One connection: the handshake, then the session. */
+/**
+ * One connection: the handshake, then the session. The session settles
+ * this handle's `done` itself: one promise per connection, no chain of
+ * promises waiting on each other while it idles.
+ */
 class StandaloneConnection<T> implements ConnectionHandle {
   readonly done: Promise<void>;
   #session: WebSocketSession<T> | null = null;
   #conn: Deno.Conn;
+  /** Settles `done` until the handshake ends (then the session does). */
+  #settle: PromiseWithResolvers<void> | null;
   #shuttingDown = false;
 
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
     this.#conn = conn;
-    // The handshake runs in its own frame so that none of its garbage (head
-    // bytes, header strings) stays reachable while the session idles; the
-    // continuation is a module function, so a connection holds no closure.
-    this.done = acceptor.handshake(conn, this).then(runSession);
+    const settle = Promise.withResolvers<void>();
+    this.done = settle.promise;
+    this.#settle = settle;
+    this.#begin(acceptor, conn);
   }
 
-  /** The handshake succeeded: this connection's handle is now the session. */
-  attach(session: WebSocketSession<T>): void {
+  /**
+   * The handshake, in frames of its own so that none of its garbage (head
+   * bytes, header strings) stays reachable while the session idles; then
+   * the session, given `done` to settle. Never rejects.
+   */
+  async #begin(acceptor: Acceptor<T>, conn: Deno.Conn): Promise<void> {
+    const settle = this.#settle!;
+    this.#settle = null;
+    let session: WebSocketSession<T> | null;
+    try {
+      session = await acceptor.handshake(conn);
+    } catch (err) {
+      settle.reject(err);
+      return;
+    }
+    if (session === null) {
+      settle.resolve();
+      return;
+    }
+    // The handshake succeeded: this connection's handle is now the session.
+    sessionAccess.useDone(session, settle.promise, settle.resolve);
     this.#session = session;
     if (this.#shuttingDown) session.shutdown();
+    session.run();
   }
 
   shutdown(): void {
@@ -135,10 +162,6 @@ class StandaloneConnection<T> implements ConnectionHandle {
     if (this.#session !== null) this.#session.shutdown();
     else closeQuietly(this.#conn); // Still in the handshake.
   }
-}
-
-function runSession<T>(session: WebSocketSession<T> | null): Promise<void> | undefined {
-  return session?.run();
 }
 
 function noop(): void {}
@@ -180,10 +203,7 @@ class Acceptor<T> implements ConnectionHandler {
   }
 
   /** Reads and parses the request head, then answers it. */
-  async handshake(
-    conn: Deno.Conn,
-    slot: StandaloneConnection<T>,
-  ): Promise<WebSocketSession<T> | null> {
+  async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
     const reader = new BufReader(conn, {
       initialSize: Math.min(1024, this.maxHeadSize),
       maxReadSize: this.maxHeadSize,
@@ -217,9 +237,7 @@ class Acceptor<T> implements ConnectionHandler {
     }
     const { buffered } = reader.detach();
     const request = new StandaloneRequest(parser.head, conn.remoteAddr);
-    const session = await answerHandshake(conn, request, buffered, this.handler, this.answer);
-    if (session !== null) slot.attach(session);
-    return session;
+    return await answerHandshake(conn, request, buffered, this.handler, this.answer);
   }
 }
 
