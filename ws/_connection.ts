@@ -12,9 +12,13 @@ import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
-import { Receiver, type ReceiverHost, type ReceiverOptions } from "./_receiver.ts";
+import { Receiver, type ReceiverHost } from "./_receiver.ts";
 import { Sender, type SenderHost } from "./_sender.ts";
-import { nonNegative, readBufferSize, type WebSocketSessionOptions } from "./_session_options.ts";
+import {
+  type SessionConfig,
+  sessionConfig,
+  type WebSocketSessionOptions,
+} from "./_session_options.ts";
 
 /**
  * The handler as the connection calls it, `S` being the public session
@@ -76,14 +80,12 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   /** Booleans, as F_* bits. */
   #flags = 0;
   #sender: Sender | null = null;
-  /** The sender's high-water mark, until the sender is made. */
-  #hwm: number;
+  /** The checked options, shared with the other sessions made with the same options. */
+  #config: SessionConfig;
   #done: Promise<void> | null = null;
   #resolveDone: (() => void) | null = null;
   /** The negotiated permessage-deflate context, if any. */
   #deflate: PerMessageDeflate | null;
-  /** Largest message after inflating. */
-  #maxMessage: number;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -94,36 +96,24 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     handler: SessionHandler<S> | null,
     options: WebSocketSessionOptions,
   ) {
+    const config = sessionConfig(options);
+    this.#config = config;
     this.#session = session;
     this.#conn = conn;
     this.#handler = handler;
-    const role = options.role ?? "server";
-    if (role === "client") this.#flags |= F_CLIENT;
-    if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
+    if (config.client) this.#flags |= F_CLIENT;
+    if (config.borrowMessages && handler !== null) this.#flags |= F_BORROW;
+    if (config.closeOnBackpressure) this.#flags |= F_CLOSE_ON_BP;
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensions ?? "";
     this.#deflate = options.deflate ?? null;
-    this.#maxMessage = nonNegative("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
-    this.keepalive = new Keepalive(this, {
-      idleTimeout: nonNegative("idleTimeout", options.idleTimeout, 60000),
-      pongTimeout: nonNegative("pongTimeout", options.pongTimeout, 30000),
-      closeTimeout: nonNegative("closeTimeout", options.closeTimeout, 5000),
-      deadlines: options.deadlines,
-    });
-    this.#hwm = nonNegative("highWaterMark", options.highWaterMark, 1048576);
-    if (options.backpressure === "close") this.#flags |= F_CLOSE_ON_BP;
-    const receiverOptions: ReceiverOptions = {
-      role,
-      compressed: this.#deflate !== null,
-      reuseBuffer: (this.#flags & F_BORROW) !== 0,
-      readBufferSize: readBufferSize(options.readBufferSize),
-    };
-    if (options.maxMessageSize !== undefined) {
-      receiverOptions.maxMessageSize = options.maxMessageSize;
-    }
-    if (options.maxFrameSize !== undefined) receiverOptions.maxFrameSize = options.maxFrameSize;
-    if (options.maxFragments !== undefined) receiverOptions.maxFragments = options.maxFragments;
-    this.receiver = new Receiver(conn, buffered, this, receiverOptions);
+    this.keepalive = new Keepalive(this, config.keepalive);
+    this.receiver = new Receiver(
+      conn,
+      buffered,
+      this,
+      handler === null ? config.queueReceiver : config.receiver,
+    );
     this.queue = handler === null ? new MessageQueue(this) : null;
   }
 
@@ -157,7 +147,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     const f = this.#flags;
     const sender = new Sender(this.#conn, this, {
       mask: (f & F_CLIENT) !== 0,
-      highWaterMark: this.#hwm,
+      highWaterMark: this.#config.highWaterMark,
       closeOnBackpressure: (f & F_CLOSE_ON_BP) !== 0,
       deflate: this.#deflate,
     });
@@ -407,11 +397,12 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
    */
   onCompressedMessage(text: boolean, payload: Uint8Array): void {
     if ((this.#flags & F_FAILED) !== 0) return;
-    const out = this.#deflate!.decompress(payload, this.#maxMessage);
+    const maxMessage = this.#config.maxMessage;
+    const out = this.#deflate!.decompress(payload, maxMessage);
     if (!(out instanceof Uint8Array)) {
       this.fail(
         out.kind === "too-big"
-          ? protocolError(ErrorCode.MessageTooBig, `inflated past ${this.#maxMessage} bytes`)
+          ? protocolError(ErrorCode.MessageTooBig, `inflated past ${maxMessage} bytes`)
           : protocolError(ErrorCode.InvalidCompressedData, out.reason),
       );
       return;
