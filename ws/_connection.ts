@@ -1,7 +1,8 @@
 // The state machine behind a WebSocketSession: the connection state, the
 // opening (onOpen), handler dispatch, the close handshake, failure and the
-// end. It composes the receiver, the sender, the keepalive timers and (with
-// no handler) the message queue, and is the host each of them reports to
+// end. It is its own keepalive timers (a Keepalive subclass: one object
+// per session, not two), composes the receiver, the sender and (with no
+// handler) the message queue, and is the host each of them reports to
 // (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
 // KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
 // in a private field: nothing here is part of the package's API.
@@ -64,9 +65,9 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * its write buffer) with the first frame to send, the `done` promise when
  * someone asks for it (a server hands its own in with `useDone()`).
  */
-export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
+export class Connection<S> extends Keepalive
+  implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
   readonly receiver: Receiver;
-  readonly keepalive: Keepalive;
   /** The queue of a session without a handler (`for await`). */
   readonly queue: MessageQueue | null;
   readonly protocol: string;
@@ -97,6 +98,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     options: WebSocketSessionOptions,
   ) {
     const config = sessionConfig(options);
+    super(null, config.keepalive);
     this.#config = config;
     this.#session = session;
     this.#conn = conn;
@@ -107,7 +109,6 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensions ?? "";
     this.#deflate = options.deflate ?? null;
-    this.keepalive = new Keepalive(this, config.keepalive);
     this.receiver = new Receiver(
       conn,
       buffered,
@@ -181,7 +182,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     this.#flags |= F_STARTED;
     const closing = this.#senderClosed;
     this.state = closing ? ReadyState.Closing : ReadyState.Open;
-    this.keepalive.start(closing);
+    this.start(closing);
     const handler = this.#handler;
     if (handler !== null && handler.onOpen !== undefined) {
       try {
@@ -214,7 +215,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (!this.sender.closed) {
       this.sender.close(code, reason);
       if (this.state !== ReadyState.Closed) this.state = ReadyState.Closing;
-      this.keepalive.closing();
+      this.closing();
       this.sender.flush();
       this.receiver.resume();
     }
@@ -239,7 +240,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (!this.sender.closed) this.sender.close(code, EMPTY);
     // A server closes TCP once the echo is flushed; a client waits for the
     // server to close, at most closeTimeout.
-    this.keepalive.closing();
+    this.closing();
   }
 
   /** What the read loop does next (see ReceiverHost.beforeRead). */
@@ -304,7 +305,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.#closeConn();
       return;
     }
-    this.keepalive.failing();
+    this.failing();
     this.receiver.resume();
   }
 
@@ -355,7 +356,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   async #finish(): Promise<void> {
     try {
       this.state = ReadyState.Closed;
-      this.keepalive.stop();
+      this.stop();
       this.#closeConn();
       const flushing = this.#sender === null ? null : this.#sender.dispose();
       if (flushing !== null) await flushing;

@@ -44,8 +44,12 @@ export class Keepalive implements Expirable {
   #deadlines: Deadlines | null = null;
   #timer = T_NONE;
 
-  constructor(host: KeepaliveHost, options: KeepaliveOptions) {
-    this.#host = host;
+  /**
+   * @param host Told when a timer fires; `null` when the host is a subclass
+   * (the session's Connection is one: one object per session, not two).
+   */
+  constructor(host: KeepaliveHost | null, options: KeepaliveOptions) {
+    this.#host = host ?? (this as unknown as KeepaliveHost);
     this.#o = options;
   }
 

@@ -24,7 +24,7 @@ import {
   type UpgradeRequest,
   type WebSocketServerHandler,
 } from "./handshake.ts";
-import type { WebSocketSession, WebSocketSessionOptions } from "./session.ts";
+import { WebSocketSession, type WebSocketSessionOptions } from "./session.ts";
 import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
@@ -117,50 +117,35 @@ class StandaloneRequest implements UpgradeRequest {
  */
 class StandaloneConnection<T> implements ConnectionHandle {
   readonly done: Promise<void>;
-  #session: WebSocketSession<T> | null = null;
-  #conn: Deno.Conn;
-  /** Settles `done` until the handshake ends (then the session does). */
-  #settle: PromiseWithResolvers<void> | null;
+  /** The connection during the handshake, then the session. */
+  #peer: Deno.Conn | WebSocketSession<T>;
   #shuttingDown = false;
 
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
-    this.#conn = conn;
+    this.#peer = conn;
     const settle = Promise.withResolvers<void>();
     this.done = settle.promise;
-    this.#settle = settle;
-    this.#begin(acceptor, conn);
+    // The handshake runs in its own frame so that none of its garbage (head
+    // bytes, header strings) stays reachable while the session idles.
+    acceptor.handshake(conn, this, settle);
   }
 
   /**
-   * The handshake, in frames of its own so that none of its garbage (head
-   * bytes, header strings) stays reachable while the session idles; then
-   * the session, given `done` to settle. Never rejects.
+   * The handshake succeeded: this connection's handle is now the session,
+   * which settles `done` when it ends.
    */
-  async #begin(acceptor: Acceptor<T>, conn: Deno.Conn): Promise<void> {
-    const settle = this.#settle!;
-    this.#settle = null;
-    let session: WebSocketSession<T> | null;
-    try {
-      session = await acceptor.handshake(conn);
-    } catch (err) {
-      settle.reject(err);
-      return;
-    }
-    if (session === null) {
-      settle.resolve();
-      return;
-    }
-    // The handshake succeeded: this connection's handle is now the session.
+  attach(session: WebSocketSession<T>, settle: PromiseWithResolvers<void>): void {
     sessionAccess.useDone(session, settle.promise, settle.resolve);
-    this.#session = session;
+    this.#peer = session;
     if (this.#shuttingDown) session.shutdown();
     session.run();
   }
 
   shutdown(): void {
     this.#shuttingDown = true;
-    if (this.#session !== null) this.#session.shutdown();
-    else closeQuietly(this.#conn); // Still in the handshake.
+    const peer = this.#peer;
+    if (peer instanceof WebSocketSession) peer.shutdown();
+    else closeQuietly(peer); // Still in the handshake.
   }
 }
 
@@ -202,42 +187,58 @@ class Acceptor<T> implements ConnectionHandler {
     return new StandaloneConnection(this, conn);
   }
 
-  /** Reads and parses the request head, then answers it. */
-  async handshake(conn: Deno.Conn): Promise<WebSocketSession<T> | null> {
-    const reader = new BufReader(conn, {
-      initialSize: Math.min(1024, this.maxHeadSize),
-      maxReadSize: this.maxHeadSize,
-    });
-    const parser = new RequestParser({
-      maxHeadSize: this.maxHeadSize,
-      maxRequestLineLength: this.maxRequestLineLength,
-    });
-    const timer = new HandshakeTimer(conn);
-    const deadlines = this.deadlines;
-    deadlines?.arm(timer, this.handshakeTimeout);
+  /**
+   * Reads and parses the request head, answers it, and attaches the session
+   * to `slot`; settles `done` (`settle`) itself when there is none. Never
+   * rejects: an unexpected error rejects `done`.
+   */
+  async handshake(
+    conn: Deno.Conn,
+    slot: StandaloneConnection<T>,
+    settle: PromiseWithResolvers<void>,
+  ): Promise<void> {
     try {
-      while (parser.head === null) {
-        if (reader.buffered > 0) {
-          reader.consume(parser.feed(reader.peek()));
-          if (parser.head !== null) break;
+      const reader = new BufReader(conn, {
+        initialSize: Math.min(1024, this.maxHeadSize),
+        maxReadSize: this.maxHeadSize,
+      });
+      const parser = new RequestParser({
+        maxHeadSize: this.maxHeadSize,
+        maxRequestLineLength: this.maxRequestLineLength,
+      });
+      const timer = new HandshakeTimer(conn);
+      const deadlines = this.deadlines;
+      deadlines?.arm(timer, this.handshakeTimeout);
+      try {
+        while (parser.head === null) {
+          if (reader.buffered > 0) {
+            reader.consume(parser.feed(reader.peek()));
+            if (parser.head !== null) break;
+          }
+          if ((await reader.fill()) === null) {
+            if (parser.head === null) closeQuietly(conn);
+            settle.resolve();
+            return;
+          }
         }
-        if ((await reader.fill()) === null) {
-          if (parser.head === null) closeQuietly(conn);
-          return null;
+      } catch (err) {
+        if (err instanceof HttpError && !timer.expired) {
+          await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
         }
+        closeQuietly(conn);
+        settle.resolve();
+        return;
+      } finally {
+        deadlines?.disarm(timer);
       }
+      const { buffered } = reader.detach();
+      const request = new StandaloneRequest(parser.head, conn.remoteAddr);
+      const session = await answerHandshake(conn, request, buffered, this.handler, this.answer);
+      if (session === null) settle.resolve();
+      else slot.attach(session, settle);
     } catch (err) {
-      if (err instanceof HttpError && !timer.expired) {
-        await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
-      }
-      closeQuietly(conn);
-      return null;
-    } finally {
-      deadlines?.disarm(timer);
+      settle.reject(err);
     }
-    const { buffered } = reader.detach();
-    const request = new StandaloneRequest(parser.head, conn.remoteAddr);
-    return await answerHandshake(conn, request, buffered, this.handler, this.answer);
   }
 }
 
