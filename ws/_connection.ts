@@ -11,7 +11,6 @@ import { isValidCloseCode } from "./close_code.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
-import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
 import { Receiver, type ReceiverHost } from "./_receiver.ts";
 import { Sender, type SenderHost } from "./_sender.ts";
@@ -70,8 +69,6 @@ export class Connection<S> extends Keepalive
   readonly receiver: Receiver;
   /** The queue of a session without a handler (`for await`). */
   readonly queue: MessageQueue | null;
-  readonly protocol: string;
-  readonly extensions: string;
   state: ReadyState = ReadyState.Connecting;
   code = 1006;
   reason = "";
@@ -85,8 +82,6 @@ export class Connection<S> extends Keepalive
   #config: SessionConfig;
   #done: Promise<void> | null = null;
   #resolveDone: (() => void) | null = null;
-  /** The negotiated permessage-deflate context, if any. */
-  #deflate: PerMessageDeflate | null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -106,9 +101,6 @@ export class Connection<S> extends Keepalive
     if (config.client) this.#flags |= F_CLIENT;
     if (config.borrowMessages && handler !== null) this.#flags |= F_BORROW;
     if (config.closeOnBackpressure) this.#flags |= F_CLOSE_ON_BP;
-    this.protocol = options.protocol ?? "";
-    this.extensions = options.extensions ?? "";
-    this.#deflate = options.deflate ?? null;
     this.receiver = new Receiver(
       conn,
       buffered,
@@ -139,6 +131,16 @@ export class Connection<S> extends Keepalive
     this.#resolveDone = resolve;
   }
 
+  /** The subprotocol agreed in the handshake, or `""`. */
+  get protocol(): string {
+    return this.#config.protocol;
+  }
+
+  /** The extensions agreed in the handshake, or `""`. */
+  get extensions(): string {
+    return this.#config.extensions;
+  }
+
   /** The sender, made on first use (an idle session has none, nor a write buffer). */
   get sender(): Sender {
     return this.#sender ?? this.#newSender();
@@ -150,7 +152,7 @@ export class Connection<S> extends Keepalive
       mask: (f & F_CLIENT) !== 0,
       highWaterMark: this.#config.highWaterMark,
       closeOnBackpressure: (f & F_CLOSE_ON_BP) !== 0,
-      deflate: this.#deflate,
+      deflate: this.#config.deflate,
     });
     if ((f & F_TCP_CLOSED) !== 0) sender.closed = true;
     this.#sender = sender;
@@ -361,7 +363,7 @@ export class Connection<S> extends Keepalive
       const flushing = this.#sender === null ? null : this.#sender.dispose();
       if (flushing !== null) await flushing;
       // Nothing is pending in zlib (its calls are synchronous): free both contexts.
-      this.#deflate?.close();
+      this.#config.deflate?.close();
       if (this.queue !== null) this.queue.end();
       const handler = this.#handler;
       if (handler !== null && handler.onClose !== undefined) {
@@ -399,7 +401,7 @@ export class Connection<S> extends Keepalive
   onCompressedMessage(text: boolean, payload: Uint8Array): void {
     if ((this.#flags & F_FAILED) !== 0) return;
     const maxMessage = this.#config.maxMessage;
-    const out = this.#deflate!.decompress(payload, maxMessage);
+    const out = this.#config.deflate!.decompress(payload, maxMessage);
     if (!(out instanceof Uint8Array)) {
       this.fail(
         out.kind === "too-big"

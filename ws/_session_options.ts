@@ -211,6 +211,15 @@ export interface SessionConfig {
   /** Largest message after inflating. */
   readonly maxMessage: number;
   readonly keepalive: KeepaliveOptions;
+  /** The subprotocol agreed in the handshake, or `""`. */
+  readonly protocol: string;
+  /** The extensions agreed in the handshake, or `""`. */
+  readonly extensions: string;
+  /**
+   * The negotiated permessage-deflate context (a handshake that negotiates
+   * one passes options of its own: the context is per connection).
+   */
+  readonly deflate: PerMessageDeflate | null;
   /** The receiver's options for a session with a handler. */
   readonly receiver: ReceiverOptions;
   /** The receiver's options for a session without one (it never lends messages). */
@@ -243,12 +252,16 @@ export function sessionConfig(options: WebSocketSessionOptions): SessionConfig {
   const highWaterMark = nonNegative("highWaterMark", options.highWaterMark, 1048576);
   const readSize = readBufferSize(options.readBufferSize);
   const role = options.role ?? "server";
-  const compressed = options.deflate !== undefined && options.deflate !== null;
+  const deflate = options.deflate ?? null;
+  const compressed = deflate !== null;
+  const protocol = options.protocol ?? "";
+  const extensions = options.extensions ?? "";
   const borrowMessages = options.borrowMessages === true;
   const closeOnBackpressure = options.backpressure === "close";
   const c = configs.get(options);
   if (
     c !== undefined && c.maxMessage === maxMessage && c.highWaterMark === highWaterMark &&
+    c.deflate === deflate && c.protocol === protocol && c.extensions === extensions &&
     c.keepalive.idleTimeout === idleTimeout && c.keepalive.pongTimeout === pongTimeout &&
     c.keepalive.closeTimeout === closeTimeout && c.keepalive.deadlines === options.deadlines &&
     c.receiver.readBufferSize === readSize && c.receiver.role === role &&
@@ -278,6 +291,9 @@ export function sessionConfig(options: WebSocketSessionOptions): SessionConfig {
     highWaterMark,
     maxMessage,
     keepalive: { idleTimeout, pongTimeout, closeTimeout, deadlines: options.deadlines },
+    protocol,
+    extensions,
+    deflate,
     receiver,
     queueReceiver: receiver.reuseBuffer ? { ...receiver, reuseBuffer: false } : receiver,
   };
