@@ -1,5 +1,4 @@
 import {
-  BufReader,
   closeQuietly,
   type ConnectionHandle,
   type ConnectionHandler,
@@ -151,6 +150,11 @@ class StandaloneConnection<T> implements ConnectionHandle {
 
 function noop(): void {}
 
+/** The first read of a handshake (a larger head takes more reads). */
+const HEAD_READ = 1024;
+/** Request parsers kept for the next handshakes. */
+const PARSER_POOL = 16;
+
 /** The per-connection half of the server (not public: it implements core's interface). */
 class Acceptor<T> implements ConnectionHandler {
   readonly handler: WebSocketServerHandler<T>;
@@ -159,6 +163,9 @@ class Acceptor<T> implements ConnectionHandler {
   readonly maxRequestLineLength: number;
   readonly handshakeTimeout: number;
   deadlines: Deadlines | null = null;
+  readonly #parserOptions: { maxHeadSize: number; maxRequestLineLength: number };
+  /** Parsers of finished handshakes (reset), reused: fewer objects per handshake. */
+  readonly #parsers: RequestParser[] = [];
 
   constructor(handler: WebSocketServerHandler<T>, options: WebSocketServerOptions) {
     this.handler = handler;
@@ -175,6 +182,10 @@ class Acceptor<T> implements ConnectionHandler {
       options.handshakeTimeout,
       10000,
     );
+    this.#parserOptions = {
+      maxHeadSize: this.maxHeadSize,
+      maxRequestLineLength: this.maxRequestLineLength,
+    };
     this.answer = {
       protocols: options.protocols ?? [],
       session: sessionOptionsFrom(options, "server"),
@@ -198,29 +209,25 @@ class Acceptor<T> implements ConnectionHandler {
     settle: PromiseWithResolvers<void>,
   ): Promise<void> {
     try {
-      const reader = new BufReader(conn, {
-        initialSize: Math.min(1024, this.maxHeadSize),
-        maxReadSize: this.maxHeadSize,
-      });
-      const parser = new RequestParser({
-        maxHeadSize: this.maxHeadSize,
-        maxRequestLineLength: this.maxRequestLineLength,
-      });
+      // Reads straight into one buffer: the parser keeps what a partial head
+      // needs (no buffered reader, no async layer of its own).
+      const buf = new Uint8Array(Math.min(HEAD_READ, this.maxHeadSize));
+      const parser = this.#parsers.pop() ?? new RequestParser(this.#parserOptions);
       const timer = new HandshakeTimer(conn);
       const deadlines = this.deadlines;
       deadlines?.arm(timer, this.handshakeTimeout);
+      let n: number | null;
+      let used: number;
       try {
-        while (parser.head === null) {
-          if (reader.buffered > 0) {
-            reader.consume(parser.feed(reader.peek()));
-            if (parser.head !== null) break;
-          }
-          if ((await reader.fill()) === null) {
-            if (parser.head === null) closeQuietly(conn);
+        do {
+          n = await conn.read(buf);
+          if (n === null) {
+            closeQuietly(conn);
             settle.resolve();
             return;
           }
-        }
+          used = parser.feed(n === buf.length ? buf : buf.subarray(0, n));
+        } while (parser.head === null);
       } catch (err) {
         if (err instanceof HttpError && !timer.expired) {
           await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
@@ -231,9 +238,17 @@ class Acceptor<T> implements ConnectionHandler {
       } finally {
         deadlines?.disarm(timer);
       }
-      const { buffered } = reader.detach();
       const request = new StandaloneRequest(parser.head, conn.remoteAddr);
-      const session = await answerHandshake(conn, request, buffered, this.handler, this.answer);
+      // The head is the request's now; the parser serves the next handshake.
+      parser.reset();
+      if (this.#parsers.length < PARSER_POOL) this.#parsers.push(parser);
+      const session = await answerHandshake(
+        conn,
+        request,
+        buf.subarray(used, n),
+        this.handler,
+        this.answer,
+      );
       if (session === null) settle.resolve();
       else slot.attach(session, settle);
     } catch (err) {
