@@ -1,7 +1,8 @@
 // The state machine behind a WebSocketSession: the connection state, the
 // opening (onOpen), handler dispatch, the close handshake, failure and the
-// end. It composes the receiver, the sender, the keepalive timers and (with
-// no handler) the message queue, and is the host each of them reports to
+// end. It is its own keepalive timers (a Keepalive subclass: one object
+// per session, not two), composes the receiver, the sender and (with no
+// handler) the message queue, and is the host each of them reports to
 // (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
 // KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
 // in a private field: nothing here is part of the package's API.
@@ -11,11 +12,14 @@ import { isValidUtf8 } from "./utf8_validator.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
-import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
-import { Receiver, type ReceiverHost, type ReceiverOptions } from "./_receiver.ts";
+import { Receiver, type ReceiverHost } from "./_receiver.ts";
 import { Sender, type SenderHost } from "./_sender.ts";
-import { nonNegative, readBufferSize, type WebSocketSessionOptions } from "./_session_options.ts";
+import {
+  type SessionConfig,
+  sessionConfig,
+  type WebSocketSessionOptions,
+} from "./_session_options.ts";
 
 /**
  * The handler as the connection calls it, `S` being the public session
@@ -41,8 +45,11 @@ const F_HALF_CLOSED = 16;
 const F_TCP_CLOSED = 32;
 /** Binary messages go to the handler as the parser made them (shared views). */
 const F_BORROW = 64;
+/** Above the high-water mark `send()` fails the connection (backpressure "close"). */
+const F_CLOSE_ON_BP = 128;
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SHUTDOWN_CODE = 1001;
 const SHUTDOWN_REASON = new TextEncoder().encode("server shutting down");
@@ -52,17 +59,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     typeof (v as PromiseLike<unknown>).then === "function";
 }
 
-/** One session's state, close handshake and handler dispatch. */
-export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
+/**
+ * One session's state, close handshake and handler dispatch.
+ *
+ * What an idle session does not use is made on first use: the sender (and
+ * its write buffer) with the first frame to send, the `done` promise when
+ * someone asks for it (a server hands its own in with `useDone()`).
+ */
+export class Connection<S> extends Keepalive
+  implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
   readonly receiver: Receiver;
-  readonly sender: Sender;
-  readonly keepalive: Keepalive;
   /** The queue of a session without a handler (`for await`). */
   readonly queue: MessageQueue | null;
-  /** Settles once the session ended and TCP is closed; never rejects. */
-  readonly done: Promise<void>;
-  readonly protocol: string;
-  readonly extensions: string;
   state: ReadyState = ReadyState.Connecting;
   code = 1006;
   reason = "";
@@ -71,11 +79,11 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   #conn: Deno.Conn;
   /** Booleans, as F_* bits. */
   #flags = 0;
-  #resolveDone: () => void;
-  /** The negotiated permessage-deflate context, if any. */
-  #deflate: PerMessageDeflate | null;
-  /** Largest message after inflating. */
-  #maxMessage: number;
+  #sender: Sender | null = null;
+  /** The checked options, shared with the other sessions made with the same options. */
+  #config: SessionConfig;
+  #done: Promise<void> | null = null;
+  #resolveDone: (() => void) | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -86,45 +94,87 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     handler: SessionHandler<S> | null,
     options: WebSocketSessionOptions,
   ) {
+    const config = sessionConfig(options);
+    super(null, config.keepalive);
+    this.#config = config;
     this.#session = session;
     this.#conn = conn;
     this.#handler = handler;
-    const role = options.role ?? "server";
-    if (role === "client") this.#flags |= F_CLIENT;
-    if (options.borrowMessages === true && handler !== null) this.#flags |= F_BORROW;
-    this.protocol = options.protocol ?? "";
-    this.extensions = options.extensions ?? "";
-    this.#deflate = options.deflate ?? null;
-    this.#maxMessage = nonNegative("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
-    this.keepalive = new Keepalive(this, {
-      idleTimeout: nonNegative("idleTimeout", options.idleTimeout, 60000),
-      pongTimeout: nonNegative("pongTimeout", options.pongTimeout, 30000),
-      closeTimeout: nonNegative("closeTimeout", options.closeTimeout, 5000),
-      deadlines: options.deadlines,
-    });
-    this.sender = new Sender(conn, this, {
-      mask: role === "client",
-      highWaterMark: nonNegative("highWaterMark", options.highWaterMark, 1048576),
-      closeOnBackpressure: options.backpressure === "close",
-      deflate: this.#deflate,
-    });
-    const receiverOptions: ReceiverOptions = {
-      role,
-      compressed: this.#deflate !== null,
-      reuseBuffer: (this.#flags & F_BORROW) !== 0,
-      readBufferSize: readBufferSize(options.readBufferSize),
-      textBytes: handler !== null && typeof handler.onText === "function",
-    };
-    if (options.maxMessageSize !== undefined) {
-      receiverOptions.maxMessageSize = options.maxMessageSize;
-    }
-    if (options.maxFrameSize !== undefined) receiverOptions.maxFrameSize = options.maxFrameSize;
-    if (options.maxFragments !== undefined) receiverOptions.maxFragments = options.maxFragments;
-    this.receiver = new Receiver(conn, buffered, this, receiverOptions);
+    if (config.client) this.#flags |= F_CLIENT;
+    if (config.borrowMessages && handler !== null) this.#flags |= F_BORROW;
+    if (config.closeOnBackpressure) this.#flags |= F_CLOSE_ON_BP;
+    this.receiver = new Receiver(
+      conn,
+      buffered,
+      this,
+      handler === null
+        ? config.queueReceiver
+        : typeof handler.onText === "function"
+        ? config.textReceiver
+        : config.receiver,
+    );
     this.queue = handler === null ? new MessageQueue(this) : null;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.done = promise;
+  }
+
+  /** Settles once the session ended and TCP is closed; never rejects. */
+  get done(): Promise<void> {
+    if (this.#done === null) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#done = promise;
+      this.#resolveDone = resolve;
+    }
+    return this.#done;
+  }
+
+  /**
+   * Makes `promise` the session's `done`, settled with `resolve` when the
+   * session ends: the server's handle for the connection and the session
+   * then share one promise. Ignored once `done` exists.
+   */
+  useDone(promise: Promise<void>, resolve: () => void): void {
+    if (this.#done !== null) return;
+    this.#done = promise;
     this.#resolveDone = resolve;
+  }
+
+  /** The subprotocol agreed in the handshake, or `""`. */
+  get protocol(): string {
+    return this.#config.protocol;
+  }
+
+  /** The extensions agreed in the handshake, or `""`. */
+  get extensions(): string {
+    return this.#config.extensions;
+  }
+
+  /** The sender, made on first use (an idle session has none, nor a write buffer). */
+  get sender(): Sender {
+    return this.#sender ?? this.#newSender();
+  }
+
+  #newSender(): Sender {
+    const f = this.#flags;
+    const sender = new Sender(this.#conn, this, {
+      mask: (f & F_CLIENT) !== 0,
+      highWaterMark: this.#config.highWaterMark,
+      closeOnBackpressure: (f & F_CLOSE_ON_BP) !== 0,
+      deflate: this.#config.deflate,
+    });
+    if ((f & F_TCP_CLOSED) !== 0) sender.closed = true;
+    this.#sender = sender;
+    return sender;
+  }
+
+  /** Whether no more frames may be sent (see `Sender.closed`), without making a sender. */
+  get #senderClosed(): boolean {
+    const s = this.#sender;
+    return s !== null ? s.closed : (this.#flags & F_TCP_CLOSED) !== 0;
+  }
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get buffered(): number {
+    const s = this.#sender;
+    return s === null ? 0 : s.buffered;
   }
 
   /** Whether `run()` was called. */
@@ -138,9 +188,9 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   run(): void {
     if ((this.#flags & F_STARTED) !== 0) return;
     this.#flags |= F_STARTED;
-    const closing = this.sender.closed;
+    const closing = this.#senderClosed;
     this.state = closing ? ReadyState.Closing : ReadyState.Open;
-    this.keepalive.start(closing);
+    this.start(closing);
     const handler = this.#handler;
     if (handler !== null && handler.onOpen !== undefined) {
       try {
@@ -173,11 +223,12 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (!this.sender.closed) {
       this.sender.close(code, reason);
       if (this.state !== ReadyState.Closed) this.state = ReadyState.Closing;
-      this.keepalive.closing();
+      this.closing();
       this.sender.flush();
       this.receiver.resume();
     }
-    return (this.#flags & F_STARTED) !== 0 ? this.done : this.sender.flush();
+    if ((this.#flags & F_STARTED) !== 0) return this.done;
+    return this.#sender === null ? RESOLVED : this.#sender.flush();
   }
 
   /** Graceful server shutdown: close 1001, started if it was not. Never throws. */
@@ -197,7 +248,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
     if (!this.sender.closed) this.sender.close(code, EMPTY);
     // A server closes TCP once the echo is flushed; a client waits for the
     // server to close, at most closeTimeout.
-    this.keepalive.closing();
+    this.closing();
   }
 
   /** What the read loop does next (see ReceiverHost.beforeRead). */
@@ -208,8 +259,9 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       return false;
     }
     if ((f & (F_CLOSE_RECV | F_FAILED)) !== 0) {
-      if (this.sender.pending) {
-        this.receiver.wait(this.sender.flush());
+      const sender = this.#sender;
+      if (sender !== null && sender.pending) {
+        this.receiver.wait(sender.flush());
         return false;
       }
       if ((f & F_FAILED) !== 0) {
@@ -230,8 +282,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
         this.#end(); // The server closes TCP first (RFC 6455 section 7.1.1).
         return false;
       }
-    } else if (this.sender.full) {
-      this.receiver.wait(this.sender.flush());
+    } else if (this.#sender !== null && this.#sender.full) {
+      this.receiver.wait(this.#sender.flush());
       return false;
     } else if (this.queue !== null && this.queue.full) {
       this.receiver.pause();
@@ -253,7 +305,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.reason = "";
     }
     if (this.state === ReadyState.Open) this.state = ReadyState.Closing;
-    if (!this.sender.closed && isValidCloseCode(err.closeCode)) {
+    if (!this.#senderClosed && isValidCloseCode(err.closeCode)) {
       this.sender.close(err.closeCode, EMPTY);
       this.sender.flush();
     }
@@ -261,7 +313,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
       this.#closeConn();
       return;
     }
-    this.keepalive.failing();
+    this.failing();
     this.receiver.resume();
   }
 
@@ -278,7 +330,8 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   }
 
   inPass(active: boolean): void {
-    this.sender.batch(active);
+    if (active) this.sender.batch(true);
+    else if (this.#sender !== null) this.#sender.batch(false);
   }
 
   /** An unexpected error in the loop (a read error, most likely): report and end. */
@@ -311,12 +364,12 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   async #finish(): Promise<void> {
     try {
       this.state = ReadyState.Closed;
-      this.keepalive.stop();
+      this.stop();
       this.#closeConn();
-      const flushing = this.sender.dispose();
+      const flushing = this.#sender === null ? null : this.#sender.dispose();
       if (flushing !== null) await flushing;
       // Nothing is pending in zlib (its calls are synchronous): free both contexts.
-      this.#deflate?.close();
+      this.#config.deflate?.close();
       if (this.queue !== null) this.queue.end();
       const handler = this.#handler;
       if (handler !== null && handler.onClose !== undefined) {
@@ -327,14 +380,15 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
         }
       }
     } finally {
-      this.#resolveDone();
+      if (this.#resolveDone !== null) this.#resolveDone();
+      else this.#done = RESOLVED;
     }
   }
 
   #closeConn(): void {
     if ((this.#flags & F_TCP_CLOSED) !== 0) return;
     this.#flags |= F_TCP_CLOSED;
-    this.sender.closed = true;
+    if (this.#sender !== null) this.#sender.closed = true;
     try {
       this.#conn.close();
     } catch {
@@ -352,11 +406,12 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
    */
   onCompressedMessage(text: boolean, payload: Uint8Array): void {
     if ((this.#flags & F_FAILED) !== 0) return;
-    const out = this.#deflate!.decompress(payload, this.#maxMessage);
+    const maxMessage = this.#config.maxMessage;
+    const out = this.#config.deflate!.decompress(payload, maxMessage);
     if (!(out instanceof Uint8Array)) {
       this.fail(
         out.kind === "too-big"
-          ? protocolError(ErrorCode.MessageTooBig, `inflated past ${this.#maxMessage} bytes`)
+          ? protocolError(ErrorCode.MessageTooBig, `inflated past ${maxMessage} bytes`)
           : protocolError(ErrorCode.InvalidCompressedData, out.reason),
       );
       return;
@@ -473,7 +528,7 @@ export class Connection<S> implements ReceiverHost, SenderHost, KeepaliveHost, M
   }
 
   idlePing(): boolean {
-    if (this.sender.closed || (this.#flags & F_FAILED) !== 0) return false;
+    if (this.#senderClosed || (this.#flags & F_FAILED) !== 0) return false;
     this.sender.control(0x89, EMPTY);
     return true;
   }

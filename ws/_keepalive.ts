@@ -38,37 +38,36 @@ const FAIL_GRACE_MAX = 1000;
 /** One session's idle, pong and close timers. */
 export class Keepalive implements Expirable {
   #host: KeepaliveHost;
-  #idle: number;
-  #pong: number;
-  #close: number;
-  #own: Deadlines | undefined;
+  /** The timeouts: an object sessions with the same options share (not copied). */
+  #o: KeepaliveOptions;
   /** The set in use between `start()` and `stop()`. */
   #deadlines: Deadlines | null = null;
   #timer = T_NONE;
 
-  constructor(host: KeepaliveHost, options: KeepaliveOptions) {
-    this.#host = host;
-    this.#idle = options.idleTimeout;
-    this.#pong = options.pongTimeout;
-    this.#close = options.closeTimeout;
-    this.#own = options.deadlines;
+  /**
+   * @param host Told when a timer fires; `null` when the host is a subclass
+   * (the session's Connection is one: one object per session, not two).
+   */
+  constructor(host: KeepaliveHost | null, options: KeepaliveOptions) {
+    this.#host = host ?? (this as unknown as KeepaliveHost);
+    this.#o = options;
   }
 
   /** Takes the deadline set and arms the idle timer (the close timer if already closing). */
   start(closing: boolean): void {
-    this.#deadlines = this.#own ?? acquireDeadlines();
+    this.#deadlines = this.#o.deadlines ?? acquireDeadlines();
     if (closing) this.closing();
-    else this.#arm(T_IDLE, this.#idle);
+    else this.#arm(T_IDLE, this.#o.idleTimeout);
   }
 
   /** A close frame was sent or received: wait at most closeTimeout for the rest. */
   closing(): void {
-    this.#arm(T_CLOSE, this.#close);
+    this.#arm(T_CLOSE, this.#o.closeTimeout);
   }
 
   /** The connection failed: a short grace for the close frame, then TCP closes. */
   failing(): void {
-    this.#arm(T_FAIL, Math.min(this.#close, FAIL_GRACE_MAX));
+    this.#arm(T_FAIL, Math.min(this.#o.closeTimeout, FAIL_GRACE_MAX));
   }
 
   /** Disarms and lets go of the deadline set. */
@@ -77,20 +76,22 @@ export class Keepalive implements Expirable {
     const d = this.#deadlines;
     if (d === null) return;
     d.disarm(this);
-    if (this.#own === undefined) releaseDeadlines();
+    if (this.#o.deadlines === undefined) releaseDeadlines();
     this.#deadlines = null;
   }
 
   /** The armed deadline passed (called by the deadline set). */
   expire(_now: number): void {
     switch (this.#timer) {
-      case T_IDLE:
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, this.#idle);
-        else if (this.#host.idlePing()) this.#arm(T_PONG, this.#pong || this.#idle);
+      case T_IDLE: {
+        const idle = this.#o.idleTimeout;
+        if (this.#host.takeActivity()) this.#arm(T_IDLE, idle);
+        else if (this.#host.idlePing()) this.#arm(T_PONG, this.#o.pongTimeout || idle);
         else this.#timer = T_NONE;
         break;
+      }
       case T_PONG:
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, this.#idle);
+        if (this.#host.takeActivity()) this.#arm(T_IDLE, this.#o.idleTimeout);
         else this.#host.pongTimedOut();
         break;
       case T_CLOSE:

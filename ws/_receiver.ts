@@ -84,7 +84,10 @@ export class Receiver {
   discard = false;
   #conn: Deno.Conn;
   #host: ReceiverHost;
-  #parser: FrameParser;
+  /** Made when the first bytes arrive (an idle session has none). */
+  #parser: FrameParser | null = null;
+  /** Not copied: sessions made with the same options share it. */
+  #options: ReceiverOptions;
   #flags = 0;
   #step = S_IDLE;
   #buf: Uint8Array;
@@ -98,36 +101,25 @@ export class Receiver {
   /**
    * @param buffered Bytes already read from `conn` past the handshake:
    * copied, and parsed before anything is read.
-   * @throws {RangeError} If a parser limit is out of range.
+   * @param options Checked by the caller (the parser's limits too: the
+   * parser is made with the first bytes).
    */
   constructor(conn: Deno.Conn, buffered: Uint8Array, host: ReceiverHost, options: ReceiverOptions) {
     this.#conn = conn;
     this.#host = host;
+    this.#options = options;
     this.#init = options.readBufferSize;
     this.#buf = new Uint8Array(Math.max(Math.min(this.#init, FIRST_READ), buffered.length));
     if (buffered.length > 0) {
       this.#buf.set(buffered);
       this.#end = buffered.length;
     }
-    const parserOptions: {
-      role: "server" | "client";
-      compressed: boolean;
-      reuseBuffer: boolean;
-      maxMessageSize?: number;
-      maxFrameSize?: number;
-      maxFragments?: number;
-      textBytes: boolean;
-    } = {
-      role: options.role,
-      compressed: options.compressed,
-      reuseBuffer: options.reuseBuffer,
-      textBytes: options.textBytes === true,
-    };
-    if (options.maxMessageSize !== undefined) parserOptions.maxMessageSize = options.maxMessageSize;
-    if (options.maxFrameSize !== undefined) parserOptions.maxFrameSize = options.maxFrameSize;
-    if (options.maxFragments !== undefined) parserOptions.maxFragments = options.maxFragments;
-    this.#parser = new FrameParser(host, parserOptions);
     this.#onSettle = this.#settle.bind(this);
+  }
+
+  /** The parser, made on first use (ReceiverOptions has the parser's option names). */
+  #newParser(): FrameParser {
+    return this.#parser = new FrameParser(this.#host, this.#options);
   }
 
   // ---- the loop ----
@@ -196,7 +188,8 @@ export class Receiver {
    */
   #read(): void {
     let view: Uint8Array | null = null;
-    if (this.#start === this.#end) view = this.#parser.payloadTarget(this.#buf.length);
+    const parser = this.#parser;
+    if (parser !== null && this.#start === this.#end) view = parser.payloadTarget(this.#buf.length);
     if (view !== null) {
       this.#flags |= F_DIRECT;
     } else {
@@ -262,7 +255,8 @@ export class Receiver {
         else this.#process();
         // A full read asks for a larger buffer, unless it was full of one
         // large payload whose rest is read straight into the message.
-        if (filled && this.#parser.payloadTarget(this.#buf.length) === null) {
+        const parser = this.#parser;
+        if (filled && (parser === null || parser.payloadTarget(this.#buf.length) === null)) {
           this.#flags |= F_FILLED;
         } else {
           this.#flags &= ~F_FILLED;
@@ -283,7 +277,7 @@ export class Receiver {
     const batch = !oneFrame(this.#buf, start, end);
     if (batch) this.#host.inPass(true);
     try {
-      used = this.#parser.feed(this.#buf, start, end);
+      used = (this.#parser ?? this.#newParser()).feed(this.#buf, start, end);
     } catch (err) {
       used = end - start;
       this.#host.invalidInput(err);
@@ -298,7 +292,7 @@ export class Receiver {
   #written(n: number): void {
     this.#host.inPass(true);
     try {
-      this.#parser.payloadWritten(n);
+      this.#parser!.payloadWritten(n);
     } catch (err) {
       this.#host.invalidInput(err);
     } finally {

@@ -2,7 +2,10 @@
 // session.ts), validated once (one rule for every number), and passed
 // through by the standalone server and the client. Private to the package.
 import { type Deadlines, intOption } from "@coroio/core";
+import { FrameParser, type FrameSink } from "./frame_parser.ts";
+import type { KeepaliveOptions } from "./_keepalive.ts";
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
+import type { ReceiverOptions } from "./_receiver.ts";
 
 /**
  * Options for `WebSocketSession`: role, limits, timeouts, backpressure and
@@ -192,4 +195,111 @@ export function nonNegative(name: string, value: number | undefined, fallback: n
  */
 export function readBufferSize(value: number | undefined): number {
   return intOption("WebSocketSession", "readBufferSize", value, 1024, 16);
+}
+
+/**
+ * What a session takes from its options once they are checked, made once
+ * per options object and shared by every session created with it (a server
+ * passes the same object to all of its sessions): the sessions then hold
+ * one reference instead of a copy of each value.
+ */
+export interface SessionConfig {
+  readonly client: boolean;
+  readonly borrowMessages: boolean;
+  readonly closeOnBackpressure: boolean;
+  readonly highWaterMark: number;
+  /** Largest message after inflating. */
+  readonly maxMessage: number;
+  readonly keepalive: KeepaliveOptions;
+  /** The subprotocol agreed in the handshake, or `""`. */
+  readonly protocol: string;
+  /** The extensions agreed in the handshake, or `""`. */
+  readonly extensions: string;
+  /**
+   * The negotiated permessage-deflate context (a handshake that negotiates
+   * one passes options of its own: the context is per connection).
+   */
+  readonly deflate: PerMessageDeflate | null;
+  /** The receiver's options for a session with a handler. */
+  readonly receiver: ReceiverOptions;
+  /** The receiver's options for a session without one (it never lends messages). */
+  readonly queueReceiver: ReceiverOptions;
+  /** The receiver's options for a handler with `onText` (text as bytes). */
+  readonly textReceiver: ReceiverOptions;
+}
+
+const configs = new WeakMap<WebSocketSessionOptions, SessionConfig>();
+
+/** A sink for the parser made only to check the limits. */
+const NO_SINK: FrameSink = {
+  onMessage() {},
+  onPing() {},
+  onPong() {},
+  onClose() {},
+  onCompressedMessage() {},
+};
+
+/**
+ * Checks the options (every call: a RangeError names the first bad one) and
+ * returns their config, the cached one when the values have not changed
+ * since it was made.
+ *
+ * @throws {RangeError} If an option is out of range.
+ */
+export function sessionConfig(options: WebSocketSessionOptions): SessionConfig {
+  const maxMessage = nonNegative("maxMessageSize", options.maxMessageSize, 16 * 1024 * 1024);
+  const idleTimeout = nonNegative("idleTimeout", options.idleTimeout, 60000);
+  const pongTimeout = nonNegative("pongTimeout", options.pongTimeout, 30000);
+  const closeTimeout = nonNegative("closeTimeout", options.closeTimeout, 5000);
+  const highWaterMark = nonNegative("highWaterMark", options.highWaterMark, 1048576);
+  const readSize = readBufferSize(options.readBufferSize);
+  const role = options.role ?? "server";
+  const deflate = options.deflate ?? null;
+  const compressed = deflate !== null;
+  const protocol = options.protocol ?? "";
+  const extensions = options.extensions ?? "";
+  const borrowMessages = options.borrowMessages === true;
+  const closeOnBackpressure = options.backpressure === "close";
+  const c = configs.get(options);
+  if (
+    c !== undefined && c.maxMessage === maxMessage && c.highWaterMark === highWaterMark &&
+    c.deflate === deflate && c.protocol === protocol && c.extensions === extensions &&
+    c.keepalive.idleTimeout === idleTimeout && c.keepalive.pongTimeout === pongTimeout &&
+    c.keepalive.closeTimeout === closeTimeout && c.keepalive.deadlines === options.deadlines &&
+    c.receiver.readBufferSize === readSize && c.receiver.role === role &&
+    c.receiver.compressed === compressed && c.borrowMessages === borrowMessages &&
+    c.closeOnBackpressure === closeOnBackpressure &&
+    c.receiver.maxMessageSize === options.maxMessageSize &&
+    c.receiver.maxFrameSize === options.maxFrameSize &&
+    c.receiver.maxFragments === options.maxFragments
+  ) {
+    return c;
+  }
+  const receiver: ReceiverOptions = {
+    role,
+    compressed,
+    reuseBuffer: borrowMessages,
+    readBufferSize: readSize,
+  };
+  if (options.maxMessageSize !== undefined) receiver.maxMessageSize = options.maxMessageSize;
+  if (options.maxFrameSize !== undefined) receiver.maxFrameSize = options.maxFrameSize;
+  if (options.maxFragments !== undefined) receiver.maxFragments = options.maxFragments;
+  // The parser is made when the first bytes arrive: check its limits now.
+  new FrameParser(NO_SINK, receiver);
+  const config: SessionConfig = {
+    client: role === "client",
+    borrowMessages,
+    closeOnBackpressure,
+    highWaterMark,
+    maxMessage,
+    keepalive: { idleTimeout, pongTimeout, closeTimeout, deadlines: options.deadlines },
+    protocol,
+    extensions,
+    deflate,
+    receiver,
+    queueReceiver: receiver.reuseBuffer ? { ...receiver, reuseBuffer: false } : receiver,
+    textReceiver: { ...receiver, textBytes: true },
+  };
+  configs.set(options, config);
+  return config;
 }

@@ -1,5 +1,4 @@
 import {
-  BufReader,
   closeQuietly,
   type ConnectionHandle,
   type ConnectionHandler,
@@ -24,10 +23,11 @@ import {
   type UpgradeRequest,
   type WebSocketServerHandler,
 } from "./handshake.ts";
-import type { WebSocketSession, WebSocketSessionOptions } from "./session.ts";
+import { WebSocketSession, type WebSocketSessionOptions } from "./session.ts";
 import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
+import { sessionAccess } from "./_session_access.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions
@@ -109,39 +109,51 @@ class StandaloneRequest implements UpgradeRequest {
   }
 }
 
-/** One connection: the handshake, then the session. */
+/**
+ * One connection: the handshake, then the session. The session settles
+ * this handle's `done` itself: one promise per connection, no chain of
+ * promises waiting on each other while it idles.
+ */
 class StandaloneConnection<T> implements ConnectionHandle {
   readonly done: Promise<void>;
-  #session: WebSocketSession<T> | null = null;
-  #conn: Deno.Conn;
+  /** The connection during the handshake, then the session. */
+  #peer: Deno.Conn | WebSocketSession<T>;
   #shuttingDown = false;
 
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
-    this.#conn = conn;
+    this.#peer = conn;
+    const settle = Promise.withResolvers<void>();
+    this.done = settle.promise;
     // The handshake runs in its own frame so that none of its garbage (head
-    // bytes, header strings) stays reachable while the session idles; the
-    // continuation is a module function, so a connection holds no closure.
-    this.done = acceptor.handshake(conn, this).then(runSession);
+    // bytes, header strings) stays reachable while the session idles.
+    acceptor.handshake(conn, this, settle);
   }
 
-  /** The handshake succeeded: this connection's handle is now the session. */
-  attach(session: WebSocketSession<T>): void {
-    this.#session = session;
+  /**
+   * The handshake succeeded: this connection's handle is now the session,
+   * which settles `done` when it ends.
+   */
+  attach(session: WebSocketSession<T>, settle: PromiseWithResolvers<void>): void {
+    sessionAccess.useDone(session, settle.promise, settle.resolve);
+    this.#peer = session;
     if (this.#shuttingDown) session.shutdown();
+    session.run();
   }
 
   shutdown(): void {
     this.#shuttingDown = true;
-    if (this.#session !== null) this.#session.shutdown();
-    else closeQuietly(this.#conn); // Still in the handshake.
+    const peer = this.#peer;
+    if (peer instanceof WebSocketSession) peer.shutdown();
+    else closeQuietly(peer); // Still in the handshake.
   }
 }
 
-function runSession<T>(session: WebSocketSession<T> | null): Promise<void> | undefined {
-  return session?.run();
-}
-
 function noop(): void {}
+
+/** The first read of a handshake (a larger head takes more reads). */
+const HEAD_READ = 1024;
+/** Request parsers kept for the next handshakes. */
+const PARSER_POOL = 16;
 
 /** The per-connection half of the server (not public: it implements core's interface). */
 class Acceptor<T> implements ConnectionHandler {
@@ -151,6 +163,9 @@ class Acceptor<T> implements ConnectionHandler {
   readonly maxRequestLineLength: number;
   readonly handshakeTimeout: number;
   deadlines: Deadlines | null = null;
+  readonly #parserOptions: { maxHeadSize: number; maxRequestLineLength: number };
+  /** Parsers of finished handshakes (reset), reused: fewer objects per handshake. */
+  readonly #parsers: RequestParser[] = [];
 
   constructor(handler: WebSocketServerHandler<T>, options: WebSocketServerOptions) {
     this.handler = handler;
@@ -167,6 +182,10 @@ class Acceptor<T> implements ConnectionHandler {
       options.handshakeTimeout,
       10000,
     );
+    this.#parserOptions = {
+      maxHeadSize: this.maxHeadSize,
+      maxRequestLineLength: this.maxRequestLineLength,
+    };
     this.answer = {
       protocols: options.protocols ?? [],
       session: sessionOptionsFrom(options, "server"),
@@ -179,47 +198,62 @@ class Acceptor<T> implements ConnectionHandler {
     return new StandaloneConnection(this, conn);
   }
 
-  /** Reads and parses the request head, then answers it. */
+  /**
+   * Reads and parses the request head, answers it, and attaches the session
+   * to `slot`; settles `done` (`settle`) itself when there is none. Never
+   * rejects: an unexpected error rejects `done`.
+   */
   async handshake(
     conn: Deno.Conn,
     slot: StandaloneConnection<T>,
-  ): Promise<WebSocketSession<T> | null> {
-    const reader = new BufReader(conn, {
-      initialSize: Math.min(1024, this.maxHeadSize),
-      maxReadSize: this.maxHeadSize,
-    });
-    const parser = new RequestParser({
-      maxHeadSize: this.maxHeadSize,
-      maxRequestLineLength: this.maxRequestLineLength,
-    });
-    const timer = new HandshakeTimer(conn);
-    const deadlines = this.deadlines;
-    deadlines?.arm(timer, this.handshakeTimeout);
+    settle: PromiseWithResolvers<void>,
+  ): Promise<void> {
     try {
-      while (parser.head === null) {
-        if (reader.buffered > 0) {
-          reader.consume(parser.feed(reader.peek()));
-          if (parser.head !== null) break;
+      // Reads straight into one buffer: the parser keeps what a partial head
+      // needs (no buffered reader, no async layer of its own).
+      const buf = new Uint8Array(Math.min(HEAD_READ, this.maxHeadSize));
+      const parser = this.#parsers.pop() ?? new RequestParser(this.#parserOptions);
+      const timer = new HandshakeTimer(conn);
+      const deadlines = this.deadlines;
+      deadlines?.arm(timer, this.handshakeTimeout);
+      let n: number | null;
+      let used: number;
+      try {
+        do {
+          n = await conn.read(buf);
+          if (n === null) {
+            closeQuietly(conn);
+            settle.resolve();
+            return;
+          }
+          used = parser.feed(n === buf.length ? buf : buf.subarray(0, n));
+        } while (parser.head === null);
+      } catch (err) {
+        if (err instanceof HttpError && !timer.expired) {
+          await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
         }
-        if ((await reader.fill()) === null) {
-          if (parser.head === null) closeQuietly(conn);
-          return null;
-        }
+        closeQuietly(conn);
+        settle.resolve();
+        return;
+      } finally {
+        deadlines?.disarm(timer);
       }
+      const request = new StandaloneRequest(parser.head, conn.remoteAddr);
+      // The head is the request's now; the parser serves the next handshake.
+      parser.reset();
+      if (this.#parsers.length < PARSER_POOL) this.#parsers.push(parser);
+      const session = await answerHandshake(
+        conn,
+        request,
+        buf.subarray(used, n),
+        this.handler,
+        this.answer,
+      );
+      if (session === null) settle.resolve();
+      else slot.attach(session, settle);
     } catch (err) {
-      if (err instanceof HttpError && !timer.expired) {
-        await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
-      }
-      closeQuietly(conn);
-      return null;
-    } finally {
-      deadlines?.disarm(timer);
+      settle.reject(err);
     }
-    const { buffered } = reader.detach();
-    const request = new StandaloneRequest(parser.head, conn.remoteAddr);
-    const session = await answerHandshake(conn, request, buffered, this.handler, this.answer);
-    if (session !== null) slot.attach(session);
-    return session;
   }
 }
 

@@ -6,6 +6,8 @@ import type { WebSocketSession } from "./session.ts";
 import { connect } from "./connect.ts";
 import { EchoHandler, withServer, withTimeout } from "./_test_util.ts";
 import { GOOD } from "./_handshake_cases.ts";
+import { buildFrame } from "./frame_builder.ts";
+import { Opcode } from "./constants.ts";
 
 function request(lines: readonly string[]): string {
   return lines.join("\r\n") + "\r\n\r\n";
@@ -44,6 +46,58 @@ Deno.test("WebSocketServer answers a valid handshake with 101 and the accept key
     ok(res.includes("\r\nUpgrade: websocket\r\n"));
     ok(res.includes("\r\nConnection: Upgrade\r\n"));
     ok(!res.includes("Sec-WebSocket-Protocol"));
+  });
+});
+
+Deno.test("WebSocketServer answers heads that arrive in pieces, with a frame behind them, one connection after another", async () => {
+  const head = new TextEncoder().encode(request(GOOD));
+  const frame = buildFrame(Opcode.Text, new TextEncoder().encode("hi"), { mask: true });
+  const bytes = new Uint8Array([...head, ...frame]);
+  // Where the bytes are cut into writes; a refused head in between (its parser
+  // failed) must not disturb the next handshakes.
+  const cases: { name: string; cuts: number[]; bad?: boolean }[] = [
+    { name: "one write, head and frame", cuts: [] },
+    { name: "head, then frame", cuts: [head.length] },
+    { name: "inside the request line", cuts: [5, head.length] },
+    { name: "refused head", cuts: [], bad: true },
+    { name: "inside a header, frame split", cuts: [40, head.length + 1] },
+    { name: "byte by byte", cuts: Array.from({ length: bytes.length - 1 }, (_, i) => i + 1) },
+    { name: "again in one write", cuts: [] },
+  ];
+  await withServer(async (f) => {
+    for (const c of cases) {
+      if (c.bad === true) {
+        const res = await exchange(f.port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
+        ok(res.startsWith("HTTP/1.1 400 "), `${c.name}: ${res}`);
+        continue;
+      }
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+      try {
+        let at = 0;
+        for (const cut of [...c.cuts, bytes.length]) {
+          await conn.write(bytes.subarray(at, cut));
+          at = cut;
+        }
+        // The 101, then the echo of the frame that followed the head.
+        let got = new Uint8Array(0);
+        const buf = new Uint8Array(1024);
+        const echo = [0x81, 2, 0x68, 0x69];
+        await withTimeout(
+          (async () => {
+            while (got.length < 4 || got.subarray(-4).join() !== echo.join()) {
+              const n = await conn.read(buf);
+              if (n === null) throw new Error(`${c.name}: closed`);
+              got = new Uint8Array([...got, ...buf.subarray(0, n)]);
+            }
+          })(),
+          3000,
+          c.name,
+        );
+        ok(String.fromCharCode(...got).startsWith("HTTP/1.1 101 "), c.name);
+      } finally {
+        conn.close();
+      }
+    }
   });
 });
 

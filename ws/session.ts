@@ -3,7 +3,6 @@ import type { ReadyState } from "./constants.ts";
 import { isValidCloseCode } from "./close_code.ts";
 import type { WebSocketError } from "./errors.ts";
 import { Connection } from "./_connection.ts";
-import type { Sender } from "./_sender.ts";
 import type { WebSocketSessionOptions } from "./_session_options.ts";
 import { sessionAccess } from "./_session_access.ts";
 
@@ -173,19 +172,14 @@ export interface SendOptions {
 export class WebSocketSession<T = unknown> implements ConnectionHandle {
   /** Per-connection application data, set at construction. */
   data: T;
-  /**
-   * Settles (never rejects) once the session has ended: its TCP connection
-   * is closed and the handler's `onClose` was called. The same promise as
-   * {@linkcode WebSocketSession.prototype.run} returns.
-   */
-  readonly done: Promise<void>;
   #c: Connection<WebSocketSession<T>>;
-  #sender: Sender;
 
   // The topics hub (topics.ts) frames a publish once and stages the same bytes in each
-  // subscriber's sender.
+  // subscriber's sender; the standalone server shares its handle's promise as `done`.
   static {
-    sessionAccess.senderOf = (s) => (s as WebSocketSession).#sender;
+    sessionAccess.senderOf = (s) => (s as WebSocketSession).#c.sender;
+    sessionAccess.useDone = (s, promise, resolve) =>
+      (s as WebSocketSession).#c.useDone(promise, resolve);
   }
 
   /**
@@ -209,10 +203,18 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
     data?: T,
   ) {
     this.data = data as T;
-    const c = new Connection<WebSocketSession<T>>(this, conn, buffered, handler, options);
-    this.#c = c;
-    this.#sender = c.sender;
-    this.done = c.done;
+    this.#c = new Connection<WebSocketSession<T>>(this, conn, buffered, handler, options);
+  }
+
+  /**
+   * Settles (never rejects) once the session has ended: its TCP connection
+   * is closed and the handler's `onClose` was called. The same promise as
+   * {@linkcode WebSocketSession.prototype.run} returns.
+   *
+   * @returns The promise.
+   */
+  get done(): Promise<void> {
+    return this.#c.done;
   }
 
   /**
@@ -231,7 +233,7 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
    * @returns The count.
    */
   get bufferedAmount(): number {
-    return this.#sender.buffered;
+    return this.#c.buffered;
   }
 
   /**
@@ -301,7 +303,7 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError("Cannot send: data must be a string or a Uint8Array");
     }
-    return this.#sender.send(data, options?.compress);
+    return this.#c.sender.send(data, options?.compress);
   }
 
   /**
@@ -344,7 +346,7 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError("Cannot send text: data must be a Uint8Array");
     }
-    return this.#sender.sendText(bytes, options?.compress);
+    return this.#c.sender.sendText(bytes, options?.compress);
   }
 
   /**
@@ -361,7 +363,7 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
     if (bytes.length > 125) {
       throw new RangeError(`Cannot ping: payload is ${bytes.length} bytes, the limit is 125`);
     }
-    return this.#sender.control(0x89, bytes);
+    return this.#c.sender.control(0x89, bytes);
   }
 
   /**

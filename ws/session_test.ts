@@ -457,6 +457,54 @@ Deno.test("WebSocketSession() rejects a readBufferSize below 16", async () => {
   b.close();
 });
 
+Deno.test("WebSocketSession() checks a reused options object again after it changed", async () => {
+  const [a, b] = await tcpPair();
+  // Sessions made with one options object share its checked values; a
+  // change to the object is seen by the next session, valid or not.
+  const cases: [keyof WebSocketSessionOptions, unknown][] = [
+    ["idleTimeout", -1],
+    ["pongTimeout", 1.5],
+    ["closeTimeout", -5],
+    ["highWaterMark", -1],
+    ["maxMessageSize", -1],
+    ["maxFrameSize", -1],
+    ["maxFragments", -1],
+    ["readBufferSize", 8],
+  ];
+  for (const [key, bad] of cases) {
+    const options: WebSocketSessionOptions = {};
+    new WebSocketSession(b, new Uint8Array(0), new Log(), options);
+    (options as Record<string, unknown>)[key] = bad;
+    throws(() => new WebSocketSession(b, new Uint8Array(0), new Log(), options), RangeError, key);
+    delete options[key];
+    new WebSocketSession(b, new Uint8Array(0), new Log(), options);
+  }
+  a.close();
+  b.close();
+});
+
+Deno.test("WebSocketSession sessions sharing an options object keep their own limits after it changed", async () => {
+  const deadlines = new Deadlines({ resolution: 5 });
+  const options: WebSocketSessionOptions = { maxMessageSize: 4, deadlines, closeTimeout: 300 };
+  const made: [Deno.TcpConn, WebSocketSession][] = [];
+  for (const limit of [4, 1024]) {
+    options.maxMessageSize = limit;
+    const [a, b] = await tcpPair();
+    const server = new WebSocketSession(b, new Uint8Array(0), new Log(), options);
+    server.run();
+    made.push([a, server]);
+  }
+  // The first session was made with a 4-byte limit: 5 bytes fail it with 1009.
+  for (const [[a, server], code] of made.map((m, i) => [m, i === 0 ? 1009 : 1000] as const)) {
+    await a.write(buildFrame(1, encode("12345"), { mask: true }));
+    if (code === 1000) await a.write(buildFrame(8, new Uint8Array([3, 232]), { mask: true }));
+    await withTimeout(server.done, 3000, "server done");
+    equal(server.closeCode, code);
+    a.close();
+  }
+  deadlines.close();
+});
+
 Deno.test("WebSocketSession.run() starts with a small read buffer and grows it while reads fill it", async () => {
   const [a, b] = await tcpPair();
   const recording = new Recording(b);

@@ -1,6 +1,7 @@
 // Measures the memory an idle WebSocket connection costs the server process:
-// starts examples/ws_echo.ts, opens N connections from another process
-// (raw handshakes, then silence), and reports the server's RSS growth per
+// starts examples/ws_echo.ts (standalone) and examples/http_ws_echo.ts (the
+// HTTP bridge), opens N connections to each from another process (raw
+// handshakes, then silence), and reports the server's RSS growth per
 // connection. A "floor" server (core's TcpServer parking one 2 KiB read per
 // connection, no WebSocket code) is measured the same way for comparison.
 //
@@ -12,8 +13,9 @@ const N = Number(Deno.args[0] ?? 5000);
 const root = new URL("../../", import.meta.url).pathname;
 
 const CLIENT = `
-const [port, n] = Deno.args.map(Number);
-const req = new TextEncoder().encode("GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n" +
+const [port, n] = Deno.args.slice(0, 2).map(Number);
+const path = Deno.args[2];
+const req = new TextEncoder().encode("GET " + path + " HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n" +
   "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n");
 const conns = [];
 const buf = new Uint8Array(1024);
@@ -64,25 +66,25 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return s.split("\n")[0]!;
 }
 
-async function clients(port: number, n: number): Promise<Deno.ChildProcess> {
+async function clients(port: number, n: number, path: string): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", CLIENT, String(port), String(n)],
+    args: ["eval", CLIENT, String(port), String(n), path],
     stdout: "piped",
   }).spawn();
   await firstLine(child.stdout);
   return child;
 }
 
-async function measure(name: string, args: string[]): Promise<void> {
+async function measure(name: string, args: string[], path = "/"): Promise<void> {
   const server = new Deno.Command(Deno.execPath(), { args, cwd: root, stdout: "piped" }).spawn();
   const line = await firstLine(server.stdout);
   const port = Number(line.slice(line.lastIndexOf(":") + 1));
-  const warm = await clients(port, 200); // JIT and pools warm, then gone
+  const warm = await clients(port, 200, path); // JIT and pools warm, then gone
   warm.kill();
   await warm.status;
   await new Promise((r) => setTimeout(r, 1000));
   const before = rssKiB(server.pid);
-  const c = await clients(port, N);
+  const c = await clients(port, N, path);
   await new Promise((r) => setTimeout(r, 2000));
   const after = rssKiB(server.pid);
   c.kill();
@@ -101,6 +103,11 @@ const floorFile = await Deno.makeTempFile({ dir: root + "ws", prefix: "_floor_",
 try {
   await Deno.writeTextFile(floorFile, FLOOR);
   await measure("ws_echo", ["run", "-A", "examples/ws_echo.ts", "--port", "0"]);
+  await measure(
+    "http_ws_echo (bridge)",
+    ["run", "-A", "examples/http_ws_echo.ts", "--port", "0"],
+    "/ws",
+  );
   await measure("floor (TcpServer + parked read)", ["run", "-A", floorFile]);
 } finally {
   await Deno.remove(floorFile);

@@ -29,22 +29,33 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
 const handler = new Quiet();
 const keep: WebSocketSession[] = [];
-function open(n: number): void {
+// One options object for all sessions, as a server passes them (the checked
+// options are then shared); a fresh object per session is measured too.
+const shared = { idleTimeout: 0 };
+function open(n: number, fresh: boolean): void {
   for (let i = 0; i < n; i++) {
     const conn = new IdleConn() as unknown as Deno.Conn;
-    const s = new WebSocketSession(conn, new Uint8Array(0), handler, { idleTimeout: 0 });
+    const options = fresh ? { idleTimeout: 0 } : shared;
+    const s = new WebSocketSession(conn, new Uint8Array(0), handler, options);
     s.run();
     keep.push(s);
   }
 }
-open(200); // warm up
-gc();
-gc();
-const before = Deno.memoryUsage().heapUsed;
-open(N);
-gc();
-gc();
-const after = Deno.memoryUsage().heapUsed;
-// deno-lint-ignore no-console
-console.log(`${Math.round((after - before) / N)} B of JS heap per idle session (${N} sessions)`);
+open(200, false); // warm up
+open(200, true);
+for (const fresh of [false, true]) {
+  gc();
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  open(N, fresh);
+  gc();
+  gc();
+  const after = Deno.memoryUsage().heapUsed;
+  // deno-lint-ignore no-console
+  console.log(
+    `${Math.round((after - before) / N)} B of JS heap per idle session (${N} sessions, ${
+      fresh ? "an options object each" : "one options object"
+    })`,
+  );
+}
 Deno.exit(0);
