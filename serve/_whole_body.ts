@@ -82,6 +82,22 @@ export function onlyContentType(r: Response): string | undefined {
 }
 
 /**
+ * The body of a response made from a string and never touched since: Deno
+ * keeps that string in its "lazy static body" slot until anything reads the
+ * body (`bodyUsed`, `body`, `text()`, `clone()` all turn it into a stream
+ * first and empty the slot). So a string here is the whole body and the
+ * body is unused; no getter is called, so nothing is built.
+ *
+ * @param r A response.
+ * @returns The body, or `undefined` when {@linkcode wholeBody} must decide.
+ */
+export function untouchedBody(r: Response): string | undefined {
+  if (!LAZY_OK) return undefined;
+  const v = (r as unknown as Internal)[LAZY!];
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
  * The whole body of a response, if Deno holds it as the string or bytes it
  * was made from (no stream): then it is sent at once, without a read.
  *

@@ -8,7 +8,7 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { onlyContentType, wholeBody } from "./_whole_body.ts";
+import { onlyContentType, untouchedBody, wholeBody } from "./_whole_body.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -395,7 +395,9 @@ class FetchAdapter implements Handler, RequestContext {
     let body: ReadableStream<Uint8Array> | null;
     try {
       res.status = response.status;
-      const whole = response.bodyUsed ? undefined : wholeBody(response);
+      // `bodyUsed` would turn an untouched string body into a stream first.
+      const whole = untouchedBody(response) ??
+        (response.bodyUsed ? undefined : wholeBody(response));
       const type = onlyContentType(response);
       if (type !== undefined) res.setHeader("Content-Type", type);
       else for (const [name, value] of response.headers) res.appendHeader(name, value);
