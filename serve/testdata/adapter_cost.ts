@@ -13,7 +13,7 @@
 // shape, one request per read; 16: wrk's pipeline.lua) and whose write()
 // takes everything at once. No system call is made, so what is measured is
 // the server's own JavaScript per request, plus one settled promise per read
-// and per write where Deno would make an op. Reported: µs of process CPU
+// and per write where Deno would make an op. Reported: microseconds of process CPU
 // (user+system) and of wall time per request, the median of the rounds.
 import { Hono } from "npm:hono@4.13.19";
 import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
