@@ -280,10 +280,9 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     let ms: number;
     switch (kind) {
       case Deadline.None:
-        if (this.#deadline !== Deadline.None) {
-          this.#deadline = Deadline.None;
-          server.deadlines.disarm(this);
-        }
+        // Also when `None` already: a suspended deadline is still in the set.
+        this.#deadline = Deadline.None;
+        server.deadlines.disarm(this);
         return;
       case Deadline.Header:
         ms = Math.max(1, this.#headDeadlineAt - server.deadlines.now());
@@ -299,6 +298,16 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
     }
     this.#deadline = kind;
     server.deadlines.arm(this, ms);
+  }
+
+  /**
+   * No deadline while a handler runs, on the hot path: the entry stays in
+   * the deadline set, where its expiry is ignored (`expire()` sees `None`),
+   * so that arming the keep-alive deadline after the response updates it
+   * instead of deleting and inserting a map entry per request.
+   */
+  #suspendDeadline(): void {
+    this.#deadline = Deadline.None;
   }
 
   /** Starts the header deadline for a new request head. */
@@ -321,6 +330,8 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   // Expirable: the armed deadline passed.
   expire(): void {
     const kind = this.#deadline;
+    // A deadline suspended while a handler runs (#suspendDeadline).
+    if (kind === Deadline.None) return;
     this.#deadline = Deadline.None;
     if (kind === Deadline.BodyRead || kind === Deadline.Write) {
       // A stalled body or a client that stopped reading: nothing useful can be sent.
@@ -489,7 +500,7 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
           }
           if ((this.#phase as ConnPhase) === ConnPhase.Closed) return null;
         }
-        this.#armFor(Deadline.None);
+        this.#suspendDeadline();
         this.#phase = ConnPhase.Busy;
         let outcome = this.#dispatch(handler, head);
         if (outcome instanceof Promise) outcome = await outcome;
