@@ -19,6 +19,10 @@ function statusLine(status: number): string {
   return line;
 }
 
+// The last field name and value appendHeader() found valid.
+let validName = "Content-Type";
+let validValue = "text/plain; charset=utf-8";
+
 const State = { Fresh: 0, Streaming: 1, Done: 2 } as const;
 type State = typeof State[keyof typeof State];
 
@@ -143,11 +147,19 @@ export class HttpResponse {
     if (this.#state !== State.Fresh) {
       throw new TypeError(`Cannot set header "${name}": headers were already sent`);
     }
-    if (!isToken(name)) throw new TypeError(`Cannot set header: invalid field name "${name}"`);
-    if (!isFieldValue(value)) {
-      throw new TypeError(
-        `Cannot set header "${name}": value has CR, LF, NUL or non-Latin-1 characters`,
-      );
+    // The field last found valid is checked by comparison (an application
+    // sets the same fields on every response; often the same string).
+    if (name !== validName) {
+      if (!isToken(name)) throw new TypeError(`Cannot set header: invalid field name "${name}"`);
+      validName = name;
+    }
+    if (value !== validValue) {
+      if (!isFieldValue(value)) {
+        throw new TypeError(
+          `Cannot set header "${name}": value has CR, LF, NUL or non-Latin-1 characters`,
+        );
+      }
+      validValue = value;
     }
     this.#headers.push(name, value);
     return this;
