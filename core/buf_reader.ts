@@ -280,7 +280,7 @@ export class BufReader<R extends Reader = Reader> {
     this.#makeRoom(minFree);
     // Not an async function: an idle connection then holds only the pending
     // read, not a suspended frame as well.
-    return this.#reader.read(this.#buf.subarray(this.#end)).then(this.#onRead);
+    return this.#reader.read(this.#free()).then(this.#onRead);
   }
 
   /**
@@ -323,7 +323,7 @@ export class BufReader<R extends Reader = Reader> {
     }
     if (this.#eof) return NULL;
     this.#makeRoom(minFree);
-    return this.#reader.read(this.#buf.subarray(this.#end));
+    return this.#reader.read(this.#free());
   }
 
   /**
@@ -334,6 +334,11 @@ export class BufReader<R extends Reader = Reader> {
    */
   endFill(n: number | null): number | null {
     return this.#onRead(n);
+  }
+
+  /** The free space after the buffered bytes (the whole buffer when drained: no view made). */
+  #free(): Uint8Array {
+    return this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
   }
 
   #onRead = (n: number | null): number | null => {
