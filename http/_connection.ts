@@ -6,6 +6,7 @@ import {
   type Deadlines,
   type ErrorReporter,
   type Expirable,
+  type FlushListener,
   isClosedError,
 } from "@coroio/core";
 import {
@@ -221,7 +222,7 @@ const NO_BODY = new RequestBody(null, null, 0);
 function noop(): void {}
 
 /** Per-connection HTTP state; implements the hosts the request and response use. */
-class HttpConnection implements BodyHost, ResponseHost, Expirable {
+class HttpConnection implements BodyHost, ResponseHost, Expirable, FlushListener {
   readonly reader: BufReader<Deno.Conn>;
   readonly writer: BufWriter;
   readonly #server: ConnectionConfig;
@@ -404,8 +405,14 @@ class HttpConnection implements BodyHost, ResponseHost, Expirable {
   #flushBeforeRead(): void {
     const bounded = (this.#phase === ConnPhase.Idle && this.#deadline !== Deadline.None) ||
       (this.#phase === ConnPhase.Head && this.#headDeadlineAt !== 0);
-    if (bounded) this.writer.flush().then(this.#flushed, this.#flushed);
+    // Bounded: no promise to wait on, the writer tells flushed() when done.
+    if (bounded) this.writer.startFlush(this);
     else this.flush().then(this.#flushed, this.#flushed);
+  }
+
+  // FlushListener: a background flush is over.
+  flushed(): void {
+    this.#afterFlush();
   }
 
   /** A background flush settled: end a write deadline, finish a shutdown. */
