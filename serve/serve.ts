@@ -8,7 +8,7 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { onlyContentType, untouchedBody, wholeBody } from "./_whole_body.ts";
+import { fastStatus, onlyContentType, untouchedBody, wholeBody } from "./_whole_body.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
 /** What a fetch handler receives besides the request, as with `Deno.serve`. */
@@ -385,7 +385,9 @@ class FetchAdapter implements Handler, RequestContext {
         res,
       );
     }
-    if (response.status === 101) {
+    // Read once: the getter checks its receiver on every call.
+    const status = fastStatus(response);
+    if (status === 101) {
       const target = upgradeTargetOf(response);
       if (target !== undefined) {
         this.#done(request, info);
@@ -394,7 +396,7 @@ class FetchAdapter implements Handler, RequestContext {
     }
     let body: ReadableStream<Uint8Array> | null;
     try {
-      res.status = response.status;
+      res.status = status;
       // `bodyUsed` would turn an untouched string body into a stream first.
       const whole = untouchedBody(response) ??
         (response.bodyUsed ? undefined : wholeBody(response));
