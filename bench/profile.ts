@@ -26,7 +26,7 @@ import { type Category, summariseProfile } from "./_cpuprof.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const ROOT = BENCH.replace(/\/bench$/, "");
-const OWN = ["/core/", "/http/", "/ws/", "/http_ws/", "/examples/"];
+const OWN = ["/core/", "/http/", "/ws/", "/http_ws/", "/serve/", "/examples/"];
 
 const SERVERS: Record<string, { file: string; args: string[]; path: string }> = {
   "coroio_http": { file: "examples/http_hello.ts", args: [], path: "/" },
@@ -39,6 +39,10 @@ const SERVERS: Record<string, { file: string; args: string[]; path: string }> = 
     path: "/ws",
   },
   "deno_serve": { file: "bench/peers/deno_serve.ts", args: [], path: "/" },
+  // The hono "hello" app under serve() and Deno.serve (serve/testdata/bench_server.ts).
+  "hono_serve": { file: "serve/testdata/bench_server.ts", args: ["hono-serve"], path: "/" },
+  "hono_deno": { file: "serve/testdata/bench_server.ts", args: ["hono-deno"], path: "/" },
+  "fetch_serve": { file: "serve/testdata/bench_server.ts", args: ["fetch-serve"], path: "/" },
   "deno_ws": { file: "bench/peers/deno_ws.ts", args: [], path: "/" },
   "floor_http": { file: "bench/floor.ts", args: ["--mode", "http"], path: "/" },
   "floor_ws": { file: "bench/floor.ts", args: ["--mode", "ws"], path: "/" },

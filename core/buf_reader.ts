@@ -280,7 +280,65 @@ export class BufReader<R extends Reader = Reader> {
     this.#makeRoom(minFree);
     // Not an async function: an idle connection then holds only the pending
     // read, not a suspended frame as well.
-    return this.#reader.read(this.#buf.subarray(this.#end)).then(this.#onRead);
+    return this.#reader.read(this.#free()).then(this.#onRead);
+  }
+
+  /**
+   * {@linkcode BufReader.prototype.fill} in two halves, for a hot read loop
+   * that awaits the read itself: `beginFill()` makes room and starts the read
+   * (the underlying reader's own promise, with no reaction of the
+   * `BufReader` on it: one promise hop less per read), and the loop hands
+   * what it resolved to to {@linkcode BufReader.prototype.endFill} before it
+   * uses the reader again. Until then the bytes read are not buffered.
+   *
+   * @example A read loop
+   * ```ts
+   * import { BufReader } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const parts = ["ab", "c"].map((s) => new TextEncoder().encode(s));
+   * const reader = {
+   *   read(p: Uint8Array): Promise<number | null> {
+   *     const part = parts.shift();
+   *     if (part === undefined) return Promise.resolve(null);
+   *     p.set(part);
+   *     return Promise.resolve(part.length);
+   *   },
+   * };
+   * const br = new BufReader(reader);
+   * let total = 0;
+   * for (let n; (n = br.endFill(await br.beginFill())) !== null;) total += n;
+   * equal(total, 3);
+   * equal(new TextDecoder().decode(br.peek()), "abc");
+   * equal(br.eof, true);
+   * ```
+   *
+   * @param minFree Make at least this much room before reading.
+   * @returns What the underlying read resolves to: pass it to `endFill()`.
+   * @throws {StreamClosedError} If the reader was detached.
+   */
+  beginFill(minFree = 1): Promise<number | null> {
+    if (this.#detached) {
+      return Promise.reject(new StreamClosedError("Cannot read: BufReader is detached"));
+    }
+    if (this.#eof) return NULL;
+    this.#makeRoom(minFree);
+    return this.#reader.read(this.#free());
+  }
+
+  /**
+   * Accounts for a read started by {@linkcode BufReader.prototype.beginFill}.
+   *
+   * @param n What that read resolved to.
+   * @returns The number of bytes added, or `null` at end of stream.
+   */
+  endFill(n: number | null): number | null {
+    return this.#onRead(n);
+  }
+
+  /** The free space after the buffered bytes (the whole buffer when drained: no view made). */
+  #free(): Uint8Array {
+    return this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
   }
 
   #onRead = (n: number | null): number | null => {

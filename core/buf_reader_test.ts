@@ -128,3 +128,35 @@ Deno.test("BufReader grows while reads fill a drained buffer", async () => {
   // Doubling from 1 KiB to 64 KiB takes 6 reads; the rest are full-size.
   assert(reader.reads <= 20);
 });
+
+Deno.test("BufReader.beginFill() and endFill() read what fill() reads, split any way", async () => {
+  const text = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(40);
+  const cases: [string, number[]][] = [
+    ["whole", [text.length]],
+    ["byte by byte", Array.from({ length: 64 }, () => 1)],
+    ["uneven", [3, 500, 17, 1]],
+  ];
+  for (const [what, sizes] of cases) {
+    let at = 0;
+    const chunks = splitAt(enc(text), sizes.map((n) => at += n));
+    const a = new BufReader(new ChunkReader(chunks), { initialSize: 16 });
+    const b = new BufReader(new ChunkReader(chunks), { initialSize: 16 });
+    const na: (number | null)[] = [];
+    const nb: (number | null)[] = [];
+    for (;;) {
+      na.push(await a.fill());
+      nb.push(b.endFill(await b.beginFill()));
+      assertEquals([b.buffered, b.capacity, b.eof], [a.buffered, a.capacity, a.eof], what);
+      if (na.at(-1) === null) break;
+      // Consume a little, as a parser would: room is made the same way.
+      a.consume(Math.min(5, a.buffered));
+      b.consume(Math.min(5, b.buffered));
+    }
+    assertEquals(nb, na, what);
+    assertEquals(dec(b.peek()), dec(a.peek()), what);
+    // At end of stream both resolve null again; detached, both reject.
+    assertEquals(b.endFill(await b.beginFill()), null);
+    b.detach();
+    await assertRejects(() => b.beginFill(), StreamClosedError);
+  }
+});

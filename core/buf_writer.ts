@@ -2,6 +2,34 @@ import { StreamClosedError } from "./errors.ts";
 import { intOption } from "./options.ts";
 import type { Writer } from "./types.ts";
 
+/**
+ * Told when a flush started with {@linkcode BufWriter.prototype.startFlush}
+ * is over.
+ *
+ * @example A listener
+ * ```ts
+ * import { BufWriter, type FlushListener } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class Count implements FlushListener {
+ *   n = 0;
+ *   flushed(): void {
+ *     this.n++;
+ *   }
+ * }
+ * const count = new Count();
+ * const w = new BufWriter({ write: (p: Uint8Array) => Promise.resolve(p.length) });
+ * w.write(new Uint8Array(1));
+ * w.startFlush(count);
+ * await w.flush();
+ * equal(count.n, 1);
+ * ```
+ */
+export interface FlushListener {
+  /** Everything staged was written, or a write failed (the writer is closed then). */
+  flushed(): void;
+}
+
 /** Options for {@linkcode BufWriter}. */
 export interface BufWriterOptions {
   /**
@@ -293,47 +321,133 @@ export class BufWriter<W extends Writer = Writer> {
    * write failed (the original error is the `cause`).
    */
   flush(): Promise<void> {
-    if (this.#flushing !== null) return this.#flushing;
-    if (this.#error !== null) {
-      return Promise.reject(
-        new StreamClosedError(`Cannot write: an earlier write failed (${errText(this.#error)})`, {
-          cause: this.#error,
-        }),
-      );
+    if (this.#flushing === null) {
+      if (this.#error !== null) {
+        return Promise.reject(
+          new StreamClosedError(
+            `Cannot write: an earlier write failed (${errText(this.#error)})`,
+            { cause: this.#error },
+          ),
+        );
+      }
+      if (this.#stagedLen === 0) return Promise.resolve();
+      this.#flushing = this.#flushStaged();
     }
-    if (this.#stagedLen === 0) return Promise.resolve();
-    this.#flushing = this.#flushLoop();
-    return this.#flushing;
+    // One promise for every caller of this flush.
+    return this.#waited ??= this.#flushing.then(this.#checkWritten);
   }
 
-  async #flushLoop(): Promise<void> {
+  /**
+   * Starts writing every staged byte, like {@linkcode BufWriter.prototype.flush},
+   * for a caller that does not wait for it: no promise is made for the
+   * caller. A failed write closes the writer all the same (the next
+   * `write()` or `flush()` throws). `listener.flushed()` is called once
+   * everything staged until then is written or the write failed.
+   *
+   * @example Writing in the background
+   * ```ts
+   * import { BufWriter } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const sink = { write: (p: Uint8Array) => Promise.resolve(p.length) };
+   * const w = new BufWriter(sink);
+   * const done = Promise.withResolvers<void>();
+   * w.write(new Uint8Array(5));
+   * w.startFlush({ flushed: () => done.resolve() });
+   * equal(w.flushing, true);
+   * await done.promise;
+   * equal(w.buffered, 0);
+   * ```
+   *
+   * @param listener Told when the flush is over.
+   */
+  startFlush(listener?: FlushListener): void {
+    if (listener !== undefined) this.#listener = listener;
+    if (this.#flushing === null) {
+      if (this.#error === null && this.#stagedLen > 0) this.#flushing = this.#flushStaged();
+      else this.#flushOver();
+    }
+  }
+
+  // A flush is a chain of reactions with callbacks bound once (no async
+  // function, no promise for a caller that does not wait) that never
+  // rejects: a failure is kept in #error, and flush() turns it into its
+  // rejection. The write in flight: its buffer, length and progress.
+  #cur: Uint8Array = EMPTY;
+  #curLen = 0;
+  #curOff = 0;
+  #listener: FlushListener | null = null;
+  /** What flush() returns for the flush in flight. */
+  #waited: Promise<void> | null = null;
+
+  /** Takes the staged bytes and starts writing them. */
+  #flushStaged(): Promise<void> {
+    const buf = this.#staged;
+    const len = this.#stagedLen;
+    this.#staged = EMPTY;
+    this.#stagedLen = 0;
+    this.#inflight = len;
+    this.#cur = buf;
+    this.#curLen = len;
+    this.#curOff = 0;
+    return this.#writeCurrent(buf.subarray(0, len));
+  }
+
+  #writeCurrent(view: Uint8Array): Promise<void> {
+    let pending: Promise<number>;
     try {
-      while (this.#stagedLen > 0) {
-        const buf = this.#staged;
-        const len = this.#stagedLen;
-        this.#staged = EMPTY;
-        this.#stagedLen = 0;
-        this.#inflight = len;
-        let off = 0;
-        try {
-          while (off < len) {
-            off += await this.#writer.write(
-              off === 0 ? buf.subarray(0, len) : buf.subarray(off, len),
-            );
-            this.#inflight = len - off;
-          }
-        } finally {
-          this.#inflight = 0;
-          give(this.#size, buf);
-        }
-      }
+      pending = this.#writer.write(view);
     } catch (err) {
-      this.#error = err;
-      this.#closed = true;
-      this.#release();
-      throw new StreamClosedError(`Cannot write: ${errText(err)}`, { cause: err });
-    } finally {
-      this.#flushing = null;
+      pending = Promise.reject(err);
+    }
+    return pending.then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #onWritten = (n: number): Promise<void> | undefined => {
+    const len = this.#curLen;
+    const off = this.#curOff += n;
+    if (off < len) {
+      this.#inflight = len - off;
+      return this.#writeCurrent(this.#cur.subarray(off, len));
+    }
+    this.#doneWithCurrent();
+    // Bytes staged while this write was in flight go out before the flush settles.
+    if (this.#stagedLen > 0) return this.#flushStaged();
+    this.#flushing = null;
+    this.#waited = null;
+    this.#flushOver();
+    return undefined;
+  };
+
+  #onWriteFailed = (err: unknown): void => {
+    this.#doneWithCurrent();
+    this.#flushing = null;
+    this.#waited = null;
+    this.#error = err;
+    this.#closed = true;
+    this.#release();
+    this.#flushOver();
+  };
+
+  #checkWritten = (): void => {
+    const err = this.#error;
+    if (err !== null) throw new StreamClosedError(`Cannot write: ${errText(err)}`, { cause: err });
+  };
+
+  #doneWithCurrent(): void {
+    this.#inflight = 0;
+    if (this.#cur !== EMPTY) give(this.#size, this.#cur);
+    this.#cur = EMPTY;
+  }
+
+  #flushOver(): void {
+    const listener = this.#listener;
+    if (listener === null) return;
+    this.#listener = null;
+    try {
+      listener.flushed();
+    } catch {
+      // A listener that throws must not break the writer.
     }
   }
 

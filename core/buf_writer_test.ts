@@ -147,3 +147,59 @@ Deno.test("BufWriter.writeUtf8() encodes in place and rejects a wrong length", a
   assertEquals([...bytes.subarray(bytes.length - 2)], [0xe9, 0xff]);
   assertEquals(bytes.length, 3 + 34 + 26);
 });
+
+Deno.test("BufWriter.startFlush() writes in the background and tells its listener once", async () => {
+  // [what, max bytes per write, fail the write, stage more during the flush, expected writes]
+  const cases: [string, number, boolean, boolean, string[]][] = [
+    ["one write", Infinity, false, false, ["hello"]],
+    ["short writes", 2, false, false, ["he", "ll", "o"]],
+    ["staged meanwhile", Infinity, false, true, ["hello", "more"]],
+    ["a failed write", Infinity, true, false, []],
+  ];
+  for (const [what, max, fail, more, writes] of cases) {
+    const sink = new RecordingWriter(max);
+    if (fail) sink.fail = new Error("reset");
+    const w = new BufWriter(sink);
+    let told = 0;
+    const over = Promise.withResolvers<void>();
+    const listener = {
+      flushed() {
+        told++;
+        over.resolve();
+      },
+    };
+    w.write(enc("hello"));
+    w.startFlush(listener);
+    assertEquals(w.flushing, true, what);
+    if (more) w.write(enc("more"));
+    await over.promise;
+    assertEquals([told, w.buffered, w.flushing], [1, 0, false], what);
+    assertEquals(sink.calls.map(dec), writes, what);
+    if (fail) {
+      // No unhandled rejection; the next write and flush report the failure.
+      assertThrows(() => w.write(enc("x")), StreamClosedError, what);
+      await assertRejects(() => w.flush(), (e: Error) => e.cause === sink.fail, what);
+    } else {
+      await w.flush();
+    }
+  }
+});
+
+Deno.test("BufWriter.flush() during startFlush() shares it and rejects when it fails", async () => {
+  const sink = new RecordingWriter();
+  sink.fail = new Error("reset");
+  const w = new BufWriter(sink);
+  w.write(enc("a"));
+  w.startFlush();
+  const p1 = w.flush();
+  assertEquals(p1 === w.flush(), true);
+  await assertRejects(
+    () => p1,
+    (e: Error) => e instanceof StreamClosedError && e.cause === sink.fail,
+  );
+  // Nothing staged: the listener is told at once.
+  const w2 = new BufWriter(new RecordingWriter());
+  let told = 0;
+  w2.startFlush({ flushed: () => told++ });
+  assertEquals(told, 1);
+});

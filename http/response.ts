@@ -19,6 +19,10 @@ function statusLine(status: number): string {
   return line;
 }
 
+// The last field name and value appendHeader() found valid.
+let validName = "Content-Type";
+let validValue = "text/plain; charset=utf-8";
+
 const State = { Fresh: 0, Streaming: 1, Done: 2 } as const;
 type State = typeof State[keyof typeof State];
 
@@ -143,11 +147,19 @@ export class HttpResponse {
     if (this.#state !== State.Fresh) {
       throw new TypeError(`Cannot set header "${name}": headers were already sent`);
     }
-    if (!isToken(name)) throw new TypeError(`Cannot set header: invalid field name "${name}"`);
-    if (!isFieldValue(value)) {
-      throw new TypeError(
-        `Cannot set header "${name}": value has CR, LF, NUL or non-Latin-1 characters`,
-      );
+    // The field last found valid is checked by comparison (an application
+    // sets the same fields on every response; often the same string).
+    if (name !== validName) {
+      if (!isToken(name)) throw new TypeError(`Cannot set header: invalid field name "${name}"`);
+      validName = name;
+    }
+    if (value !== validValue) {
+      if (!isFieldValue(value)) {
+        throw new TypeError(
+          `Cannot set header "${name}": value has CR, LF, NUL or non-Latin-1 characters`,
+        );
+      }
+      validValue = value;
     }
     this.#headers.push(name, value);
     return this;
@@ -211,20 +223,12 @@ export class HttpResponse {
         this.#headers.push("Content-Type", "text/plain; charset=utf-8");
       }
       if (body.length <= 16384) {
-        // Encode straight into the write buffer: no intermediate array, and
-        // for ASCII one native encode for head and body together.
+        // Encode straight into the write buffer: no intermediate array.
         const len = utf8Length(body);
         const noBody = this.#bodyForbidden();
-        const head = this.#headString(noBody ? -2 : len);
-        const w = this.#host.writer;
-        if (noBody || this.#head || len === 0) {
-          w.writeLatin1(head);
-        } else if (len === body.length) {
-          w.writeLatin1(head + body);
-          this.#bytesSent = len;
-        } else {
-          w.writeLatin1(head);
-          w.writeUtf8(body, len);
+        this.#writeHead(noBody ? -2 : len);
+        if (!noBody && !this.#head && len > 0) {
+          this.#host.writer.writeUtf8(body, len);
           this.#bytesSent = len;
         }
         this.#state = State.Done;
@@ -405,7 +409,41 @@ export class HttpResponse {
    * caller (or none, closing).
    */
   #writeHead(length: number): void {
-    this.#host.writer.writeLatin1(this.#headString(length));
+    const w = this.#host.writer;
+    const h = this.#headers;
+    const date = httpDate();
+    // What #headString() depends on besides the fields: with the same
+    // inputs it makes the same head, so its bytes are written again
+    // without building and encoding a string.
+    const closing = this.#closeAfter || this.#host.closeAfterResponse();
+    const last = lastHead;
+    if (
+      last.length === length && last.status === this.status && last.date === date &&
+      last.closing === closing && last.http10 === this.#http10 && sameFields(last.fields, h)
+    ) {
+      if (last.bytes !== null) {
+        this.#closeAfter = last.closeAfter;
+        w.write(last.bytes);
+        return;
+      }
+      // Seen twice in a row: keep its bytes.
+      const head = this.#headString(length);
+      last.bytes = latin1Bytes(head);
+      last.closeAfter = this.#closeAfter;
+      w.write(last.bytes);
+      return;
+    }
+    const head = this.#headString(length);
+    w.writeLatin1(head);
+    if (h.length <= 16 && head.length <= 1024) {
+      last.length = length;
+      last.status = this.status;
+      last.date = date;
+      last.closing = closing;
+      last.http10 = this.#http10;
+      last.fields = h.slice();
+      last.bytes = null;
+    }
   }
 
   #headString(length: number): string {
@@ -454,6 +492,38 @@ export class HttpResponse {
     }
     return s;
   }
+}
+
+/**
+ * The last head written, by what it was made from, and its bytes once the
+ * same head was written twice in a row (a server answering alike, as most
+ * do, then writes the bytes of the head again). One for all responses.
+ */
+const lastHead = {
+  length: -4,
+  status: 0,
+  date: "",
+  closing: false,
+  http10: false,
+  fields: [] as string[],
+  closeAfter: false,
+  bytes: null as Uint8Array | null,
+};
+
+function sameFields(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The head's bytes, as BufWriter.writeLatin1() writes them. */
+function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[i] = c > 0xff ? 0x3f : c;
+  }
+  return out;
 }
 
 /** A body piece as bytes; anything but a string or bytes is refused. */

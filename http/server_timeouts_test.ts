@@ -190,3 +190,44 @@ Deno.test("HttpServer's 408 counts from the first byte of a head, not from the l
     conn.close();
   }, { ...timeouts, deadlines });
 });
+
+Deno.test("HttpServer lets a handler run past the header and write deadlines, then judges idleness again", async () => {
+  const deadlines = new TestDeadlines();
+  const gate = Promise.withResolvers<void>();
+  const started = Promise.withResolvers<void>();
+  class Slow implements Handler {
+    async handle(_req: HttpRequest, res: HttpResponse): Promise<void> {
+      started.resolve();
+      await gate.promise;
+      res.send("late");
+    }
+  }
+  await withServer(
+    async (port, server) => {
+      const conn = await connect(port);
+      const r = new ResponseReader(conn);
+      // Pipelined: the first response is still staged while the slow handler
+      // runs, and the header deadline armed at accept passes meanwhile.
+      await conn.write(
+        enc("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n"),
+      );
+      await started.promise;
+      deadlines.pass(HEADER + KEEP_ALIVE);
+      deadlines.pass(WRITE);
+      assertEquals(server.connections, 1);
+      gate.resolve();
+      const first = (await r.read())!;
+      const second = (await r.read())!;
+      assertEquals([first.status, second.status, second.body], [200, 200, "late"]);
+      // Idle now: the keep-alive deadline is armed and closes it.
+      await deadlines.armed(KEEP_ALIVE);
+      deadlines.pass(KEEP_ALIVE - 1);
+      assertEquals(server.connections, 1);
+      deadlines.pass(1);
+      assert(await r.closed());
+      conn.close();
+    },
+    { ...timeouts, deadlines },
+    new Router().get("/", new Hello()).get("/slow", new Slow()),
+  );
+});

@@ -58,8 +58,33 @@ function probeHead(): boolean {
 
 const HEAD_OK = probeHead();
 
+// Deno.serve's fast path also keeps the status of a response made with at
+// most a content type (0 for any other response).
+const FAST_STATUS = symbolOf(lazyProbe, "serve fast status");
+const STATUS_OK = FAST_STATUS !== undefined &&
+  (lazyProbe as unknown as Internal)[FAST_STATUS] === 200 &&
+  (Response.json(1) as unknown as Internal)[FAST_STATUS] === 200 &&
+  [0, 201].includes(
+    (new Response("p", { status: 201 }) as unknown as Internal)[FAST_STATUS] as number,
+  );
+
+/**
+ * The status of a response, read from Deno.serve's fast-path slot when it
+ * holds one (no getter call), else from `status`.
+ *
+ * @param r A response.
+ * @returns Its status.
+ */
+export function fastStatus(r: Response): number {
+  if (STATUS_OK) {
+    const v = (r as unknown as Internal)[FAST_STATUS!];
+    if (typeof v === "number" && v !== 0) return v;
+  }
+  return r.status;
+}
+
 /** Whether the probes found Deno's whole-body slots (checked by a test). */
-export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK && HEAD_OK;
+export const WHOLE_BODY_PROBED: boolean = LAZY_OK && INNER_OK && FAST_OK && HEAD_OK && STATUS_OK;
 
 /**
  * The only header of a response that has no other (Deno.serve's fast path):
@@ -79,6 +104,22 @@ export function onlyContentType(r: Response): string | undefined {
     if (typeof type === "string") return type;
   }
   return undefined;
+}
+
+/**
+ * The body of a response made from a string and never touched since: Deno
+ * keeps that string in its "lazy static body" slot until anything reads the
+ * body (`bodyUsed`, `body`, `text()`, `clone()` all turn it into a stream
+ * first and empty the slot). So a string here is the whole body and the
+ * body is unused; no getter is called, so nothing is built.
+ *
+ * @param r A response.
+ * @returns The body, or `undefined` when {@linkcode wholeBody} must decide.
+ */
+export function untouchedBody(r: Response): string | undefined {
+  if (!LAZY_OK) return undefined;
+  const v = (r as unknown as Internal)[LAZY!];
+  return typeof v === "string" ? v : undefined;
 }
 
 /**

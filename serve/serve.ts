@@ -8,7 +8,7 @@ import {
   type HttpServerOptions,
 } from "@coroio/http";
 import { LazyRequest, type RequestContext } from "./request.ts";
-import { blobSize, onlyContentType, wholeBody } from "./_whole_body.ts";
+import { blobSize, fastStatus, onlyContentType, untouchedBody, wholeBody } from "./_whole_body.ts";
 import { sendCompressed, sendWholeNow, wantsCompression } from "./_compress.ts";
 import { upgradeTargetOf } from "./websocket.ts";
 
@@ -410,7 +410,9 @@ class FetchAdapter implements Handler, RequestContext {
         res,
       );
     }
-    if (response.status === 101) {
+    // Read once: the getter checks its receiver on every call.
+    const status = fastStatus(response);
+    if (status === 101) {
       const target = upgradeTargetOf(response);
       if (target !== undefined) {
         this.#done(request, info);
@@ -419,8 +421,10 @@ class FetchAdapter implements Handler, RequestContext {
     }
     let body: ReadableStream<Uint8Array> | null;
     try {
-      res.status = response.status;
-      const whole = response.bodyUsed ? undefined : wholeBody(response);
+      res.status = status;
+      // `bodyUsed` would turn an untouched string body into a stream first.
+      const whole = untouchedBody(response) ??
+        (response.bodyUsed ? undefined : wholeBody(response));
       const type = onlyContentType(response);
       if (type !== undefined) res.setHeader("Content-Type", type);
       else for (const [name, value] of response.headers) res.appendHeader(name, value);

@@ -9,7 +9,13 @@ import { serve, type ServeHandler, type ServeHandlerInfo, type Server } from "./
 import { ServerWebSocket, upgradeWebSocket } from "./websocket.ts";
 import { rawExchange, withTimeout } from "./_test_util.ts";
 import { Hono } from "npm:hono@4.13.19";
-import { onlyContentType, WHOLE_BODY_PROBED, wholeBody } from "./_whole_body.ts";
+import {
+  fastStatus,
+  onlyContentType,
+  untouchedBody,
+  WHOLE_BODY_PROBED,
+  wholeBody,
+} from "./_whole_body.ts";
 
 const QUIET = { hostname: "127.0.0.1", port: 0, onListen() {} };
 
@@ -493,6 +499,47 @@ Deno.test("serve() finds Deno's whole-body slots on this Deno version (the fast 
     [touched, undefined],
   ];
   for (const [r, type] of types) equal(onlyContentType(r), type);
+});
+
+Deno.test("serve() takes an untouched string body without reading the response's body", async () => {
+  // Anything that reads the body makes it a stream first: then untouchedBody()
+  // has no answer and serve() asks bodyUsed and wholeBody() instead.
+  const read = new Response("a");
+  await read.text();
+  const asked = new Response("a");
+  equal(asked.bodyUsed, false);
+  const streamed = new Response("a");
+  equal(streamed.body instanceof ReadableStream, true);
+  const cloned = new Response("a");
+  cloned.clone();
+  const cases: [string, Response, string | undefined][] = [
+    ["a string", new Response("a"), "a"],
+    ["Response.json()", Response.json({ a: 1 }), '{"a":1}'],
+    ["an empty string", new Response(""), ""],
+    ["a read body", read, undefined],
+    ["bodyUsed asked", asked, undefined],
+    ["body taken", streamed, undefined],
+    ["a cloned response", cloned, undefined],
+    ["bytes", new Response(new Uint8Array([1])), undefined],
+    ["a stream", new Response(new ReadableStream()), undefined],
+    ["no body", new Response(null), undefined],
+  ];
+  for (const [what, r, body] of cases) equal(untouchedBody(r), body, what);
+});
+
+Deno.test("serve() reads each response's status as the status getter gives it", () => {
+  const statuses: [string, Response][] = [
+    ["a string", new Response("a")],
+    ["a status", new Response("a", { status: 201 })],
+    ["json with a status", Response.json({}, { status: 404 })],
+    ["a redirect", Response.redirect("http://a/", 307)],
+    ["an error", Response.error()],
+    ["no body", new Response(null, { status: 204 })],
+    ["a stream", new Response(new ReadableStream(), { status: 500 })],
+    ["a clone", new Response("x", { status: 202 }).clone()],
+    ["a switch", new Response(null, { status: 101 })],
+  ];
+  for (const [what, r] of statuses) equal(fastStatus(r), r.status, what);
 });
 
 Deno.test("serve() passes options.logger one entry per response with its status", async () => {

@@ -15,7 +15,9 @@ import { serve } from "../serve.ts";
 
 const BODY = "Hello Hono!";
 const variant = Deno.args[0] ?? "hono-serve";
-const port = Number(Deno.args[1] ?? 0);
+// A port as the second argument, or `--port N` (bench/profile.ts passes flags).
+const portFlag = Deno.args.indexOf("--port");
+const port = Number(portFlag > 0 ? Deno.args[portFlag + 1] : Deno.args[1] ?? 0);
 const hostname = "127.0.0.1";
 const certFile = Deno.env.get("CERT_FILE");
 const keyFile = Deno.env.get("KEY_FILE");

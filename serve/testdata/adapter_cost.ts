@@ -1,0 +1,226 @@
+// JavaScript cost per request of the HTTP server and of the fetch adapter,
+// without sockets (not part of the package):
+//
+//   deno run -A serve/testdata/adapter_cost.ts [requests] [perRead] [rounds] [variants...]
+//
+// variants: native      a native @coroio/http Handler answering "Hello Hono!"
+//           fetch       serve(() => new Response("Hello Hono!"))
+//           hono        a hono "hello" app under serve(app.fetch)
+// Each variant runs in its own process. The server is the real one
+// (HttpServer, or serve() with Deno.listen replaced by an in-memory
+// listener): its one connection is an in-memory Deno.Conn whose read()
+// hands `perRead` pipelined wrk-style GET requests at a time (1: keep-alive
+// shape, one request per read; 16: wrk's pipeline.lua) and whose write()
+// takes everything at once. No system call is made, so what is measured is
+// the server's own JavaScript per request, plus one settled promise per read
+// and per write where Deno would make an op. Reported: microseconds of process CPU
+// (user+system) and of wall time per request, the median of the rounds.
+import { Hono } from "npm:hono@4.13.19";
+import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+import { serve } from "../serve.ts";
+
+const BODY = "Hello Hono!";
+const REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+const encoder = new TextEncoder();
+
+/** A connection that reads canned requests from memory and drops what is written. */
+class MemoryConn {
+  readonly localAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8080 };
+  readonly remoteAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 40000 };
+  readonly rid = -1;
+  readonly readable = null as unknown as ReadableStream<Uint8Array>;
+  readonly writable = null as unknown as WritableStream<Uint8Array>;
+  readonly closed: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  written = 0;
+  #batch: Uint8Array;
+  #batches: number;
+  #off = 0;
+
+  constructor(requests: number, perRead: number) {
+    this.#batch = encoder.encode(REQUEST.repeat(perRead));
+    this.#batches = Math.ceil(requests / perRead);
+  }
+
+  read(buf: Uint8Array): Promise<number | null> {
+    if (this.#batches === 0) return Promise.resolve(null);
+    const rest = this.#batch.subarray(this.#off);
+    const n = Math.min(rest.length, buf.length);
+    buf.set(rest.subarray(0, n));
+    this.#off += n;
+    if (this.#off === this.#batch.length) {
+      this.#off = 0;
+      this.#batches--;
+    }
+    return Promise.resolve(n);
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    this.written += p.length;
+    return Promise.resolve(p.length);
+  }
+
+  close(): void {
+    this.closed.resolve();
+  }
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+  setNoDelay(): void {}
+  setKeepAlive(): void {}
+  ref(): void {}
+  unref(): void {}
+  [Symbol.dispose](): void {}
+}
+
+/** A listener that hands out the connections pushed into it. */
+class MemoryListener {
+  readonly addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8080 };
+  readonly rid = -1;
+  #queue: MemoryConn[] = [];
+  #waiting: PromiseWithResolvers<MemoryConn> | null = null;
+  #closed = false;
+
+  push(conn: MemoryConn): void {
+    if (this.#waiting !== null) {
+      const w = this.#waiting;
+      this.#waiting = null;
+      w.resolve(conn);
+    } else this.#queue.push(conn);
+  }
+  accept(): Promise<MemoryConn> {
+    const next = this.#queue.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("closed"));
+    this.#waiting = Promise.withResolvers<MemoryConn>();
+    return this.#waiting.promise;
+  }
+  close(): void {
+    this.#closed = true;
+    this.#waiting?.reject(new Deno.errors.BadResource("closed"));
+    this.#waiting = null;
+  }
+  ref(): void {}
+  unref(): void {}
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<MemoryConn> {
+    for (;;) yield await this.accept();
+  }
+}
+
+class Native {
+  handle(_req: HttpRequest, res: HttpResponse): void {
+    res.send(BODY);
+  }
+}
+
+function start(variant: string, listener: MemoryListener): void {
+  if (variant === "native") {
+    new HttpServer(new Native(), {}).serve(listener as unknown as Deno.Listener);
+    return;
+  }
+  // serve() listens itself: hand it the in-memory listener instead.
+  const listen = Deno.listen;
+  (Deno as { listen: unknown }).listen = () => listener;
+  try {
+    const opts = { port: 0, onListen() {} };
+    if (variant === "fetch") serve(opts, () => new Response(BODY));
+    else if (variant === "hono") {
+      const app = new Hono();
+      app.get("/", (c) => c.text(BODY));
+      serve(opts, app.fetch);
+    } else throw new TypeError(`Unknown variant ${variant}`);
+  } finally {
+    (Deno as { listen: unknown }).listen = listen;
+  }
+}
+
+async function once(
+  listener: MemoryListener,
+  requests: number,
+  perRead: number,
+): Promise<[number, number]> {
+  const conn = new MemoryConn(requests, perRead);
+  const { default: process } = await import("node:process");
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  listener.push(conn);
+  await conn.closed.promise;
+  const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  const expected = requests * responseLength();
+  if (conn.written !== expected) {
+    throw new Error(`Expected ${expected} bytes of responses, got ${conn.written}`);
+  }
+  return [(c1.user + c1.system) / requests, (t1 - t0) * 1000 / requests];
+}
+
+let respLen = 0;
+function responseLength(): number {
+  return respLen;
+}
+
+async function child(variant: string, requests: number, perRead: number): Promise<void> {
+  const listener = new MemoryListener();
+  start(variant, listener);
+  // Learn one response's length, then warm up.
+  const probe = new MemoryConn(1, 1);
+  listener.push(probe);
+  await probe.closed.promise;
+  respLen = probe.written;
+  await once(listener, Math.min(requests, 200_000), perRead);
+  const [cpu, wall] = await once(listener, requests, perRead);
+  // deno-lint-ignore no-console
+  console.log(JSON.stringify({ variant, cpu, wall }));
+  Deno.exit(0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+async function main(): Promise<void> {
+  const requests = Number(Deno.args[0] ?? 300_000);
+  const perRead = Number(Deno.args[1] ?? 1);
+  const rounds = Number(Deno.args[2] ?? 3);
+  const variants = Deno.args.length > 3 ? Deno.args.slice(3) : ["native", "fetch", "hono"];
+  const results = new Map<string, { cpu: number[]; wall: number[] }>();
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", import.meta.filename!, "--child", v, String(requests), String(perRead)],
+        stderr: "inherit",
+      }).output();
+      if (!out.success) throw new Error(`variant ${v} failed`);
+      const { cpu, wall } = JSON.parse(new TextDecoder().decode(out.stdout));
+      const e = results.get(v) ?? { cpu: [], wall: [] };
+      e.cpu.push(cpu);
+      e.wall.push(wall);
+      results.set(v, e);
+    }
+  }
+  const base = results.get("native");
+  // deno-lint-ignore no-console
+  console.log(
+    `requests=${requests} perRead=${perRead} rounds=${rounds} (median; us per request)`,
+  );
+  for (const [v, e] of results) {
+    const cpu = median(e.cpu);
+    const over = base === undefined || v === "native"
+      ? ""
+      : ` (+${(cpu - median(base.cpu)).toFixed(3)} over native)`;
+    // deno-lint-ignore no-console
+    console.log(
+      `${v.padEnd(7)} cpu ${cpu.toFixed(3)} [${e.cpu.map((x) => x.toFixed(3)).join(" ")}]` +
+        `  wall ${median(e.wall).toFixed(3)}${over}`,
+    );
+  }
+}
+
+if (Deno.args[0] === "--child") {
+  await child(Deno.args[1]!, Number(Deno.args[2]), Number(Deno.args[3]));
+} else {
+  await main();
+}
