@@ -6,7 +6,7 @@
 // (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
 // KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
 // in a private field: nothing here is part of the package's API.
-import { isClosedError } from "@coroio/core";
+import { type ConnectionEndListener, type ConnectionHandle, isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { isValidUtf8 } from "./utf8_validator.ts";
 import { ReadyState } from "./constants.ts";
@@ -64,7 +64,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  *
  * What an idle session does not use is made on first use: the sender (and
  * its write buffer) with the first frame to send, the `done` promise when
- * someone asks for it (a server hands its own in with `useDone()`).
+ * someone asks for it (a server's accept loop is told through `onEnd()`
+ * instead, and no promise is made).
  */
 export class Connection<S> extends Keepalive
   implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
@@ -84,6 +85,8 @@ export class Connection<S> extends Keepalive
   #config: SessionConfig;
   #done: Promise<void> | null = null;
   #resolveDone: (() => void) | null = null;
+  /** Told when the session ended (see `onEnd()`). */
+  #endListener: ConnectionEndListener | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -127,14 +130,12 @@ export class Connection<S> extends Keepalive
   }
 
   /**
-   * Makes `promise` the session's `done`, settled with `resolve` when the
-   * session ends: the server's handle for the connection and the session
-   * then share one promise. Ignored once `done` exists.
+   * Calls `listener.connectionEnded(session)` once the session ended (after
+   * `done` settled): see `ConnectionHandle.onEnd`. Called at most once, before
+   * the end.
    */
-  useDone(promise: Promise<void>, resolve: () => void): void {
-    if (this.#done !== null) return;
-    this.#done = promise;
-    this.#resolveDone = resolve;
+  onEnd(listener: ConnectionEndListener): void {
+    this.#endListener = listener;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
@@ -382,6 +383,11 @@ export class Connection<S> extends Keepalive
     } finally {
       if (this.#resolveDone !== null) this.#resolveDone();
       else this.#done = RESOLVED;
+      const listener = this.#endListener;
+      if (listener !== null) {
+        this.#endListener = null;
+        listener.connectionEnded(this.#session as ConnectionHandle);
+      }
     }
   }
 
