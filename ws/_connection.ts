@@ -59,6 +59,20 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     typeof (v as PromiseLike<unknown>).then === "function";
 }
 
+/** Resolves `done` and tells a listener: a session asked for both. */
+class BothEnds implements ConnectionEndListener {
+  #resolve: () => void;
+  #listener: ConnectionEndListener;
+  constructor(resolve: () => void, listener: ConnectionEndListener) {
+    this.#resolve = resolve;
+    this.#listener = listener;
+  }
+  connectionEnded(handle: ConnectionHandle): void {
+    this.#resolve();
+    this.#listener.connectionEnded(handle);
+  }
+}
+
 /**
  * One session's state, close handshake and handler dispatch.
  *
@@ -84,9 +98,8 @@ export class Connection<S> extends Keepalive
   /** The checked options, shared with the other sessions made with the same options. */
   #config: SessionConfig;
   #done: Promise<void> | null = null;
-  #resolveDone: (() => void) | null = null;
-  /** Told when the session ended (see `onEnd()`). */
-  #endListener: ConnectionEndListener | null = null;
+  /** Told when the session ended: `done`'s resolve, or a listener (see `onEnd()`). */
+  #onEnd: (() => void) | ConnectionEndListener | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -98,7 +111,7 @@ export class Connection<S> extends Keepalive
     options: WebSocketSessionOptions,
   ) {
     const config = sessionConfig(options);
-    super(null, config.keepalive);
+    super(config.keepalive);
     this.#config = config;
     this.#session = session;
     this.#conn = conn;
@@ -124,7 +137,11 @@ export class Connection<S> extends Keepalive
     if (this.#done === null) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#done = promise;
-      this.#resolveDone = resolve;
+      const listener = this.#onEnd;
+      // Both asked for (rare): one listener that does both.
+      this.#onEnd = listener === null
+        ? resolve
+        : new BothEnds(resolve, listener as ConnectionEndListener);
     }
     return this.#done;
   }
@@ -135,7 +152,8 @@ export class Connection<S> extends Keepalive
    * the end.
    */
   onEnd(listener: ConnectionEndListener): void {
-    this.#endListener = listener;
+    const resolve = this.#onEnd;
+    this.#onEnd = typeof resolve === "function" ? new BothEnds(resolve, listener) : listener;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
@@ -381,13 +399,11 @@ export class Connection<S> extends Keepalive
         }
       }
     } finally {
-      if (this.#resolveDone !== null) this.#resolveDone();
-      else this.#done = RESOLVED;
-      const listener = this.#endListener;
-      if (listener !== null) {
-        this.#endListener = null;
-        listener.connectionEnded(this.#session as ConnectionHandle);
-      }
+      const end = this.#onEnd;
+      this.#onEnd = null;
+      if (this.#done === null) this.#done = RESOLVED;
+      if (typeof end === "function") end();
+      else if (end !== null) end.connectionEnded(this.#session as ConnectionHandle);
     }
   }
 

@@ -1,9 +1,9 @@
 // The timers of a session, on one deadline of a core Deadlines set (one
 // interval timer for all sessions, no timer per connection): the idle ping,
 // the pong deadline after it, and the close-handshake timeout. Which one is
-// armed is `#timer`; what happens when it fires goes through KeepaliveHost.
+// armed is `#timer`; what happens when it fires is the subclass's (KeepaliveHost).
 import type { Deadlines, Expirable } from "@coroio/core";
-import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
+import { acquireDeadlines, releaseDeadlines, sharedDeadlines } from "./_shared_deadlines.ts";
 
 /** What a {@linkcode Keepalive} asks and tells the session it belongs to. */
 export interface KeepaliveHost {
@@ -31,31 +31,41 @@ const T_IDLE = 1;
 const T_PONG = 2;
 const T_CLOSE = 3;
 const T_FAIL = 4;
+/** Set between `start()` and `stop()` (the deadline set is held). */
+const T_STARTED = 8;
 
 /** The grace period after a protocol error is at most this (ms). */
 const FAIL_GRACE_MAX = 1000;
 
-/** One session's idle, pong and close timers. */
-export class Keepalive implements Expirable {
-  #host: KeepaliveHost;
+/**
+ * One session's idle, pong and close timers; the session's connection
+ * extends it and is its host (one object per session, not two, and no
+ * field to point from one to the other).
+ */
+export abstract class Keepalive implements Expirable, KeepaliveHost {
   /** The timeouts: an object sessions with the same options share (not copied). */
   #o: KeepaliveOptions;
-  /** The set in use between `start()` and `stop()`. */
-  #deadlines: Deadlines | null = null;
+  /** The armed timer (T_*), plus T_STARTED between `start()` and `stop()`. */
   #timer = T_NONE;
 
-  /**
-   * @param host Told when a timer fires; `null` when the host is a subclass
-   * (the session's Connection is one: one object per session, not two).
-   */
-  constructor(host: KeepaliveHost | null, options: KeepaliveOptions) {
-    this.#host = host ?? (this as unknown as KeepaliveHost);
+  constructor(options: KeepaliveOptions) {
     this.#o = options;
+  }
+
+  abstract takeActivity(): boolean;
+  abstract idlePing(): boolean;
+  abstract pongTimedOut(): void;
+  abstract closeTimedOut(): void;
+
+  /** The set in use (started only): the options' or the shared one this session holds. */
+  get #deadlines(): Deadlines {
+    return this.#o.deadlines ?? sharedDeadlines()!;
   }
 
   /** Takes the deadline set and arms the idle timer (the close timer if already closing). */
   start(closing: boolean): void {
-    this.#deadlines = this.#o.deadlines ?? acquireDeadlines();
+    if (this.#o.deadlines === undefined) acquireDeadlines();
+    this.#timer = T_STARTED;
     if (closing) this.closing();
     else this.#arm(T_IDLE, this.#o.idleTimeout);
   }
@@ -72,46 +82,44 @@ export class Keepalive implements Expirable {
 
   /** Disarms and lets go of the deadline set. */
   stop(): void {
+    if ((this.#timer & T_STARTED) === 0) return;
+    this.#deadlines.disarm(this);
     this.#timer = T_NONE;
-    const d = this.#deadlines;
-    if (d === null) return;
-    d.disarm(this);
     if (this.#o.deadlines === undefined) releaseDeadlines();
-    this.#deadlines = null;
   }
 
   /** The armed deadline passed (called by the deadline set). */
   expire(_now: number): void {
     switch (this.#timer) {
-      case T_IDLE: {
+      case T_STARTED | T_IDLE: {
         const idle = this.#o.idleTimeout;
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, idle);
-        else if (this.#host.idlePing()) this.#arm(T_PONG, this.#o.pongTimeout || idle);
-        else this.#timer = T_NONE;
+        if (this.takeActivity()) this.#arm(T_IDLE, idle);
+        else if (this.idlePing()) this.#arm(T_PONG, this.#o.pongTimeout || idle);
+        else this.#timer = T_STARTED;
         break;
       }
-      case T_PONG:
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, this.#o.idleTimeout);
-        else this.#host.pongTimedOut();
+      case T_STARTED | T_PONG:
+        if (this.takeActivity()) this.#arm(T_IDLE, this.#o.idleTimeout);
+        else this.pongTimedOut();
         break;
-      case T_CLOSE:
-      case T_FAIL:
-        this.#host.closeTimedOut();
+      case T_STARTED | T_CLOSE:
+      case T_STARTED | T_FAIL:
+        this.closeTimedOut();
         break;
     }
   }
 
   #arm(kind: number, ms: number): void {
+    if ((this.#timer & T_STARTED) === 0) return;
     const d = this.#deadlines;
-    if (d === null) return;
     if (ms > 0) {
-      this.#timer = kind;
+      this.#timer = T_STARTED | kind;
       d.arm(this, ms);
     } else if (kind === T_CLOSE || kind === T_FAIL) {
-      this.#timer = kind;
+      this.#timer = T_STARTED | kind;
       d.arm(this, 1);
     } else {
-      this.#timer = T_NONE;
+      this.#timer = T_STARTED;
       d.disarm(this);
     }
   }

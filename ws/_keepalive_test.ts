@@ -1,6 +1,6 @@
 import { deepStrictEqual as deepEqual } from "node:assert/strict";
 import type { Deadlines, Expirable } from "@coroio/core";
-import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
+import { Keepalive, type KeepaliveHost, type KeepaliveOptions } from "./_keepalive.ts";
 
 /** A deadline set that records what is armed; the test fires it by hand (no clock). */
 class FakeDeadlines {
@@ -121,11 +121,32 @@ const CASES: Case[] = [
   },
 ];
 
+/** A Keepalive whose host is a separate object the test inspects. */
+class HostedKeepalive extends Keepalive {
+  #host: KeepaliveHost;
+  constructor(host: KeepaliveHost, options: KeepaliveOptions) {
+    super(options);
+    this.#host = host;
+  }
+  takeActivity(): boolean {
+    return this.#host.takeActivity();
+  }
+  idlePing(): boolean {
+    return this.#host.idlePing();
+  }
+  pongTimedOut(): void {
+    this.#host.pongTimedOut();
+  }
+  closeTimedOut(): void {
+    this.#host.closeTimedOut();
+  }
+}
+
 for (const c of CASES) {
   Deno.test(`Keepalive.expire() ${c.name}`, () => {
     const deadlines = new FakeDeadlines();
     const host = new Host();
-    const k = new Keepalive(host, {
+    const k = new HostedKeepalive(host, {
       idleTimeout: 100,
       pongTimeout: 30,
       closeTimeout: 500,

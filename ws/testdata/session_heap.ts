@@ -7,7 +7,8 @@
 // bridge (HttpServer + WebSocketTarget): N connections from a fake listener
 // (handshake, 101, then silence), so that the accept loop's, the handshake's
 // and the HTTP takeover's per-connection leftovers are counted too (the fake
-// connection itself, ~100 B with its pending read, is included).
+// connection itself, ~100 B with its pending read, is included), with the
+// default timeouts (each session's idle timer armed).
 //
 //     deno run -A --v8-flags=--expose-gc ws/testdata/session_heap.ts [n=20000]
 import { type WebSocketHandler, WebSocketServer, WebSocketSession } from "@coroio/ws";
@@ -145,12 +146,12 @@ async function serverPath(
   );
 }
 
-const idle = { maxConnections: 1 << 20, idleTimeout: 0 };
+// Default timeouts: each session's idle timer is armed, as on a real server.
 await serverPath("standalone server", (l, h) => {
-  new WebSocketServer(l as unknown as Deno.Listener, h, idle).serve();
+  new WebSocketServer(l as unknown as Deno.Listener, h, { maxConnections: 1 << 20 }).serve();
 });
 await serverPath("HTTP bridge", (l, h) => {
-  const router = new Router().upgrade("/ws", new WebSocketTarget(h, { idleTimeout: 0 }));
+  const router = new Router().upgrade("/ws", new WebSocketTarget(h));
   new HttpServer(router, { maxConnections: 1 << 20 }).serve(l as unknown as Deno.Listener);
 });
 Deno.exit(0);
