@@ -170,3 +170,52 @@ for (const c of CASES) {
     deepEqual(host.log, c.log);
   });
 }
+
+/** A Keepalive on the shared wheel that tells when it fired. */
+class WheelKeepalive extends HostedKeepalive {
+  fired: Promise<void>;
+  #resolve: () => void;
+  constructor(host: Host, options: Partial<KeepaliveOptions>) {
+    super(host, {
+      idleTimeout: 1,
+      pongTimeout: 60_000,
+      closeTimeout: 60_000,
+      deadlines: undefined,
+      ...options,
+    });
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.fired = promise;
+    this.#resolve = resolve;
+  }
+  override idlePing(): boolean {
+    this.#resolve();
+    return super.idlePing();
+  }
+  override closeTimedOut(): void {
+    this.#resolve();
+    super.closeTimedOut();
+  }
+}
+
+const WHEEL_CASES: { name: string; start: (k: Keepalive) => void; log: string[] }[] = [
+  { name: "pings an idle session", start: (k) => k.start(false), log: ["ping"] },
+  { name: "times out a closing session", start: (k) => k.start(true), log: ["close timeout"] },
+];
+
+for (const c of WHEEL_CASES) {
+  Deno.test(`Keepalive.start() on the shared wheel ${c.name}, not a stopped neighbour`, async () => {
+    // Three sessions armed at once share a slot: the middle one is taken off its list.
+    const hosts = [new Host(), new Host(), new Host()];
+    const ks = hosts.map((h) => new WheelKeepalive(h, { closeTimeout: 1 }));
+    for (const k of ks) c.start(k);
+    ks[1]!.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bounded = new Promise<string>((r) => timer = setTimeout(r, 5000, "timed out"));
+    const fired = await Promise.race([Promise.all([ks[0]!.fired, ks[2]!.fired]), bounded]);
+    clearTimeout(timer);
+    deepEqual(fired, [undefined, undefined]);
+    deepEqual(hosts.map((h) => h.log), [c.log, [], c.log]);
+    // Stopping the rest stops the wheel's interval (the sanitizer would see it otherwise).
+    for (const k of ks) k.stop();
+  });
+}

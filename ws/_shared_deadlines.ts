@@ -20,8 +20,3 @@ export function releaseDeadlines(): void {
     shared = null;
   }
 }
-
-/** The shared set while it has users, or `null`. */
-export function sharedDeadlines(): Deadlines | null {
-  return shared;
-}
