@@ -38,10 +38,10 @@ export interface ConnectionHandle {
    * Optional: tells the handle whom to call when its work is over, in place
    * of a reaction on `done` (a long-lived connection then holds one field,
    * not a promise, its reaction and a continuation). The holder calls it at
-   * most once, before the work can end; the handle then calls
-   * `listener.connectionEnded(this)` exactly once when it ends (with the
-   * error `done` would have rejected with, if any). `done` keeps working for
-   * other callers.
+   * most once; the handle then calls `listener.connectionEnded(this)`
+   * exactly once when its work ends, or soon if it has already ended (with
+   * the error `done` rejects with, if any). `done` keeps working for other
+   * callers.
    *
    * @param listener Told when the work is over.
    */

@@ -51,6 +51,12 @@ export class ConnectionSlot implements ConnectionHandle, ConnectionEndListener {
   }
 
   onEnd(listener: ConnectionEndListener): void {
+    const d = this.#done;
+    if (d instanceof Promise) {
+      // Ended already: tell at once (with the error, if it failed).
+      d.then(() => listener.connectionEnded(this), (err) => listener.connectionEnded(this, err));
+      return;
+    }
     this.#listener = listener;
   }
 

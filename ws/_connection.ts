@@ -47,6 +47,8 @@ const F_TCP_CLOSED = 32;
 const F_BORROW = 64;
 /** Above the high-water mark `send()` fails the connection (backpressure "close"). */
 const F_CLOSE_ON_BP = 128;
+/** The session ended: `done` settled and the end listener was told. */
+const F_ENDED = 256;
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -148,10 +150,13 @@ export class Connection<S> extends Keepalive
 
   /**
    * Calls `listener.connectionEnded(session)` once the session ended (after
-   * `done` settled): see `ConnectionHandle.onEnd`. Called at most once, before
-   * the end.
+   * `done` settled), or at once if it has: see `ConnectionHandle.onEnd`.
    */
   onEnd(listener: ConnectionEndListener): void {
+    if ((this.#flags & F_ENDED) !== 0) {
+      listener.connectionEnded(this.#session as ConnectionHandle);
+      return;
+    }
     const resolve = this.#onEnd;
     this.#onEnd = typeof resolve === "function" ? new BothEnds(resolve, listener) : listener;
   }
@@ -401,6 +406,7 @@ export class Connection<S> extends Keepalive
     } finally {
       const end = this.#onEnd;
       this.#onEnd = null;
+      this.#flags |= F_ENDED;
       if (this.#done === null) this.#done = RESOLVED;
       if (typeof end === "function") end();
       else if (end !== null) end.connectionEnded(this.#session as ConnectionHandle);
