@@ -6,8 +6,10 @@ import { intOption } from "./options.ts";
  * promise that settles when the connection's work is over, and a way to ask
  * for a graceful end. The accept loop holds one handle per connection; an
  * HTTP connection that hands its socket to an upgrade target holds the
- * target's handle in turn (for WebSocket, the session). Lifetime is held by
- * handles, not looked up in maps.
+ * target's handle in turn (for WebSocket, the session). A handle may also
+ * take an end listener ({@linkcode ConnectionHandle.prototype.onEnd}), which
+ * holders prefer to `done`: a long-lived idle connection then holds no
+ * promise for its holder.
  *
  * @example A handle for a task that ends when asked
  * ```ts
