@@ -6,8 +6,10 @@ import { intOption } from "./options.ts";
  * promise that settles when the connection's work is over, and a way to ask
  * for a graceful end. The accept loop holds one handle per connection; an
  * HTTP connection that hands its socket to an upgrade target holds the
- * target's handle in turn (for WebSocket, the session). Lifetime is held by
- * handles, not looked up in maps.
+ * target's handle in turn (for WebSocket, the session). A handle may also
+ * take an end listener ({@linkcode ConnectionHandle.prototype.onEnd}), which
+ * holders prefer to `done`: a long-lived idle connection then holds no
+ * promise for its holder.
  *
  * @example A handle for a task that ends when asked
  * ```ts
@@ -35,11 +37,64 @@ export interface ConnectionHandle {
    */
   readonly done: Promise<void>;
   /**
+   * Optional: tells the handle whom to call when its work is over, in place
+   * of a reaction on `done` (a long-lived connection then holds one field,
+   * not a promise, its reaction and a continuation). The holder calls it at
+   * most once; the handle then calls `listener.connectionEnded(this)`
+   * exactly once when its work ends, or soon if it has already ended (with
+   * the error `done` rejects with, if any). `done` keeps working for other
+   * callers.
+   *
+   * @param listener Told when the work is over.
+   */
+  onEnd?(listener: ConnectionEndListener): void;
+  /**
    * Graceful shutdown began: finish the work in flight and close soon (an
    * idle connection closes at once; a WebSocket sends close 1001). Safe to
    * call more than once.
    */
   shutdown(): void;
+}
+
+/**
+ * Told when the work of a {@linkcode ConnectionHandle} is over (see
+ * {@linkcode ConnectionHandle.prototype.onEnd}): one object for any number
+ * of handles, one method call per ended connection.
+ *
+ * @example A handle that reports its end to a listener
+ * ```ts
+ * import type { ConnectionEndListener, ConnectionHandle } from "@coroio/core";
+ * import { strictEqual as equal } from "node:assert/strict";
+ *
+ * class Task implements ConnectionHandle {
+ *   #listener: ConnectionEndListener | null = null;
+ *   get done(): Promise<void> {
+ *     return Promise.resolve(); // not used by this holder
+ *   }
+ *   onEnd(listener: ConnectionEndListener): void {
+ *     this.#listener = listener;
+ *   }
+ *   shutdown(): void {
+ *     this.#listener?.connectionEnded(this);
+ *   }
+ * }
+ * const ended: ConnectionHandle[] = [];
+ * const t = new Task();
+ * t.onEnd({ connectionEnded: (h) => ended.push(h) });
+ * t.shutdown();
+ * equal(ended[0], t);
+ * ```
+ */
+export interface ConnectionEndListener {
+  /**
+   * The handle's work is over and its connection closed (or to be closed by
+   * the holder).
+   *
+   * @param handle The handle that ended.
+   * @param error What `done` would have rejected with; `undefined` when it
+   * ended normally.
+   */
+  connectionEnded(handle: ConnectionHandle, error?: unknown): void;
 }
 
 /**
@@ -153,13 +208,13 @@ const ACCEPT_BACKOFF_MS = 50;
 /** How long shutdown waits for handles after force-closing their conns. */
 const SHUTDOWN_GRACE_MS = 1000;
 
-/** One accepted connection: the socket and the handle of what serves it. */
-class Accepted {
-  readonly conn: Deno.Conn;
-  handle: ConnectionHandle | null = null;
-  constructor(conn: Deno.Conn) {
-    this.conn = conn;
+/** The handle of a connection whose handler's `open()` threw. */
+class Failed implements ConnectionHandle {
+  readonly done: Promise<void>;
+  constructor(err: unknown) {
+    this.done = Promise.reject(err);
   }
+  shutdown(): void {}
 }
 
 /**
@@ -202,7 +257,13 @@ class Accepted {
 export class TcpServer {
   #listener: Deno.Listener;
   #handler: ConnectionHandler;
-  #conns = new Set<Accepted>();
+  /** Each open connection's handle, and its socket. */
+  #conns = new Map<ConnectionHandle, Deno.Conn>();
+  /** Told by handles with `onEnd` (one object for all connections). */
+  #ends: ConnectionEndListener = {
+    connectionEnded: (handle: ConnectionHandle, error?: unknown): void =>
+      this.#ended(handle, error),
+  };
   #maxConnections: number;
   #shutdownTimeout: number;
   #noDelay: boolean;
@@ -339,39 +400,39 @@ export class TcpServer {
         }
       }
       this.#accepted++;
-      this.#open(new Accepted(conn));
+      this.#open(conn);
     }
     await this.shutdown();
   }
 
-  #open(accepted: Accepted): void {
-    this.#conns.add(accepted);
-    let done: Promise<void>;
+  #open(conn: Deno.Conn): void {
+    let handle: ConnectionHandle;
     try {
-      const handle = this.#handler.open(accepted.conn);
-      accepted.handle = handle;
-      done = handle.done;
+      handle = this.#handler.open(conn);
     } catch (err) {
-      done = Promise.reject(err);
+      handle = new Failed(err);
+    }
+    this.#conns.set(handle, conn);
+    if (typeof handle.onEnd === "function") {
+      // The handle calls back when it ends: no promise, reaction or
+      // continuation per connection (a long-lived idle WebSocket holds
+      // nothing here but its map entry).
+      handle.onEnd(this.#ends);
+      return;
     }
     // One reaction with one callback rather than an async function or a
-    // then/finally chain: a long-lived idle connection (a WebSocket) holds
-    // no suspended frame and as few promises and closures as possible here.
-    // A bound method, not a closure: an idle connection holds 72 bytes here, not 104.
-    const settled = this.#settled.bind(this, accepted);
-    done.then(settled, settled);
+    // then/finally chain.
+    const settled = this.#ended.bind(this, handle);
+    handle.done.then(settled, settled);
   }
 
-  /** A handle's `done` settled (`err`: it rejected). */
-  #settled(accepted: Accepted, err?: unknown): void {
+  /** A connection's work is over (`err`: it failed). */
+  #ended(handle: ConnectionHandle, err?: unknown): void {
+    const conn = this.#conns.get(handle);
+    if (conn === undefined) return; // Told twice.
     if (err !== undefined && !isClosedError(err)) this.#report(err, "connection");
-    this.#done(accepted);
-  }
-
-  /** One connection's work is done. */
-  #done(accepted: Accepted): void {
-    this.#conns.delete(accepted);
-    closeQuietly(accepted.conn);
+    this.#conns.delete(handle);
+    closeQuietly(conn);
     if (this.#drained !== null && this.#conns.size === 0) this.#drained.resolve();
   }
 
@@ -419,9 +480,9 @@ export class TcpServer {
       this.#wake();
     }
     this.#drained = Promise.withResolvers<void>();
-    for (const a of this.#conns) {
+    for (const handle of this.#conns.keys()) {
       try {
-        a.handle?.shutdown();
+        handle.shutdown();
       } catch (err) {
         this.#report(err, "shutdown");
       }
@@ -435,7 +496,7 @@ export class TcpServer {
     const timedOut = await Promise.race([drained.promise.then(() => false), expired]);
     clearTimeout(timer);
     if (timedOut) {
-      for (const a of this.#conns) closeQuietly(a.conn);
+      for (const conn of this.#conns.values()) closeQuietly(conn);
       // Handles whose reads and writes now fail settle at once; one that
       // hangs on something else is not waited for past a short grace.
       let grace: ReturnType<typeof setTimeout> | undefined;

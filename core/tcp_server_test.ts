@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
+  type ConnectionEndListener,
   type ConnectionHandle,
   type ConnectionHandler,
   type ErrorReporter,
@@ -213,3 +214,70 @@ Deno.test("TcpServer survives an error reporter that throws", async () => {
   await server.shutdown();
   await done;
 });
+
+/**
+ * A handle that tells its listener when the peer closes, and fails the test
+ * if anyone reads its `done` (the server must use `onEnd` instead).
+ */
+class Listening implements ConnectionHandle {
+  listeners: ConnectionEndListener[] = [];
+  #conn: Deno.Conn;
+  #error: unknown;
+  constructor(conn: Deno.Conn, error: unknown) {
+    this.#conn = conn;
+    this.#error = error;
+  }
+  get done(): Promise<void> {
+    throw new Error("done was read");
+  }
+  onEnd(listener: ConnectionEndListener): void {
+    this.listeners.push(listener);
+    this.#wait();
+  }
+  async #wait(): Promise<void> {
+    await readAll(this.#conn);
+    for (const l of this.listeners) l.connectionEnded(this, this.#error);
+  }
+  shutdown(): void {
+    this.#conn.close();
+  }
+}
+
+const ON_END_CASES: { name: string; error: unknown; reported: number }[] = [
+  { name: "normally", error: undefined, reported: 0 },
+  { name: "with an error", error: new Error("boom"), reported: 1 },
+];
+
+for (const { name, error, reported } of ON_END_CASES) {
+  Deno.test(`TcpServer.serve() learns of a handle's end ${name} through onEnd(), once`, async () => {
+    const handles: Listening[] = [];
+    const reporter = new Collect();
+    const server = new TcpServer(Deno.listen(LOOPBACK), {
+      open(conn) {
+        const h = new Listening(conn, error);
+        handles.push(h);
+        return h;
+      },
+    }, { errorReporter: reporter });
+    const serving = server.serve();
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    for (let i = 0; i < 200 && handles.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assertEquals(handles.length, 1);
+    const handle = handles[0]!;
+    assertEquals(handle.listeners.length, 1);
+    assertEquals(server.connections, 1);
+    c.close();
+    for (let i = 0; i < 200 && server.connections > 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assertEquals(server.connections, 0);
+    // A second call for the same handle is ignored.
+    handle.listeners[0]!.connectionEnded(handle, new Error("again"));
+    assertEquals(reporter.errors.length, reported);
+    if (reported > 0) assertEquals(reporter.errors[0], [error, "connection"]);
+    await server.shutdown();
+    await serving;
+  });
+}

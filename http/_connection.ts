@@ -2,7 +2,6 @@ import {
   BufReader,
   BufWriter,
   closeQuietly,
-  type ConnectionHandle,
   type Deadlines,
   type ErrorReporter,
   type Expirable,
@@ -27,6 +26,7 @@ import type { BodyHost, ResponseHost, SignalHost } from "./_hosts.ts";
 import { DisconnectWatch, type WatchHost } from "./_disconnect.ts";
 import { HttpResponse } from "./response.ts";
 import type { Takeover, UpgradeTarget } from "./upgrade.ts";
+import type { ConnectionSlot } from "./_connection_slot.ts";
 
 /** The server's validated settings, shared by all its connections. */
 export interface ConnectionConfig {
@@ -47,81 +47,8 @@ export interface ConnectionConfig {
   readonly errorHandler: ErrorHandler | null;
 }
 
-/**
- * The handle the accept loop holds for one connection: first the HTTP
- * connection, then (after a takeover) the handle the upgrade target
- * returned. Once the HTTP loop has ended, nothing of its state (parser,
- * buffers, request) is referenced from here.
- */
-export class ConnectionSlot implements ConnectionHandle {
-  readonly done: Promise<void>;
-  #current: ConnectionHandle | HttpConnection | null;
-  #shuttingDown = false;
-  #reporter: ErrorReporter | null;
-
-  constructor(config: ConnectionConfig, conn: Deno.Conn) {
-    const http = new HttpConnection(config, conn, this);
-    this.#current = http;
-    this.#reporter = config.reporter;
-    // A module function as the continuation: an idle connection holds no
-    // closure of its own here.
-    this.done = http.run(config.handler).then(afterHttp);
-  }
-
-  shutdown(): void {
-    this.#shuttingDown = true;
-    this.#current?.shutdown();
-  }
-
-  /** The HTTP loop ended with a takeover: hand the conn to the upgrade target. */
-  startTarget(pending: PendingTakeover): Promise<void> | undefined {
-    this.#current = null;
-    let started: Promise<ConnectionHandle | null>;
-    try {
-      started = pending.target.upgrade(pending.takeover);
-    } catch (err) {
-      // The target owns the conn but failed before taking care of it.
-      pending.takeover.answered(0);
-      closeQuietly(pending.takeover.conn);
-      return Promise.reject(err);
-    }
-    const takeover = pending.takeover;
-    // Closures made once per takeover, released when the target has started.
-    return started.then(
-      (handle) => this.#adopt(handle, takeover),
-      (err) => this.#upgradeFailed(err, takeover),
-    );
-  }
-
-  /** The target started: hold its handle (shut it down at once if shutdown began). */
-  #adopt(handle: ConnectionHandle | null, takeover: TakeoverRecord): Promise<void> | undefined {
-    // A target that did not say what it answered: a handle means it switched protocols.
-    takeover.answered(handle === null ? 0 : 101);
-    if (handle === null) return undefined;
-    this.#current = handle;
-    if (this.#shuttingDown) handle.shutdown();
-    return handle.done;
-  }
-
-  #upgradeFailed(err: unknown, takeover: TakeoverRecord): void {
-    takeover.answered(0);
-    closeQuietly(takeover.conn);
-    if (isClosedError(err)) return;
-    try {
-      this.#reporter?.report(err, "upgrade");
-    } catch {
-      // A reporter that throws must not break shutdown accounting.
-    }
-  }
-}
-
-/** The HTTP loop ended: a takeover goes on to its target. */
-function afterHttp(pending: PendingTakeover | null): Promise<void> | undefined {
-  return pending === null ? undefined : pending.slot.startTarget(pending);
-}
-
 /** What the HTTP loop hands on when a handler chose an upgrade. */
-interface PendingTakeover {
+export interface PendingTakeover {
   readonly slot: ConnectionSlot;
   readonly target: UpgradeTarget;
   readonly takeover: TakeoverRecord;
@@ -131,7 +58,7 @@ interface PendingTakeover {
  * The takeover the target receives; logs the request once, with what the
  * target answered ({@linkcode Takeover.answered}).
  */
-class TakeoverRecord implements Takeover {
+export class TakeoverRecord implements Takeover {
   readonly request: HttpRequest;
   readonly conn: Deno.Conn;
   readonly buffered: Uint8Array;
@@ -223,7 +150,7 @@ const NO_BODY = new RequestBody(null, null, 0);
 function noop(): void {}
 
 /** Per-connection HTTP state; implements the hosts the request and response use. */
-class HttpConnection
+export class HttpConnection
   implements BodyHost, ResponseHost, SignalHost, WatchHost, Expirable, FlushListener {
   readonly reader: BufReader<Deno.Conn>;
   readonly writer: BufWriter;

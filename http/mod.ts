@@ -57,6 +57,7 @@ export * from "./static.ts";
 export * from "./server.ts";
 export {
   type Clock,
+  type ConnectionEndListener,
   type ConnectionHandle,
   Deadlines,
   type DeadlinesOptions,

@@ -7,7 +7,8 @@ import {
   TcpServer,
 } from "@coroio/core";
 import { acquireClock, releaseClock } from "./_date.ts";
-import { type ConnectionConfig, ConnectionSlot } from "./_connection.ts";
+import type { ConnectionConfig } from "./_connection.ts";
+import { ConnectionSlot } from "./_connection_slot.ts";
 import type { AccessLogger } from "./access_log.ts";
 import type { ErrorHandler } from "./error_handler.ts";
 import type { Handler } from "./handler.ts";

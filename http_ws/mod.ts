@@ -45,7 +45,13 @@
 export * from "./websocket_target.ts";
 // The types this package's API names, re-exported so that its documentation
 // stands alone (jsr.io builds each package's docs by itself).
-export type { ConnectionHandle, Deadlines, ErrorReporter, Expirable } from "@coroio/core";
+export type {
+  ConnectionEndListener,
+  ConnectionHandle,
+  Deadlines,
+  ErrorReporter,
+  Expirable,
+} from "@coroio/core";
 export type {
   HeaderList,
   HttpRequest,

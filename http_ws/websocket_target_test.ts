@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type HttpRequest, type HttpResponse, HttpServer, Router } from "@coroio/http";
-import { buildFrame, type WebSocketSession } from "@coroio/ws";
+import { buildFrame, WebSocketServer, type WebSocketSession } from "@coroio/ws";
 import WebSocketNode from "npm:ws@8.23.0";
 import type { UpgradeDecision } from "@coroio/ws";
 import { type WebSocketRoute, WebSocketTarget } from "./websocket_target.ts";
@@ -409,3 +409,66 @@ Deno.test("WebSocketTarget tells the access log the status it answered: 101, or 
     await server.shutdown();
   }
 });
+
+class Quiet implements WebSocketRoute {
+  onMessage(): void {}
+}
+
+/** A server that serves `/ws`, its port, its open connection count and how to stop it. */
+interface Served {
+  port: number;
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+const END_CASES: { name: string; serve: () => Served }[] = [
+  {
+    name: "WebSocketTarget (HTTP bridge)",
+    serve: () => {
+      const router = new Router().upgrade("/ws", new WebSocketTarget(new Quiet()));
+      const server = new HttpServer(router, { port: 0 });
+      const { port } = server.listen();
+      return { port, connections: () => server.connections, stop: () => server.shutdown() };
+    },
+  },
+  {
+    name: "WebSocketServer (standalone)",
+    serve: () => {
+      const server = new WebSocketServer(
+        Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+        new Quiet(),
+      );
+      const serving = server.serve();
+      return {
+        port: server.addr.port,
+        connections: () => server.connections,
+        stop: () => server.shutdown().then(() => serving),
+      };
+    },
+  },
+];
+
+for (const c of END_CASES) {
+  Deno.test(`${c.name} frees a connection's slot when its session ends`, async () => {
+    const s = c.serve();
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+      await conn.write(enc(upgradeRequest()));
+      const buf = new Uint8Array(1024);
+      let got = "";
+      while (!got.includes("\r\n\r\n")) got += dec(buf.subarray(0, (await conn.read(buf))!));
+      assert(got.startsWith("HTTP/1.1 101 "));
+      assertEquals(s.connections(), 1);
+      await conn.write(close(1000));
+      // The server echoes the close and closes TCP first.
+      while ((await conn.read(buf)) !== null);
+      conn.close();
+      for (let i = 0; i < 200 && s.connections() > 0; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assertEquals(s.connections(), 0);
+    } finally {
+      await s.stop();
+    }
+  });
+}

@@ -6,7 +6,7 @@
 // (ReceiverHost, which takes the parser's events as a FrameSink, SenderHost,
 // KeepaliveHost, MessageQueueHost). The public class in session.ts holds it
 // in a private field: nothing here is part of the package's API.
-import { isClosedError } from "@coroio/core";
+import { type ConnectionEndListener, type ConnectionHandle, isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { isValidUtf8 } from "./utf8_validator.ts";
 import { ReadyState } from "./constants.ts";
@@ -47,6 +47,8 @@ const F_TCP_CLOSED = 32;
 const F_BORROW = 64;
 /** Above the high-water mark `send()` fails the connection (backpressure "close"). */
 const F_CLOSE_ON_BP = 128;
+/** The session ended: `done` settled and the end listener was told. */
+const F_ENDED = 256;
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -59,12 +61,27 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     typeof (v as PromiseLike<unknown>).then === "function";
 }
 
+/** Resolves `done` and tells a listener: a session asked for both. */
+class BothEnds implements ConnectionEndListener {
+  #resolve: () => void;
+  #listener: ConnectionEndListener;
+  constructor(resolve: () => void, listener: ConnectionEndListener) {
+    this.#resolve = resolve;
+    this.#listener = listener;
+  }
+  connectionEnded(handle: ConnectionHandle): void {
+    this.#resolve();
+    this.#listener.connectionEnded(handle);
+  }
+}
+
 /**
  * One session's state, close handshake and handler dispatch.
  *
  * What an idle session does not use is made on first use: the sender (and
  * its write buffer) with the first frame to send, the `done` promise when
- * someone asks for it (a server hands its own in with `useDone()`).
+ * someone asks for it (a server's accept loop is told through `onEnd()`
+ * instead, and no promise is made).
  */
 export class Connection<S> extends Keepalive
   implements ReceiverHost, SenderHost, KeepaliveHost, MessageQueueHost {
@@ -83,7 +100,8 @@ export class Connection<S> extends Keepalive
   /** The checked options, shared with the other sessions made with the same options. */
   #config: SessionConfig;
   #done: Promise<void> | null = null;
-  #resolveDone: (() => void) | null = null;
+  /** Told when the session ended: `done`'s resolve, or a listener (see `onEnd()`). */
+  #onEnd: (() => void) | ConnectionEndListener | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -95,7 +113,7 @@ export class Connection<S> extends Keepalive
     options: WebSocketSessionOptions,
   ) {
     const config = sessionConfig(options);
-    super(null, config.keepalive);
+    super(config.keepalive);
     this.#config = config;
     this.#session = session;
     this.#conn = conn;
@@ -121,20 +139,26 @@ export class Connection<S> extends Keepalive
     if (this.#done === null) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#done = promise;
-      this.#resolveDone = resolve;
+      const listener = this.#onEnd;
+      // Both asked for (rare): one listener that does both.
+      this.#onEnd = listener === null
+        ? resolve
+        : new BothEnds(resolve, listener as ConnectionEndListener);
     }
     return this.#done;
   }
 
   /**
-   * Makes `promise` the session's `done`, settled with `resolve` when the
-   * session ends: the server's handle for the connection and the session
-   * then share one promise. Ignored once `done` exists.
+   * Calls `listener.connectionEnded(session)` once the session ended (after
+   * `done` settled), or at once if it has: see `ConnectionHandle.onEnd`.
    */
-  useDone(promise: Promise<void>, resolve: () => void): void {
-    if (this.#done !== null) return;
-    this.#done = promise;
-    this.#resolveDone = resolve;
+  onEnd(listener: ConnectionEndListener): void {
+    if ((this.#flags & F_ENDED) !== 0) {
+      listener.connectionEnded(this.#session as ConnectionHandle);
+      return;
+    }
+    const resolve = this.#onEnd;
+    this.#onEnd = typeof resolve === "function" ? new BothEnds(resolve, listener) : listener;
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */
@@ -380,8 +404,12 @@ export class Connection<S> extends Keepalive
         }
       }
     } finally {
-      if (this.#resolveDone !== null) this.#resolveDone();
-      else this.#done = RESOLVED;
+      const end = this.#onEnd;
+      this.#onEnd = null;
+      this.#flags |= F_ENDED;
+      if (this.#done === null) this.#done = RESOLVED;
+      if (typeof end === "function") end();
+      else if (end !== null) end.connectionEnded(this.#session as ConnectionHandle);
     }
   }
 

@@ -1,9 +1,11 @@
-// The timers of a session, on one deadline of a core Deadlines set (one
-// interval timer for all sessions, no timer per connection): the idle ping,
-// the pong deadline after it, and the close-handshake timeout. Which one is
-// armed is `#timer`; what happens when it fires goes through KeepaliveHost.
+// The timers of a session, one at a time: the idle ping, the pong deadline
+// after it, and the close-handshake timeout. On a core Deadlines set when
+// the options give one; otherwise on a process-wide wheel whose entries are
+// the sessions themselves (intrusive lists: no map entry or boxed number per
+// connection), ticked by one interval timer that runs only while something
+// is armed. Which one is
+// armed is `#timer`; what happens when it fires is the subclass's (KeepaliveHost).
 import type { Deadlines, Expirable } from "@coroio/core";
-import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
 
 /** What a {@linkcode Keepalive} asks and tells the session it belongs to. */
 export interface KeepaliveHost {
@@ -31,31 +33,56 @@ const T_IDLE = 1;
 const T_PONG = 2;
 const T_CLOSE = 3;
 const T_FAIL = 4;
+/** Set between `start()` and `stop()` (the deadline set is held). */
+const T_STARTED = 8;
 
 /** The grace period after a protocol error is at most this (ms). */
 const FAIL_GRACE_MAX = 1000;
 
-/** One session's idle, pong and close timers. */
-export class Keepalive implements Expirable {
-  #host: KeepaliveHost;
+/** The shared wheel's tick, in ms (the resolution of the shared Deadlines set it replaces). */
+const TICK_MS = 250;
+/** Slots of the shared wheel (a power of two); a deadline further away waits for more laps. */
+const SLOTS = 256;
+const SLOT_MASK = SLOTS - 1;
+
+/** The shared wheel: per slot, the first of a list of armed sessions; `null` when none is armed. */
+let wheel: (Keepalive | null)[] | null = null;
+/** Sessions on the wheel. */
+let onWheel = 0;
+/** When tick 0 began (ms since the epoch). */
+let wheelEpoch = 0;
+/** The last tick whose slot was checked. */
+let wheelDone = 0;
+let wheelTimer: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * One session's idle, pong and close timers; the session's connection
+ * extends it and is its host (one object per session, not two, and no
+ * field to point from one to the other).
+ */
+export abstract class Keepalive implements Expirable, KeepaliveHost {
   /** The timeouts: an object sessions with the same options share (not copied). */
   #o: KeepaliveOptions;
-  /** The set in use between `start()` and `stop()`. */
-  #deadlines: Deadlines | null = null;
+  /** The armed timer (T_*), plus T_STARTED between `start()` and `stop()`. */
   #timer = T_NONE;
+  /** The neighbours in the shared wheel's slot list. */
+  #prev: Keepalive | null = null;
+  #next: Keepalive | null = null;
+  /** The wheel tick this expires at; -1 when not on the wheel. */
+  #at = -1;
 
-  /**
-   * @param host Told when a timer fires; `null` when the host is a subclass
-   * (the session's Connection is one: one object per session, not two).
-   */
-  constructor(host: KeepaliveHost | null, options: KeepaliveOptions) {
-    this.#host = host ?? (this as unknown as KeepaliveHost);
+  constructor(options: KeepaliveOptions) {
     this.#o = options;
   }
 
-  /** Takes the deadline set and arms the idle timer (the close timer if already closing). */
+  abstract takeActivity(): boolean;
+  abstract idlePing(): boolean;
+  abstract pongTimedOut(): void;
+  abstract closeTimedOut(): void;
+
+  /** Arms the idle timer (the close timer if already closing). */
   start(closing: boolean): void {
-    this.#deadlines = this.#o.deadlines ?? acquireDeadlines();
+    this.#timer = T_STARTED;
     if (closing) this.closing();
     else this.#arm(T_IDLE, this.#o.idleTimeout);
   }
@@ -70,49 +97,127 @@ export class Keepalive implements Expirable {
     this.#arm(T_FAIL, Math.min(this.#o.closeTimeout, FAIL_GRACE_MAX));
   }
 
-  /** Disarms and lets go of the deadline set. */
+  /** Disarms; nothing is armed again. */
   stop(): void {
+    if ((this.#timer & T_STARTED) === 0) return;
+    this.#disarm();
     this.#timer = T_NONE;
-    const d = this.#deadlines;
-    if (d === null) return;
-    d.disarm(this);
-    if (this.#o.deadlines === undefined) releaseDeadlines();
-    this.#deadlines = null;
   }
 
   /** The armed deadline passed (called by the deadline set). */
   expire(_now: number): void {
     switch (this.#timer) {
-      case T_IDLE: {
+      case T_STARTED | T_IDLE: {
         const idle = this.#o.idleTimeout;
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, idle);
-        else if (this.#host.idlePing()) this.#arm(T_PONG, this.#o.pongTimeout || idle);
-        else this.#timer = T_NONE;
+        if (this.takeActivity()) this.#arm(T_IDLE, idle);
+        else if (this.idlePing()) this.#arm(T_PONG, this.#o.pongTimeout || idle);
+        else this.#timer = T_STARTED;
         break;
       }
-      case T_PONG:
-        if (this.#host.takeActivity()) this.#arm(T_IDLE, this.#o.idleTimeout);
-        else this.#host.pongTimedOut();
+      case T_STARTED | T_PONG:
+        if (this.takeActivity()) this.#arm(T_IDLE, this.#o.idleTimeout);
+        else this.pongTimedOut();
         break;
-      case T_CLOSE:
-      case T_FAIL:
-        this.#host.closeTimedOut();
+      case T_STARTED | T_CLOSE:
+      case T_STARTED | T_FAIL:
+        this.closeTimedOut();
         break;
     }
   }
 
   #arm(kind: number, ms: number): void {
-    const d = this.#deadlines;
-    if (d === null) return;
+    if ((this.#timer & T_STARTED) === 0) return;
     if (ms > 0) {
-      this.#timer = kind;
-      d.arm(this, ms);
+      this.#timer = T_STARTED | kind;
+      this.#set(ms);
     } else if (kind === T_CLOSE || kind === T_FAIL) {
-      this.#timer = kind;
-      d.arm(this, 1);
+      this.#timer = T_STARTED | kind;
+      this.#set(1);
     } else {
-      this.#timer = T_NONE;
-      d.disarm(this);
+      this.#timer = T_STARTED;
+      this.#disarm();
+    }
+  }
+
+  #set(ms: number): void {
+    const d = this.#o.deadlines;
+    if (d !== undefined) d.arm(this, ms);
+    else if (ms === Infinity) this.#unlink();
+    else this.#link(ms);
+  }
+
+  #disarm(): void {
+    const d = this.#o.deadlines;
+    if (d !== undefined) d.disarm(this);
+    else this.#unlink();
+  }
+
+  /** Puts this session on the shared wheel, `ms` from now (re-arms if it is on it). */
+  #link(ms: number): void {
+    if (this.#at >= 0) this.#unlink();
+    const now = Date.now();
+    let w = wheel;
+    if (w === null) {
+      w = wheel = new Array<Keepalive | null>(SLOTS).fill(null);
+      wheelEpoch = now;
+      wheelDone = 0;
+      wheelTimer = setInterval(Keepalive.#tick, TICK_MS);
+    }
+    const at = Math.max(wheelDone + 1, Math.ceil((now - wheelEpoch + ms) / TICK_MS));
+    const slot = at & SLOT_MASK;
+    const head = w[slot]!;
+    this.#at = at;
+    this.#next = head;
+    if (head !== null) head.#prev = this;
+    w[slot] = this;
+    onWheel++;
+  }
+
+  /** Takes this session off the shared wheel (if on it); stops the wheel when it is empty. */
+  #unlink(): void {
+    const at = this.#at;
+    if (at < 0) return;
+    const prev = this.#prev;
+    const next = this.#next;
+    if (prev !== null) prev.#next = next;
+    else wheel![at & SLOT_MASK] = next;
+    if (next !== null) next.#prev = prev;
+    this.#prev = null;
+    this.#next = null;
+    this.#at = -1;
+    if (--onWheel === 0) {
+      clearInterval(wheelTimer);
+      wheelTimer = undefined;
+      wheel = null;
+    }
+  }
+
+  /** The shared wheel's interval: expires what is due in the ticks since the last. */
+  static #tick(this: void): void {
+    const now = Date.now();
+    const current = Math.floor((now - wheelEpoch) / TICK_MS);
+    let due: Keepalive[] | null = null;
+    // At most one lap: every slot once.
+    for (let t = Math.max(wheelDone + 1, current - SLOTS + 1); t <= current; t++) {
+      const w = wheel;
+      if (w === null) break;
+      for (let k: Keepalive | null = w[t & SLOT_MASK]!; k !== null;) {
+        const next: Keepalive | null = k.#next;
+        if (k.#at <= current) {
+          k.#unlink();
+          (due ??= []).push(k);
+        }
+        k = next;
+      }
+    }
+    wheelDone = current;
+    if (due === null) return;
+    for (const k of due) {
+      try {
+        k.expire(now);
+      } catch {
+        // An expiry handler must not stop the others.
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual as deepEqual } from "node:assert/strict";
 import type { Deadlines, Expirable } from "@coroio/core";
-import { Keepalive, type KeepaliveHost } from "./_keepalive.ts";
+import { Keepalive, type KeepaliveHost, type KeepaliveOptions } from "./_keepalive.ts";
 
 /** A deadline set that records what is armed; the test fires it by hand (no clock). */
 class FakeDeadlines {
@@ -121,11 +121,32 @@ const CASES: Case[] = [
   },
 ];
 
+/** A Keepalive whose host is a separate object the test inspects. */
+class HostedKeepalive extends Keepalive {
+  #host: KeepaliveHost;
+  constructor(host: KeepaliveHost, options: KeepaliveOptions) {
+    super(options);
+    this.#host = host;
+  }
+  takeActivity(): boolean {
+    return this.#host.takeActivity();
+  }
+  idlePing(): boolean {
+    return this.#host.idlePing();
+  }
+  pongTimedOut(): void {
+    this.#host.pongTimedOut();
+  }
+  closeTimedOut(): void {
+    this.#host.closeTimedOut();
+  }
+}
+
 for (const c of CASES) {
   Deno.test(`Keepalive.expire() ${c.name}`, () => {
     const deadlines = new FakeDeadlines();
     const host = new Host();
-    const k = new Keepalive(host, {
+    const k = new HostedKeepalive(host, {
       idleTimeout: 100,
       pongTimeout: 30,
       closeTimeout: 500,
@@ -147,5 +168,54 @@ for (const c of CASES) {
     }
     deepEqual(armed, c.armed);
     deepEqual(host.log, c.log);
+  });
+}
+
+/** A Keepalive on the shared wheel that tells when it fired. */
+class WheelKeepalive extends HostedKeepalive {
+  fired: Promise<void>;
+  #resolve: () => void;
+  constructor(host: Host, options: Partial<KeepaliveOptions>) {
+    super(host, {
+      idleTimeout: 1,
+      pongTimeout: 60_000,
+      closeTimeout: 60_000,
+      deadlines: undefined,
+      ...options,
+    });
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.fired = promise;
+    this.#resolve = resolve;
+  }
+  override idlePing(): boolean {
+    this.#resolve();
+    return super.idlePing();
+  }
+  override closeTimedOut(): void {
+    this.#resolve();
+    super.closeTimedOut();
+  }
+}
+
+const WHEEL_CASES: { name: string; start: (k: Keepalive) => void; log: string[] }[] = [
+  { name: "pings an idle session", start: (k) => k.start(false), log: ["ping"] },
+  { name: "times out a closing session", start: (k) => k.start(true), log: ["close timeout"] },
+];
+
+for (const c of WHEEL_CASES) {
+  Deno.test(`Keepalive.start() on the shared wheel ${c.name}, not a stopped neighbour`, async () => {
+    // Three sessions armed at once share a slot: the middle one is taken off its list.
+    const hosts = [new Host(), new Host(), new Host()];
+    const ks = hosts.map((h) => new WheelKeepalive(h, { closeTimeout: 1 }));
+    for (const k of ks) c.start(k);
+    ks[1]!.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bounded = new Promise<string>((r) => timer = setTimeout(r, 5000, "timed out"));
+    const fired = await Promise.race([Promise.all([ks[0]!.fired, ks[2]!.fired]), bounded]);
+    clearTimeout(timer);
+    deepEqual(fired, [undefined, undefined]);
+    deepEqual(hosts.map((h) => h.log), [c.log, [], c.log]);
+    // Stopping the rest stops the wheel's interval (the sanitizer would see it otherwise).
+    for (const k of ks) k.stop();
   });
 }

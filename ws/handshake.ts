@@ -21,6 +21,7 @@ import {
 } from "@coroio/core/http1";
 import { isToken, STATUS_TEXT } from "@coroio/core/http1";
 import { computeAcceptKey, isValidKey } from "./accept_key.ts";
+import { acceptKeySync } from "./_accept_key_sync.ts";
 import { ErrorCode, protocolError } from "./errors.ts";
 import {
   type ClientDeflateOptions,
@@ -387,7 +388,7 @@ export async function answerHandshake<T, R extends UpgradeRequest>(
     }
     let response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${await computeAcceptKey(checked.key)}\r\n`;
+      `Sec-WebSocket-Accept: ${acceptKeySync(checked.key)}\r\n`;
     if (protocol !== "") response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
     const extra = decision?.headers === undefined ? "" : fieldLines(decision.headers);
     const deflate = negotiateDeflate(request.head, options.compression ?? null);

@@ -68,6 +68,7 @@ export {
   type BrokerListener,
   BrokerState,
   type Clock,
+  type ConnectionEndListener,
   type ConnectionHandle,
   Deadlines,
   type DeadlinesOptions,

@@ -1,5 +1,6 @@
 import {
   closeQuietly,
+  type ConnectionEndListener,
   type ConnectionHandle,
   type ConnectionHandler,
   type Deadlines,
@@ -27,7 +28,6 @@ import { WebSocketSession, type WebSocketSessionOptions } from "./session.ts";
 import { HandshakeTimer } from "./_handshake_timer.ts";
 import { sessionOptionsFrom } from "./_session_options.ts";
 import { acquireDeadlines, releaseDeadlines } from "./_shared_deadlines.ts";
-import { sessionAccess } from "./_session_access.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions
@@ -109,35 +109,74 @@ class StandaloneRequest implements UpgradeRequest {
   }
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
- * One connection: the handshake, then the session. The session settles
- * this handle's `done` itself: one promise per connection, no chain of
- * promises waiting on each other while it idles.
+ * One connection: the handshake, then the session. The accept loop learns
+ * of its end through `onEnd()`, the session tells this handle through the
+ * same hook: no promise per connection (`done` is made only if asked for).
  */
-class StandaloneConnection<T> implements ConnectionHandle {
-  readonly done: Promise<void>;
+class StandaloneConnection<T> implements ConnectionHandle, ConnectionEndListener {
   /** The connection during the handshake, then the session. */
   #peer: Deno.Conn | WebSocketSession<T>;
+  /** Told when the connection ends (the accept loop). */
+  #listener: ConnectionEndListener | null = null;
+  /** `done`, once asked for: pending, then settled once the connection ended. */
+  #done: PromiseWithResolvers<void> | Promise<void> | null = null;
   #shuttingDown = false;
 
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
     this.#peer = conn;
-    const settle = Promise.withResolvers<void>();
-    this.done = settle.promise;
     // The handshake runs in its own frame so that none of its garbage (head
     // bytes, header strings) stays reachable while the session idles.
-    acceptor.handshake(conn, this, settle);
+    acceptor.handshake(conn, this);
+  }
+
+  get done(): Promise<void> {
+    const d = this.#done;
+    if (d === null) return (this.#done = Promise.withResolvers<void>()).promise;
+    return d instanceof Promise ? d : d.promise;
+  }
+
+  onEnd(listener: ConnectionEndListener): void {
+    const d = this.#done;
+    if (d instanceof Promise) {
+      // Ended already: tell at once (with the error, if it failed).
+      d.then(() => listener.connectionEnded(this), (err) => listener.connectionEnded(this, err));
+      return;
+    }
+    this.#listener = listener;
   }
 
   /**
    * The handshake succeeded: this connection's handle is now the session,
-   * which settles `done` when it ends.
+   * which tells this handle when it ends.
    */
-  attach(session: WebSocketSession<T>, settle: PromiseWithResolvers<void>): void {
-    sessionAccess.useDone(session, settle.promise, settle.resolve);
+  attach(session: WebSocketSession<T>): void {
+    session.onEnd(this);
     this.#peer = session;
     if (this.#shuttingDown) session.shutdown();
     session.run();
+  }
+
+  /** The session ended. */
+  connectionEnded(_handle: ConnectionHandle, error?: unknown): void {
+    this.end(error);
+  }
+
+  /** The connection's work is over (`error`: it failed unexpectedly). */
+  end(error?: unknown): void {
+    const d = this.#done;
+    if (d instanceof Promise) return; // Ended already.
+    if (error === undefined) this.#done = RESOLVED;
+    else (this.#done = Promise.reject(error)).catch(noop); // Told to the listener.
+    if (d !== null) {
+      if (error === undefined) d.resolve();
+      else d.reject(error);
+    }
+    const listener = this.#listener;
+    this.#listener = null;
+    listener?.connectionEnded(this, error);
   }
 
   shutdown(): void {
@@ -200,14 +239,10 @@ class Acceptor<T> implements ConnectionHandler {
 
   /**
    * Reads and parses the request head, answers it, and attaches the session
-   * to `slot`; settles `done` (`settle`) itself when there is none. Never
-   * rejects: an unexpected error rejects `done`.
+   * to `slot`; ends `slot` itself when there is none. Never rejects: an
+   * unexpected error ends `slot` with it.
    */
-  async handshake(
-    conn: Deno.Conn,
-    slot: StandaloneConnection<T>,
-    settle: PromiseWithResolvers<void>,
-  ): Promise<void> {
+  async handshake(conn: Deno.Conn, slot: StandaloneConnection<T>): Promise<void> {
     try {
       // Reads straight into one buffer: the parser keeps what a partial head
       // needs (no buffered reader, no async layer of its own).
@@ -223,7 +258,7 @@ class Acceptor<T> implements ConnectionHandler {
           n = await conn.read(buf);
           if (n === null) {
             closeQuietly(conn);
-            settle.resolve();
+            slot.end();
             return;
           }
           used = parser.feed(n === buf.length ? buf : buf.subarray(0, n));
@@ -233,7 +268,7 @@ class Acceptor<T> implements ConnectionHandler {
           await writeAll(conn, encodeRefusal(err.status, err.message)).catch(noop);
         }
         closeQuietly(conn);
-        settle.resolve();
+        slot.end();
         return;
       } finally {
         deadlines?.disarm(timer);
@@ -249,10 +284,10 @@ class Acceptor<T> implements ConnectionHandler {
         this.handler,
         this.answer,
       );
-      if (session === null) settle.resolve();
-      else slot.attach(session, settle);
+      if (session === null) slot.end();
+      else slot.attach(session);
     } catch (err) {
-      settle.reject(err);
+      slot.end(err);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ConnectionHandle } from "@coroio/core";
+import type { ConnectionEndListener, ConnectionHandle } from "@coroio/core";
 import type { ReadyState } from "./constants.ts";
 import { isValidCloseCode } from "./close_code.ts";
 import type { WebSocketError } from "./errors.ts";
@@ -175,11 +175,9 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
   #c: Connection<WebSocketSession<T>>;
 
   // The topics hub (topics.ts) frames a publish once and stages the same bytes in each
-  // subscriber's sender; the standalone server shares its handle's promise as `done`.
+  // subscriber's sender.
   static {
     sessionAccess.senderOf = (s) => (s as WebSocketSession).#c.sender;
-    sessionAccess.useDone = (s, promise, resolve) =>
-      (s as WebSocketSession).#c.useDone(promise, resolve);
   }
 
   /**
@@ -215,6 +213,41 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
    */
   get done(): Promise<void> {
     return this.#c.done;
+  }
+
+  /**
+   * Asks the session to call `listener.connectionEnded(session)` once it has
+   * ended (right after `done` settles), in place of a reaction on `done`: an
+   * accept loop holding many idle sessions then holds no promise per
+   * session. Call it once, before the session ends; `done` keeps working.
+   *
+   * @example Learning of the end without a promise
+   * ```ts
+   * import { type WebSocketHandler, WebSocketSession } from "@coroio/ws";
+   * import type { ConnectionHandle } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class Quiet implements WebSocketHandler {
+   *   onMessage(): void {}
+   * }
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const conn = await listener.accept();
+   * listener.close();
+   * const session = new WebSocketSession(conn, new Uint8Array(0), new Quiet());
+   * const ended: ConnectionHandle[] = [];
+   * session.onEnd({ connectionEnded: (handle) => ended.push(handle) });
+   * session.run();
+   * client.close(); // the peer goes away without a close frame
+   * await session.done;
+   * equal(ended[0], session);
+   * equal(session.closeCode, 1006);
+   * ```
+   *
+   * @param listener Told when the session has ended.
+   */
+  onEnd(listener: ConnectionEndListener): void {
+    this.#c.onEnd(listener);
   }
 
   /**

@@ -679,3 +679,32 @@ Deno.test("WebSocketSession replies to the messages of one read in one write", a
   await withTimeout(server.run(), 3000, "end");
   deadlines.close();
 });
+
+const ON_END_CASES: { name: string; askDone: "before" | "after" | "never"; late: boolean }[] = [
+  { name: "alone", askDone: "never", late: false },
+  { name: "with done asked for first", askDone: "before", late: false },
+  { name: "with done asked for after", askDone: "after", late: false },
+  { name: "after the end (at once)", askDone: "never", late: true },
+];
+
+for (const c of ON_END_CASES) {
+  Deno.test(`WebSocketSession.onEnd() tells its listener once ${c.name}`, async () => {
+    const p = await sessions({}, {});
+    const ended: unknown[] = [];
+    const listener = { connectionEnded: (h: unknown) => void ended.push(h) };
+    const before = c.askDone === "before" ? p.server.done : null;
+    if (!c.late) p.server.onEnd(listener);
+    const after = c.askDone === "after" ? p.server.done : null;
+    p.server.run();
+    p.client.run();
+    await p.client.close();
+    await p.done();
+    await before;
+    await after;
+    if (c.late) {
+      equal(ended.length, 0);
+      p.server.onEnd(listener);
+    }
+    deepEqual(ended, [p.server]);
+  });
+}
