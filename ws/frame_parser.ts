@@ -522,6 +522,7 @@ export class FrameParser {
     const slot = lastText;
     slot.text = s;
     slot.buf = buf;
+    slot.view = this.#viewOf === buf ? this.#view : null;
     slot.start = start;
     slot.end = end;
     try {
@@ -529,6 +530,7 @@ export class FrameParser {
     } finally {
       slot.text = null;
       slot.buf = EMPTY;
+      slot.view = null;
     }
   }
 
