@@ -275,8 +275,9 @@ export class FrameParser {
    */
   feed(buf: Uint8Array, start = 0, end: number = buf.length): number {
     const used = this.#feed(buf, start, end);
-    // A view of a large read buffer (a burst) is not kept: the receiver may
-    // replace that buffer by a small one while the session idles.
+    // A view of a read buffer larger than a session's default one (a burst)
+    // is not kept: the receiver shrinks such a buffer back when reads get
+    // small, and an idle session must not hold on to the large one.
     if (this.#viewOf.length > VIEW_KEEP) {
       this.#viewOf = EMPTY;
       this.#view = EMPTY_VIEW;
@@ -659,8 +660,12 @@ export class FrameParser {
 const sharedDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
-/** The largest buffer whose DataView the parser keeps between feeds. */
-const VIEW_KEEP = 4096;
+/**
+ * The largest buffer whose DataView the parser keeps between feeds: a
+ * session's default read buffer size (a burst's larger buffer gets a view
+ * per feed that has short text).
+ */
+const VIEW_KEEP = 1024;
 
 /** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
 const SHORT_TEXT = 128;

@@ -432,7 +432,7 @@ Deno.test("FrameParser.feed() decodes text at any offset of a reused read buffer
   ];
   const table: { name: string; size: number; swap: number }[] = [
     { name: "small buffer kept", size: 1024, swap: 1024 },
-    { name: "small buffer replaced", size: 1024, swap: 2048 },
+    { name: "small buffer replaced by a large one", size: 1024, swap: 2048 },
     { name: "large buffer (view not kept) replaced by a small one", size: 65536, swap: 256 * 8 },
   ];
   for (const { name, size, swap } of table) {
