@@ -18,11 +18,21 @@ const POOL_BYTES = 16 << 20;
 const GROWN_POOL_BYTES = 1 << 20;
 /** The pool of SIZE buffers (the common case, no map lookup), and of larger ones by size. */
 const pool: Uint8Array[] = [];
+/** The DataView of each buffer in `pool`, at the same index. */
+const poolViews: DataView[] = [];
 const POOL_MAX = POOL_BYTES / SIZE;
 const grownPools = new Map<number, Uint8Array[]>();
 
 function take(want: number): Uint8Array {
-  if (want <= SIZE) return pool.pop() ?? new Uint8Array(SIZE);
+  if (want <= SIZE) {
+    const buf = pool.pop();
+    if (buf !== undefined) {
+      takenView = poolViews.pop()!;
+      return buf;
+    }
+  }
+  takenView = null;
+  if (want <= SIZE) return new Uint8Array(SIZE);
   let cap = SIZE * 2;
   while (cap < want) cap *= 2;
   if (cap <= GROWN_MAX) {
@@ -32,10 +42,13 @@ function take(want: number): Uint8Array {
   return new Uint8Array(cap);
 }
 
-function give(buf: Uint8Array): void {
+function give(buf: Uint8Array, view: DataView): void {
   const cap = buf.length;
   if (cap === SIZE) {
-    if (pool.length < POOL_MAX) pool.push(buf);
+    if (pool.length < POOL_MAX) {
+      pool.push(buf);
+      poolViews.push(view);
+    }
     return;
   }
   if (cap < SIZE || cap > GROWN_MAX) return;
@@ -47,7 +60,11 @@ function give(buf: Uint8Array): void {
   if (list.length < Math.max(1, Math.floor(GROWN_POOL_BYTES / cap))) list.push(buf);
 }
 
+/** The view of the buffer `take()` last returned from the pool, or `null` (a new buffer). */
+let takenView: DataView | null = null;
+
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a {@linkcode FrameWriter} writes to: a `Deno.Conn`, or a fake in tests. */
@@ -59,12 +76,15 @@ export interface FrameWriterTarget {
 export class FrameWriter {
   /** The staging buffer: bytes `[0, length)` are staged. Valid until the next `reserve()`. */
   buf: Uint8Array = EMPTY;
+  /** A DataView of `buf` (for word stores), replaced with it. */
+  view: DataView = EMPTY_VIEW;
   /** Staged bytes, not yet handed to a write. */
   length = 0;
   #conn: FrameWriterTarget;
   #failed: (err: unknown) => void;
   /** The buffer being written, and how much of it is done. */
   #out: Uint8Array = EMPTY;
+  #outView: DataView = EMPTY_VIEW;
   #outLen = 0;
   #outDone = 0;
   #writing = false;
@@ -104,9 +124,11 @@ export class FrameWriter {
     const need = at + n;
     if (need > this.buf.length) {
       const next = take(need);
+      const view = takenView ?? new DataView(next.buffer);
       if (at > 0) next.set(this.buf.subarray(0, at));
-      if (this.buf !== EMPTY) give(this.buf);
+      if (this.buf !== EMPTY) give(this.buf, this.view);
       this.buf = next;
+      this.view = view;
     }
     this.length = need;
     return at;
@@ -153,8 +175,9 @@ export class FrameWriter {
   /** Drops what is staged; further bytes are dropped. A write in flight finishes on its own. */
   close(): void {
     this.#closed = true;
-    if (this.buf !== EMPTY) give(this.buf);
+    if (this.buf !== EMPTY) give(this.buf, this.view);
     this.buf = EMPTY;
+    this.view = EMPTY_VIEW;
     this.length = 0;
     if (!this.#writing) this.#finish();
   }
@@ -162,7 +185,9 @@ export class FrameWriter {
   #start(): void {
     const buf = this.buf;
     const len = this.length;
+    this.#outView = this.view;
     this.buf = EMPTY;
+    this.view = EMPTY_VIEW;
     this.length = 0;
     this.#out = buf;
     this.#outLen = len;
@@ -180,8 +205,9 @@ export class FrameWriter {
       );
       return;
     }
-    give(this.#out);
+    give(this.#out, this.#outView);
     this.#out = EMPTY;
+    this.#outView = EMPTY_VIEW;
     this.#outLen = this.#outDone = 0;
     if (this.length > 0 && !this.#closed) {
       this.#start();
@@ -192,6 +218,7 @@ export class FrameWriter {
 
   #error(err: unknown): void {
     this.#out = EMPTY;
+    this.#outView = EMPTY_VIEW;
     this.#outLen = this.#outDone = 0;
     this.close();
     this.#failed(err);

@@ -145,3 +145,26 @@ Deno.test("FrameWriter.reserve() grows past the pooled size keeping what is stag
   await done;
   equal(conn.writes[0]!.length, 40001);
 });
+
+Deno.test("FrameWriter.reserve() keeps view a DataView of buf, through pooled, reused and grown buffers", async () => {
+  const conn = new Conn();
+  const writers = [new FrameWriter(conn, () => {}), new FrameWriter(conn, () => {})];
+  // Staging sizes that take pooled buffers, grow past them, and come back.
+  const table = [4, 100, 20000, 8, 70000, 16];
+  for (let round = 0; round < 3; round++) {
+    for (const n of table) {
+      for (const w of writers) {
+        const at = w.reserve(n);
+        equal(w.view.buffer, w.buf.buffer, `round ${round}, ${n} bytes`);
+        equal(w.view.byteOffset, w.buf.byteOffset);
+        equal(w.view.byteLength, w.buf.byteLength);
+        // A word stored through the view lands in buf.
+        w.view.setInt32(at, 0x04030201, true);
+        deepEqual([...w.buf.subarray(at, at + 4)], [1, 2, 3, 4]);
+        w.kick();
+        await conn.settle();
+        equal(w.buffered, 0);
+      }
+    }
+  }
+});

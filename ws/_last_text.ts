@@ -13,13 +13,15 @@
 const EMPTY = new Uint8Array(0);
 
 /**
- * The string being delivered (or `null`) and its bytes `buf[start..end)`;
- * the text bytes being lent to onText (or `null`).
+ * The string being delivered (or `null`) and its bytes `buf[start..end)`,
+ * with a DataView of `buf` (from its start) when the parser has one (else
+ * `null`); the text bytes being lent to onText (or `null`).
  */
 export const lastText: {
   text: string | null;
   buf: Uint8Array;
+  view: DataView | null;
   start: number;
   end: number;
   bytes: Uint8Array | null;
-} = { text: null, buf: EMPTY, start: 0, end: 0, bytes: null };
+} = { text: null, buf: EMPTY, view: null, start: 0, end: 0, bytes: null };

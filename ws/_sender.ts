@@ -170,7 +170,7 @@ export class Sender {
       const slot = lastText;
       if (data === slot.text) {
         // The message being delivered, echoed: its bytes are at hand.
-        this.#copy(0x81, slot.buf, slot.start, slot.end);
+        this.#copy(0x81, slot.buf, slot.view, slot.start, slot.end);
         return;
       }
       if (data.length <= SHORT_TEXT && this.#shortAscii(data)) return;
@@ -208,8 +208,11 @@ export class Sender {
     return true;
   }
 
-  /** Stages one frame with first byte `b0` and payload `src[start..end)` (copied). */
-  #copy(b0: number, src: Uint8Array, start: number, end: number): void {
+  /**
+   * Stages one frame with first byte `b0` and payload `src[start..end)`
+   * (copied; a word at a time when `view`, a DataView of `src`, is given).
+   */
+  #copy(b0: number, src: Uint8Array, view: DataView | null, start: number, end: number): void {
     const n = end - start;
     const masked = this.#mask;
     const key = masked ? randomKey() : 0;
@@ -217,10 +220,17 @@ export class Sender {
     const at = w.reserve(headerLength(n, masked) + n);
     const dst = w.buf;
     const h = writeHeader(dst, at, b0, n, masked, key);
-    if (n <= SHORT_TEXT) {
-      for (let i = 0; i < n; i++) dst[h + i] = src[start + i]!;
-    } else {
+    if (n > SHORT_TEXT) {
       dst.set(src.subarray(start, end), h);
+    } else if (view !== null) {
+      const out = w.view;
+      let i = 0;
+      for (const e4 = n & ~3; i < e4; i += 4) {
+        out.setInt32(h + i, view.getInt32(start + i, true), true);
+      }
+      for (; i < n; i++) dst[h + i] = src[start + i]!;
+    } else {
+      for (let i = 0; i < n; i++) dst[h + i] = src[start + i]!;
     }
     if (masked) xorRange(dst, h, h + n, key, 0);
   }

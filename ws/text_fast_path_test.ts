@@ -372,3 +372,92 @@ Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or
     { numRuns: 200 },
   );
 });
+
+/**
+ * Feeds `frames` through one reused read buffer, as the receiver does: a
+ * view at `byteOffset` into a larger ArrayBuffer, refilled in place for
+ * every read of `perRead` frames, and replaced by a buffer of `swapSize`
+ * bytes halfway. Returns what the parser delivered (strings, or the lent
+ * bytes decoded).
+ */
+function throughReadBuffer(
+  frames: Uint8Array[],
+  textBytes: boolean,
+  byteOffset: number,
+  size: number,
+  swapSize: number,
+  perRead: number,
+): (string | 1007)[] {
+  const got: (string | 1007)[] = [];
+  const parser = new FrameParser({
+    onMessage: (d) => void got.push(d as string),
+    onText: (b) => void got.push(fatal.decode(b)),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  }, { textBytes });
+  let buf = new Uint8Array(new ArrayBuffer(size + byteOffset + 3), byteOffset, size);
+  for (let i = 0; i < frames.length; i += perRead) {
+    if (i >= frames.length / 2 && buf.length !== swapSize) {
+      buf = new Uint8Array(new ArrayBuffer(swapSize + byteOffset + 3), byteOffset, swapSize);
+    }
+    let end = 0;
+    for (const f of frames.slice(i, i + perRead)) {
+      buf.set(f, end);
+      end += f.length;
+    }
+    try {
+      equal(parser.feed(buf, 0, end), end);
+    } catch (err) {
+      ok(err instanceof WebSocketError, `unexpected ${err}`);
+      equal(err.closeCode, 1007);
+      got.push(1007);
+      return got;
+    }
+  }
+  return got;
+}
+
+Deno.test("FrameParser.feed() decodes text at any offset of a reused read buffer, and after it is replaced", () => {
+  const texts = [
+    "",
+    "a",
+    "ab",
+    "abc",
+    "abcd",
+    "hello, world",
+    "x".repeat(32),
+    "\u00e9\u20ac\u{1f600}!",
+    "z".repeat(127),
+  ];
+  const table: { name: string; size: number; swap: number }[] = [
+    { name: "small buffer kept", size: 1024, swap: 1024 },
+    { name: "small buffer replaced by a large one", size: 1024, swap: 2048 },
+    { name: "large buffer (view not kept) replaced by a small one", size: 65536, swap: 256 * 8 },
+  ];
+  for (const { name, size, swap } of table) {
+    for (const byteOffset of [0, 1, 2, 3]) {
+      for (const textBytes of [false, true]) {
+        for (const perRead of [1, 3, 7]) {
+          // Frames of mixed lengths put payloads at every alignment.
+          const frames = texts.map((t, i) =>
+            buildFrame(1, new TextEncoder().encode(t), {
+              mask: new Uint8Array([i * 37, 0x80 | i, 0xfe - i, i]),
+            })
+          );
+          deepEqual(
+            throughReadBuffer([...frames, ...frames], textBytes, byteOffset, size, swap, perRead),
+            [...texts, ...texts],
+            `${name}, offset ${byteOffset}, textBytes ${textBytes}, ${perRead} per read`,
+          );
+        }
+      }
+    }
+  }
+  // Invalid UTF-8 after valid ASCII in the same read is still refused.
+  const bad = buildFrame(1, new Uint8Array([0x61, 0x62, 0x63, 0xc0, 0x80]), { mask: true });
+  const good = buildFrame(1, new TextEncoder().encode("fine"), { mask: true });
+  for (const textBytes of [false, true]) {
+    deepEqual(throughReadBuffer([good, bad, good], textBytes, 1, 1024, 1024, 3), ["fine", 1007]);
+  }
+});
