@@ -68,6 +68,11 @@ export class DisconnectWatch {
     p.then(this.#onRead, this.#onError);
   }
 
+  /** Whether a read is in flight (the connection cannot be handed over then). */
+  get reading(): boolean {
+    return this.#pending !== null;
+  }
+
   /**
    * The response is done: read no more. Returns the read still in flight,
    * which the connection must await before it touches the buffer again.

@@ -2,7 +2,13 @@
 // loopback sockets: @coroio/http's HttpRequest.signal, @coroio/serve's
 // Request.signal, and Deno.serve's for comparison. Also that watching does
 // not disturb keep-alive and pipelined requests on the same connection.
-import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  HttpServer,
+  type Takeover,
+  type UpgradeTarget,
+} from "@coroio/http";
 import { serve } from "@coroio/serve";
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 
@@ -369,5 +375,38 @@ Deno.test("HttpServer req.signal watching many keep-alive requests does not grow
     conn.close();
     await server.shutdown();
     await serving;
+  }
+});
+
+Deno.test("HttpServer req.signal then a takeover of a plain request is a 500, not a hang", async () => {
+  const target: UpgradeTarget = {
+    protocol: "raw",
+    async upgrade({ conn }: Takeover): Promise<null> {
+      await conn.write(enc.encode("HELLO FROM TARGET\n"));
+      conn.close();
+      return null;
+    },
+  };
+  const errors: unknown[] = [];
+  const server = new HttpServer({
+    handle(req: HttpRequest): UpgradeTarget {
+      req.signal; // a read stays pending on the connection
+      return target;
+    },
+  }, {
+    hostname: "127.0.0.1",
+    port: 0,
+    errorReporter: { report: (err: unknown) => void errors.push(err) },
+  });
+  const { port } = server.listen();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode("GET /raw HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const text = await within(readResponses(conn, ["\r\n\r\n"]), 5000, "an answer");
+    strictEqual(text.startsWith("HTTP/1.1 500 "), true, text);
+    strictEqual(errors.some((e) => e instanceof TypeError && /req\.signal/.test(e.message)), true);
+  } finally {
+    conn.close();
+    await server.shutdown();
   }
 });
