@@ -336,6 +336,48 @@ export class BufReader<R extends Reader = Reader> {
     return this.#onRead(n);
   }
 
+  /**
+   * Swaps the drained internal buffer for a new one of the initial size, so
+   * that views of the old one handed out before (`peek()`, `read()`) stay
+   * intact while the next read fills the new buffer.
+   *
+   * @example Views survive the next read
+   * ```ts
+   * import { BufReader } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const parts = ["ab", "cd"].map((s) => new TextEncoder().encode(s));
+   * const reader = {
+   *   read(p: Uint8Array): Promise<number | null> {
+   *     const part = parts.shift();
+   *     if (part === undefined) return Promise.resolve(null);
+   *     p.set(part);
+   *     return Promise.resolve(part.length);
+   *   },
+   * };
+   * const br = new BufReader(reader);
+   * await br.fill();
+   * const first = br.peek();
+   * br.consume(2);
+   * br.renewBuffer();
+   * await br.fill();
+   * equal(new TextDecoder().decode(first), "ab");
+   * equal(new TextDecoder().decode(br.peek()), "cd");
+   * ```
+   *
+   * @throws {RangeError} If bytes are still buffered.
+   */
+  renewBuffer(): void {
+    if (this.#end !== this.#start) {
+      throw new RangeError(
+        `Cannot renew the buffer: ${this.#end - this.#start} bytes are still buffered`,
+      );
+    }
+    this.#buf = new Uint8Array(this.#initialSize);
+    this.#start = 0;
+    this.#end = 0;
+  }
+
   /** The free space after the buffered bytes (the whole buffer when drained: no view made). */
   #free(): Uint8Array {
     return this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);

@@ -129,7 +129,9 @@ export interface ConnectionHandler {
    * owner did not) and force-closes it if shutdown times out.
    *
    * @param conn The accepted connection.
-   * @returns The handle of what serves it.
+   * @returns The handle of what serves it: one per connection (a handle
+   * the server already holds for another open connection is an error: the
+   * new connection is reported and closed).
    */
   open(conn: Deno.Conn): ConnectionHandle;
 }
@@ -411,6 +413,14 @@ export class TcpServer {
       handle = this.#handler.open(conn);
     } catch (err) {
       handle = new Failed(err);
+    }
+    if (this.#conns.has(handle)) {
+      // Keyed by handle: a shared one would leak the other connection.
+      handle = new Failed(
+        new TypeError(
+          "ConnectionHandler.open() returned a handle already serving another connection",
+        ),
+      );
     }
     this.#conns.set(handle, conn);
     if (typeof handle.onEnd === "function") {

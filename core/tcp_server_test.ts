@@ -168,6 +168,31 @@ Deno.test("TcpServer reports a handler whose open() throws and closes the connec
   await done;
 });
 
+Deno.test("TcpServer reports a handle already serving another connection and closes the new one", async () => {
+  const reporter = new Collect();
+  const end = Promise.withResolvers<void>();
+  const shared: ConnectionHandle = { done: end.promise, shutdown: () => end.resolve() };
+  const handler: ConnectionHandler = { open: () => shared };
+  const server = new TcpServer(Deno.listen(LOOPBACK), handler, { errorReporter: reporter });
+  const done = server.serve();
+  const a = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const b = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  try {
+    // The second is closed at once; the first stays with its handle.
+    assertEquals(await readAll(b), 0);
+    assertEquals(server.connections, 1);
+    assertEquals(reporter.errors.length, 1);
+    assert(/already serving another connection/.test((reporter.errors[0]![0] as Error).message));
+    end.resolve();
+    assertEquals(await readAll(a), 0);
+  } finally {
+    a.close();
+    b.close();
+    await server.shutdown();
+    await done;
+  }
+});
+
 Deno.test("TcpServer constructor refuses options that are not integers in range", () => {
   const listener = Deno.listen(LOOPBACK);
   try {

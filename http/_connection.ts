@@ -590,6 +590,16 @@ export class HttpConnection
           new TypeError(`Cannot upgrade ${head.method} ${head.target}: a response was started`),
         );
       }
+      if (this.#watch?.reading) {
+        // The watch's read cannot be handed to the target, and waiting for
+        // it would hang a target that speaks first.
+        return this.#handlerFailed(
+          new TypeError(
+            `Cannot take over ${head.method} ${head.target}: req.signal keeps a read pending ` +
+              "on the connection (only requests that are not taken over can be watched)",
+          ),
+        );
+      }
       // Logged once the target answered (TakeoverRecord).
       return target;
     }

@@ -59,12 +59,18 @@ export class DisconnectWatch {
       return;
     }
     if (reader.buffered > 0) return;
-    // More room than the buffer has: the read goes into a fresh buffer, so
+    // A fresh buffer (of the initial size: watching must not grow it), so
     // body bytes the handler still holds as views of the old one (borrow(),
     // read()) are not overwritten by a next request arriving.
-    const p = reader.fill(reader.capacity + 1);
+    reader.renewBuffer();
+    const p = reader.fill();
     this.#pending = p;
     p.then(this.#onRead, this.#onError);
+  }
+
+  /** Whether a read is in flight (the connection cannot be handed over then). */
+  get reading(): boolean {
+    return this.#pending !== null;
   }
 
   /**

@@ -467,7 +467,8 @@ export class HttpRequest {
 
   /**
    * A signal that aborts when the client goes away (closes or resets the
-   * connection) before the response is done, so a handler that waits (a
+   * connection, or shuts down its sending side, as `Deno.serve` also takes
+   * it) before the response is done, so a handler that waits (a
    * long poll, a slow query, a stream) can stop early, and when the server
    * shuts down. Its reason is a `DOMException` named `"AbortError"`; after a
    * client left, the connection closes after the response.
@@ -479,7 +480,10 @@ export class HttpRequest {
    * as does the end of the response. Until the body was read, and for a
    * request with `Upgrade` or `CONNECT` (which a handler may take over), a
    * client that leaves is noticed only when a write fails. Asked for after
-   * the response, it is a signal that never aborts.
+   * the response, it is a signal that never aborts. A handler that asked
+   * for it on another request and then returns an `UpgradeTarget` while the
+   * watch's read is pending gets a `TypeError` (answered 500): that read
+   * cannot be handed over.
    *
    * @returns The signal.
    *

@@ -86,6 +86,10 @@ export async function sendCompressed(
     const reader = body.getReader();
     try {
       if (c.prepare(req, res, length) === null) {
+        // Not compressed: the known length, not chunked framing.
+        if (res.getHeader("content-length") === null) {
+          res.setHeader("Content-Length", String(length));
+        }
         await pipe(reader, res);
         return;
       }

@@ -209,32 +209,45 @@ const BODIES: [string, () => BodyInit, string | null][] = [
   ["URLSearchParams", () => new URLSearchParams({ a: "1", b: "x y" }), null],
 ];
 
-Deno.test("serve() sends Blob, File and URLSearchParams bodies with Content-Length and Deno.serve's type", async () => {
-  for (const [name, make, type] of BODIES) {
-    const ours = serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      () => new Response(make()),
-    );
-    const deno = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      () => new Response(make()),
-    );
-    try {
-      const [a, b] = await Promise.all([
-        fetch(`http://127.0.0.1:${ours.addr.port}/`),
-        fetch(`http://127.0.0.1:${deno.addr.port}/`),
-      ]);
-      const [ta, tb] = [await a.text(), await b.text()];
-      equal(ta, tb, name);
-      equal(a.headers.get("content-type"), b.headers.get("content-type"), name);
-      if (type !== null) equal(a.headers.get("content-type"), type, name);
-      equal(a.headers.get("transfer-encoding"), null, name);
-      equal(a.headers.get("content-length"), String(new TextEncoder().encode(ta).length), name);
-    } finally {
-      await Promise.all([ours.shutdown(), deno.shutdown()]);
+for (const compression of [false, true]) {
+  Deno.test(`serve() sends Blob, File and URLSearchParams bodies with Content-Length and Deno.serve's type (compression ${compression})`, async () => {
+    for (const [name, make, type] of BODIES) {
+      // Small bodies: under the size floor, sent as they are either way.
+      const ours = serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {}, compression },
+        () => new Response(make()),
+      );
+      const deno = Deno.serve(
+        {
+          hostname: "127.0.0.1",
+          port: 0,
+          onListen() {},
+          automaticCompression: compression,
+        } as Deno.ServeTcpOptions,
+        () => new Response(make()),
+      );
+      try {
+        const [a, b] = await Promise.all([
+          fetch(`http://127.0.0.1:${ours.addr.port}/`, {
+            headers: { "accept-encoding": "gzip, br" },
+          }),
+          fetch(`http://127.0.0.1:${deno.addr.port}/`, {
+            headers: { "accept-encoding": "gzip, br" },
+          }),
+        ]);
+        const [ta, tb] = [await a.text(), await b.text()];
+        equal(ta, tb, name);
+        equal(a.headers.get("content-type"), b.headers.get("content-type"), name);
+        if (type !== null) equal(a.headers.get("content-type"), type, name);
+        equal(a.headers.get("content-encoding"), null, name);
+        equal(a.headers.get("transfer-encoding"), null, name);
+        equal(a.headers.get("content-length"), String(new TextEncoder().encode(ta).length), name);
+      } finally {
+        await Promise.all([ours.shutdown(), deno.shutdown()]);
+      }
     }
-  }
-});
+  });
+}
 
 Deno.test("serve() sends a FormData body as Deno.serve does: multipart with its boundary and a length", async () => {
   const make = () => {

@@ -2,7 +2,13 @@
 // loopback sockets: @coroio/http's HttpRequest.signal, @coroio/serve's
 // Request.signal, and Deno.serve's for comparison. Also that watching does
 // not disturb keep-alive and pipelined requests on the same connection.
-import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  HttpServer,
+  type Takeover,
+  type UpgradeTarget,
+} from "@coroio/http";
 import { serve } from "@coroio/serve";
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 
@@ -312,5 +318,95 @@ Deno.test("HttpServer req.signal aborts when the server shuts down, before the s
     strictEqual(text.includes("bye"), true, text);
   } finally {
     conn.close();
+  }
+});
+
+Deno.test("HttpServer req.signal watching many keep-alive requests does not grow the read buffer", async () => {
+  // Every read the server makes, by buffer size: the watch once asked for
+  // one byte more than the buffer held, doubling it per watched request.
+  const sizes: number[] = [];
+  const inner = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accept = async (): Promise<Deno.Conn> => {
+    const conn = await inner.accept();
+    const read = conn.read.bind(conn);
+    conn.read = (p: Uint8Array) => {
+      sizes.push(p.byteLength);
+      return read(p);
+    };
+    return conn;
+  };
+  const listener = {
+    get addr() {
+      return inner.addr;
+    },
+    accept,
+    close: () => inner.close(),
+    ref: () => inner.ref(),
+    unref: () => inner.unref(),
+    [Symbol.asyncIterator]() {
+      return { next: async () => ({ value: await accept(), done: false as const }) };
+    },
+    [Symbol.dispose]: () => inner.close(),
+  } as unknown as Deno.Listener;
+  const server = new HttpServer({
+    async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+      await req.body.bytes();
+      req.signal; // watch: one read pending while the handler waits
+      await new Promise((r) => setTimeout(r, 1));
+      res.send("ok");
+    },
+  });
+  const serving = server.serve(listener);
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (inner.addr as Deno.NetAddr).port,
+  });
+  try {
+    const body = "x".repeat(1000);
+    const request = enc.encode(
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    for (let i = 0; i < 40; i++) {
+      await conn.write(request);
+      await within(readResponses(conn, ["ok"]), 5000, `response ${i}`);
+    }
+    strictEqual(Math.max(...sizes) <= 64 * 1024, true, `read sizes up to ${Math.max(...sizes)}`);
+  } finally {
+    conn.close();
+    await server.shutdown();
+    await serving;
+  }
+});
+
+Deno.test("HttpServer req.signal then a takeover of a plain request is a 500, not a hang", async () => {
+  const target: UpgradeTarget = {
+    protocol: "raw",
+    async upgrade({ conn }: Takeover): Promise<null> {
+      await conn.write(enc.encode("HELLO FROM TARGET\n"));
+      conn.close();
+      return null;
+    },
+  };
+  const errors: unknown[] = [];
+  const server = new HttpServer({
+    handle(req: HttpRequest): UpgradeTarget {
+      req.signal; // a read stays pending on the connection
+      return target;
+    },
+  }, {
+    hostname: "127.0.0.1",
+    port: 0,
+    errorReporter: { report: (err: unknown) => void errors.push(err) },
+  });
+  const { port } = server.listen();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode("GET /raw HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const text = await within(readResponses(conn, ["\r\n\r\n"]), 5000, "an answer");
+    strictEqual(text.startsWith("HTTP/1.1 500 "), true, text);
+    strictEqual(errors.some((e) => e instanceof TypeError && /req\.signal/.test(e.message)), true);
+  } finally {
+    conn.close();
+    await server.shutdown();
   }
 });

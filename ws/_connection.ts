@@ -61,18 +61,44 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     typeof (v as PromiseLike<unknown>).then === "function";
 }
 
-/** Resolves `done` and tells a listener: a session asked for both. */
-class BothEnds implements ConnectionEndListener {
-  #resolve: () => void;
-  #listener: ConnectionEndListener;
-  constructor(resolve: () => void, listener: ConnectionEndListener) {
-    this.#resolve = resolve;
-    this.#listener = listener;
+/** What is told of a session's end: `done`'s resolve, or a listener. */
+type End = (() => void) | ConnectionEndListener;
+
+/** Several told of one end (rare: `done` asked for as well, or more listeners). */
+class EndFan implements ConnectionEndListener {
+  readonly #ends: End[];
+  constructor(first: End, second: End) {
+    this.#ends = [first, second];
+  }
+  add(end: End): void {
+    this.#ends.push(end);
   }
   connectionEnded(handle: ConnectionHandle): void {
-    this.#resolve();
-    this.#listener.connectionEnded(handle);
+    // Every one is told, even when one throws (a server's listener frees
+    // the connection's slot); the first error is rethrown after.
+    let failed = false;
+    let error: unknown;
+    for (const end of this.#ends) {
+      try {
+        if (typeof end === "function") end();
+        else end.connectionEnded(handle);
+      } catch (err) {
+        if (!failed) error = err;
+        failed = true;
+      }
+    }
+    if (failed) throw error;
   }
+}
+
+/** `current` and `end` both told of the end. */
+function addEnd(current: End | null, end: End): End {
+  if (current === null) return end;
+  if (current instanceof EndFan) {
+    current.add(end);
+    return current;
+  }
+  return new EndFan(current, end);
 }
 
 /**
@@ -101,7 +127,7 @@ export class Connection<S> extends Keepalive
   #config: SessionConfig;
   #done: Promise<void> | null = null;
   /** Told when the session ended: `done`'s resolve, or a listener (see `onEnd()`). */
-  #onEnd: (() => void) | ConnectionEndListener | null = null;
+  #onEnd: End | null = null;
   #onRejected: ((err: unknown) => void) | null = null;
 
   /** @throws {RangeError} If an option is out of range. */
@@ -139,11 +165,7 @@ export class Connection<S> extends Keepalive
     if (this.#done === null) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#done = promise;
-      const listener = this.#onEnd;
-      // Both asked for (rare): one listener that does both.
-      this.#onEnd = listener === null
-        ? resolve
-        : new BothEnds(resolve, listener as ConnectionEndListener);
+      this.#onEnd = addEnd(this.#onEnd, resolve);
     }
     return this.#done;
   }
@@ -157,8 +179,7 @@ export class Connection<S> extends Keepalive
       listener.connectionEnded(this.#session as ConnectionHandle);
       return;
     }
-    const resolve = this.#onEnd;
-    this.#onEnd = typeof resolve === "function" ? new BothEnds(resolve, listener) : listener;
+    this.#onEnd = addEnd(this.#onEnd, listener);
   }
 
   /** The subprotocol agreed in the handshake, or `""`. */

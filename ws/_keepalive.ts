@@ -43,6 +43,8 @@ const FAIL_GRACE_MAX = 1000;
 const TICK_MS = 250;
 /** Slots of the shared wheel (a power of two); a deadline further away waits for more laps. */
 const SLOTS = 256;
+/** `#at` of a session a tick took off the wheel to expire it. */
+const DUE = -2;
 const SLOT_MASK = SLOTS - 1;
 
 /** The shared wheel: per slot, the first of a list of armed sessions; `null` when none is armed. */
@@ -68,7 +70,7 @@ export abstract class Keepalive implements Expirable, KeepaliveHost {
   /** The neighbours in the shared wheel's slot list. */
   #prev: Keepalive | null = null;
   #next: Keepalive | null = null;
-  /** The wheel tick this expires at; -1 when not on the wheel. */
+  /** The wheel tick this expires at; -1 when not on the wheel, DUE while a tick expires it. */
   #at = -1;
 
   constructor(options: KeepaliveOptions) {
@@ -176,7 +178,12 @@ export abstract class Keepalive implements Expirable, KeepaliveHost {
   /** Takes this session off the shared wheel (if on it); stops the wheel when it is empty. */
   #unlink(): void {
     const at = this.#at;
-    if (at < 0) return;
+    if (at < 0) {
+      // Taken off by a tick and about to expire: disarmed meanwhile (by an
+      // earlier expiry of the same tick), so it must not.
+      if (at === DUE) this.#at = -1;
+      return;
+    }
     const prev = this.#prev;
     const next = this.#next;
     if (prev !== null) prev.#next = next;
@@ -205,6 +212,7 @@ export abstract class Keepalive implements Expirable, KeepaliveHost {
         const next: Keepalive | null = k.#next;
         if (k.#at <= current) {
           k.#unlink();
+          k.#at = DUE;
           (due ??= []).push(k);
         }
         k = next;
@@ -213,6 +221,10 @@ export abstract class Keepalive implements Expirable, KeepaliveHost {
     wheelDone = current;
     if (due === null) return;
     for (const k of due) {
+      // An earlier expiry of this tick may have re-armed or disarmed it
+      // (a handler closing another session): then it is not due.
+      if (k.#at !== DUE) continue;
+      k.#at = -1;
       try {
         k.expire(now);
       } catch {

@@ -219,3 +219,69 @@ for (const c of WHEEL_CASES) {
     for (const k of ks) k.stop();
   });
 }
+
+/** Logs into a log shared by two sessions; the first acts on its partner when it pings. */
+class PartnerHost extends Host {
+  constructor(
+    readonly name: string,
+    readonly events: string[],
+    readonly act: ((partner: Keepalive) => void) | null,
+  ) {
+    super();
+  }
+  partner: Keepalive | null = null;
+  fired = Promise.withResolvers<void>();
+  override idlePing(): boolean {
+    this.events.push(`${this.name} ping`);
+    if (this.act !== null && this.partner !== null) {
+      this.act(this.partner);
+      this.events.push(`${this.name} acted`);
+    }
+    this.fired.resolve();
+    return true;
+  }
+  override closeTimedOut(): void {
+    this.events.push(`${this.name} close timeout`);
+  }
+}
+
+const PARTNER_CASES: { name: string; act: (partner: Keepalive) => void }[] = [
+  { name: "re-arms (closing)", act: (partner) => partner.closing() },
+  { name: "stops", act: (partner) => partner.stop() },
+];
+
+for (const c of PARTNER_CASES) {
+  Deno.test(`Keepalive on the shared wheel: an expiry that ${c.name} a session due in the same tick is not overridden`, async () => {
+    const events: string[] = [];
+    const hostB = new PartnerHost("B", events, null);
+    const hostA = new PartnerHost("A", events, c.act);
+    const opts = {
+      idleTimeout: 1,
+      pongTimeout: 60_000,
+      closeTimeout: 60_000,
+      deadlines: undefined,
+    };
+    const b = new HostedKeepalive(hostB, opts);
+    const a = new HostedKeepalive(hostA, opts);
+    hostA.partner = b;
+    b.start(false);
+    a.start(false); // linked last: first in its slot's list
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        hostA.fired.promise,
+        new Promise((_, reject) => timer = setTimeout(reject, 5000, new Error("A never pinged"))),
+      ]);
+      clearTimeout(timer);
+      // Two more ticks: what the same tick or the next would still do.
+      await new Promise((r) => timer = setTimeout(r, 600));
+      const acted = events.indexOf("A acted");
+      // B may have pinged before A acted (a tick earlier); nothing of B after.
+      deepEqual(events.slice(acted + 1).filter((e) => e.startsWith("B")), []);
+    } finally {
+      clearTimeout(timer);
+      a.stop();
+      b.stop();
+    }
+  });
+}

@@ -109,7 +109,9 @@ export class Sender {
    * for the very view the parser lent to `onText`).
    */
   sendText(bytes: Uint8Array, compress?: boolean): Promise<void> {
-    if (bytes !== lastText.bytes && !isValidUtf8(bytes)) {
+    // Always checked, the lent view of onText included: a handler may have
+    // changed it, and a text frame must carry valid UTF-8.
+    if (!isValidUtf8(bytes)) {
       throw new TypeError("Cannot send text: the bytes are not valid UTF-8");
     }
     return this.send(bytes, compress, true);

@@ -219,7 +219,9 @@ export class WebSocketSession<T = unknown> implements ConnectionHandle {
    * Asks the session to call `listener.connectionEnded(session)` once it has
    * ended (right after `done` settles), in place of a reaction on `done`: an
    * accept loop holding many idle sessions then holds no promise per
-   * session. Call it once, before the session ends; `done` keeps working.
+   * session. Each listener is told once, and listeners added by the server
+   * that made the session and by the application are all kept; one added
+   * after the end is told at once. `done` keeps working.
    *
    * @example Learning of the end without a promise
    * ```ts

@@ -104,3 +104,30 @@ Deno.test("WebSocketHandler.onText() receives inflated text; invalid inflated UT
   );
   deepEqual(handler.texts, ["s\u00fc\u00df s\u00fc\u00df"]);
 });
+
+Deno.test("WebSocketSession.sendText() checks the lent onText view too: changed to invalid UTF-8, it throws", async () => {
+  const thrown: unknown[] = [];
+  class Spoils extends TextBytes {
+    override onText(ws: WebSocketSession, bytes: Uint8Array): void {
+      bytes[0] = 0xff; // no longer UTF-8
+      try {
+        ws.sendText(bytes);
+      } catch (err) {
+        thrown.push(err);
+        ws.sendText(new TextEncoder().encode("refused"));
+      }
+    }
+  }
+  await withServer(
+    async (f) => {
+      const c = await RawClient.open(f.port);
+      await c.sendFrame(Opcode.Text, "hello", { mask: true });
+      deepEqual(await c.next(), { type: "text", data: "refused" });
+      c.close();
+    },
+    {},
+    new Spoils(),
+  );
+  equal(thrown.length, 1);
+  equal(thrown[0] instanceof TypeError, true);
+});
