@@ -9,25 +9,9 @@ import { serve } from "./serve.ts";
 import { upgradeWebSocket } from "./websocket.ts";
 import { makeCertificate } from "./_tls_cert.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--ignore-certificate-errors",
-];
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "../tests/_chromium.ts";
 
-let hasChromium = false;
-try {
-  hasChromium = Deno.statSync(CHROMIUM).isFile;
-} catch {
-  hasChromium = false;
-}
+const FLAGS = [...CHROMIUM_FLAGS, "--ignore-certificate-errors"];
 const pem = hasChromium ? await makeCertificate() : null;
 if (!hasChromium || pem === null) {
   // Loud on purpose: .ci/run installs chromium and openssl.

@@ -6,24 +6,9 @@ import { ok as assert } from "node:assert/strict";
 import { startExample } from "./_spawn.ts";
 import { findBinary, ServerProcess } from "../broker_workers/_conformance.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "./_chromium.ts";
 
-let hasChromium = false;
-try {
-  hasChromium = Deno.statSync(CHROMIUM).isFile;
-} catch {
-  hasChromium = false;
-}
+const FLAGS = [...CHROMIUM_FLAGS];
 if (!hasChromium) {
   // Loud on purpose: .ci/run installs chromium; skipping is only for machines where it cannot be.
   // deno-lint-ignore no-console
