@@ -57,7 +57,8 @@ export interface Expirable {
  */
 export interface Clock {
   /**
-   * The current time in milliseconds (any epoch, never going backwards).
+   * The current time in milliseconds (any epoch, never negative, never
+   * going backwards).
    *
    * @returns The time.
    */
@@ -118,6 +119,12 @@ export class Deadlines {
   #resolution: number;
   #clock: Clock;
   #closed = false;
+  /**
+   * The clock at the last check (or when the timer started): what
+   * {@linkcode Deadlines.prototype.armCoarse} measures from instead of
+   * reading the clock.
+   */
+  #tickAt = 0;
 
   /**
    * Creates an empty set.
@@ -160,10 +167,59 @@ export class Deadlines {
       this.#items.delete(item);
       return;
     }
+    if (this.#timer === undefined) this.#start();
     this.#items.set(item, this.#clock.now() + ms);
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(this.#tick, this.#resolution);
+  }
+
+  /**
+   * Arms (or re-arms) a deadline at least `ms` milliseconds from now, without
+   * reading the clock: for deadlines re-armed on every request, where a
+   * clock read costs more than the rest of the arming. The deadline is
+   * measured from the time of the last check, rounded up by one resolution,
+   * and settled at the next check (by how late that check runs), so that it
+   * never expires early. It expires up to two resolutions late (plus however
+   * late the timer runs), against one for {@linkcode Deadlines.prototype.arm}.
+   * A non-finite or non-positive `ms` disarms instead.
+   *
+   * @example Rounded up by one resolution
+   * ```ts
+   * import { Deadlines, type Expirable } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * class Idle implements Expirable {
+   *   expired = false;
+   *   expire(): void {
+   *     this.expired = true;
+   *   }
+   * }
+   * const clock = { t: 0, now() { return this.t; } };
+   * const deadlines = new Deadlines({ clock, resolution: 10 });
+   * const idle = new Idle();
+   * deadlines.armCoarse(idle, 30);
+   * for (clock.t = 10; clock.t <= 30; clock.t += 10) deadlines.check();
+   * equal(idle.expired, false); // due at 30 + one resolution
+   * clock.t = 40;
+   * deadlines.check();
+   * equal(idle.expired, true);
+   * deadlines.close();
+   * ```
+   *
+   * @param item The object to expire.
+   * @param ms Milliseconds from now (at least).
+   */
+  armCoarse(item: Expirable, ms: number): void {
+    if (!(ms > 0) || ms === Infinity || this.#closed) {
+      this.#items.delete(item);
+      return;
     }
+    if (this.#timer === undefined) this.#start();
+    // Negative: not settled yet (see check()).
+    this.#items.set(item, -(this.#tickAt + ms + this.#resolution));
+  }
+
+  #start(): void {
+    this.#tickAt = this.#clock.now();
+    this.#timer = setInterval(this.#tick, this.#resolution);
   }
 
   /**
@@ -191,7 +247,18 @@ export class Deadlines {
    */
   check(): void {
     const now = this.#clock.now();
-    for (const [item, at] of this.#items) {
+    // How much later than one resolution after the last tick this check
+    // runs: a coarse deadline armed since then may have been measured from
+    // a tick up to that much older than one resolution.
+    const late = now - this.#tickAt - this.#resolution;
+    this.#tickAt = now;
+    for (const [item, armed] of this.#items) {
+      let at = armed;
+      if (at < 0) {
+        // Armed by armCoarse() since the last check: settle it.
+        at = late > 0 ? late - at : -at;
+        this.#items.set(item, at);
+      }
       if (at <= now) {
         this.#items.delete(item);
         try {

@@ -125,3 +125,88 @@ Deno.test("Deadlines expires items on its own interval timer", async () => {
   equal(d.size, 0);
   d.close();
 });
+
+/** Advances `clock` to `until` in steps of `step`, checking at each: ticks on time. */
+function tickTo(d: Deadlines, clock: ManualClock, until: number, step: number): void {
+  while (clock.t < until) {
+    clock.t = Math.min(clock.t + step, until);
+    d.check();
+  }
+}
+
+Deno.test("Deadlines.armCoarse() expires within two resolutions after the deadline, never before", () => {
+  // Armed at every offset into a resolution (ticks on time): the deadline
+  // is measured from the previous tick, so rounding up keeps it from being
+  // early, and it is at most two resolutions late.
+  const RES = 1000;
+  const MS = 5000;
+  for (const offset of [0, 1, 250, 999]) {
+    const { d, clock } = manual();
+    const keep = new Item(); // keeps the timer running, so ticks mark time
+    d.arm(keep, 1e9);
+    const start = clock.t;
+    tickTo(d, clock, start + RES, RES);
+    clock.advance(offset);
+    const armedAt = clock.t;
+    const a = new Item();
+    d.armCoarse(a, MS);
+    tickTo(d, clock, armedAt + MS - 1, 1);
+    equal(a.expiredAt, 0, `offset ${offset}: early`);
+    tickTo(d, clock, armedAt + MS + 2 * RES, RES);
+    equal(a.expiredAt !== 0, true, `offset ${offset}: more than two resolutions late`);
+    equal(a.expiredAt >= armedAt + MS, true);
+    d.close();
+  }
+});
+
+Deno.test("Deadlines.armCoarse() is not early when the check after arming runs late", () => {
+  // The timer was held up (a busy event loop): the arm happened long after
+  // the last tick, which the late check accounts for.
+  const { d, clock } = manual();
+  const a = new Item();
+  d.arm(new Item(), 1e9);
+  d.check();
+  clock.advance(10_000); // no tick for ten resolutions
+  const armedAt = clock.t;
+  d.armCoarse(a, 2000);
+  d.check(); // the late tick
+  tickTo(d, clock, armedAt + 1999, 1);
+  equal(a.expiredAt, 0);
+  tickTo(d, clock, armedAt + 2000 + 2000, 1000);
+  equal(a.expiredAt !== 0, true);
+  d.close();
+});
+
+Deno.test("Deadlines.armCoarse() re-arming pushes the deadline back; bad ms disarm", () => {
+  const { d, clock } = manual();
+  const a = new Item();
+  d.armCoarse(a, 3000);
+  tickTo(d, clock, clock.t + 2000, 1000);
+  d.armCoarse(a, 3000);
+  tickTo(d, clock, clock.t + 3000, 1000);
+  equal(a.expiredAt, 0);
+  tickTo(d, clock, clock.t + 2000, 1000);
+  equal(a.expiredAt !== 0, true);
+  for (const bad of [0, -1, NaN, Infinity]) {
+    d.armCoarse(a, 1000);
+    d.armCoarse(a, bad);
+    equal(d.has(a), false, `ms ${bad}`);
+  }
+  d.close();
+  d.armCoarse(a, 1000);
+  equal(d.size, 0);
+});
+
+Deno.test("Deadlines.arm() after armCoarse() is exact again", () => {
+  const { d, clock } = manual();
+  const a = new Item();
+  d.armCoarse(a, 100);
+  d.arm(a, 50);
+  clock.advance(49);
+  d.check();
+  equal(a.expiredAt, 0);
+  clock.advance(1);
+  d.check();
+  equal(a.expiredAt, clock.t);
+  d.close();
+});

@@ -222,8 +222,11 @@ export class HttpConnection
         ms = Math.max(1, this.#headDeadlineAt - server.deadlines.now());
         break;
       case Deadline.KeepAlive:
-        ms = server.keepAliveTimeout;
-        break;
+        // Re-armed after every response: no clock read (up to two
+        // resolutions late, never early; see Deadlines.armCoarse).
+        this.#deadline = kind;
+        server.deadlines.armCoarse(this, server.keepAliveTimeout);
+        return;
       case Deadline.BodyRead:
         ms = server.bodyTimeout;
         break;

@@ -245,6 +245,9 @@ export function parseWritten(text: string): WrittenResponse {
   return { status: Number(lines[0]!.split(" ")[1]), headers, body: text.slice(end + 4) };
 }
 
+/** The resolution of {@linkcode TestDeadlines}: a coarse deadline is up to twice this late. */
+export const RESOLUTION = 1000;
+
 /**
  * A deadline set on a clock moved by hand, for `HttpServerOptions.deadlines`:
  * tests wait for the server to arm a deadline (each timeout given a distinct
@@ -256,11 +259,18 @@ export class TestDeadlines extends Deadlines {
   #waiters: { ms: number; count: number; resolve: () => void }[] = [];
   constructor() {
     const clock = new ManualClock();
-    super({ clock, resolution: 1000 });
+    super({ clock, resolution: RESOLUTION });
     this.clock = clock;
   }
   override arm(item: Expirable, ms: number): void {
     super.arm(item, ms);
+    this.#record(ms);
+  }
+  override armCoarse(item: Expirable, ms: number): void {
+    super.armCoarse(item, ms);
+    this.#record(ms);
+  }
+  #record(ms: number): void {
     const n = (this.#seen.get(ms) ?? 0) + 1;
     this.#seen.set(ms, n);
     this.#waiters = this.#waiters.filter((w) => {
@@ -276,10 +286,16 @@ export class TestDeadlines extends Deadlines {
     this.#waiters.push({ ms, count, resolve });
     return withTimeout(promise, 3000, `arm(${ms}) #${count}`);
   }
-  /** Moves the clock by `ms` and expires what is due. */
+  /**
+   * Moves the clock by `ms` and expires what is due, checking at least once
+   * per resolution on the way (the timer's ticks, on time).
+   */
   pass(ms: number): void {
-    this.clock.advance(ms);
-    this.check();
+    const until = this.clock.t + ms;
+    while (this.clock.t < until) {
+      this.clock.t = Math.min(this.clock.t + RESOLUTION, until);
+      this.check();
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import type { HttpServer, HttpServerOptions } from "./server.ts";
 import {
   connect,
   enc,
+  RESOLUTION,
   ResponseReader,
   sleep,
   TestDeadlines,
@@ -87,7 +88,8 @@ Deno.test("HttpServer closes an idle keep-alive connection after keepAliveTimeou
     await deadlines.armed(KEEP_ALIVE);
     deadlines.pass(KEEP_ALIVE - 1);
     assertEquals(server.connections, 1);
-    deadlines.pass(1);
+    // Coarse (Deadlines.armCoarse): never early, up to two resolutions late.
+    deadlines.pass(1 + 2 * RESOLUTION);
     assert(await r.closed());
     conn.close();
   }, { ...timeouts, deadlines });
@@ -136,7 +138,7 @@ Deno.test("HttpServer hands a response still being written from keep-alive to wr
       await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
       // Written in the background (below maxOutputBuffer), under the keep-alive deadline.
       await deadlines.armed(KEEP_ALIVE);
-      deadlines.pass(KEEP_ALIVE);
+      deadlines.pass(KEEP_ALIVE + 2 * RESOLUTION);
       // Not closed: the response is still going out, so the write deadline takes over.
       await deadlines.armed(WRITE);
       assertEquals(server.connections, 1);
@@ -156,7 +158,7 @@ Deno.test("HttpServer finishes a large response although keep-alive expires whil
       const conn = await connect(port);
       await conn.write(enc("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
       await deadlines.armed(KEEP_ALIVE);
-      deadlines.pass(KEEP_ALIVE); // passes with the body still queued
+      deadlines.pass(KEEP_ALIVE + 2 * RESOLUTION); // passes with the body still queued
       await deadlines.armed(WRITE);
       const r = new ResponseReader(conn, 5000);
       const res = (await r.read())!;
@@ -223,7 +225,7 @@ Deno.test("HttpServer lets a handler run past the header and write deadlines, th
       await deadlines.armed(KEEP_ALIVE);
       deadlines.pass(KEEP_ALIVE - 1);
       assertEquals(server.connections, 1);
-      deadlines.pass(1);
+      deadlines.pass(1 + 2 * RESOLUTION);
       assert(await r.closed());
       conn.close();
     },
