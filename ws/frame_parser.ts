@@ -566,7 +566,7 @@ export class FrameParser {
     }
     const bytes = buf.subarray(start, end);
     if (!ascii && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
-    this.#lend(bytes);
+    this.#lend(bytes, buf === this.#viewOf ? this.#view : null);
   }
 
   /** A DataView of `buf`, kept until another buffer is fed. */
@@ -575,13 +575,19 @@ export class FrameParser {
     return this.#view = new DataView(buf.buffer, buf.byteOffset);
   }
 
-  /** Gives validated text `bytes` to `sink.onText`, naming them in `lastText` meanwhile. */
-  #lend(bytes: Uint8Array): void {
-    lastText.bytes = bytes;
+  /**
+   * Gives validated text `bytes` to `sink.onText`, naming them (and `view`,
+   * a DataView of their buffer, or `null`) in `lastText` meanwhile.
+   */
+  #lend(bytes: Uint8Array, view: DataView | null = null): void {
+    const slot = lastText;
+    slot.bytes = bytes;
+    slot.bytesView = view;
     try {
       this.#sink.onText!(bytes);
     } finally {
-      lastText.bytes = null;
+      slot.bytes = null;
+      slot.bytesView = null;
     }
   }
 

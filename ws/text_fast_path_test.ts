@@ -373,6 +373,63 @@ Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or
   );
 });
 
+Deno.test("Sender.sendText() checks a short lent view through the parser's DataView: every changed byte counts", async () => {
+  // The lent view sits at an odd offset of a larger buffer, so a wrong
+  // offset into the parser's DataView would check the wrong bytes.
+  // Each case: the message length, where the handler writes, and what.
+  const cases: { n: number; at: number; set: number[]; want: string | "refused" }[] = [];
+  for (const n of [1, 3, 4, 5, 8, 31, 32, 33, 64, 65]) {
+    cases.push({ n, at: -1, set: [], want: "x".repeat(n) });
+    for (const at of new Set([0, n >> 1, n - 1])) {
+      cases.push({ n, at, set: [0xff], want: "refused" });
+      cases.push({ n, at, set: [0x80], want: "refused" });
+      if (at + 1 < n) {
+        const e = "x".repeat(at) + "\u00e9" + "x".repeat(n - at - 2);
+        cases.push({ n, at, set: [0xc3, 0xa9], want: e });
+      }
+    }
+  }
+  for (const c of cases) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    let outcome = "";
+    const parser = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+        try {
+          void sender.sendText(b);
+          outcome = "sent";
+        } catch (err) {
+          ok(err instanceof TypeError);
+          outcome = "refused";
+        }
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode("x".repeat(c.n)), { mask: true });
+    const buf = new Uint8Array(new ArrayBuffer(frame.length + 16), 5, frame.length + 8);
+    buf.set(frame, 3);
+    equal(parser.feed(buf, 3, 3 + frame.length), frame.length);
+    await sender.flush();
+    const label = `${c.n} bytes, [${c.set}] at ${c.at}`;
+    if (c.want === "refused") {
+      equal(outcome, "refused", label);
+      deepEqual(received(conn, false), [], label);
+    } else {
+      equal(outcome, "sent", label);
+      deepEqual(received(conn, false), [c.want], label);
+    }
+  }
+});
+
 /**
  * Feeds `frames` through one reused read buffer, as the receiver does: a
  * view at `byteOffset` into a larger ArrayBuffer, refilled in place for
