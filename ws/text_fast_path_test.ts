@@ -430,6 +430,44 @@ Deno.test("Sender.sendText() checks a short lent view through the parser's DataV
   }
 });
 
+Deno.test("FrameParser.feed() with textBytes keeps a lent view intact while its handler feeds other parsers", () => {
+  // Short text is lent from one shared buffer; a handler that feeds another
+  // parser (twice, so the second nested lend comes after the first one
+  // returned) must not see its own bytes overwritten. Each case: the outer
+  // and inner message lengths.
+  const cases = [[32, 32], [5, 32], [128, 1], [1, 128], [129, 32], [32, 129]] as const;
+  for (const [outerLen, innerLen] of cases) {
+    const outerText = "o".repeat(outerLen - 1) + "\u0001";
+    const innerTexts = ["a".repeat(innerLen), "b".repeat(innerLen)];
+    const seen: string[] = [];
+    const inner = new FrameParser({
+      onMessage() {},
+      onText: (b) => void seen.push(fatal.decode(b)),
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const outer = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (const t of innerTexts) {
+          const f = buildFrame(1, new TextEncoder().encode(t), { mask: true });
+          equal(inner.feed(f), f.length);
+          equal(lastText.bytes, b, `${outerLen}/${innerLen}: the outer view is named again`);
+        }
+        seen.push(fatal.decode(b));
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode(outerText), { mask: true });
+    equal(outer.feed(frame), frame.length);
+    deepEqual(seen, [...innerTexts, outerText], `${outerLen}/${innerLen}`);
+    equal(lastText.bytes, null);
+  }
+});
+
 /**
  * Feeds `frames` through one reused read buffer, as the receiver does: a
  * view at `byteOffset` into a larger ArrayBuffer, refilled in place for
