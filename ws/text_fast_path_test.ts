@@ -373,10 +373,13 @@ Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or
   );
 });
 
-Deno.test("Sender.sendText() checks a short lent view through the parser's DataView: every changed byte counts", async () => {
-  // The lent view sits at an odd offset of a larger buffer, so a wrong
-  // offset into the parser's DataView would check the wrong bytes.
-  // Each case: the message length, where the handler writes, and what.
+Deno.test("Sender.sendText() checks a short lent view as it copies it: every changed byte counts", async () => {
+  // The lent view sits at an odd offset of a larger buffer (long text), or
+  // in the parser's shared lending buffer (short text): a wrong offset
+  // would check or copy the wrong bytes. A frame staged before must stay
+  // whole when a non-ASCII view is unstaged and validated instead, masked
+  // (client) or not. Each case: the message length, where the handler
+  // writes, and what.
   const cases: { n: number; at: number; set: number[]; want: string | "refused" }[] = [];
   for (const n of [1, 3, 4, 5, 8, 31, 32, 33, 64, 65]) {
     cases.push({ n, at: -1, set: [], want: "x".repeat(n) });
@@ -389,10 +392,10 @@ Deno.test("Sender.sendText() checks a short lent view through the parser's DataV
       }
     }
   }
-  for (const c of cases) {
+  for (const [c, mask] of cases.flatMap((c) => [[c, false], [c, true]] as const)) {
     const conn = new Sink();
     const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-      mask: false,
+      mask,
       highWaterMark: 1 << 20,
       closeOnBackpressure: false,
       deflate: null,
@@ -402,6 +405,7 @@ Deno.test("Sender.sendText() checks a short lent view through the parser's DataV
       onMessage() {},
       onText(b) {
         for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+        void sender.send("before");
         try {
           void sender.sendText(b);
           outcome = "sent";
@@ -419,13 +423,13 @@ Deno.test("Sender.sendText() checks a short lent view through the parser's DataV
     buf.set(frame, 3);
     equal(parser.feed(buf, 3, 3 + frame.length), frame.length);
     await sender.flush();
-    const label = `${c.n} bytes, [${c.set}] at ${c.at}`;
+    const label = `${c.n} bytes, [${c.set}] at ${c.at}, mask ${mask}`;
     if (c.want === "refused") {
       equal(outcome, "refused", label);
-      deepEqual(received(conn, false), [], label);
+      deepEqual(received(conn, mask), ["before"], label);
     } else {
       equal(outcome, "sent", label);
-      deepEqual(received(conn, false), [c.want], label);
+      deepEqual(received(conn, mask), ["before", c.want], label);
     }
   }
 });
