@@ -105,8 +105,8 @@ export class Sender {
   /**
    * Sends UTF-8 bytes as a text message, as `send()` does.
    *
-   * @throws {TypeError} If the bytes are not valid UTF-8 (not checked again
-   * for the very view the parser lent to `onText`).
+   * @throws {TypeError} If the bytes are not valid UTF-8 (the view the
+   * parser lent to `onText` included: a handler may have changed it).
    */
   sendText(bytes: Uint8Array, compress?: boolean): Promise<void> {
     // Always checked, the lent view of onText included: a handler may have
