@@ -8,14 +8,18 @@
 // parser moves on, so the bytes are always the ones the string was decoded
 // from. One slot for the whole isolate: only one onMessage runs at a time.
 // With the parser's `textBytes` option, `bytes` names the validated view
-// lent to onText, so that sending that very view as text skips validation.
+// lent to onText and `bytesView` a DataView of its buffer (when the parser
+// has one), so that sending that very view as text checks a short one for
+// ASCII a word at a time.
 
 const EMPTY = new Uint8Array(0);
 
 /**
  * The string being delivered (or `null`) and its bytes `buf[start..end)`,
  * with a DataView of `buf` (from its start) when the parser has one (else
- * `null`); the text bytes being lent to onText (or `null`).
+ * `null`); the text bytes being lent to onText (or `null`) and a DataView
+ * of their whole buffer (`bytesView.byteOffset` at or before theirs), or
+ * `null`.
  */
 export const lastText: {
   text: string | null;
@@ -24,4 +28,5 @@ export const lastText: {
   start: number;
   end: number;
   bytes: Uint8Array | null;
-} = { text: null, buf: EMPTY, view: null, start: 0, end: 0, bytes: null };
+  bytesView: DataView | null;
+} = { text: null, buf: EMPTY, view: null, start: 0, end: 0, bytes: null, bytesView: null };

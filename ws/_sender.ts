@@ -105,16 +105,63 @@ export class Sender {
   /**
    * Sends UTF-8 bytes as a text message, as `send()` does.
    *
-   * @throws {TypeError} If the bytes are not valid UTF-8 (not checked again
-   * for the very view the parser lent to `onText`).
+   * @throws {TypeError} If the bytes are not valid UTF-8 (the view the
+   * parser lent to `onText` included: a handler may have changed it).
    */
   sendText(bytes: Uint8Array, compress?: boolean): Promise<void> {
     // Always checked, the lent view of onText included: a handler may have
     // changed it, and a text frame must carry valid UTF-8.
+    if (
+      bytes === lastText.bytes && this.#deflate === null && !this.closed &&
+      this.#writer.buffered <= this.#hwm && this.#stageLentAscii(bytes)
+    ) {
+      return this.#batching ? this.#writer.done() : this.#writer.flush();
+    }
     if (!isValidUtf8(bytes)) {
       throw new TypeError("Cannot send text: the bytes are not valid UTF-8");
     }
     return this.send(bytes, compress, true);
+  }
+
+  /**
+   * Stages the short view lent to onText (see `lastText`) as a text frame
+   * if it is all ASCII: checked and copied in one pass, four bytes at a
+   * time, through the parser's DataView of its buffer (a 32-byte check and
+   * copy: about 13 ns, against 24 for `isValidUtf8` and a `set()`).
+   * Otherwise stages nothing and returns `false` (the caller validates).
+   */
+  #stageLentAscii(bytes: Uint8Array): boolean {
+    const src = lastText.bytesView;
+    const n = bytes.length;
+    if (src === null || n > SHORT_TEXT) return false;
+    const masked = this.#mask;
+    const key = masked ? randomKey() : 0;
+    const w = this.#writer;
+    const at = w.reserve(headerLength(n, masked) + n);
+    const h = writeHeader(w.buf, at, 0x81, n, masked, key);
+    const dst = w.view;
+    const start = bytes.byteOffset - src.byteOffset;
+    const end = start + n;
+    const shift = h - start;
+    let or = 0;
+    let i = start;
+    for (const e4 = end - (n & 3); i < e4; i += 4) {
+      const word = src.getInt32(i, true);
+      or |= word;
+      dst.setInt32(i + shift, word, true);
+    }
+    const out = w.buf;
+    for (; i < end; i++) {
+      const c = bytes[i - start]!;
+      or |= c;
+      out[i + shift] = c;
+    }
+    if ((or & 0x80808080) !== 0) {
+      w.length = at; // not staged after all
+      return false;
+    }
+    if (masked) xorRange(out, h, h + n, key, 0);
+    return true;
   }
 
   /**

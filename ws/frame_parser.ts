@@ -538,34 +538,42 @@ export class FrameParser {
   /**
    * Unmasks (with `key`, 0 for none) and validates the single-frame text
    * message `buf[start..end)`, and delivers its bytes to `sink.onText`.
-   * Short ASCII is unmasked and checked in one pass; anything else is
-   * validated as UTF-8 (1007 if it is not).
+   * Short text is unmasked straight into the shared lending buffer (a
+   * reused view of its length, no view of `buf` per message) and checked
+   * for ASCII in the same pass; anything else is validated as UTF-8 (1007
+   * if it is not). A nested delivery (a handler feeding another parser)
+   * falls back to a view of `buf`, unmasked in place.
    */
   #deliverTextBytes(buf: Uint8Array, start: number, end: number, key: number): void {
     const n = end - start;
-    let ascii = false;
     if (n <= SHORT_TEXT) {
-      // Words through a DataView (unaligned, little-endian: key byte 0 is
+      // Words through DataViews (unaligned, little-endian: key byte 0 is
       // the low byte): a quarter of the loads and stores of a byte loop.
       const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
+      const nested = lastText.bytes !== null;
+      const out = nested ? dv : LEND_VIEW;
+      const outBytes = nested ? buf : LEND_BUF;
+      const shift = nested ? 0 : start;
       let or = 0;
       let i = start;
       for (const e4 = end - (n & 3); i < e4; i += 4) {
         const w = dv.getInt32(i, true) ^ key;
-        dv.setInt32(i, w, true);
+        out.setInt32(i - shift, w, true);
         or |= w;
       }
       for (; i < end; i++) {
         const c = buf[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
-        buf[i] = c;
+        outBytes[i - shift] = c;
         or |= c;
       }
-      ascii = (or & 0x80808080) === 0;
-    } else if (key !== 0) {
-      xorRange(buf, start, end, key, 0);
+      const bytes = nested ? buf.subarray(start, end) : LEND_BYTES[n]!;
+      if ((or & 0x80808080) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+      this.#lend(bytes, nested ? dv : LEND_VIEW);
+      return;
     }
+    if (key !== 0) xorRange(buf, start, end, key, 0);
     const bytes = buf.subarray(start, end);
-    if (!ascii && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+    if (!isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
     this.#lend(bytes);
   }
 
@@ -575,13 +583,25 @@ export class FrameParser {
     return this.#view = new DataView(buf.buffer, buf.byteOffset);
   }
 
-  /** Gives validated text `bytes` to `sink.onText`, naming them in `lastText` meanwhile. */
-  #lend(bytes: Uint8Array): void {
-    lastText.bytes = bytes;
+  /**
+   * Gives validated text `bytes` to `sink.onText`, naming them (and `view`,
+   * a DataView of their buffer, or `null`) in `lastText` meanwhile (what
+   * it named before is restored after).
+   */
+  #lend(bytes: Uint8Array, view: DataView | null = null): void {
+    // Restored after, not cleared: an outer lend (a handler that fed
+    // another parser) must still be named, or a second nested one would
+    // reuse the shared lending buffer under it.
+    const slot = lastText;
+    const outerBytes = slot.bytes;
+    const outerView = slot.bytesView;
+    slot.bytes = bytes;
+    slot.bytesView = view;
     try {
       this.#sink.onText!(bytes);
     } finally {
-      lastText.bytes = null;
+      slot.bytes = outerBytes;
+      slot.bytesView = outerView;
     }
   }
 
@@ -669,5 +689,15 @@ const VIEW_KEEP = 1024;
 
 /** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
 const SHORT_TEXT = 128;
+/**
+ * Where short single-frame text is unmasked for onText: one buffer for the
+ * isolate (one onText runs at a time; a nested one does not use it), a
+ * DataView of it, and a view of each length 0..SHORT_TEXT over its start,
+ * so that lending a short message allocates nothing.
+ */
+const LEND_BUF = new Uint8Array(SHORT_TEXT);
+const LEND_VIEW = new DataView(LEND_BUF.buffer);
+const LEND_BYTES: Uint8Array[] = [];
+for (let n = 0; n <= SHORT_TEXT; n++) LEND_BYTES.push(LEND_BUF.subarray(0, n));
 /** Reused arrays of char codes, one per length up to SHORT_TEXT. */
 const CODES: (number[] | undefined)[] = [];

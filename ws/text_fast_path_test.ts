@@ -373,6 +373,105 @@ Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or
   );
 });
 
+Deno.test("Sender.sendText() checks a short lent view as it copies it: every changed byte counts", async () => {
+  // The lent view sits at an odd offset of a larger buffer (long text), or
+  // in the parser's shared lending buffer (short text): a wrong offset
+  // would check or copy the wrong bytes. A frame staged before must stay
+  // whole when a non-ASCII view is unstaged and validated instead, masked
+  // (client) or not. Each case: the message length, where the handler
+  // writes, and what.
+  const cases: { n: number; at: number; set: number[]; want: string | "refused" }[] = [];
+  for (const n of [1, 3, 4, 5, 8, 31, 32, 33, 64, 65]) {
+    cases.push({ n, at: -1, set: [], want: "x".repeat(n) });
+    for (const at of new Set([0, n >> 1, n - 1])) {
+      cases.push({ n, at, set: [0xff], want: "refused" });
+      cases.push({ n, at, set: [0x80], want: "refused" });
+      if (at + 1 < n) {
+        const e = "x".repeat(at) + "\u00e9" + "x".repeat(n - at - 2);
+        cases.push({ n, at, set: [0xc3, 0xa9], want: e });
+      }
+    }
+  }
+  for (const [c, mask] of cases.flatMap((c) => [[c, false], [c, true]] as const)) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    let outcome = "";
+    const parser = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+        void sender.send("before");
+        try {
+          void sender.sendText(b);
+          outcome = "sent";
+        } catch (err) {
+          ok(err instanceof TypeError);
+          outcome = "refused";
+        }
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode("x".repeat(c.n)), { mask: true });
+    const buf = new Uint8Array(new ArrayBuffer(frame.length + 16), 5, frame.length + 8);
+    buf.set(frame, 3);
+    equal(parser.feed(buf, 3, 3 + frame.length), frame.length);
+    await sender.flush();
+    const label = `${c.n} bytes, [${c.set}] at ${c.at}, mask ${mask}`;
+    if (c.want === "refused") {
+      equal(outcome, "refused", label);
+      deepEqual(received(conn, mask), ["before"], label);
+    } else {
+      equal(outcome, "sent", label);
+      deepEqual(received(conn, mask), ["before", c.want], label);
+    }
+  }
+});
+
+Deno.test("FrameParser.feed() with textBytes keeps a lent view intact while its handler feeds other parsers", () => {
+  // Short text is lent from one shared buffer; a handler that feeds another
+  // parser (twice, so the second nested lend comes after the first one
+  // returned) must not see its own bytes overwritten. Each case: the outer
+  // and inner message lengths.
+  const cases = [[32, 32], [5, 32], [128, 1], [1, 128], [129, 32], [32, 129]] as const;
+  for (const [outerLen, innerLen] of cases) {
+    const outerText = "o".repeat(outerLen - 1) + "\u0001";
+    const innerTexts = ["a".repeat(innerLen), "b".repeat(innerLen)];
+    const seen: string[] = [];
+    const inner = new FrameParser({
+      onMessage() {},
+      onText: (b) => void seen.push(fatal.decode(b)),
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const outer = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (const t of innerTexts) {
+          const f = buildFrame(1, new TextEncoder().encode(t), { mask: true });
+          equal(inner.feed(f), f.length);
+          equal(lastText.bytes, b, `${outerLen}/${innerLen}: the outer view is named again`);
+        }
+        seen.push(fatal.decode(b));
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode(outerText), { mask: true });
+    equal(outer.feed(frame), frame.length);
+    deepEqual(seen, [...innerTexts, outerText], `${outerLen}/${innerLen}`);
+    equal(lastText.bytes, null);
+  }
+});
+
 /**
  * Feeds `frames` through one reused read buffer, as the receiver does: a
  * view at `byteOffset` into a larger ArrayBuffer, refilled in place for
