@@ -57,8 +57,7 @@ export interface Expirable {
  */
 export interface Clock {
   /**
-   * The current time in milliseconds (any epoch, never negative, never
-   * going backwards).
+   * The current time in milliseconds (any epoch, never going backwards).
    *
    * @returns The time.
    */
@@ -115,6 +114,10 @@ export interface DeadlinesOptions {
  */
 export class Deadlines {
   #items = new Map<Expirable, number>();
+  /** Items armed by armCoarse() since the last check: settled by that check. */
+  #coarse = new Set<Expirable>();
+  /** Whether check() is expiring items (an expiry may arm again). */
+  #checking = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #resolution: number;
   #clock: Clock;
@@ -169,6 +172,7 @@ export class Deadlines {
     }
     if (this.#timer === undefined) this.#start();
     this.#items.set(item, this.#clock.now() + ms);
+    if (this.#coarse.size !== 0) this.#coarse.delete(item);
   }
 
   /**
@@ -213,8 +217,15 @@ export class Deadlines {
       return;
     }
     if (this.#timer === undefined) this.#start();
-    // Negative: not settled yet (see check()).
-    this.#items.set(item, -(this.#tickAt + ms + this.#resolution));
+    if (this.#checking) {
+      // Inside an expiry: the check's time is now, exactly.
+      this.#items.set(item, this.#tickAt + ms);
+      this.#coarse.delete(item);
+      return;
+    }
+    // Settled by the next check (see check()).
+    this.#items.set(item, this.#tickAt + ms + this.#resolution);
+    this.#coarse.add(item);
   }
 
   #start(): void {
@@ -229,6 +240,7 @@ export class Deadlines {
    */
   disarm(item: Expirable): void {
     this.#items.delete(item);
+    if (this.#coarse.size !== 0) this.#coarse.delete(item);
   }
 
   /**
@@ -252,21 +264,27 @@ export class Deadlines {
     // a tick up to that much older than one resolution.
     const late = now - this.#tickAt - this.#resolution;
     this.#tickAt = now;
-    for (const [item, armed] of this.#items) {
-      let at = armed;
-      if (at < 0) {
-        // Armed by armCoarse() since the last check: settle it.
-        at = late > 0 ? late - at : -at;
-        this.#items.set(item, at);
+    if (this.#coarse.size !== 0) {
+      // Armed by armCoarse() since the last check: settle them.
+      if (late > 0) {
+        for (const item of this.#coarse) this.#items.set(item, this.#items.get(item)! + late);
       }
-      if (at <= now) {
-        this.#items.delete(item);
-        try {
-          item.expire(now);
-        } catch {
-          // An expiry handler must not stop the others.
+      this.#coarse.clear();
+    }
+    this.#checking = true;
+    try {
+      for (const [item, at] of this.#items) {
+        if (at <= now) {
+          this.#items.delete(item);
+          try {
+            item.expire(now);
+          } catch {
+            // An expiry handler must not stop the others.
+          }
         }
       }
+    } finally {
+      this.#checking = false;
     }
     if (this.#items.size === 0) this.#stop();
   }
@@ -284,6 +302,7 @@ export class Deadlines {
   close(): void {
     this.#closed = true;
     this.#items.clear();
+    this.#coarse.clear();
     this.#stop();
   }
 }

@@ -210,3 +210,43 @@ Deno.test("Deadlines.arm() after armCoarse() is exact again", () => {
   equal(a.expiredAt, clock.t);
   d.close();
 });
+
+Deno.test("Deadlines.armCoarse() inside an expiry of a late check is measured from that check, not the stall", () => {
+  const { d, clock } = manual();
+  const b = new Item();
+  let stallEnd = 0;
+  const rearm: Expirable = {
+    expire(now: number): void {
+      stallEnd = now;
+      d.armCoarse(b, 1000);
+    },
+  };
+  d.arm(rearm, 100);
+  d.check();
+  clock.advance(10_000); // the event loop was blocked for ten resolutions
+  d.check(); // late: rearm expires and arms b
+  tickTo(d, clock, stallEnd + 999, 1);
+  equal(b.expiredAt, 0);
+  tickTo(d, clock, stallEnd + 1000 + 2000, 1000);
+  equal(b.expiredAt !== 0, true, "b fired within two resolutions");
+  d.close();
+});
+
+Deno.test("Deadlines.arm() works on a clock with negative times", () => {
+  const clock = {
+    t: -10_000,
+    now(): number {
+      return this.t;
+    },
+  };
+  const d = new Deadlines({ clock, resolution: 1000 });
+  const a = new Item();
+  d.arm(a, 100);
+  clock.t += 99;
+  d.check();
+  equal(a.expiredAt, 0);
+  clock.t += 1;
+  d.check();
+  equal(a.expiredAt, -9_900);
+  d.close();
+});
