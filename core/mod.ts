@@ -27,6 +27,7 @@ export * from "./buf_reader.ts";
 export * from "./buf_writer.ts";
 export * from "./deadlines.ts";
 export * from "./tcp_server.ts";
+export * from "./ending_handle.ts";
 export * from "./broker.ts";
 export * from "./broker_envelope.ts";
 export * from "./broker_events.ts";

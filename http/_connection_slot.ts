@@ -3,8 +3,8 @@
 // after an UpgradeTarget takes a connection).
 import {
   closeQuietly,
-  type ConnectionEndListener,
   type ConnectionHandle,
+  EndingHandle,
   type ErrorReporter,
   isClosedError,
 } from "@coroio/core";
@@ -24,16 +24,13 @@ import {
  * session) tells this slot the same way: no promise waits on another while
  * an upgraded connection idles (`done` is made only if asked for).
  */
-export class ConnectionSlot implements ConnectionHandle, ConnectionEndListener {
+export class ConnectionSlot extends EndingHandle {
   #current: ConnectionHandle | HttpConnection | null;
-  /** Told when the connection ends (the accept loop). */
-  #listener: ConnectionEndListener | null = null;
-  /** `done`, once asked for: pending, then settled once the connection ended. */
-  #done: PromiseWithResolvers<void> | Promise<void> | null = null;
   #shuttingDown = false;
   #reporter: ErrorReporter | null;
 
   constructor(config: ConnectionConfig, conn: Deno.Conn) {
+    super();
     const http = new HttpConnection(config, conn, this);
     this.#current = http;
     this.#reporter = config.reporter;
@@ -44,46 +41,15 @@ export class ConnectionSlot implements ConnectionHandle, ConnectionEndListener {
     );
   }
 
-  get done(): Promise<void> {
-    const d = this.#done;
-    if (d === null) return (this.#done = Promise.withResolvers<void>()).promise;
-    return d instanceof Promise ? d : d.promise;
-  }
-
-  onEnd(listener: ConnectionEndListener): void {
-    const d = this.#done;
-    if (d instanceof Promise) {
-      // Ended already: tell at once (with the error, if it failed).
-      d.then(() => listener.connectionEnded(this), (err) => listener.connectionEnded(this, err));
-      return;
-    }
-    this.#listener = listener;
-  }
-
   shutdown(): void {
     this.#shuttingDown = true;
     this.#current?.shutdown();
   }
 
-  /** The target's handle ended. */
-  connectionEnded(_handle: ConnectionHandle, error?: unknown): void {
-    this.end(error);
-  }
-
   /** The connection's work is over (`error`: it failed unexpectedly). */
-  end(error?: unknown): void {
-    const d = this.#done;
-    if (d instanceof Promise) return; // Ended already.
+  override end(error?: unknown): void {
     this.#current = null;
-    if (error === undefined) this.#done = RESOLVED;
-    else (this.#done = Promise.reject(error)).catch(noop); // Told to the listener.
-    if (d !== null) {
-      if (error === undefined) d.resolve();
-      else d.reject(error);
-    }
-    const listener = this.#listener;
-    this.#listener = null;
-    listener?.connectionEnded(this, error);
+    super.end(error);
   }
 
   /** The HTTP loop ended: a takeover goes on to its target. */
@@ -140,7 +106,3 @@ export class ConnectionSlot implements ConnectionHandle, ConnectionEndListener {
     this.end();
   }
 }
-
-const RESOLVED: Promise<void> = Promise.resolve();
-
-function noop(): void {}

@@ -1,9 +1,9 @@
 import {
   closeQuietly,
-  type ConnectionEndListener,
   type ConnectionHandle,
   type ConnectionHandler,
   type Deadlines,
+  EndingHandle,
   type ErrorReporter,
   intOption,
   TcpServer,
@@ -109,43 +109,22 @@ class StandaloneRequest implements UpgradeRequest {
   }
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
 /**
  * One connection: the handshake, then the session. The accept loop learns
  * of its end through `onEnd()`, the session tells this handle through the
  * same hook: no promise per connection (`done` is made only if asked for).
  */
-class StandaloneConnection<T> implements ConnectionHandle, ConnectionEndListener {
+class StandaloneConnection<T> extends EndingHandle {
   /** The connection during the handshake, then the session. */
   #peer: Deno.Conn | WebSocketSession<T>;
-  /** Told when the connection ends (the accept loop). */
-  #listener: ConnectionEndListener | null = null;
-  /** `done`, once asked for: pending, then settled once the connection ended. */
-  #done: PromiseWithResolvers<void> | Promise<void> | null = null;
   #shuttingDown = false;
 
   constructor(acceptor: Acceptor<T>, conn: Deno.Conn) {
+    super();
     this.#peer = conn;
     // The handshake runs in its own frame so that none of its garbage (head
     // bytes, header strings) stays reachable while the session idles.
     acceptor.handshake(conn, this);
-  }
-
-  get done(): Promise<void> {
-    const d = this.#done;
-    if (d === null) return (this.#done = Promise.withResolvers<void>()).promise;
-    return d instanceof Promise ? d : d.promise;
-  }
-
-  onEnd(listener: ConnectionEndListener): void {
-    const d = this.#done;
-    if (d instanceof Promise) {
-      // Ended already: tell at once (with the error, if it failed).
-      d.then(() => listener.connectionEnded(this), (err) => listener.connectionEnded(this, err));
-      return;
-    }
-    this.#listener = listener;
   }
 
   /**
@@ -157,26 +136,6 @@ class StandaloneConnection<T> implements ConnectionHandle, ConnectionEndListener
     this.#peer = session;
     if (this.#shuttingDown) session.shutdown();
     session.run();
-  }
-
-  /** The session ended. */
-  connectionEnded(_handle: ConnectionHandle, error?: unknown): void {
-    this.end(error);
-  }
-
-  /** The connection's work is over (`error`: it failed unexpectedly). */
-  end(error?: unknown): void {
-    const d = this.#done;
-    if (d instanceof Promise) return; // Ended already.
-    if (error === undefined) this.#done = RESOLVED;
-    else (this.#done = Promise.reject(error)).catch(noop); // Told to the listener.
-    if (d !== null) {
-      if (error === undefined) d.resolve();
-      else d.reject(error);
-    }
-    const listener = this.#listener;
-    this.#listener = null;
-    listener?.connectionEnded(this, error);
   }
 
   shutdown(): void {
