@@ -662,49 +662,145 @@ function wsCases(): { frames: Uint8Array[]; expected: Array<{ b0: number; payloa
   return { frames, expected };
 }
 
-Deno.test("floor.ts --mode ws echoes every frame length unmasked, answers ping and close", async () => {
+for (const strict of [[], ["--strict"]]) {
+  Deno.test(`floor.ts --mode ws${strict.map((a) => ` ${a}`).join("")} echoes every frame length unmasked, answers ping and close`, async () => {
+    const server = await ServerProcess.start({
+      cmd: Deno.execPath(),
+      args: ["run", "-A", FLOOR, "--mode", "ws", ...strict, "--port", "0"],
+      cwd: ROOT,
+    });
+    try {
+      const { frames, expected } = wsCases();
+      const got = await wsExchange(server.port, frames);
+      assertEquals(got.length, expected.length);
+      got.forEach((f, i) => {
+        assertEquals(f.b0, expected[i]!.b0, `frame ${i}`);
+        deepStrictEqual(f.payload, expected[i]!.payload, `frame ${i}`);
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+/** Starts `floor.ts --mode ws --strict`, sends `frames`, returns what came back. */
+async function strictWs(frames: Uint8Array[]) {
   const server = await ServerProcess.start({
     cmd: Deno.execPath(),
-    args: ["run", "-A", FLOOR, "--mode", "ws", "--port", "0"],
+    args: ["run", "-A", FLOOR, "--mode", "ws", "--strict", "--port", "0"],
     cwd: ROOT,
   });
   try {
-    const { frames, expected } = wsCases();
-    const got = await wsExchange(server.port, frames);
-    assertEquals(got.length, expected.length);
-    got.forEach((f, i) => {
-      assertEquals(f.b0, expected[i]!.b0, `frame ${i}`);
-      deepStrictEqual(f.payload, expected[i]!.payload, `frame ${i}`);
-    });
+    return await wsExchange(server.port, frames);
   } finally {
     await server.stop();
   }
+}
+
+Deno.test("floor.ts --mode ws --strict reassembles fragmented text and fails invalid UTF-8, bad opcodes and fragment order", async () => {
+  const enc = new TextEncoder();
+  const frame = (b0: number, payload: Uint8Array) => {
+    const f = buildClientFrame(Opcode.binary, payload, mask());
+    f[0] = b0; // FIN and the opcode as given
+    return f;
+  };
+  const cases: Array<
+    { name: string; frames: Uint8Array[]; expected: Array<[number, Uint8Array]> }
+  > = [
+    {
+      name: "text in three fragments (a code point split across two)",
+      frames: [
+        frame(0x01, enc.encode("caf")),
+        frame(0x00, new Uint8Array([0xc3])),
+        frame(0x80, new Uint8Array([0xa9, 0x21])),
+        frame(0x88, new Uint8Array([0x03, 0xe8])),
+      ],
+      expected: [[0x81, enc.encode("caf\u00e9!")], [0x88, new Uint8Array([0x03, 0xe8])]],
+    },
+    {
+      name: "invalid UTF-8 in one frame",
+      frames: [frame(0x81, new Uint8Array([0x61, 0xff]))],
+      expected: [[0x88, new Uint8Array([0x03, 0xef])]],
+    },
+    {
+      name: "invalid UTF-8 in the first fragment fails before the message ends",
+      frames: [frame(0x01, new Uint8Array([0xc0, 0x80]))],
+      expected: [[0x88, new Uint8Array([0x03, 0xef])]],
+    },
+    {
+      name: "a reserved opcode",
+      frames: [frame(0x83, new Uint8Array(0))],
+      expected: [[0x88, new Uint8Array([0x03, 0xea])]],
+    },
+    {
+      name: "a continuation with no message started",
+      frames: [frame(0x80, enc.encode("x"))],
+      expected: [[0x88, new Uint8Array([0x03, 0xea])]],
+    },
+    {
+      name: "a close with an invalid code",
+      frames: [frame(0x88, new Uint8Array([0x03, 0xec]))],
+      expected: [[0x88, new Uint8Array([0x03, 0xea])]],
+    },
+  ];
+  for (const c of cases) {
+    const got = await strictWs(c.frames);
+    deepStrictEqual(got.map((f) => [f.b0, f.payload]), c.expected, c.name);
+  }
 });
 
-Deno.test("floor.ts --mode http answers pipelined GET, POST /echo and 404 in order, then closes", async () => {
+for (const strict of [[], ["--strict"]]) {
+  Deno.test(`floor.ts --mode http${strict.map((a) => ` ${a}`).join("")} answers pipelined GET, POST /echo and 404 in order, then closes`, async () => {
+    const server = await ServerProcess.start({
+      cmd: Deno.execPath(),
+      args: ["run", "-A", FLOOR, "--mode", "http", ...strict, "--port", "0"],
+      cwd: ROOT,
+    });
+    try {
+      const body = "0123456789abcdef".repeat(200); // 3,200 bytes: more than the first read buffer
+      const host = `Host: 127.0.0.1:${server.port}\r\n`;
+      const req = `GET / HTTP/1.1\r\n${host}\r\n` +
+        `POST /echo HTTP/1.1\r\n${host}content-length: ${body.length}\r\n\r\n${body}` +
+        `GET /nope HTTP/1.1\r\n${host}\r\n` +
+        `GET / HTTP/1.1\r\n${host}Connection: close\r\n\r\n` +
+        `GET / HTTP/1.1\r\n${host}\r\n`; // after close: never answered
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      const reading = readToEnd(conn);
+      const bytes = new TextEncoder().encode(req);
+      for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+      const text = new TextDecoder().decode(await reading);
+      conn.close();
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+      deepStrictEqual(statuses, ["200", "200", "404", "200"]);
+      match(text, new RegExp(`Content-Length: ${body.length}\r\n\r\n${body}HTTP/1\\.1 404`));
+      assertEquals(text.split("Hello, World!\n").length, 3);
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+Deno.test("floor.ts --mode http --strict answers a malformed head with 400 and closes", async () => {
   const server = await ServerProcess.start({
     cmd: Deno.execPath(),
-    args: ["run", "-A", FLOOR, "--mode", "http", "--port", "0"],
+    args: ["run", "-A", FLOOR, "--mode", "http", "--strict", "--port", "0"],
     cwd: ROOT,
   });
   try {
-    const body = "0123456789abcdef".repeat(200); // 3,200 bytes: more than the first read buffer
-    const host = `Host: 127.0.0.1:${server.port}\r\n`;
-    const req = `GET / HTTP/1.1\r\n${host}\r\n` +
-      `POST /echo HTTP/1.1\r\n${host}content-length: ${body.length}\r\n\r\n${body}` +
-      `GET /nope HTTP/1.1\r\n${host}\r\n` +
-      `GET / HTTP/1.1\r\n${host}Connection: close\r\n\r\n` +
-      `GET / HTTP/1.1\r\n${host}\r\n`; // after close: never answered
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    const reading = readToEnd(conn);
-    const bytes = new TextEncoder().encode(req);
-    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-    const text = new TextDecoder().decode(await reading);
-    conn.close();
-    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
-    deepStrictEqual(statuses, ["200", "200", "404", "200"]);
-    match(text, new RegExp(`Content-Length: ${body.length}\r\n\r\n${body}HTTP/1\\.1 404`));
-    assertEquals(text.split("Hello, World!\n").length, 3);
+    for (
+      const head of [
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", // a space in Host
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost : x\r\n\r\n", // whitespace before the colon
+      ]
+    ) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      const reading = readToEnd(conn);
+      await conn.write(new TextEncoder().encode(head + "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const text = new TextDecoder().decode(await reading);
+      conn.close();
+      deepStrictEqual([...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]), ["400"], head);
+    }
   } finally {
     await server.stop();
   }

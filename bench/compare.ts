@@ -92,7 +92,8 @@ const HELP = `Usage: deno run -A bench/compare.ts [options]
   --duration S      seconds of load per run (default 5)
   --warmup S        seconds of load before each measured run (default 1)
   --only A,B        run only scenarios whose id contains one of these (see --list)
-  --servers A,B     run only servers whose id contains one of these
+  --servers A,B     run only servers whose id contains one of these; the strict
+                    floors (bench/floor.ts --strict) run only when named: --servers strict
   --quick           smoke run: 1 round, 1 s, 0.3 s warm-up, 1,000 idle connections
   --client c|ts     WebSocket load client (default c when gcc exists, else ts)
   --wrk-threads N   wrk threads (default 1: see bench/README.md)
@@ -236,6 +237,8 @@ interface Competitor {
   nodeWs?: boolean;
   /** Needs hono for Bun (`bench/.bench/hono/`, passed as `--hono <entry file>`). */
   bunHono?: boolean;
+  /** Run only when `--servers` names it (a filter containing "strict" that matches its id). */
+  onDemand?: boolean;
 }
 
 const HTTP_SERVERS: Competitor[] = [
@@ -275,6 +278,15 @@ const HTTP_SERVERS: Competitor[] = [
     file: "bench/floor.ts",
     runtime: "deno",
     args: ["--mode", "http"],
+  },
+  {
+    id: "floor_strict_http",
+    label: "floor + strict parse",
+    ours: false,
+    file: "bench/floor.ts",
+    runtime: "deno",
+    args: ["--mode", "http", "--strict"],
+    onDemand: true,
   },
 ];
 
@@ -328,6 +340,16 @@ const WS_SERVERS: Competitor[] = [
     runtime: "deno",
     args: ["--mode", "ws"],
     wsPath: "/",
+  },
+  {
+    id: "floor_strict_ws",
+    label: "floor + RFC 6455 checks + handler",
+    ours: false,
+    file: "bench/floor.ts",
+    runtime: "deno",
+    args: ["--mode", "ws", "--strict"],
+    wsPath: "/",
+    onDemand: true,
   },
 ];
 
@@ -1446,6 +1468,7 @@ async function runScenario(
   const servers: Competitor[] = [];
   for (const c of s.servers) {
     if (o.servers.length > 0 && !o.servers.some((f) => c.id.includes(f))) continue;
+    if (c.onDemand && !o.servers.some((f) => f.includes("strict") && c.id.includes(f))) continue;
     const k = s.kind;
     const why = k.type === "wrk" && env.wrkVersion === null
       ? "wrk is not installed (apt-get install -y wrk)"
