@@ -321,23 +321,26 @@ function httpStrictPass(c: Conn): void {
   const end = c.len;
   let pos = 0;
   while (pos < end) {
-    const he = headEnd(b, pos, end);
-    if (he < 0) return c.stop(pos, end - pos + 1);
+    // The parser finds the end of the head itself (no separate scan for it);
+    // an incomplete head is parsed again from its start after the next read.
     parser.reset();
+    let used = 0;
     let head: RequestHead | null = null;
+    let bad = false;
     try {
-      parser.feed(b.subarray(pos, he + 4));
+      used = parser.feed(b.subarray(pos, end));
       head = parser.head;
     } catch {
-      // Malformed: answered below.
+      bad = true;
     }
+    if (head === null && !bad) return c.stop(pos, end - pos + 1);
     if (head === null || head.chunked) { // (the benchmark sends no chunked bodies)
       c.put(BAD);
       c.closeAfter = true;
       return c.stop(end, 0);
     }
     const contentLength = head.contentLength < 0 ? 0 : head.contentLength;
-    const bodyStart = he + 4;
+    const bodyStart = pos + used;
     const next = bodyStart + contentLength;
     if (next > end) return c.stop(pos, next - pos);
     if (!head.keepAlive) c.closeAfter = true;

@@ -46,6 +46,8 @@ const SERVERS: Record<string, { file: string; args: string[]; path: string }> = 
   "deno_ws": { file: "bench/peers/deno_ws.ts", args: [], path: "/" },
   "floor_http": { file: "bench/floor.ts", args: ["--mode", "http"], path: "/" },
   "floor_ws": { file: "bench/floor.ts", args: ["--mode", "ws"], path: "/" },
+  "floor_strict_http": { file: "bench/floor.ts", args: ["--mode", "http", "--strict"], path: "/" },
+  "floor_strict_ws": { file: "bench/floor.ts", args: ["--mode", "ws", "--strict"], path: "/" },
 };
 
 const SCENARIOS: Record<string, string[]> = {
