@@ -430,6 +430,19 @@ function unmaskInto(
   for (; i < n; i++) out[q + i]! ^= src[m + (i & 3)]!;
 }
 
+/** The length of the frame header at `b[pos]` without its mask key: 2, 4 or 10. */
+function headerLength(b: Uint8Array, pos: number, end: number): number {
+  const n = end - pos >= 2 ? b[pos + 1]! & 0x7f : 0;
+  return n === 126 ? 4 : n === 127 ? 10 : 2;
+}
+
+/** The payload length of the frame at `b[pos]` whose header is `hl` bytes (mask key not counted). */
+function payloadLength(b: Uint8Array, pos: number, hl: number): number {
+  if (hl === 2) return b[pos + 1]! & 0x7f;
+  if (hl === 4) return (b[pos + 2]! << 8) | b[pos + 3]!;
+  return b[pos + 6]! * 0x1000000 + ((b[pos + 7]! << 16) | (b[pos + 8]! << 8) | b[pos + 9]!);
+}
+
 /**
  * Echoes every complete frame in `c.buf`; returns bytes consumed and the
  * size a partial frame needs (0 when none is pending). Sets `closeAfter` on
@@ -440,19 +453,11 @@ function wsPass(c: Conn): void {
   const end = c.len;
   let pos = 0;
   while (end - pos >= 2) {
+    const hl = headerLength(b, pos, end);
+    if (hl > end - pos) return c.stop(pos, hl);
     const b0 = b[pos]!;
     const b1 = b[pos + 1]!;
-    let len = b1 & 0x7f;
-    let hl = 2;
-    if (len === 126) {
-      if (end - pos < 4) return c.stop(pos, 4);
-      len = (b[pos + 2]! << 8) | b[pos + 3]!;
-      hl = 4;
-    } else if (len === 127) {
-      if (end - pos < 10) return c.stop(pos, 10);
-      len = b[pos + 6]! * 0x1000000 + ((b[pos + 7]! << 16) | (b[pos + 8]! << 8) | b[pos + 9]!);
-      hl = 10;
-    }
+    const len = payloadLength(b, pos, hl);
     if ((b1 & 0x80) === 0 || (b0 & 0x70) !== 0 || len > MAX) {
       // Unmasked client frame, reserved bits or too large: close with 1002.
       c.put(new Uint8Array([0x88, 2, 0x03, 0xea]));
@@ -462,32 +467,10 @@ function wsPass(c: Conn): void {
     const frame = hl + 4 + len;
     if (end - pos < frame) return c.stop(pos, frame);
     const opcode = b0 & 0x0f;
-    const outOp = opcode === 0x9 ? 0x8a : b0; // ping -> pong; others as they came
-    const ohl = len < 126 ? 2 : len < 65536 ? 4 : 10;
-    c.reserve(ohl + len);
-    const o = c.out;
-    let q = c.outLen;
-    o[q] = outOp;
-    if (ohl === 2) o[q + 1] = len;
-    else if (ohl === 4) {
-      o[q + 1] = 126;
-      o[q + 2] = len >>> 8;
-      o[q + 3] = len & 0xff;
-    } else {
-      o[q + 1] = 127;
-      o[q + 2] =
-        o[q + 3] =
-        o[q + 4] =
-        o[q + 5] =
-          0;
-      o[q + 6] = (len / 0x1000000) >>> 0;
-      o[q + 7] = (len >>> 16) & 0xff;
-      o[q + 8] = (len >>> 8) & 0xff;
-      o[q + 9] = len & 0xff;
-    }
-    q += ohl;
     if (opcode !== 0xa) { // a pong from the client gets no answer
-      unmaskInto(o, c.out32, q, b, pos + hl + 4, len, pos + hl);
+      // ping -> pong; others as they came
+      const q = putHeader(c, opcode === 0x9 ? 0x8a : b0, len);
+      unmaskInto(c.out, c.out32, q, b, pos + hl + 4, len, pos + hl);
       c.outLen = q + len;
     }
     pos += frame;
@@ -509,9 +492,11 @@ class EchoHandler {
 }
 const handler = new EchoHandler();
 
-/** Stages an unmasked frame: header, then `data` copied. */
-function putFrame(c: Conn, b0: number, data: Uint8Array): void {
-  const len = data.length;
+/**
+ * Writes an unmasked frame header for a `len`-byte payload at the end of
+ * the output, with room for the payload; returns where the payload goes.
+ */
+function putHeader(c: Conn, b0: number, len: number): number {
   const ohl = len < 126 ? 2 : len < 65536 ? 4 : 10;
   c.reserve(ohl + len);
   const o = c.out;
@@ -534,8 +519,14 @@ function putFrame(c: Conn, b0: number, data: Uint8Array): void {
     o[q + 8] = (len >>> 8) & 0xff;
     o[q + 9] = len & 0xff;
   }
-  o.set(data, q + ohl);
-  c.outLen = q + ohl + len;
+  return q + ohl;
+}
+
+/** Stages an unmasked frame: header, then `data` copied. */
+function putFrame(c: Conn, b0: number, data: Uint8Array): void {
+  const q = putHeader(c, b0, data.length);
+  c.out.set(data, q);
+  c.outLen = q + data.length;
 }
 
 /** Fails the connection: a close frame with `code`, then close. */
@@ -596,19 +587,11 @@ function wsStrictPass(c: Conn): void {
   const end = c.len;
   let pos = 0;
   while (end - pos >= 2) {
+    const hl = headerLength(b, pos, end);
+    if (hl > end - pos) return c.stop(pos, hl);
     const b0 = b[pos]!;
     const b1 = b[pos + 1]!;
-    let len = b1 & 0x7f;
-    let hl = 2;
-    if (len === 126) {
-      if (end - pos < 4) return c.stop(pos, 4);
-      len = (b[pos + 2]! << 8) | b[pos + 3]!;
-      hl = 4;
-    } else if (len === 127) {
-      if (end - pos < 10) return c.stop(pos, 10);
-      len = b[pos + 6]! * 0x1000000 + ((b[pos + 7]! << 16) | (b[pos + 8]! << 8) | b[pos + 9]!);
-      hl = 10;
-    }
+    const len = payloadLength(b, pos, hl);
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     const control = opcode >= 8;
