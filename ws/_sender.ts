@@ -11,7 +11,7 @@
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
 import { headerLength, writeHeader } from "./_frame.ts";
 import { randomKey, xorRange } from "./_mask.ts";
-import { lastText } from "./_last_text.ts";
+import * as lending from "./_last_text.ts";
 import { isValidUtf8 } from "./utf8_validator.ts";
 import { FrameWriter } from "./_frame_writer.ts";
 
@@ -45,6 +45,11 @@ const SCRATCH = new Uint8Array(65536);
 const SCRATCH_CHARS = SCRATCH.length / 3;
 const SHORT_TEXT = 64;
 const SHORT_BYTES = new Uint8Array(SHORT_TEXT);
+// Module-local copies: an imported binding is read through its module cell
+// (with a hole check) on every use; a local const is a constant.
+const lastText = lending.lastText;
+const LEND_VIEW = lending.LEND_VIEW;
+const LEND_WORDS = lending.LEND_WORDS;
 
 /** Frames messages and control frames into the connection's write buffer. */
 export class Sender {
@@ -140,21 +145,37 @@ export class Sender {
     const at = w.reserve(headerLength(n, masked) + n);
     const h = writeHeader(w.buf, at, 0x81, n, masked, key);
     const dst = w.view;
-    const start = bytes.byteOffset - src.byteOffset;
-    const end = start + n;
-    const shift = h - start;
-    let or = 0;
-    let i = start;
-    for (const e4 = end - (n & 3); i < e4; i += 4) {
-      const word = src.getInt32(i, true);
-      or |= word;
-      dst.setInt32(i + shift, word, true);
-    }
     const out = w.buf;
-    for (; i < end; i++) {
-      const c = bytes[i - start]!;
-      or |= c;
-      out[i + shift] = c;
+    let or = 0;
+    if (src === LEND_VIEW) {
+      // In the lending buffer, at its start: aligned words.
+      const words = LEND_WORDS;
+      let i = 0;
+      for (const e4 = n & ~3; i < e4; i += 4) {
+        const word = words[i >> 2]!;
+        or |= word;
+        dst.setInt32(h + i, word, true);
+      }
+      for (; i < n; i++) {
+        const c = bytes[i]!;
+        or |= c;
+        out[h + i] = c;
+      }
+    } else {
+      const start = bytes.byteOffset - src.byteOffset;
+      const end = start + n;
+      const shift = h - start;
+      let i = start;
+      for (const e4 = end - (n & 3); i < e4; i += 4) {
+        const word = src.getInt32(i, true);
+        or |= word;
+        dst.setInt32(i + shift, word, true);
+      }
+      for (; i < end; i++) {
+        const c = bytes[i - start]!;
+        or |= c;
+        out[i + shift] = c;
+      }
     }
     if ((or & 0x80808080) !== 0) {
       w.length = at; // not staged after all

@@ -472,6 +472,63 @@ Deno.test("FrameParser.feed() with textBytes keeps a lent view intact while its 
   }
 });
 
+Deno.test("Sender.sendText() of a view lent in place (nested delivery) checks and copies it", async () => {
+  // A handler that feeds another parser gets short text lent as a view of
+  // the fed buffer (the lending buffer is taken by the outer message):
+  // sendText() then reads it through that buffer's DataView. Each case: the
+  // inner message length, where the inner handler writes, and what.
+  const cases: { n: number; at: number; set: number[]; want: string | "refused" }[] = [];
+  for (const n of [1, 5, 32, 33, 64]) {
+    cases.push({ n, at: -1, set: [], want: "y".repeat(n) });
+    cases.push({ n, at: n - 1, set: [0xff], want: "refused" });
+    if (n > 1) cases.push({ n, at: 0, set: [0xc3, 0xa9], want: "\u00e9" + "y".repeat(n - 2) });
+  }
+  for (const c of cases) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    let outcome = "";
+    const inner = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+        try {
+          void sender.sendText(b);
+          outcome = "sent";
+        } catch (err) {
+          ok(err instanceof TypeError);
+          outcome = "refused";
+        }
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const outer = new FrameParser({
+      onMessage() {},
+      onText() {
+        const f = buildFrame(1, new TextEncoder().encode("y".repeat(c.n)), { mask: true });
+        const buf = new Uint8Array(new ArrayBuffer(f.length + 16), 3, f.length + 8);
+        buf.set(f, 1);
+        equal(inner.feed(buf, 1, 1 + f.length), f.length);
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode("outer"), { mask: true });
+    equal(outer.feed(frame), frame.length);
+    await sender.flush();
+    const label = `${c.n} bytes, [${c.set}] at ${c.at}`;
+    equal(outcome, c.want === "refused" ? "refused" : "sent", label);
+    deepEqual(received(conn, false), c.want === "refused" ? [] : [c.want], label);
+  }
+});
+
 /**
  * Feeds `frames` through one reused read buffer, as the receiver does: a
  * view at `byteOffset` into a larger ArrayBuffer, refilled in place for
