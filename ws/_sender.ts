@@ -148,16 +148,38 @@ export class Sender {
     out[at] = 0x81;
     out[at + 1] = n;
     const h = at + 2;
-    const dst = w.view;
+    // Aligned 32-bit stores through the buffer's words. Staging buffers are
+    // a multiple of 4 bytes long, so the word holding the frame's last byte
+    // is inside the buffer.
     const words = LEND_WORDS;
+    const dst = w.words;
+    const e4 = n >> 2;
+    const r = h & 3;
+    let k = h >> 2;
     let or = 0;
-    let i = 0;
-    for (const e4 = n & ~3; i < e4; i += 4) {
-      const word = words[i >> 2]!;
-      or |= word;
-      dst.setInt32(h + i, word, true);
+    if (r === 0) {
+      for (let j = 0; j < e4; j++) {
+        const x = words[j]!;
+        or |= x;
+        dst[k++] = x;
+      }
+    } else {
+      // Unaligned by r bytes: each aligned word of the frame is the end of
+      // one source word and the start of the next (little-endian: the low
+      // bytes come first); the bytes before the payload are kept. The word
+      // after the last one gets the carried bytes; the rest of it is the
+      // tail, written below, or unstaged room.
+      const s = r << 3;
+      let carry = dst[k]! & ((1 << s) - 1);
+      for (let j = 0; j < e4; j++) {
+        const x = words[j]!;
+        or |= x;
+        dst[k++] = carry | (x << s);
+        carry = x >>> (32 - s);
+      }
+      dst[k] = carry;
     }
-    for (; i < n; i++) {
+    for (let i = e4 << 2; i < n; i++) {
       const c = bytes[i]!;
       or |= c;
       out[h + i] = c;

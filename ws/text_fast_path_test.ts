@@ -472,6 +472,53 @@ Deno.test("FrameParser.feed() with textBytes keeps a lent view intact while its 
   }
 });
 
+Deno.test("Sender.sendText() stages the lent view at every offset of the write buffer, and at its end", async () => {
+  // The view lent from the lending buffer is staged in aligned words: the
+  // frame before it (prefix bytes, as a binary frame) decides where in a
+  // word its payload starts, and a frame ending at the very end of the
+  // staging buffer (16 KiB) leaves no room for a word past it. Each case:
+  // the binary payload sent before, the text length.
+  const cases: [number, number][] = [];
+  for (const n of [0, 1, 3, 4, 5, 7, 8, 31, 32, 33, 63, 64]) {
+    for (const before of [-1, 0, 1, 2, 3]) cases.push([before, n]);
+    // Binary header 4 bytes, text header 2: the text frame ends at 16384.
+    for (const extra of [0, 1, 2, 3]) cases.push([16384 - 4 - 2 - n - extra, n]);
+  }
+  for (const [before, n] of cases) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    const text = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + (i * 7) % 90))
+      .join("");
+    const parser = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        if (before >= 0) void sender.send(new Uint8Array(before).fill(0xee));
+        void sender.sendText(b);
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode(text), { mask: true });
+    equal(parser.feed(frame), frame.length);
+    await sender.flush();
+    const got: (string | number)[] = [];
+    const reader = new FrameParser({
+      onMessage: (d) => void got.push(typeof d === "string" ? d : d.length),
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { role: "client" });
+    for (const p of conn.written) equal(reader.feed(p), p.length);
+    deepEqual(got, before >= 0 ? [before, text] : [text], `${before} bytes before, ${n} bytes`);
+  }
+});
+
 Deno.test("Sender.sendText() of a view lent in place (nested delivery) checks and copies it", async () => {
   // A handler that feeds another parser gets short text lent as a view of
   // the fed buffer (the lending buffer is taken by the outer message):
