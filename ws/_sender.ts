@@ -136,8 +136,10 @@ export class Sender {
    * Stages the short view lent to onText from the lending buffer (see
    * `lastText`) as an unmasked text frame if it is all ASCII: checked and
    * copied in one pass, a word at a time (aligned loads from the lending
-   * buffer's words). Otherwise stages nothing and returns `false` (the
-   * caller validates). Kept small enough for V8 to inline into sendText.
+   * buffer's words, aligned stores into the write buffer's). Otherwise
+   * stages nothing and returns `false` (the caller validates). Kept apart
+   * from #stageLentAscii so that each stays under V8's inlining limit
+   * (460 bytes of bytecode; this one is about 340).
    */
   #stageLent(bytes: Uint8Array): boolean {
     const n = bytes.length;
