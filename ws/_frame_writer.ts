@@ -20,6 +20,8 @@ const GROWN_POOL_BYTES = 1 << 20;
 const pool: Uint8Array[] = [];
 /** The DataView of each buffer in `pool`, at the same index. */
 const poolViews: DataView[] = [];
+/** The words (Int32Array) of each buffer in `pool`, at the same index. */
+const poolWords: Int32Array[] = [];
 const POOL_MAX = POOL_BYTES / SIZE;
 const grownPools = new Map<number, Uint8Array[]>();
 
@@ -28,10 +30,12 @@ function take(want: number): Uint8Array {
     const buf = pool.pop();
     if (buf !== undefined) {
       takenView = poolViews.pop()!;
+      takenWords = poolWords.pop()!;
       return buf;
     }
   }
   takenView = null;
+  takenWords = null;
   if (want <= SIZE) return new Uint8Array(SIZE);
   let cap = SIZE * 2;
   while (cap < want) cap *= 2;
@@ -42,12 +46,13 @@ function take(want: number): Uint8Array {
   return new Uint8Array(cap);
 }
 
-function give(buf: Uint8Array, view: DataView): void {
+function give(buf: Uint8Array, view: DataView, words: Int32Array): void {
   const cap = buf.length;
   if (cap === SIZE) {
     if (pool.length < POOL_MAX) {
       pool.push(buf);
       poolViews.push(view);
+      poolWords.push(words);
     }
     return;
   }
@@ -62,9 +67,12 @@ function give(buf: Uint8Array, view: DataView): void {
 
 /** The view of the buffer `take()` last returned from the pool, or `null` (a new buffer). */
 let takenView: DataView | null = null;
+/** The words of the buffer `take()` last returned from the pool, or `null`. */
+let takenWords: Int32Array | null = null;
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
+const EMPTY_WORDS = new Int32Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a {@linkcode FrameWriter} writes to: a `Deno.Conn`, or a fake in tests. */
@@ -78,6 +86,11 @@ export class FrameWriter {
   buf: Uint8Array = EMPTY;
   /** A DataView of `buf` (for word stores), replaced with it. */
   view: DataView = EMPTY_VIEW;
+  /**
+   * `buf` as 32-bit words in the platform's byte order, replaced with it
+   * (every staging buffer's length is a multiple of 4).
+   */
+  words: Int32Array = EMPTY_WORDS;
   /** Staged bytes, not yet handed to a write. */
   length = 0;
   #conn: FrameWriterTarget;
@@ -85,6 +98,7 @@ export class FrameWriter {
   /** The buffer being written, and how much of it is done. */
   #out: Uint8Array = EMPTY;
   #outView: DataView = EMPTY_VIEW;
+  #outWords: Int32Array = EMPTY_WORDS;
   #outLen = 0;
   #outDone = 0;
   #writing = false;
@@ -125,10 +139,12 @@ export class FrameWriter {
     if (need > this.buf.length) {
       const next = take(need);
       const view = takenView ?? new DataView(next.buffer);
+      const words = takenWords ?? new Int32Array(next.buffer);
       if (at > 0) next.set(this.buf.subarray(0, at));
-      if (this.buf !== EMPTY) give(this.buf, this.view);
+      if (this.buf !== EMPTY) give(this.buf, this.view, this.words);
       this.buf = next;
       this.view = view;
+      this.words = words;
     }
     this.length = need;
     return at;
@@ -175,9 +191,10 @@ export class FrameWriter {
   /** Drops what is staged; further bytes are dropped. A write in flight finishes on its own. */
   close(): void {
     this.#closed = true;
-    if (this.buf !== EMPTY) give(this.buf, this.view);
+    if (this.buf !== EMPTY) give(this.buf, this.view, this.words);
     this.buf = EMPTY;
     this.view = EMPTY_VIEW;
+    this.words = EMPTY_WORDS;
     this.length = 0;
     if (!this.#writing) this.#finish();
   }
@@ -186,8 +203,10 @@ export class FrameWriter {
     const buf = this.buf;
     const len = this.length;
     this.#outView = this.view;
+    this.#outWords = this.words;
     this.buf = EMPTY;
     this.view = EMPTY_VIEW;
+    this.words = EMPTY_WORDS;
     this.length = 0;
     this.#out = buf;
     this.#outLen = len;
@@ -205,9 +224,10 @@ export class FrameWriter {
       );
       return;
     }
-    give(this.#out, this.#outView);
+    give(this.#out, this.#outView, this.#outWords);
     this.#out = EMPTY;
     this.#outView = EMPTY_VIEW;
+    this.#outWords = EMPTY_WORDS;
     this.#outLen = this.#outDone = 0;
     if (this.length > 0 && !this.#closed) {
       this.#start();
@@ -219,6 +239,7 @@ export class FrameWriter {
   #error(err: unknown): void {
     this.#out = EMPTY;
     this.#outView = EMPTY_VIEW;
+    this.#outWords = EMPTY_WORDS;
     this.#outLen = this.#outDone = 0;
     this.close();
     this.#failed(err);

@@ -3,7 +3,7 @@ import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
 import { keyWord, xorMask, xorRange } from "./_mask.ts";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
-import { lastText } from "./_last_text.ts";
+import * as lending from "./_last_text.ts";
 
 /**
  * What a {@linkcode FrameParser} reports: one object, one method per event.
@@ -547,34 +547,62 @@ export class FrameParser {
   #deliverTextBytes(buf: Uint8Array, start: number, end: number, key: number): void {
     const n = end - start;
     if (n <= SHORT_TEXT) {
-      // Words through DataViews (unaligned, little-endian: key byte 0 is
-      // the low byte): a quarter of the loads and stores of a byte loop.
+      if (lastText.bytes !== null || !LEND_LE) {
+        this.#deliverTextInPlace(buf, start, end, key);
+        return;
+      }
+      // Words read through a DataView (unaligned, little-endian: key byte 0
+      // is the low byte), stored as aligned words of the lending buffer: a
+      // quarter of the loads and stores of a byte loop.
       const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
-      const nested = lastText.bytes !== null;
-      const out = nested ? dv : LEND_VIEW;
-      const outBytes = nested ? buf : LEND_BUF;
-      const shift = nested ? 0 : start;
+      const out = LEND_WORDS;
       let or = 0;
       let i = start;
+      let j = 0;
       for (const e4 = end - (n & 3); i < e4; i += 4) {
         const w = dv.getInt32(i, true) ^ key;
-        out.setInt32(i - shift, w, true);
+        out[j++] = w;
         or |= w;
       }
       for (; i < end; i++) {
         const c = buf[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
-        outBytes[i - shift] = c;
+        LEND_BUF[i - start] = c;
         or |= c;
       }
-      const bytes = nested ? buf.subarray(start, end) : LEND_BYTES[n]!;
+      const bytes = LEND_BYTES[n]!;
       if ((or & 0x80808080) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
-      this.#lend(bytes, nested ? dv : LEND_VIEW);
+      this.#lend(bytes, LEND_VIEW);
       return;
     }
     if (key !== 0) xorRange(buf, start, end, key, 0);
     const bytes = buf.subarray(start, end);
     if (!isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
     this.#lend(bytes);
+  }
+
+  /**
+   * #deliverTextBytes for short text when the lending buffer is taken (a
+   * nested delivery: a handler feeding another parser): unmasked in place
+   * and lent as a view of `buf`.
+   */
+  #deliverTextInPlace(buf: Uint8Array, start: number, end: number, key: number): void {
+    const n = end - start;
+    const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
+    let or = 0;
+    let i = start;
+    for (const e4 = end - (n & 3); i < e4; i += 4) {
+      const w = dv.getInt32(i, true) ^ key;
+      dv.setInt32(i, w, true);
+      or |= w;
+    }
+    for (; i < end; i++) {
+      const c = buf[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
+      buf[i] = c;
+      or |= c;
+    }
+    const bytes = buf.subarray(start, end);
+    if ((or & 0x80808080) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+    this.#lend(bytes, dv);
   }
 
   /** A DataView of `buf`, kept until another buffer is fed. */
@@ -688,16 +716,14 @@ const EMPTY_VIEW = new DataView(EMPTY.buffer);
 const VIEW_KEEP = 1024;
 
 /** Text up to this many bytes is tried as ASCII in JS before TextDecoder. */
-const SHORT_TEXT = 128;
-/**
- * Where short single-frame text is unmasked for onText: one buffer for the
- * isolate (one onText runs at a time; a nested one does not use it), a
- * DataView of it, and a view of each length 0..SHORT_TEXT over its start,
- * so that lending a short message allocates nothing.
- */
-const LEND_BUF = new Uint8Array(SHORT_TEXT);
-const LEND_VIEW = new DataView(LEND_BUF.buffer);
-const LEND_BYTES: Uint8Array[] = [];
-for (let n = 0; n <= SHORT_TEXT; n++) LEND_BYTES.push(LEND_BUF.subarray(0, n));
+const SHORT_TEXT = lending.LEND_MAX;
+// Module-local copies: an imported binding is read through its module cell
+// (with a hole check) on every use; a local const is a constant.
+const lastText = lending.lastText;
+const LEND_BUF = lending.LEND_BUF;
+const LEND_WORDS = lending.LEND_WORDS;
+const LEND_VIEW = lending.LEND_VIEW;
+const LEND_BYTES = lending.LEND_BYTES;
+const LEND_LE = lending.LEND_LE;
 /** Reused arrays of char codes, one per length up to SHORT_TEXT. */
 const CODES: (number[] | undefined)[] = [];

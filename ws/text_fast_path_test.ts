@@ -472,6 +472,110 @@ Deno.test("FrameParser.feed() with textBytes keeps a lent view intact while its 
   }
 });
 
+Deno.test("Sender.sendText() stages the lent view at every offset of the write buffer, and at its end", async () => {
+  // The view lent from the lending buffer is staged in aligned words: the
+  // frame before it (prefix bytes, as a binary frame) decides where in a
+  // word its payload starts, and a frame ending at the very end of the
+  // staging buffer (16 KiB) leaves no room for a word past it. Each case:
+  // the binary payload sent before, the text length.
+  const cases: [number, number][] = [];
+  for (const n of [0, 1, 3, 4, 5, 7, 8, 31, 32, 33, 63, 64]) {
+    for (const before of [-1, 0, 1, 2, 3]) cases.push([before, n]);
+    // Binary header 4 bytes, text header 2: the text frame ends at 16384.
+    for (const extra of [0, 1, 2, 3]) cases.push([16384 - 4 - 2 - n - extra, n]);
+  }
+  for (const [before, n] of cases) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    const text = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + (i * 7) % 90))
+      .join("");
+    const parser = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        if (before >= 0) void sender.send(new Uint8Array(before).fill(0xee));
+        void sender.sendText(b);
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode(text), { mask: true });
+    equal(parser.feed(frame), frame.length);
+    await sender.flush();
+    const got: (string | number)[] = [];
+    const reader = new FrameParser({
+      onMessage: (d) => void got.push(typeof d === "string" ? d : d.length),
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { role: "client" });
+    for (const p of conn.written) equal(reader.feed(p), p.length);
+    deepEqual(got, before >= 0 ? [before, text] : [text], `${before} bytes before, ${n} bytes`);
+  }
+});
+
+Deno.test("Sender.sendText() of a view lent in place (nested delivery) checks and copies it", async () => {
+  // A handler that feeds another parser gets short text lent as a view of
+  // the fed buffer (the lending buffer is taken by the outer message):
+  // sendText() then reads it through that buffer's DataView. Each case: the
+  // inner message length, where the inner handler writes, and what.
+  const cases: { n: number; at: number; set: number[]; want: string | "refused" }[] = [];
+  for (const n of [1, 5, 32, 33, 64]) {
+    cases.push({ n, at: -1, set: [], want: "y".repeat(n) });
+    cases.push({ n, at: n - 1, set: [0xff], want: "refused" });
+    if (n > 1) cases.push({ n, at: 0, set: [0xc3, 0xa9], want: "\u00e9" + "y".repeat(n - 2) });
+  }
+  for (const c of cases) {
+    const conn = new Sink();
+    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+      mask: false,
+      highWaterMark: 1 << 20,
+      closeOnBackpressure: false,
+      deflate: null,
+    });
+    let outcome = "";
+    const inner = new FrameParser({
+      onMessage() {},
+      onText(b) {
+        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+        try {
+          void sender.sendText(b);
+          outcome = "sent";
+        } catch (err) {
+          ok(err instanceof TypeError);
+          outcome = "refused";
+        }
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const outer = new FrameParser({
+      onMessage() {},
+      onText() {
+        const f = buildFrame(1, new TextEncoder().encode("y".repeat(c.n)), { mask: true });
+        const buf = new Uint8Array(new ArrayBuffer(f.length + 16), 3, f.length + 8);
+        buf.set(f, 1);
+        equal(inner.feed(buf, 1, 1 + f.length), f.length);
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+    }, { textBytes: true });
+    const frame = buildFrame(1, new TextEncoder().encode("outer"), { mask: true });
+    equal(outer.feed(frame), frame.length);
+    await sender.flush();
+    const label = `${c.n} bytes, [${c.set}] at ${c.at}`;
+    equal(outcome, c.want === "refused" ? "refused" : "sent", label);
+    deepEqual(received(conn, false), c.want === "refused" ? [] : [c.want], label);
+  }
+});
+
 /**
  * Feeds `frames` through one reused read buffer, as the receiver does: a
  * view at `byteOffset` into a larger ArrayBuffer, refilled in place for

@@ -9,7 +9,7 @@
 // `borrowMessages` option (binary messages as views valid during the call);
 // `bytes` echoes text through onText/sendText (no string per message).
 //
-//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow|bytes]
+//     deno run -A ws/testdata/session_cost.ts [n=2000000] [k=1] [size=32] [text|binary] [borrow|bytes|-] [rounds=3]
 import process from "node:process";
 import { buildFrame, type WebSocketHandler, WebSocketSession } from "@coroio/ws";
 
@@ -19,6 +19,7 @@ const size = Number(Deno.args[2] ?? 32);
 const opcode = Deno.args[3] === "binary" ? 2 : 1;
 const borrow = Deno.args[4] === "borrow";
 const bytes = Deno.args[4] === "bytes";
+const rounds = Number(Deno.args[5] ?? 3);
 const one = buildFrame(opcode, new TextEncoder().encode("x".repeat(size)), { mask: true });
 const batch = new Uint8Array(one.length * K);
 for (let i = 0; i < K; i++) batch.set(one, i * one.length);
@@ -74,7 +75,7 @@ class BytesEcho extends Echo {
   }
 }
 
-for (let round = 0; round < 3; round++) {
+for (let round = 0; round < rounds; round++) {
   const conn = new FakeConn();
   const session = new WebSocketSession(
     conn as unknown as Deno.Conn,
