@@ -4,12 +4,15 @@
 //   deno run -A serve/testdata/adapter_cost.ts [requests] [perRead] [rounds] [variants...]
 //
 // variants: native      a native @coroio/http Handler answering "Hello Hono!"
+//           post        examples/http_hello.ts's routes, POST /echo with a
+//                       1 KiB body (wrk's bench/wrk/post_1k.lua shape): the
+//                       Echo handler copies Content-Type and sends the body back
 //           fetch       serve(() => new Response("Hello Hono!"))
 //           hono        a hono "hello" app under serve(app.fetch)
 // Each variant runs in its own process. The server is the real one
 // (HttpServer, or serve() with Deno.listen replaced by an in-memory
 // listener): its one connection is an in-memory Deno.Conn whose read()
-// hands `perRead` pipelined wrk-style GET requests at a time (1: keep-alive
+// hands `perRead` pipelined wrk-style requests at a time (1: keep-alive
 // shape, one request per read; 16: wrk's pipeline.lua) and whose write()
 // takes everything at once. No system call is made, so what is measured is
 // the server's own JavaScript per request, plus one settled promise per read
@@ -18,9 +21,13 @@
 import { Hono } from "npm:hono@4.13.19";
 import { type HttpRequest, type HttpResponse, HttpServer } from "@coroio/http";
 import { serve } from "../serve.ts";
+import { helloRoutes } from "../../examples/http_hello.ts";
 
 const BODY = "Hello Hono!";
 const REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+const POST_BODY = "0123456789abcdef".repeat(64);
+const POST = "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" +
+  "Content-Type: application/octet-stream\r\nContent-Length: 1024\r\n\r\n" + POST_BODY;
 const encoder = new TextEncoder();
 
 /** A connection that reads canned requests from memory and drops what is written. */
@@ -36,8 +43,8 @@ class MemoryConn {
   #batches: number;
   #off = 0;
 
-  constructor(requests: number, perRead: number) {
-    this.#batch = encoder.encode(REQUEST.repeat(perRead));
+  constructor(request: string, requests: number, perRead: number) {
+    this.#batch = encoder.encode(request.repeat(perRead));
     this.#batches = Math.ceil(requests / perRead);
   }
 
@@ -120,6 +127,10 @@ function start(variant: string, listener: MemoryListener): void {
     new HttpServer(new Native(), {}).serve(listener as unknown as Deno.Listener);
     return;
   }
+  if (variant === "post") {
+    new HttpServer(helloRoutes(), {}).serve(listener as unknown as Deno.Listener);
+    return;
+  }
   // serve() listens itself: hand it the in-memory listener instead.
   const listen = Deno.listen;
   (Deno as { listen: unknown }).listen = () => listener;
@@ -137,11 +148,12 @@ function start(variant: string, listener: MemoryListener): void {
 }
 
 async function once(
+  request: string,
   listener: MemoryListener,
   requests: number,
   perRead: number,
 ): Promise<[number, number]> {
-  const conn = new MemoryConn(requests, perRead);
+  const conn = new MemoryConn(request, requests, perRead);
   const { default: process } = await import("node:process");
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -164,13 +176,14 @@ function responseLength(): number {
 async function child(variant: string, requests: number, perRead: number): Promise<void> {
   const listener = new MemoryListener();
   start(variant, listener);
+  const request = variant === "post" ? POST : REQUEST;
   // Learn one response's length, then warm up.
-  const probe = new MemoryConn(1, 1);
+  const probe = new MemoryConn(request, 1, 1);
   listener.push(probe);
   await probe.closed.promise;
   respLen = probe.written;
-  await once(listener, Math.min(requests, 200_000), perRead);
-  const [cpu, wall] = await once(listener, requests, perRead);
+  await once(request, listener, Math.min(requests, 200_000), perRead);
+  const [cpu, wall] = await once(request, listener, requests, perRead);
   // deno-lint-ignore no-console
   console.log(JSON.stringify({ variant, cpu, wall }));
   Deno.exit(0);
