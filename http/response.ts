@@ -223,12 +223,27 @@ export class HttpResponse {
         this.#headers.push("Content-Type", "text/plain; charset=utf-8");
       }
       if (body.length <= 16384) {
-        // Encode straight into the write buffer: no intermediate array.
-        const len = utf8Length(body);
+        // The string sent last (often the same constant on every response)
+        // is measured and encoded once: strings compare by identity first.
+        const last = lastBody;
+        let len: number;
+        let bytes: Uint8Array | null = null;
+        if (body === last.text) {
+          len = last.length;
+          // Seen twice in a row: keep its bytes.
+          bytes = last.bytes ??= encoder.encode(body);
+        } else {
+          len = utf8Length(body);
+          last.text = body;
+          last.length = len;
+          last.bytes = null;
+        }
         const noBody = this.#bodyForbidden();
         this.#writeHead(noBody ? -2 : len);
         if (!noBody && !this.#head && len > 0) {
-          this.#host.writer.writeUtf8(body, len);
+          // Else encoded straight into the write buffer: no intermediate array.
+          if (bytes !== null) this.#host.writer.write(bytes);
+          else this.#host.writer.writeUtf8(body, len);
           this.#bytesSent = len;
         }
         this.#state = State.Done;
@@ -499,6 +514,13 @@ export class HttpResponse {
  * same head was written twice in a row (a server answering alike, as most
  * do, then writes the bytes of the head again). One for all responses.
  */
+/**
+ * The last string body send() wrote, its UTF-8 length, and its bytes once
+ * it was sent twice in a row (one entry for the process: a server answering
+ * the same text again writes the kept bytes).
+ */
+const lastBody = { text: "", length: 0, bytes: null as Uint8Array | null };
+
 const lastHead = {
   length: -4,
   status: 0,
