@@ -329,7 +329,7 @@ export class RequestBody {
   #lend(declared: number): Uint8Array {
     const host = this.#host!;
     const reader = host.reader;
-    const view = reader.peek().subarray(0, declared);
+    const view = reader.peek(declared);
     reader.consume(declared);
     this.#remaining = 0;
     this.#received = declared;
