@@ -510,17 +510,17 @@ export class HttpResponse {
 }
 
 /**
- * The last head written, by what it was made from, and its bytes once the
- * same head was written twice in a row (a server answering alike, as most
- * do, then writes the bytes of the head again). One for all responses.
- */
-/**
  * The last string body send() wrote, its UTF-8 length, and its bytes once
  * it was sent twice in a row (one entry for the process: a server answering
  * the same text again writes the kept bytes).
  */
 const lastBody = { text: "", length: 0, bytes: null as Uint8Array | null };
 
+/**
+ * The last head written, by what it was made from, and its bytes once the
+ * same head was written twice in a row (a server answering alike, as most
+ * do, then writes the bytes of the head again). One for all responses.
+ */
 const lastHead = {
   length: -4,
   status: 0,
