@@ -671,7 +671,10 @@ export class RequestParser {
   #build(buf: Uint8Array, end: number, avail: number): RequestHead {
     const base = this.#base;
     const f = this.#fields;
-    const raw = this.#highBytes ? latin1(buf, base, end) : this.#text.ascii(buf, base, end, avail);
+    // Bytes behind a head with a body are that body: not decoded ahead (the
+    // next head cannot start where this one ends).
+    const ahead = f.teSeen || f.contentLength > 0 ? end : avail;
+    const raw = this.#highBytes ? latin1(buf, base, end) : this.#text.ascii(buf, base, end, ahead);
     const offs = this.#offs.slice(0, this.#count << 2);
     const id = this.#methodId;
     const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);

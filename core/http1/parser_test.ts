@@ -665,3 +665,30 @@ Deno.test("RequestParser.feed() decodes pipelined heads of one chunk once, and a
     TextDecoder.prototype.decode = decode;
   }
 });
+
+Deno.test("RequestParser.feed() decodes a head with a body without the bytes behind it", () => {
+  const post = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
+  const get = "GET /g HTTP/1.1\r\nHost: h\r\n\r\n";
+  const chunked = "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const rows: [string, string, number][] = [
+    ["Content-Length", post + "hello" + get, post.length],
+    ["chunked", chunked + "0\r\n\r\n" + get, chunked.length],
+    ["no body", get + get, 2 * get.length],
+  ];
+  const decode = TextDecoder.prototype.decode;
+  const lengths: number[] = [];
+  TextDecoder.prototype.decode = function (this: TextDecoder, input?: AllowSharedBufferSource) {
+    lengths.push((input as Uint8Array).length);
+    return decode.call(this, input);
+  };
+  try {
+    for (const [what, stream, want] of rows) {
+      lengths.length = 0;
+      const parser = new RequestParser();
+      parser.feed(latin1Bytes(stream));
+      deepStrictEqual(lengths, [want], what);
+    }
+  } finally {
+    TextDecoder.prototype.decode = decode;
+  }
+});
