@@ -442,3 +442,40 @@ Deno.test("HttpResponse.send() writes a string body sent again as a fresh encodi
   equal(body, "h\u00e9llo");
   equal(headers.get("content-length"), "6");
 });
+
+Deno.test("HttpResponse.removeHeader() and appendHeader() change only their own response's fields", async () => {
+  // Responses with no fields, or only the default Content-Type, share their
+  // field list until one of them changes it.
+  const steps: [string, (r: HttpResponse) => void | Promise<void>][] = [
+    ["send() then remove", (r) => {
+      r.send("a");
+      r.removeHeader("content-type");
+    }],
+    ["json() then remove", (r) => {
+      r.json({ a: 1 });
+      r.removeHeader("Content-Type");
+    }],
+    ["remove on a fresh one", (r) => {
+      r.removeHeader("content-type");
+      r.send("b");
+    }],
+    ["append on a fresh one", (r) => {
+      r.appendHeader("X-A", "1");
+      r.send("c");
+    }],
+  ];
+  for (const [what, step] of steps) {
+    const { res, host } = exchangeInMemory(GET);
+    await step(res);
+    await host.written();
+    // Fresh responses after it still get the defaults, and no X-A.
+    const text = await respond(GET, (r) => r.send("t"));
+    equal(text.headers.get("content-type"), "text/plain; charset=utf-8", what);
+    equal(text.headers.has("x-a"), false, what);
+    const json = await respond(GET, (r) => r.json([1]));
+    equal(json.headers.get("content-type"), "application/json; charset=utf-8", what);
+    const fresh = exchangeInMemory(GET).res;
+    equal(fresh.getHeader("content-type"), null, what);
+    equal(fresh.getHeader("x-a"), null, what);
+  }
+});
