@@ -238,10 +238,25 @@ export class BufReader<R extends Reader = Reader> {
   /**
    * The buffered, unconsumed bytes, without copying or consuming them.
    *
+   * @param max The most bytes to view, at least 0 (all buffered bytes by default).
    * @returns A view into the internal buffer.
+   *
+   * @example The first bytes only
+   * ```ts
+   * import { BufReader } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const bytes = new TextEncoder().encode("abcdef");
+   * const br = new BufReader({ read: (p: Uint8Array) => (p.set(bytes), Promise.resolve(6)) });
+   * await br.fill();
+   * equal(new TextDecoder().decode(br.peek(2)), "ab");
+   * equal(br.peek(100).length, 6);
+   * equal(br.buffered, 6); // nothing consumed
+   * ```
    */
-  peek(): Uint8Array {
-    return this.#buf.subarray(this.#start, this.#end);
+  peek(max?: number): Uint8Array {
+    const end = max === undefined || max >= this.#end - this.#start ? this.#end : this.#start + max;
+    return this.#buf.subarray(this.#start, end);
   }
 
   /**

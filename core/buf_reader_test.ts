@@ -160,3 +160,18 @@ Deno.test("BufReader.beginFill() and endFill() read what fill() reads, split any
     await assertRejects(() => b.beginFill(), StreamClosedError);
   }
 });
+
+Deno.test("BufReader.peek() views at most max bytes from the first unconsumed one", async () => {
+  const br = new BufReader(new ChunkReader([enc("abcdef")]));
+  await br.fill();
+  br.consume(1);
+  const rows: [number | undefined, string][] = [
+    [undefined, "bcdef"],
+    [0, ""],
+    [2, "bc"],
+    [5, "bcdef"],
+    [100, "bcdef"],
+  ];
+  for (const [max, want] of rows) assertEquals(dec(br.peek(max)), want, String(max));
+  assertEquals(br.buffered, 5);
+});

@@ -57,29 +57,43 @@ const POOL_BYTES = 16 << 20;
 const GROWN_MAX = 1 << 20;
 const GROWN_POOL_BYTES = 1 << 20;
 const pools = new Map<number, Uint8Array[]>();
+/** The pool used last and its capacity (most writers use one size: no map lookup then). */
+let lastPool: Uint8Array[] = [];
+let lastCap = -1;
 
-function take(size: number, want: number): Uint8Array {
-  let cap = size;
-  while (cap < want) cap *= 2;
-  if (cap === size || cap <= GROWN_MAX) {
-    const buf = pools.get(cap)?.pop();
-    if (buf !== undefined) return buf;
-  }
-  return new Uint8Array(cap);
-}
-
-function give(size: number, buf: Uint8Array): void {
-  const cap = buf.byteLength;
-  let max: number;
-  if (cap === size) max = Math.max(1, Math.floor(POOL_BYTES / cap));
-  else if (cap > size && cap <= GROWN_MAX) max = Math.max(1, Math.floor(GROWN_POOL_BYTES / cap));
-  else return;
+/** The pool of buffers of `cap` bytes (made on first use). */
+function poolOf(cap: number): Uint8Array[] {
+  if (cap === lastCap) return lastPool;
   let pool = pools.get(cap);
   if (pool === undefined) {
     pool = [];
     pools.set(cap, pool);
   }
-  if (pool.length < max) pool.push(buf);
+  lastCap = cap;
+  return lastPool = pool;
+}
+
+function take(size: number, want: number): Uint8Array {
+  let cap = size;
+  while (cap < want) cap *= 2;
+  if (cap === size || cap <= GROWN_MAX) {
+    const buf = poolOf(cap).pop();
+    if (buf !== undefined) return buf;
+  }
+  return new Uint8Array(cap);
+}
+
+/** Gives `buf` back to its pool; returns whether the pool kept it. */
+function give(size: number, buf: Uint8Array): boolean {
+  const cap = buf.byteLength;
+  let max: number;
+  if (cap === size) max = Math.max(1, Math.floor(POOL_BYTES / cap));
+  else if (cap > size && cap <= GROWN_MAX) max = Math.max(1, Math.floor(GROWN_POOL_BYTES / cap));
+  else return false;
+  const pool = poolOf(cap);
+  if (pool.length >= max) return false;
+  pool.push(buf);
+  return true;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -374,6 +388,9 @@ export class BufWriter<W extends Writer = Writer> {
   // rejects: a failure is kept in #error, and flush() turns it into its
   // rejection. The write in flight: its buffer, length and progress.
   #cur: Uint8Array = EMPTY;
+  /** The view #flushStaged() made last, and the buffer it views. */
+  #view: Uint8Array = EMPTY;
+  #viewOf: Uint8Array = EMPTY;
   #curLen = 0;
   #curOff = 0;
   #listener: FlushListener | null = null;
@@ -390,7 +407,15 @@ export class BufWriter<W extends Writer = Writer> {
     this.#cur = buf;
     this.#curLen = len;
     this.#curOff = 0;
-    return this.#writeCurrent(buf.subarray(0, len));
+    // The view of the last flush when it was of this buffer and length (a
+    // keep-alive connection sends same-sized responses from the buffer it
+    // gets back from the pool each time).
+    let view = this.#view;
+    if (this.#viewOf !== buf || view.length !== len) {
+      view = this.#view = buf.subarray(0, len);
+      this.#viewOf = buf;
+    }
+    return this.#writeCurrent(view);
   }
 
   #writeCurrent(view: Uint8Array): Promise<void> {
@@ -436,8 +461,15 @@ export class BufWriter<W extends Writer = Writer> {
 
   #doneWithCurrent(): void {
     this.#inflight = 0;
-    if (this.#cur !== EMPTY) give(this.#size, this.#cur);
+    // A buffer the pool did not keep must not stay reachable from an idle
+    // writer through the kept view.
+    if (this.#cur !== EMPTY && !give(this.#size, this.#cur)) this.#forgetView();
     this.#cur = EMPTY;
+  }
+
+  #forgetView(): void {
+    this.#view = EMPTY;
+    this.#viewOf = EMPTY;
   }
 
   #flushOver(): void {
@@ -455,6 +487,7 @@ export class BufWriter<W extends Writer = Writer> {
     if (this.#staged !== EMPTY) give(this.#size, this.#staged);
     this.#staged = EMPTY;
     this.#stagedLen = 0;
+    if (this.#cur === EMPTY) this.#forgetView();
   }
 
   /**

@@ -203,3 +203,25 @@ Deno.test("BufWriter.flush() during startFlush() shares it and rejects when it f
   w2.startFlush({ flushed: () => told++ });
   assertEquals(told, 1);
 });
+
+Deno.test("BufWriter.flush() writes each flush's bytes, however lengths repeat", async () => {
+  // Flushes of one length reuse the view of the last; the bytes must be each flush's own.
+  const sink = new RecordingWriter();
+  const w = new BufWriter(sink);
+  const texts = ["aaaa", "bbbb", "cc", "dddd", "eeee", "x".repeat(20000), "ffff", "gggg"];
+  for (const t of texts) {
+    w.write(enc(t));
+    await w.flush();
+  }
+  assertEquals(sink.calls.map(dec), texts);
+  // And from writers of one process sharing the pool, interleaved.
+  const sink2 = new RecordingWriter();
+  const w2 = new BufWriter(sink2);
+  for (const [i, t] of ["1111", "2222", "3333"].entries()) {
+    w.write(enc(t));
+    w2.write(enc(t.repeat(2)));
+    await Promise.all(i % 2 ? [w2.flush(), w.flush()] : [w.flush(), w2.flush()]);
+  }
+  assertEquals(sink.calls.slice(texts.length).map(dec), ["1111", "2222", "3333"]);
+  assertEquals(sink2.calls.map(dec), ["11111111", "22222222", "33333333"]);
+});

@@ -114,8 +114,11 @@ export interface DeadlinesOptions {
  */
 export class Deadlines {
   #items = new Map<Expirable, number>();
-  /** Items armed by armCoarse() since the last check: settled by that check. */
-  #coarse = new Set<Expirable>();
+  /**
+   * Items armed by armCoarse() since the last check, with the `ms` they were
+   * armed for: settled by that check.
+   */
+  #coarse = new Map<Expirable, number>();
   /** Whether check() is expiring items (an expiry may arm again). */
   #checking = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -167,7 +170,7 @@ export class Deadlines {
    */
   arm(item: Expirable, ms: number): void {
     if (!(ms > 0) || ms === Infinity || this.#closed) {
-      this.#items.delete(item);
+      this.disarm(item);
       return;
     }
     if (this.#timer === undefined) this.#start();
@@ -213,7 +216,7 @@ export class Deadlines {
    */
   armCoarse(item: Expirable, ms: number): void {
     if (!(ms > 0) || ms === Infinity || this.#closed) {
-      this.#items.delete(item);
+      this.disarm(item);
       return;
     }
     if (this.#timer === undefined) this.#start();
@@ -223,9 +226,12 @@ export class Deadlines {
       this.#coarse.delete(item);
       return;
     }
+    // Armed for the same ms since the last check (a keep-alive connection
+    // after each response): due already when this would make it.
+    if (this.#coarse.get(item) === ms) return;
     // Settled by the next check (see check()).
     this.#items.set(item, this.#tickAt + ms + this.#resolution);
-    this.#coarse.add(item);
+    this.#coarse.set(item, ms);
   }
 
   #start(): void {
@@ -267,7 +273,9 @@ export class Deadlines {
     if (this.#coarse.size !== 0) {
       // Armed by armCoarse() since the last check: settle them.
       if (late > 0) {
-        for (const item of this.#coarse) this.#items.set(item, this.#items.get(item)! + late);
+        for (const item of this.#coarse.keys()) {
+          this.#items.set(item, this.#items.get(item)! + late);
+        }
       }
       this.#coarse.clear();
     }

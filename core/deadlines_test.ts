@@ -197,6 +197,49 @@ Deno.test("Deadlines.armCoarse() re-arming pushes the deadline back; bad ms disa
   equal(d.size, 0);
 });
 
+Deno.test("Deadlines.armCoarse() again before a check keeps its due time; another ms re-arms", () => {
+  // Re-armed for the same ms before the next check: the due time it would
+  // set is the one already set (measured from the same tick).
+  for (const [second, due] of [[3000, 3000], [1000, 1000], [5000, 5000]]) {
+    const { d, clock } = manual();
+    const a = new Item();
+    d.arm(new Item(), 1e9);
+    d.check();
+    const tick = clock.t;
+    d.armCoarse(a, 3000);
+    clock.advance(400);
+    d.armCoarse(a, second!);
+    clock.advance(300);
+    d.armCoarse(a, second!);
+    // Checks on time, one resolution apart from the tick.
+    tickTo(d, clock, tick + 1000, 1000);
+    tickTo(d, clock, tick + due! + 1000, 1000);
+    equal(a.expiredAt, tick + due! + 1000, `second ${second}`);
+    d.close();
+  }
+});
+
+Deno.test("Deadlines.armCoarse() then a bad ms or a disarm leaves nothing for a late check to bring back", () => {
+  const ways: [string, (d: Deadlines, a: Item) => void][] = [
+    ["armCoarse(0)", (d, a) => d.armCoarse(a, 0)],
+    ["arm(NaN)", (d, a) => d.arm(a, NaN)],
+    ["arm(Infinity)", (d, a) => d.arm(a, Infinity)],
+    ["disarm()", (d, a) => d.disarm(a)],
+  ];
+  for (const [what, undo] of ways) {
+    const { d, clock } = manual();
+    const a = new Item();
+    d.arm(new Item(), 1e9);
+    d.armCoarse(a, 1000);
+    undo(d, a);
+    clock.advance(5000); // the check runs late: armCoarse() items are settled
+    d.check();
+    equal(d.has(a), false, what);
+    equal(d.size, 1, what);
+    d.close();
+  }
+});
+
 Deno.test("Deadlines.arm() after armCoarse() is exact again", () => {
   const { d, clock } = manual();
   const a = new Item();

@@ -125,6 +125,12 @@ function logResponse(
 /** `true`: keep the connection for more requests; `false`: close it; a target: take over. */
 type Outcome = boolean | UpgradeTarget;
 
+/**
+ * What #dispatch() returns when the handler returned a promise: run()
+ * awaits it (kept in #awaiting) and completes the request.
+ */
+const AWAITING = null;
+
 /** Where the connection is in its request cycle. */
 const ConnPhase = { Idle: 0, Head: 1, Busy: 2, Upgraded: 3, Closed: 4 } as const;
 type ConnPhase = typeof ConnPhase[keyof typeof ConnPhase];
@@ -186,6 +192,8 @@ export class HttpConnection
   #started = 0;
   /** The disconnect watch of the request in flight, if its handler asked for `req.signal`. */
   #watch: DisconnectWatch | null = null;
+  /** The promise of the handler running now, for run() to await (see AWAITING). */
+  #awaiting: Promise<HandlerResult> | null = null;
   /** A watch's read still in flight after its response: the next read awaits it. */
   #watchRead: Promise<number | null> | null = null;
   /** Settles a background flush (bound once: no closure per flush). */
@@ -486,6 +494,21 @@ export class HttpConnection
         this.#suspendDeadline();
         this.#phase = ConnPhase.Busy;
         let outcome = this.#dispatch(handler, head);
+        if (outcome === AWAITING) {
+          // The handler's promise, awaited here: no async frame of its own.
+          const ret = this.#awaiting!;
+          this.#awaiting = null;
+          let target: HandlerResult = undefined;
+          let failure: { err: unknown } | null = null;
+          try {
+            target = await ret;
+          } catch (err) {
+            failure = { err };
+          }
+          outcome = failure === null
+            ? this.#complete(target ?? null)
+            : this.#handlerFailed(failure.err);
+        }
         if (outcome instanceof Promise) outcome = await outcome;
         if (this.#watch !== null) this.#endWatch();
         if (outcome !== true && outcome !== false) return await this.#takeover(outcome);
@@ -531,7 +554,7 @@ export class HttpConnection
    * the upgrade target the handler handed it to. Synchronous when the
    * handler is (no promise per request then).
    */
-  #dispatch(handler: Handler, head: RequestHead): Outcome | Promise<Outcome> {
+  #dispatch(handler: Handler, head: RequestHead): Outcome | Promise<Outcome> | typeof AWAITING {
     const server = this.#server;
     this.#head = head;
     this.#continueSent = false;
@@ -569,18 +592,12 @@ export class HttpConnection
       return this.#handlerFailed(err);
     }
     if (ret === undefined) return this.#complete(null);
-    if (ret instanceof Promise) return this.#awaitHandler(ret);
-    return this.#complete(ret);
-  }
-
-  async #awaitHandler(ret: Promise<HandlerResult>): Promise<Outcome> {
-    let target: HandlerResult;
-    try {
-      target = await ret;
-    } catch (err) {
-      return await this.#handlerFailed(err);
+    if (ret instanceof Promise) {
+      // run() awaits it and completes the request.
+      this.#awaiting = ret;
+      return AWAITING;
     }
-    return await this.#complete(target ?? null);
+    return this.#complete(ret);
   }
 
   /** After the handler returned: upgrade, finish the response, skip the body. */

@@ -45,6 +45,8 @@ export class RequestBody {
   #started = false;
   #failed: unknown = null;
   #trailers: HeaderList | null = null;
+  /** Whether the client waits for `100 Continue` before it sends the body. */
+  #expectContinue: boolean;
 
   /**
    * Creates the body of a request; the server does this.
@@ -57,6 +59,7 @@ export class RequestBody {
   constructor(host: BodyHost | null, head: RequestHead | null, limit: number) {
     this.#host = host;
     this.#limit = limit;
+    this.#expectContinue = head !== null && head.expectContinue;
     if (host === null || head === null) {
       this.#remaining = 0;
       this.#done = true;
@@ -284,12 +287,26 @@ export class RequestBody {
    * await server.shutdown();
    * ```
    */
-  async borrow(limit: number = this.#limit): Promise<Uint8Array> {
+  borrow(limit: number = this.#limit): Promise<Uint8Array> {
     const declared = this.#chunked === null ? this.#remaining : -1;
     if (declared < 0 || declared > BORROW_MAX || this.#started || this.#failed !== null) {
-      return await this.bytes(limit);
+      return this.bytes(limit);
     }
-    if (declared === 0) return EMPTY;
+    if (declared === 0) return Promise.resolve(EMPTY);
+    if (
+      !this.#expectContinue && declared <= limit && declared <= this.#limit &&
+      this.#host!.reader.buffered >= declared
+    ) {
+      // All of it is here and no 100 Continue is due: no await.
+      if (limit < this.#limit) this.#limit = limit;
+      this.#started = true;
+      return Promise.resolve(this.#lend(declared));
+    }
+    return this.#borrowRead(limit, declared);
+  }
+
+  /** borrow() of a body still to be read (or after a 100 Continue). */
+  async #borrowRead(limit: number, declared: number): Promise<Uint8Array> {
     if (limit < this.#limit) this.#limit = limit;
     this.#started = true;
     if (declared > this.#limit) this.#fail(tooLarge(this.#limit));
@@ -305,7 +322,14 @@ export class RequestBody {
     } catch (err) {
       this.#fail(err);
     }
-    const view = reader.peek().subarray(0, declared);
+    return this.#lend(declared);
+  }
+
+  /** The `declared` buffered bytes of the body, as a view of the read buffer. */
+  #lend(declared: number): Uint8Array {
+    const host = this.#host!;
+    const reader = host.reader;
+    const view = reader.peek(declared);
     reader.consume(declared);
     this.#remaining = 0;
     this.#received = declared;

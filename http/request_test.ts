@@ -234,6 +234,27 @@ Deno.test("RequestBody.borrow() asks for 100 Continue before reading", async () 
   equal(ex.host.continues, 1);
 });
 
+Deno.test("RequestBody.borrow() of a body already buffered lends it, asking for 100 Continue only if expected", async () => {
+  for (const [expect, continues] of [["", 0], ["Expect: 100-continue\r\n", 1]] as const) {
+    const ex = exchangeInMemory(post(`Content-Length: 4\r\n${expect}`), ["okay", "next"]);
+    // The body (and more) is in the read buffer before the handler asks.
+    await ex.host.reader.fill();
+    await ex.host.reader.fill();
+    equal(ex.host.reader.buffered, 8);
+    const b = ex.req.body;
+    equal(dec(await b.borrow()), "okay");
+    equal(ex.host.continues, continues);
+    equal(b.done, true);
+    equal(b.received, 4);
+    equal(await b.read(), null);
+    equal(dec(ex.host.reader.peek()), "next");
+  }
+  // Past the limit even when buffered: 413.
+  const ex = exchangeInMemory(post("Content-Length: 4\r\n"), ["okay"]);
+  await ex.host.reader.fill();
+  await rejects(ex.req.body.borrow(3), (e: unknown) => e instanceof HttpError && e.status === 413);
+});
+
 // [name, request head, req.url]
 const urls: [string, string, string][] = [
   [

@@ -62,7 +62,8 @@ export class HttpResponse {
   /** The status code to send. @default {200} */
   status = 200;
   #host: ResponseHost;
-  #headers: string[] = [];
+  /** Name, value, name, value...; one of the shared lists below until changed (see #own()). */
+  #headers: string[] = NO_FIELDS;
   #state: State = State.Fresh;
   #head: boolean;
   #http10: boolean;
@@ -161,7 +162,7 @@ export class HttpResponse {
       }
       validValue = value;
     }
-    this.#headers.push(name, value);
+    this.#own().push(name, value);
     return this;
   }
 
@@ -186,7 +187,8 @@ export class HttpResponse {
    * @returns This response.
    */
   removeHeader(name: string): this {
-    const h = this.#headers;
+    if (this.#headers.length === 0) return this;
+    const h = this.#own();
     for (let i = h.length - 2; i >= 0; i -= 2) {
       if (equalsIgnoreCase(h[i]!, name)) h.splice(i, 2);
     }
@@ -220,15 +222,30 @@ export class HttpResponse {
     let bytes: Uint8Array = EMPTY;
     if (typeof body === "string") {
       if (this.getHeader("content-type") === null) {
-        this.#headers.push("Content-Type", "text/plain; charset=utf-8");
+        this.#addType(TEXT_FIELDS);
       }
       if (body.length <= 16384) {
-        // Encode straight into the write buffer: no intermediate array.
-        const len = utf8Length(body);
+        // The string sent last (often the same constant on every response)
+        // is measured and encoded once: strings compare by identity first.
+        const last = lastBody;
+        let len: number;
+        let bytes: Uint8Array | null = null;
+        if (body === last.text) {
+          len = last.length;
+          // Seen twice in a row: keep its bytes.
+          bytes = last.bytes ??= encoder.encode(body);
+        } else {
+          len = utf8Length(body);
+          last.text = body;
+          last.length = len;
+          last.bytes = null;
+        }
         const noBody = this.#bodyForbidden();
         this.#writeHead(noBody ? -2 : len);
         if (!noBody && !this.#head && len > 0) {
-          this.#host.writer.writeUtf8(body, len);
+          // Else encoded straight into the write buffer: no intermediate array.
+          if (bytes !== null) this.#host.writer.write(bytes);
+          else this.#host.writer.writeUtf8(body, len);
           this.#bytesSent = len;
         }
         this.#state = State.Done;
@@ -295,7 +312,7 @@ export class HttpResponse {
     }
     if (status !== undefined) this.status = status;
     if (this.getHeader("content-type") === null) {
-      this.#headers.push("Content-Type", "application/json; charset=utf-8");
+      this.#addType(JSON_FIELDS);
     }
     this.send(text);
   }
@@ -344,6 +361,19 @@ export class HttpResponse {
     }
     this.#state = State.Done;
     await this.#host.flush();
+  }
+
+  /** The header list, made this response's own first if it is a shared one. */
+  #own(): string[] {
+    const h = this.#headers;
+    if (h === NO_FIELDS || h === TEXT_FIELDS || h === JSON_FIELDS) return this.#headers = h.slice();
+    return h;
+  }
+
+  /** Adds the default Content-Type `fields` holds (shared while nothing else is set). */
+  #addType(fields: string[]): void {
+    if (this.#headers.length === 0) this.#headers = fields;
+    else this.#own().push(fields[0]!, fields[1]!);
   }
 
   #bodyForbidden(): boolean {
@@ -493,6 +523,21 @@ export class HttpResponse {
     return s;
   }
 }
+
+/**
+ * Header lists shared by responses until one changes its own (never changed
+ * in place): none, and the default Content-Type of a text or JSON body.
+ */
+const NO_FIELDS: string[] = [];
+const TEXT_FIELDS: string[] = ["Content-Type", "text/plain; charset=utf-8"];
+const JSON_FIELDS: string[] = ["Content-Type", "application/json; charset=utf-8"];
+
+/**
+ * The last string body send() wrote, its UTF-8 length, and its bytes once
+ * it was sent twice in a row (one entry for the process: a server answering
+ * the same text again writes the kept bytes).
+ */
+const lastBody = { text: "", length: 0, bytes: null as Uint8Array | null };
 
 /**
  * The last head written, by what it was made from, and its bytes once the

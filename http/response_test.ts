@@ -398,3 +398,84 @@ Deno.test("HttpResponse.send() writes the head a fresh build makes, however resp
   // Rows do differ from each other (the comparison above can fail).
   equal(new Set([...fresh.values()].map((v) => JSON.stringify(v))).size, rows.length);
 });
+
+Deno.test("HttpResponse.send() writes a string body sent again as a fresh encoding would", async () => {
+  // The last string body is kept with its bytes once sent twice in a row;
+  // each row three times in a row must write what a cold send writes.
+  const bodies: [string, string][] = [
+    ["ASCII", "Hello, World!\n"],
+    ["same content, another string", ["Hello", "World!\n"].join(", ")],
+    ["same length, other text", "Hello, world?\n"],
+    ["non-ASCII", "h\u00e9llo \u2603 \u{1F600}"],
+    ["lone surrogate", "a\ud800b"],
+    ["empty", ""],
+    ["long", "z".repeat(16384)],
+    ["one past the inline limit", "q".repeat(16385)],
+  ];
+  async function written(head: string, body: string): Promise<string> {
+    const { res, host } = exchangeInMemory(head);
+    res.send(body);
+    return (await host.written()).replace(/\r\nDate: [^\r]*/, "");
+  }
+  for (const head of [GET, HEAD]) {
+    const fresh = new Map<string, string>();
+    for (const [what, body] of bodies) {
+      await written(GET, "something else");
+      fresh.set(what, await written(head, body));
+    }
+    for (const order of [bodies, [...bodies].reverse()]) {
+      for (const [what, body] of order) {
+        for (let i = 0; i < 3; i++) {
+          equal(await written(head, body), fresh.get(what), `${what} #${i}`);
+        }
+      }
+    }
+  }
+  // The body is really there, in UTF-8 (the comparison above can fail).
+  const { body, headers } = parseWritten(
+    await (async () => {
+      const { res, host } = exchangeInMemory(GET);
+      res.send("h\u00e9llo");
+      return await host.written();
+    })(),
+  );
+  equal(body, "h\u00e9llo");
+  equal(headers.get("content-length"), "6");
+});
+
+Deno.test("HttpResponse.removeHeader() and appendHeader() change only their own response's fields", async () => {
+  // Responses with no fields, or only the default Content-Type, share their
+  // field list until one of them changes it.
+  const steps: [string, (r: HttpResponse) => void | Promise<void>][] = [
+    ["send() then remove", (r) => {
+      r.send("a");
+      r.removeHeader("content-type");
+    }],
+    ["json() then remove", (r) => {
+      r.json({ a: 1 });
+      r.removeHeader("Content-Type");
+    }],
+    ["remove on a fresh one", (r) => {
+      r.removeHeader("content-type");
+      r.send("b");
+    }],
+    ["append on a fresh one", (r) => {
+      r.appendHeader("X-A", "1");
+      r.send("c");
+    }],
+  ];
+  for (const [what, step] of steps) {
+    const { res, host } = exchangeInMemory(GET);
+    await step(res);
+    await host.written();
+    // Fresh responses after it still get the defaults, and no X-A.
+    const text = await respond(GET, (r) => r.send("t"));
+    equal(text.headers.get("content-type"), "text/plain; charset=utf-8", what);
+    equal(text.headers.has("x-a"), false, what);
+    const json = await respond(GET, (r) => r.json([1]));
+    equal(json.headers.get("content-type"), "application/json; charset=utf-8", what);
+    const fresh = exchangeInMemory(GET).res;
+    equal(fresh.getHeader("content-type"), null, what);
+    equal(fresh.getHeader("x-a"), null, what);
+  }
+});

@@ -1,5 +1,4 @@
 import {
-  ASCII_DECODER,
   bytesEqualLower,
   COLON,
   CR,
@@ -19,6 +18,7 @@ import { RequestHead } from "./head.ts";
 import { headerListFromRaw } from "./_raw_header_list.ts";
 import { fail } from "./_fail.ts";
 import { Framing } from "./_framing.ts";
+import { HeadText } from "./_head_text.ts";
 
 /** Options of {@linkcode RequestParser}. */
 export interface RequestParserOptions {
@@ -119,7 +119,10 @@ function internMethod(buf: Uint8Array, s: number, n: number): number {
  * or an upgraded protocol) belongs to the caller. Bytes of a head split
  * across chunks are kept in a spill buffer that never grows past
  * `maxHeadSize`; a head that arrives in one chunk is not copied except
- * once into the resulting {@linkcode RequestHead}.
+ * once into the resulting {@linkcode RequestHead}. A head with pipelined
+ * heads behind it in its chunk is decoded together with them (up to 1 KiB):
+ * the next head, fed from where it ended, is cut from that text once its
+ * bytes were compared with a copy of the decoded ones.
  *
  * Choices beyond the RFC text: a bare LF line ending is rejected (400
  * `bare-lf`, strict); up to 4 empty lines before the request line are
@@ -188,6 +191,9 @@ export class RequestParser {
   #count = 0;
   #highBytes = false;
 
+  /** Decodes head text, once per read for pipelined heads. */
+  readonly #text = new HeadText();
+
   /** Framing facts of the head so far (Host, Content-Length, Transfer-Encoding, ...). */
   readonly #fields = new Framing();
 
@@ -231,7 +237,7 @@ export class RequestParser {
     if (this.#spillLen === 0) {
       const end = this.#scan(chunk, 0, n);
       if (end >= 0) {
-        this.head = this.#build(chunk, end);
+        this.head = this.#build(chunk, end, n);
         return end;
       }
       if (this.#state > ST_START_LF) this.#toSpill(chunk, n);
@@ -246,7 +252,7 @@ export class RequestParser {
     this.#spillLen = old + take;
     const end = this.#scan(spill, this.#pos, old + take);
     if (end >= 0) {
-      this.head = this.#build(spill, end);
+      this.head = this.#build(spill, end, end);
       return end - old;
     }
     if (take < n) this.#tooLarge(old + take);
@@ -661,12 +667,14 @@ export class RequestParser {
     }
   }
 
-  #build(buf: Uint8Array, end: number): RequestHead {
+  /** The head of `buf[#base, end)`; `buf[end, avail)` holds bytes behind it. */
+  #build(buf: Uint8Array, end: number, avail: number): RequestHead {
     const base = this.#base;
     const f = this.#fields;
-    const raw = this.#highBytes
-      ? latin1(buf, base, end)
-      : ASCII_DECODER.decode(base === 0 && end === buf.length ? buf : buf.subarray(base, end));
+    // Bytes behind a head with a body are that body: not decoded ahead (the
+    // next head cannot start where this one ends).
+    const ahead = f.teSeen || f.contentLength > 0 ? end : avail;
+    const raw = this.#highBytes ? latin1(buf, base, end) : this.#text.ascii(buf, base, end, ahead);
     const offs = this.#offs.slice(0, this.#count << 2);
     const id = this.#methodId;
     const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);
