@@ -20,34 +20,56 @@ function bytesEqual(a: DataView, aAt: number, b: DataView, bAt: number, len: num
   return i === len;
 }
 
-/** One parser's decoder of head text. */
+/**
+ * What was decoded last with bytes behind its head, for the parser that
+ * decoded it (`owner`): one for the isolate, so that no parser holds a
+ * copy, a text or a view of its read buffer of its own. The text is the
+ * bytes from `textAt` in the buffer `view` views, one code unit each;
+ * `COPY` holds a copy of them; `next` is where the head it was last cut
+ * for ended. Another parser keeping text takes it over (the first then
+ * decodes its next head itself); it is dropped as soon as its last byte
+ * was cut, so an idle connection's buffer is not kept from here.
+ */
+const kept = {
+  owner: null as HeadText | null,
+  text: "",
+  textAt: 0,
+  view: null as DataView | null,
+  next: -1,
+};
+const COPY = new DataView(new ArrayBuffer(TEXT_MAX));
+const COPY_BYTES = new Uint8Array(COPY.buffer);
+
+function release(): void {
+  kept.owner = null;
+  kept.text = "";
+  kept.view = null;
+  kept.next = -1;
+}
+
+/** The buffer whose bytes the kept text was decoded from, if any (for tests). */
+export function keptBuffer(): ArrayBufferLike | null {
+  return kept.view === null ? null : kept.view.buffer;
+}
+
+/** One parser's decoder of head text (its state is `kept`, while it owns it). */
 export class HeadText {
   /**
-   * The text decoded last with bytes behind its head: the bytes from
-   * `#textAt` in the buffer `#view` views, one code unit each; a copy of
-   * them; and where the head it was decoded for ended (`-1`: nothing kept).
-   */
-  #text = "";
-  #textAt = 0;
-  #view: DataView | null = null;
-  #copy: DataView | null = null;
-  #next = -1;
-
-  /**
    * The head `buf[base, end)`, all ASCII, as text: cut from the text decoded
-   * last if `buf` starts where the head before ended, in the same buffer,
-   * with these very bytes; else decoded, with the bytes after it up to
-   * `avail` when they are few (pipelined heads behind it).
+   * last if this parser decoded it, `buf` starts where the head before
+   * ended, in the same buffer, with these very bytes; else decoded, with the
+   * bytes after it up to `avail` when they are few (pipelined heads behind
+   * it).
    */
   ascii(buf: Uint8Array, base: number, end: number, avail: number): string {
     const len = end - base;
     const at = buf.byteOffset + base;
-    const view = this.#view;
-    if (buf.byteOffset === this.#next && view !== null && view.buffer === buf.buffer) {
-      const text = this.#text;
-      const off = at - this.#textAt;
-      if (off + len <= text.length && bytesEqual(view, at, this.#copy!, off, len)) {
-        this.#next = at + len;
+    if (kept.owner === this && buf.byteOffset === kept.next && kept.view!.buffer === buf.buffer) {
+      const text = kept.text;
+      const off = at - kept.textAt;
+      if (off + len <= text.length && bytesEqual(kept.view!, at, COPY, off, len)) {
+        if (off + len === text.length) release();
+        else kept.next = at + len;
         return text.substring(off, off + len);
       }
     }
@@ -59,18 +81,17 @@ export class HeadText {
     // two or more bytes, valid or not): then an ASCII byte anywhere in it is
     // the unit at its offset.
     if (stop > end && decoded.length === stop - base) {
-      const copy = this.#copy ??= new DataView(new ArrayBuffer(TEXT_MAX));
-      new Uint8Array(copy.buffer, 0, stop - base).set(bytes);
-      this.#text = decoded;
-      this.#textAt = at;
-      if (view === null || view.buffer !== buf.buffer) this.#view = new DataView(buf.buffer);
-      this.#next = at + len;
+      COPY_BYTES.set(bytes);
+      kept.owner = this;
+      kept.text = decoded;
+      kept.textAt = at;
+      if (kept.view === null || kept.view.buffer !== buf.buffer) {
+        kept.view = new DataView(buf.buffer);
+      }
+      kept.next = at + len;
       return decoded.substring(0, len);
     }
-    // Nothing kept: no buffer held either.
-    this.#next = -1;
-    this.#view = null;
-    this.#text = "";
+    if (kept.owner === this) release();
     return stop === end ? decoded : decoded.substring(0, len);
   }
 }

@@ -2,6 +2,8 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { HttpError } from "./errors.ts";
 import { RequestParser } from "./parser.ts";
+import { keptBuffer } from "./_head_text.ts";
+import type { RequestHead } from "./head.ts";
 import {
   type ExpectedHead,
   FEED_MODES,
@@ -691,4 +693,62 @@ Deno.test("RequestParser.feed() decodes a head with a body without the bytes beh
   } finally {
     TextDecoder.prototype.decode = decode;
   }
+});
+
+Deno.test("RequestParser.feed() of two parsers taking turns gives each its own pipelined heads", () => {
+  // The kept text is one for the isolate: a parser whose text another took
+  // over decodes its next head itself.
+  const a = latin1Bytes(PIPELINED.slice(0, 6).join(""));
+  const b = latin1Bytes(
+    ["GET /b1 HTTP/1.1\r\nHost: b\r\n\r\n", "GET /b2 HTTP/1.1\r\nHost: b\r\nX: y\r\n\r\n"].join("")
+      .repeat(3),
+  );
+  const parsers = [new RequestParser(), new RequestParser()];
+  const got: string[][] = [[], []];
+  const at = [0, 0];
+  const bufs = [a, b];
+  const bodies = (head: RequestHead) => head.contentLength > 0 ? head.contentLength : 0;
+  for (let turn = 0; at[0]! < a.length || at[1]! < b.length; turn++) {
+    const k = turn % 2;
+    if (at[k]! >= bufs[k]!.length) continue;
+    const p = parsers[k]!;
+    p.reset();
+    at[k]! += p.feed(bufs[k]!.subarray(at[k]!));
+    got[k]!.push(`${p.head!.target} ${p.head!.headers.get("host")}`);
+    at[k]! += bodies(p.head!);
+  }
+  const alone = (bytes: Uint8Array) => {
+    const out: string[] = [];
+    for (let i = 0; i < bytes.length;) {
+      const p = new RequestParser();
+      i += p.feed(bytes.slice(i));
+      out.push(`${p.head!.target} ${p.head!.headers.get("host")}`);
+      i += bodies(p.head!);
+    }
+    return out;
+  };
+  deepStrictEqual(got, [alone(a), alone(b)]);
+});
+
+Deno.test("RequestParser.feed() keeps no read buffer once the pipelined heads decoded with it are all cut", () => {
+  const get = "GET /g HTTP/1.1\r\nHost: h\r\n\r\n";
+  const parser = new RequestParser();
+  const feedAll = (buf: Uint8Array, heads: number) => {
+    for (let at = 0, n = 0; n < heads; n++) {
+      parser.reset();
+      at += parser.feed(buf.subarray(at));
+      strictEqual(parser.head!.target, "/g");
+    }
+  };
+  const both = latin1Bytes(get + get);
+  feedAll(both, 2);
+  strictEqual(keptBuffer(), null, "two heads, both cut");
+  // A partial head behind the last complete one keeps the text (and the
+  // buffer, which the reader holds too, for those bytes) ...
+  const partial = latin1Bytes(get + get + "GET /g HT");
+  feedAll(partial, 2);
+  strictEqual(keptBuffer(), partial.buffer, "a partial head behind");
+  // ... until the next head is read from elsewhere (the reader compacted).
+  feedAll(latin1Bytes(get), 1);
+  strictEqual(keptBuffer(), null, "a head alone, read from another buffer");
 });
