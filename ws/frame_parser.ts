@@ -547,7 +547,10 @@ export class FrameParser {
   #deliverTextBytes(buf: Uint8Array, start: number, end: number, key: number): void {
     const n = end - start;
     if (n <= SHORT_TEXT) {
-      if (lastText.bytes !== null || !LEND_LE) {
+      // In place when the lending buffer is taken (a nested delivery), on a
+      // big-endian machine, or if a handler detached it (`transfer()` of a
+      // lent view's buffer: its views would be empty from then on).
+      if (lastText.bytes !== null || !LEND_LE || LEND_BUF.length !== SHORT_TEXT) {
         this.#deliverTextInPlace(buf, start, end, key);
         return;
       }
