@@ -60,6 +60,15 @@ export interface ReceiverOptions {
 const MAX_READ = 65536;
 /** The read buffer of a new session, until reads fill it. */
 const FIRST_READ = 256;
+/**
+ * The fewest payload bytes still to come that are read straight into the
+ * message rather than through the read buffer. Below it the read buffer
+ * grows instead, so that messages of a few KiB sent back to back arrive
+ * several per read: with the read buffer's size as the bound, a 1 KiB
+ * message took two reads (256 bytes, then the rest straight into the
+ * message), however many were waiting.
+ */
+const DIRECT_MIN = 16384;
 
 // Bits of Receiver.#flags.
 /** The last read filled the read buffer (with whole frames). */
@@ -183,13 +192,16 @@ export class Receiver {
 
   /**
    * Starts a read: into the read buffer, or, when the rest of a data frame's
-   * payload would fill the read buffer anyway, straight into the message
-   * buffer (no copy, and no read buffer growth for large messages).
+   * payload is large (at least DIRECT_MIN and the read buffer's size),
+   * straight into the message buffer (no copy, and no read buffer growth
+   * for large messages).
    */
   #read(): void {
     let view: Uint8Array | null = null;
     const parser = this.#parser;
-    if (parser !== null && this.#start === this.#end) view = parser.payloadTarget(this.#buf.length);
+    if (parser !== null && this.#start === this.#end) {
+      view = parser.payloadTarget(this.#directMin());
+    }
     if (view !== null) {
       this.#flags |= F_DIRECT;
     } else {
@@ -198,6 +210,12 @@ export class Receiver {
     }
     this.#step = S_READ;
     this.#conn.read(view).then(this.#onSettle, this.#onSettle);
+  }
+
+  /** The fewest remaining payload bytes read straight into the message (see DIRECT_MIN). */
+  #directMin(): number {
+    const cap = this.#buf.length;
+    return cap > DIRECT_MIN ? cap : DIRECT_MIN;
   }
 
   /**
@@ -256,7 +274,7 @@ export class Receiver {
         // A full read asks for a larger buffer, unless it was full of one
         // large payload whose rest is read straight into the message.
         const parser = this.#parser;
-        if (filled && (parser === null || parser.payloadTarget(this.#buf.length) === null)) {
+        if (filled && (parser === null || parser.payloadTarget(this.#directMin()) === null)) {
           this.#flags |= F_FILLED;
         } else {
           this.#flags &= ~F_FILLED;
