@@ -192,15 +192,16 @@ export class Receiver {
 
   /**
    * Starts a read: into the read buffer, or, when the rest of a data frame's
-   * payload is large (at least DIRECT_MIN and the read buffer's size),
-   * straight into the message buffer (no copy, and no read buffer growth
-   * for large messages).
+   * payload is large (at least DIRECT_MIN and the read buffer's size, then
+   * to the payload's end), straight into the message buffer (no copy, and
+   * no read buffer growth for large messages).
    */
   #read(): void {
     let view: Uint8Array | null = null;
     const parser = this.#parser;
     if (parser !== null && this.#start === this.#end) {
-      view = parser.payloadTarget(this.#directMin());
+      // A payload being read straight into its message stays so to its end.
+      view = parser.payloadTarget((this.#flags & F_DIRECT) !== 0 ? 1 : this.#directMin());
     }
     if (view !== null) {
       this.#flags |= F_DIRECT;
