@@ -21,6 +21,25 @@ function expected(bytes: Uint8Array): string | 1007 {
   }
 }
 
+/**
+ * What a handler that changes the lent view `b` (bytes `c.set` at `c.at`)
+ * and then sends it gets: sent, or refused with a TypeError.
+ */
+function tamperAndSend(
+  b: Uint8Array,
+  c: { at: number; set: number[] },
+  sender: Sender,
+): "sent" | "refused" {
+  for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
+  try {
+    void sender.sendText(b);
+    return "sent";
+  } catch (err) {
+    ok(err instanceof TypeError);
+    return "refused";
+  }
+}
+
 /** What the parser makes of `bytes` as one text frame (masked with `key`), fed whole or in two pieces. */
 function parsed(bytes: Uint8Array, key: Uint8Array | false, cut: number): string | 1007 {
   const frame = buildFrame(1, bytes, { mask: key });
@@ -404,15 +423,8 @@ Deno.test("Sender.sendText() checks a short lent view as it copies it: every cha
     const parser = new FrameParser({
       onMessage() {},
       onText(b) {
-        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
         void sender.send("before");
-        try {
-          void sender.sendText(b);
-          outcome = "sent";
-        } catch (err) {
-          ok(err instanceof TypeError);
-          outcome = "refused";
-        }
+        outcome = tamperAndSend(b, c, sender);
       },
       onPing() {},
       onPong() {},
@@ -542,14 +554,7 @@ Deno.test("Sender.sendText() of a view lent in place (nested delivery) checks an
     const inner = new FrameParser({
       onMessage() {},
       onText(b) {
-        for (let i = 0; i < c.set.length; i++) b[c.at + i] = c.set[i]!;
-        try {
-          void sender.sendText(b);
-          outcome = "sent";
-        } catch (err) {
-          ok(err instanceof TypeError);
-          outcome = "refused";
-        }
+        outcome = tamperAndSend(b, c, sender);
       },
       onPing() {},
       onPong() {},
