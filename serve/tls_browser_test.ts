@@ -9,9 +9,8 @@ import { serve } from "./serve.ts";
 import { upgradeWebSocket } from "./websocket.ts";
 import { makeCertificate } from "./_tls_cert.ts";
 
-import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "../tests/_chromium.ts";
+import { CHROMIUM, hasChromium, withChromium } from "../tests/_chromium.ts";
 
-const FLAGS = [...CHROMIUM_FLAGS, "--ignore-certificate-errors"];
 const pem = hasChromium ? await makeCertificate() : null;
 if (!hasChromium || pem === null) {
   // Loud on purpose: .ci/run installs chromium and openssl.
@@ -42,7 +41,6 @@ Deno.test({
   name: "serve() over TLS: Chromium loads an https page and echoes over wss via upgradeWebSocket()",
   ignore: !hasChromium || pem === null,
   async fn() {
-    const { chromium } = await import("npm:playwright-core@1.65.1");
     const closed = Promise.withResolvers<number>();
     const server = serve({
       hostname: "127.0.0.1",
@@ -60,32 +58,21 @@ Deno.test({
       }
       return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
     });
-    const userDataDir = await Deno.makeTempDir({ prefix: "coroio-chromium-" });
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      timeout: 30000,
-    });
     try {
-      await context.route(/.*/, (route) => {
-        const host = new URL(route.request().url()).hostname;
-        return host === "127.0.0.1" ? route.continue() : route.abort();
+      await withChromium(["--ignore-certificate-errors"], async (context) => {
+        const page = await context.newPage();
+        const res = await page.goto(`https://127.0.0.1:${server.addr.port}/`);
+        equal(res?.status(), 200);
+        equal(new URL(page.url()).protocol, "https:");
+        await page.locator("#out", { hasText: "echo" }).waitFor({ timeout: 10000 });
+        equal(
+          await page.textContent("#out"),
+          "echo(https:): hello over wss from https:",
+        );
+        equal(await closed.promise, 1005);
       });
-      const page = await context.newPage();
-      const res = await page.goto(`https://127.0.0.1:${server.addr.port}/`);
-      equal(res?.status(), 200);
-      equal(new URL(page.url()).protocol, "https:");
-      await page.locator("#out", { hasText: "echo" }).waitFor({ timeout: 10000 });
-      equal(
-        await page.textContent("#out"),
-        "echo(https:): hello over wss from https:",
-      );
-      equal(await closed.promise, 1005);
     } finally {
-      await context.close();
       await server.shutdown();
-      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },
 });

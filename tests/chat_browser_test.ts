@@ -6,9 +6,8 @@ import { ok as assert } from "node:assert/strict";
 import { startExample } from "./_spawn.ts";
 import { findBinary, ServerProcess } from "../broker_workers/_conformance.ts";
 
-import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from "./_chromium.ts";
+import { hasChromium, withChromium } from "./_chromium.ts";
 
-const FLAGS = [...CHROMIUM_FLAGS];
 if (!hasChromium) {
   // Loud on purpose: .ci/run installs chromium; skipping is only for machines where it cannot be.
   // deno-lint-ignore no-console
@@ -22,45 +21,34 @@ Deno.test({
   name: "examples/chat in Chromium: a message sent from one page arrives in another, compressed",
   ignore: !hasChromium,
   async fn() {
-    const { chromium } = await import("npm:playwright-core@1.65.1");
     const ex = await startExample("examples/chat/server.ts");
-    const userDataDir = await Deno.makeTempDir({ prefix: "coroio-chromium-" });
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      timeout: 30000,
-    });
     try {
-      // Only loopback: refuse anything else the page might try to load.
-      await context.route(/.*/, (route) => {
-        const host = new URL(route.request().url()).hostname;
-        return host === "127.0.0.1" ? route.continue() : route.abort();
+      await withChromium([], async (context) => {
+        const base = `http://127.0.0.1:${ex.port}/`;
+        const ann = await context.newPage();
+        await ann.goto(`${base}?name=ann`);
+        await ann.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+        const bob = await context.newPage();
+        await bob.goto(`${base}?name=bob`);
+        await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+        await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
+        // Chromium offered permessage-deflate and the chat accepted it.
+        const status = await bob.textContent("#status");
+        assert(status!.includes("permessage-deflate"), status ?? "");
+        await bob.fill("#message", "hello from bob");
+        await bob.press("#message", "Enter");
+        await ann.locator("#log li", { hasText: "bob: hello from bob" }).waitFor({
+          timeout: 10000,
+        });
+        const log = await ann.textContent("#log");
+        assert(log!.includes("bob: hello from bob"), log ?? "");
+        await bob.close();
+        await ann.locator("#log li", { hasText: "bob left" }).waitFor({ timeout: 10000 });
+        const shot = Deno.env.get("CHAT_SCREENSHOT");
+        if (shot) await ann.screenshot({ path: shot });
       });
-      const base = `http://127.0.0.1:${ex.port}/`;
-      const ann = await context.newPage();
-      await ann.goto(`${base}?name=ann`);
-      await ann.waitForSelector("#message:not([disabled])", { timeout: 10000 });
-      const bob = await context.newPage();
-      await bob.goto(`${base}?name=bob`);
-      await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
-      await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
-      // Chromium offered permessage-deflate and the chat accepted it.
-      const status = await bob.textContent("#status");
-      assert(status!.includes("permessage-deflate"), status ?? "");
-      await bob.fill("#message", "hello from bob");
-      await bob.press("#message", "Enter");
-      await ann.locator("#log li", { hasText: "bob: hello from bob" }).waitFor({ timeout: 10000 });
-      const log = await ann.textContent("#log");
-      assert(log!.includes("bob: hello from bob"), log ?? "");
-      await bob.close();
-      await ann.locator("#log li", { hasText: "bob left" }).waitFor({ timeout: 10000 });
-      const shot = Deno.env.get("CHAT_SCREENSHOT");
-      if (shot) await ann.screenshot({ path: shot });
     } finally {
-      await context.close();
       await ex.stop("SIGTERM");
-      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },
 });
@@ -75,7 +63,6 @@ Deno.test({
   name: "examples/chat in Chromium: two chat processes on one Redis, messages cross",
   ignore: !hasChromium || redisBinary === undefined,
   async fn() {
-    const { chromium } = await import("npm:playwright-core@1.65.1");
     const redis = await new ServerProcess(redisBinary!, (p) => [
       "--port",
       String(p),
@@ -89,39 +76,28 @@ Deno.test({
     const flag = ["--redis", `redis://127.0.0.1:${redis.port}`];
     const a = await startExample("examples/chat/server.ts", flag);
     const b = await startExample("examples/chat/server.ts", flag);
-    const userDataDir = await Deno.makeTempDir({ prefix: "coroio-chromium-" });
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      timeout: 30000,
-    });
     try {
-      await context.route(/.*/, (route) => {
-        const host = new URL(route.request().url()).hostname;
-        return host === "127.0.0.1" ? route.continue() : route.abort();
+      await withChromium([], async (context) => {
+        const ann = await context.newPage();
+        await ann.goto(`http://127.0.0.1:${a.port}/?name=ann`);
+        await ann.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+        const bob = await context.newPage();
+        await bob.goto(`http://127.0.0.1:${b.port}/?name=bob`);
+        await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
+        // bob joined on the other process: ann hears it through Redis.
+        await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
+        await bob.fill("#message", "hello across processes");
+        await bob.press("#message", "Enter");
+        await ann.locator("#log li", { hasText: "bob: hello across processes" })
+          .waitFor({ timeout: 10000 });
+        await ann.fill("#message", "and back");
+        await ann.press("#message", "Enter");
+        await bob.locator("#log li", { hasText: "ann: and back" }).waitFor({ timeout: 10000 });
       });
-      const ann = await context.newPage();
-      await ann.goto(`http://127.0.0.1:${a.port}/?name=ann`);
-      await ann.waitForSelector("#message:not([disabled])", { timeout: 10000 });
-      const bob = await context.newPage();
-      await bob.goto(`http://127.0.0.1:${b.port}/?name=bob`);
-      await bob.waitForSelector("#message:not([disabled])", { timeout: 10000 });
-      // bob joined on the other process: ann hears it through Redis.
-      await ann.locator("#log li", { hasText: "bob joined" }).waitFor({ timeout: 10000 });
-      await bob.fill("#message", "hello across processes");
-      await bob.press("#message", "Enter");
-      await ann.locator("#log li", { hasText: "bob: hello across processes" })
-        .waitFor({ timeout: 10000 });
-      await ann.fill("#message", "and back");
-      await ann.press("#message", "Enter");
-      await bob.locator("#log li", { hasText: "ann: and back" }).waitFor({ timeout: 10000 });
     } finally {
-      await context.close();
       await a.stop("SIGTERM");
       await b.stop("SIGTERM");
       await redis.stop();
-      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },
 });
