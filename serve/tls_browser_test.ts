@@ -7,7 +7,7 @@
 import { strictEqual as equal } from "node:assert/strict";
 import { serve } from "./serve.ts";
 import { upgradeWebSocket } from "./websocket.ts";
-import { makeCertificate } from "./_tls_cert.ts";
+import { makeCertificate } from "../core/_test_util.ts";
 
 import { CHROMIUM, hasChromium, withChromium } from "../tests/_chromium.ts";
 

@@ -6,7 +6,7 @@ import WebSocketNode from "npm:ws@8.23.0";
 import { serve } from "./serve.ts";
 import { upgradeWebSocket } from "./websocket.ts";
 import { withTimeout } from "./_test_util.ts";
-import { makeCertificate, type Pem } from "./_tls_cert.ts";
+import { makeCertificate, type Pem } from "../core/_test_util.ts";
 
 const pem = await makeCertificate();
 if (pem === null) {

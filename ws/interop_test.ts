@@ -5,6 +5,7 @@ import { WebSocket as NodeWebSocket, WebSocketServer as NodeWebSocketServer } fr
 import { connect } from "./connect.ts";
 import type { WebSocketSession } from "./session.ts";
 import { EchoHandler, withServer, withTimeout } from "./_test_util.ts";
+import { makeCertificate } from "../core/_test_util.ts";
 
 const bytes = (n: number) => new Uint8Array(n).map((_, i) => (i * 31) & 0xff);
 
@@ -140,7 +141,7 @@ Deno.test("connect() interop: closes cleanly with a Deno.upgradeWebSocket server
 });
 
 Deno.test("connect() interop: wss:// to a TLS Deno.upgradeWebSocket server", async (t) => {
-  const pem = await selfSigned();
+  const pem = await makeCertificate();
   if (pem === null) {
     await t.step({ name: "openssl not available", ignore: true, fn: () => {} });
     return;
@@ -153,71 +154,6 @@ Deno.test("connect() interop: wss:// to a TLS Deno.upgradeWebSocket server", asy
     await ws.close();
   }, { cert: pem.cert, key: pem.key, hostname: "localhost" });
 });
-
-/** A throwaway CA and a localhost certificate it signed, made with openssl; null without it. */
-async function selfSigned(): Promise<{ cert: string; key: string; ca: string } | null> {
-  const dir = await Deno.makeTempDir();
-  const run = async (args: string[]) =>
-    (await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "null" }).output())
-      .success;
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  try {
-    await Deno.writeTextFile(
-      `${dir}/ext.cnf`,
-      "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    );
-    const ok = await run([
-      "req",
-      "-x509",
-      ...ec,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=test-ca",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-    ]) &&
-      await run([
-        "req",
-        ...ec,
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "leaf.csr",
-      ]) &&
-      await run([
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-      ]);
-    if (!ok) return null;
-    return {
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-      ca: await Deno.readTextFile(`${dir}/ca.pem`),
-    };
-  } catch {
-    return null;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 // ---- npm:ws client -> our server ----
 

@@ -18,7 +18,7 @@
 // `client <port> <plain|tls> <seconds> <server pid>` (CERT_FILE/CA_FILE).
 import { serve } from "../serve.ts";
 import { upgradeWebSocket } from "../websocket.ts";
-import { makeCertificate } from "../_tls_cert.ts";
+import { makeCertificate } from "../../core/_test_util.ts";
 
 const CONNS = 8;
 const INFLIGHT = 16;
