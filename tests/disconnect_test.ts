@@ -52,6 +52,20 @@ function waitAbort(signal: AbortSignal): Promise<string> {
 }
 
 /** A server of each kind whose handler waits for its request's signal. */
+
+const LISTEN = { hostname: "127.0.0.1", port: 0, onListen() {} };
+
+/** The Fetch-API handler both `serve()` and `Deno.serve` run: uses the body and signal as `use` says. */
+function fetchHandler(use: Use, aborted: PromiseWithResolvers<string>) {
+  return async (req: Request): Promise<Response> => {
+    if (use === "read body") await req.text();
+    const signal = req.signal;
+    if (use === "signal then body") await req.text();
+    aborted.resolve(await waitAbort(signal));
+    return new Response("late");
+  };
+}
+
 const KINDS: Record<string, (use: Use) => Watched> = {
   HttpServer(use) {
     const aborted = Promise.withResolvers<string>();
@@ -70,24 +84,12 @@ const KINDS: Record<string, (use: Use) => Watched> = {
   },
   serve(use) {
     const aborted = Promise.withResolvers<string>();
-    const server = serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-      if (use === "read body") await req.text();
-      const signal = req.signal;
-      if (use === "signal then body") await req.text();
-      aborted.resolve(await waitAbort(signal));
-      return new Response("late");
-    });
+    const server = serve(LISTEN, fetchHandler(use, aborted));
     return { aborted: aborted.promise, port: server.addr.port, stop: () => server.shutdown() };
   },
   "Deno.serve"(use) {
     const aborted = Promise.withResolvers<string>();
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-      if (use === "read body") await req.text();
-      const signal = req.signal;
-      if (use === "signal then body") await req.text();
-      aborted.resolve(await waitAbort(signal));
-      return new Response("late");
-    });
+    const server = Deno.serve(LISTEN, fetchHandler(use, aborted));
     return { aborted: aborted.promise, port: server.addr.port, stop: () => server.shutdown() };
   },
 };
