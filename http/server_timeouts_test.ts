@@ -78,6 +78,23 @@ Deno.test("HttpServer cuts off a client that trickles its head with 408", async 
   }, { ...timeouts, deadlines });
 });
 
+/**
+ * Asserts that the idle connection `r` reads is kept until the keep-alive
+ * deadline and closed once it passes: the deadline is coarse
+ * (Deadlines.armCoarse), never early and up to two resolutions late.
+ */
+async function closesAtKeepAlive(
+  deadlines: TestDeadlines,
+  server: HttpServer,
+  r: ResponseReader,
+): Promise<void> {
+  await deadlines.armed(KEEP_ALIVE);
+  deadlines.pass(KEEP_ALIVE - 1);
+  assertEquals(server.connections, 1);
+  deadlines.pass(1 + 2 * RESOLUTION);
+  assert(await r.closed());
+}
+
 Deno.test("HttpServer closes an idle keep-alive connection after keepAliveTimeout", async () => {
   const deadlines = new TestDeadlines();
   await withServer(async (port, server) => {
@@ -85,12 +102,7 @@ Deno.test("HttpServer closes an idle keep-alive connection after keepAliveTimeou
     const r = new ResponseReader(conn);
     await conn.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     assertEquals((await r.read())!.status, 200);
-    await deadlines.armed(KEEP_ALIVE);
-    deadlines.pass(KEEP_ALIVE - 1);
-    assertEquals(server.connections, 1);
-    // Coarse (Deadlines.armCoarse): never early, up to two resolutions late.
-    deadlines.pass(1 + 2 * RESOLUTION);
-    assert(await r.closed());
+    await closesAtKeepAlive(deadlines, server, r);
     conn.close();
   }, { ...timeouts, deadlines });
 });
@@ -222,11 +234,7 @@ Deno.test("HttpServer lets a handler run past the header and write deadlines, th
       const second = (await r.read())!;
       assertEquals([first.status, second.status, second.body], [200, 200, "late"]);
       // Idle now: the keep-alive deadline is armed and closes it.
-      await deadlines.armed(KEEP_ALIVE);
-      deadlines.pass(KEEP_ALIVE - 1);
-      assertEquals(server.connections, 1);
-      deadlines.pass(1 + 2 * RESOLUTION);
-      assert(await r.closed());
+      await closesAtKeepAlive(deadlines, server, r);
       conn.close();
     },
     { ...timeouts, deadlines },
