@@ -21,6 +21,18 @@ function expected(bytes: Uint8Array): string | 1007 {
   }
 }
 
+/** A sender (uncompressed, no backpressure limit in reach) writing to a new Sink. */
+function sinkSender(mask: boolean): [Sink, Sender] {
+  const conn = new Sink();
+  const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
+    mask,
+    highWaterMark: 1 << 20,
+    closeOnBackpressure: false,
+    deflate: null,
+  });
+  return [conn, sender];
+}
+
 /**
  * What a handler that changes the lent view `b` (bytes `c.set` at `c.at`)
  * and then sends it gets: sent, or refused with a TypeError.
@@ -174,13 +186,7 @@ type Reply = (s: string) => string;
 
 /** Parses `messages` as masked text frames and sends what `reply` makes of each, from onMessage. */
 async function echo(messages: string[], reply: Reply, mask: boolean): Promise<string[]> {
-  const conn = new Sink();
-  const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-    mask,
-    highWaterMark: 1 << 20,
-    closeOnBackpressure: false,
-    deflate: null,
-  });
+  const [conn, sender] = sinkSender(mask);
   const parser = new FrameParser({
     onMessage: (d) => void sender.send(reply(d as string)),
     onPing() {},
@@ -220,13 +226,7 @@ Deno.test("Sender.send() of the message being delivered sends its bytes", async 
 });
 
 Deno.test("Sender.send() after onMessage returned encodes the string itself", async () => {
-  const conn = new Sink();
-  const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-    mask: false,
-    highWaterMark: 1 << 20,
-    closeOnBackpressure: false,
-    deflate: null,
-  });
+  const [conn, sender] = sinkSender(false);
   const kept: string[] = [];
   const parser = new FrameParser({
     onMessage: (d) => void kept.push(d as string),
@@ -341,13 +341,7 @@ Deno.test("Sender.sendText() sends valid UTF-8 as text and refuses anything else
     ["truncated", [0xe2, 0x82], false],
   ];
   for (const [name, list, valid] of table) {
-    const conn = new Sink();
-    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-      mask: false,
-      highWaterMark: 1 << 20,
-      closeOnBackpressure: false,
-      deflate: null,
-    });
+    const [conn, sender] = sinkSender(false);
     const bytes = new Uint8Array(list);
     try {
       await sender.sendText(bytes);
@@ -366,13 +360,7 @@ Deno.test("Sender.sendText() of the lent bytes echoes text as it came, masked or
       fc.array(fc.string({ unit: "grapheme", maxLength: 200 }), { minLength: 1, maxLength: 6 }),
       fc.boolean(),
       async (messages, mask) => {
-        const conn = new Sink();
-        const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-          mask,
-          highWaterMark: 1 << 20,
-          closeOnBackpressure: false,
-          deflate: null,
-        });
+        const [conn, sender] = sinkSender(mask);
         const parser = new FrameParser({
           onMessage() {},
           onText: (b) => void sender.sendText(b),
@@ -412,13 +400,7 @@ Deno.test("Sender.sendText() checks a short lent view as it copies it: every cha
     }
   }
   for (const [c, mask] of cases.flatMap((c) => [[c, false], [c, true]] as const)) {
-    const conn = new Sink();
-    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-      mask,
-      highWaterMark: 1 << 20,
-      closeOnBackpressure: false,
-      deflate: null,
-    });
+    const [conn, sender] = sinkSender(mask);
     let outcome = "";
     const parser = new FrameParser({
       onMessage() {},
@@ -497,13 +479,7 @@ Deno.test("Sender.sendText() stages the lent view at every offset of the write b
     for (const extra of [0, 1, 2, 3]) cases.push([16384 - 4 - 2 - n - extra, n]);
   }
   for (const [before, n] of cases) {
-    const conn = new Sink();
-    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-      mask: false,
-      highWaterMark: 1 << 20,
-      closeOnBackpressure: false,
-      deflate: null,
-    });
+    const [conn, sender] = sinkSender(false);
     const text = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + (i * 7) % 90))
       .join("");
     const parser = new FrameParser({
@@ -543,13 +519,7 @@ Deno.test("Sender.sendText() of a view lent in place (nested delivery) checks an
     if (n > 1) cases.push({ n, at: 0, set: [0xc3, 0xa9], want: "\u00e9" + "y".repeat(n - 2) });
   }
   for (const c of cases) {
-    const conn = new Sink();
-    const sender = new Sender(conn as unknown as Deno.Conn, senderHost, {
-      mask: false,
-      highWaterMark: 1 << 20,
-      closeOnBackpressure: false,
-      deflate: null,
-    });
+    const [conn, sender] = sinkSender(false);
     let outcome = "";
     const inner = new FrameParser({
       onMessage() {},
