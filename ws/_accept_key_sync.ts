@@ -5,7 +5,8 @@
 // allocates the result string and little else (the message schedule is one
 // module-level array).
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** The GUID of RFC 6455 section 1.3, appended to the key before hashing. */
+export const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** The SHA-1 message schedule, reused by every call. */
 const W = new Int32Array(80);
 

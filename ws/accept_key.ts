@@ -1,5 +1,4 @@
-/** The GUID of RFC 6455 section 1.3, appended to the key before hashing. */
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+import { GUID } from "./_accept_key_sync.ts";
 
 const encoder = new TextEncoder();
 
