@@ -32,3 +32,4 @@ export * from "./broker.ts";
 export * from "./broker_envelope.ts";
 export * from "./broker_events.ts";
 export * from "./memory_broker.ts";
+export { decodeLatin1 } from "./text.ts";

@@ -78,22 +78,9 @@ export function bytesEqualLower(buf: Uint8Array, start: number, lower: string): 
   return true;
 }
 
-/** Decodes bytes one to one into UTF-16 code units (isomorphic decode, like `ByteString`). */
-export function latin1(buf: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i += 4096) {
-    const stop = i + 4096 < end ? i + 4096 : end;
-    s += String.fromCharCode.apply(null, buf.subarray(i, stop) as unknown as number[]);
-  }
-  return s;
-}
-
 /** Printable description of a byte for error messages, e.g. `0x00` or `"a"`. */
 export function showByte(b: number): string {
   return b > 0x20 && b < 0x7f
     ? `"${String.fromCharCode(b)}"`
     : `0x${b.toString(16).padStart(2, "0")}`;
 }
-
-/** Shared UTF-8 decoder (only used on pure ASCII input). */
-export const ASCII_DECODER: TextDecoder = new TextDecoder();

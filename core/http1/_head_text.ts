@@ -4,7 +4,15 @@
 // ended in the same buffer, is cut from that text after its bytes were
 // found equal to a copy of the decoded ones. Bytes are compared, offsets are
 // not trusted: a buffer overwritten since is never read from here.
-import { ASCII_DECODER } from "./_chars.ts";
+import { decodeLatin1 } from "../text.ts";
+
+/**
+ * The decoder of every head's text (a property, so that tests can count the
+ * calls: `decodeLatin1` binds the native slice at load).
+ */
+export const headDecoder: { decode: (buf: Uint8Array, start: number, end: number) => string } = {
+  decode: decodeLatin1,
+};
 
 /** The most bytes decoded at once (a head and those behind it in its chunk). */
 const TEXT_MAX = 1024;
@@ -55,13 +63,13 @@ export function keptBuffer(): ArrayBufferLike | null {
 /** One parser's decoder of head text (its state is `kept`, while it owns it). */
 export class HeadText {
   /**
-   * The head `buf[base, end)`, all ASCII, as text: cut from the text decoded
-   * last if this parser decoded it, `buf` starts where the head before
-   * ended, in the same buffer, with these very bytes; else decoded, with the
-   * bytes after it up to `avail` when they are few (pipelined heads behind
-   * it).
+   * The head `buf[base, end)` as Latin-1 text (one code unit per byte): cut
+   * from the text decoded last if this parser decoded it, `buf` starts where
+   * the head before ended, in the same buffer, with these very bytes; else
+   * decoded, with the bytes after it up to `avail` when they are few
+   * (pipelined heads behind it).
    */
-  ascii(buf: Uint8Array, base: number, end: number, avail: number): string {
+  decode(buf: Uint8Array, base: number, end: number, avail: number): string {
     const len = end - base;
     const at = buf.byteOffset + base;
     if (kept.owner === this && buf.byteOffset === kept.next && kept.view!.buffer === buf.buffer) {
@@ -73,25 +81,18 @@ export class HeadText {
         return text.substring(off, off + len);
       }
     }
-    const stop = avail - base <= TEXT_MAX ? avail : end;
-    const bytes = base === 0 && stop === buf.length ? buf : buf.subarray(base, stop);
-    const decoded = ASCII_DECODER.decode(bytes);
-    // Kept only with bytes behind the head, and if each byte became one code
-    // unit (UTF-8 decoding gives fewer units as soon as one sequence takes
-    // two or more bytes, valid or not): then an ASCII byte anywhere in it is
-    // the unit at its offset.
-    if (stop > end && decoded.length === stop - base) {
-      COPY_BYTES.set(bytes);
-      kept.owner = this;
-      kept.text = decoded;
-      kept.textAt = at;
-      if (kept.view === null || kept.view.buffer !== buf.buffer) {
-        kept.view = new DataView(buf.buffer);
-      }
-      kept.next = at + len;
-      return decoded.substring(0, len);
-    }
     if (kept.owner === this) release();
-    return stop === end ? decoded : decoded.substring(0, len);
+    if (avail === end || avail - base > TEXT_MAX) return headDecoder.decode(buf, base, end);
+    // Bytes behind the head: decoded with it and kept, with a copy of them.
+    const decoded = headDecoder.decode(buf, base, avail);
+    COPY_BYTES.set(base === 0 && avail === buf.length ? buf : buf.subarray(base, avail));
+    kept.owner = this;
+    kept.text = decoded;
+    kept.textAt = at;
+    if (kept.view === null || kept.view.buffer !== buf.buffer) {
+      kept.view = new DataView(buf.buffer);
+    }
+    kept.next = at + len;
+    return decoded.substring(0, len);
   }
 }

@@ -1,5 +1,4 @@
 import {
-  ASCII_DECODER,
   BACKSLASH,
   COLON,
   CR,
@@ -8,13 +7,13 @@ import {
   FIELD_VALUE,
   HEX,
   isOws,
-  latin1,
   LF,
   QDTEXT,
   SEMICOLON,
   showByte,
   TCHAR,
 } from "./_chars.ts";
+import { decodeLatin1 } from "../text.ts";
 import { intOption } from "../options.ts";
 import { HttpErrorCode } from "./errors.ts";
 import type { HeaderList } from "./header_list.ts";
@@ -116,7 +115,6 @@ export class ChunkedDecoder {
   #tlen = 0;
   #tsize = 0;
   #toffs: number[] = [];
-  #thigh = false;
 
   /**
    * Creates a decoder.
@@ -244,7 +242,6 @@ export class ChunkedDecoder {
     this.#tlen = 0;
     this.#tsize = 0;
     this.#toffs = [];
-    this.#thigh = false;
   }
 
   /**
@@ -434,14 +431,9 @@ export class ChunkedDecoder {
     p++;
     while (p < e && isOws(buf[p]!)) p++;
     const vs = p;
-    let high = false;
     for (; p < e; p++) {
-      const t = FIELD_VALUE[buf[p]!]!;
-      if (t === 1) continue;
-      if (t === 2) {
-        high = true;
-        continue;
-      }
+      // Any non-zero class: VCHAR, SP, HTAB, obs-text.
+      if (FIELD_VALUE[buf[p]!]! !== 0) continue;
       fail(
         buf[p] === CR ? HttpErrorCode.BareCr : HttpErrorCode.InvalidHeaderValue,
         `Cannot parse trailers: value has forbidden byte ${showByte(buf[p]!)}`,
@@ -469,7 +461,6 @@ export class ChunkedDecoder {
     tbuf.set(buf.subarray(s, e), base);
     this.#tlen = need;
     this.#toffs.push(base, base + nameEnd - s, base + vs - s, base + ve - s);
-    if (high) this.#thigh = true;
     return false;
   }
 
@@ -478,9 +469,7 @@ export class ChunkedDecoder {
     this.#done = true;
     if (this.#toffs.length > 0) {
       const tbuf = this.#tbuf!;
-      const raw = this.#thigh
-        ? latin1(tbuf, 0, this.#tlen)
-        : ASCII_DECODER.decode(tbuf.subarray(0, this.#tlen));
+      const raw = decodeLatin1(tbuf, 0, this.#tlen);
       this.#trailers = headerListFromRaw(raw, this.#toffs);
       this.#toffs = [];
     }

@@ -5,7 +5,6 @@ import {
   FIELD_VALUE,
   HOST,
   HTAB,
-  latin1,
   LF,
   showByte,
   SP,
@@ -189,7 +188,6 @@ export class RequestParser {
   #valueEnd = 0;
   #offs: number[] = [];
   #count = 0;
-  #highBytes = false;
 
   /** Decodes head text, once per read for pipelined heads. */
   readonly #text = new HeadText();
@@ -273,7 +271,6 @@ export class RequestParser {
     this.#methodId = -1;
     this.#minor = 1;
     this.#count = 0;
-    this.#highBytes = false;
     this.#fields.reset();
   }
 
@@ -561,13 +558,8 @@ export class RequestParser {
               state = ST_VALUE;
             }
             if (state === ST_VALUE) {
-              let t = 0;
-              for (;;) {
-                while (p < lim && (t = fieldValue[buf[p]!]!) === 1) p++;
-                if (p === lim || t !== 2) break;
-                this.#highBytes = true;
-                p++;
-              }
+              // Any non-zero class: VCHAR, SP, HTAB, obs-text.
+              while (p < lim && fieldValue[buf[p]!]! !== 0) p++;
               if (p === lim) {
                 if (p === len) break scan;
                 this.#tooLarge(p - base);
@@ -674,7 +666,7 @@ export class RequestParser {
     // Bytes behind a head with a body are that body: not decoded ahead (the
     // next head cannot start where this one ends).
     const ahead = f.teSeen || f.contentLength > 0 ? end : avail;
-    const raw = this.#highBytes ? latin1(buf, base, end) : this.#text.ascii(buf, base, end, ahead);
+    const raw = this.#text.decode(buf, base, end, ahead);
     const offs = this.#offs.slice(0, this.#count << 2);
     const id = this.#methodId;
     const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);

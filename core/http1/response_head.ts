@@ -1,4 +1,5 @@
-import { CR, latin1, LF } from "./_chars.ts";
+import { CR, LF } from "./_chars.ts";
+import { decodeLatin1 } from "../text.ts";
 import { HttpError, HttpErrorCode } from "./errors.ts";
 import { HeaderList } from "./header_list.ts";
 import { isFieldValue, isToken } from "./tokens.ts";
@@ -70,7 +71,7 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
     if (b === LF) fail(HttpErrorCode.BareLf, "Cannot parse response head: bare LF");
     if (b !== CR) continue;
     if (bytes[i + 1] !== LF) fail(HttpErrorCode.BareCr, "Cannot parse response head: bare CR");
-    lines.push(latin1(bytes, start, i));
+    lines.push(decodeLatin1(bytes, start, i));
     start = i + 2;
     i++;
   }
