@@ -9,6 +9,7 @@
 import { type ConnectionEndListener, type ConnectionHandle, isClosedError } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { isValidUtf8 } from "./utf8_validator.ts";
+import { decodeUtf8 } from "./_text.ts";
 import { ReadyState } from "./constants.ts";
 import { ErrorCode, protocolError, WebSocketError } from "./errors.ts";
 import { MessageQueue, type MessageQueueHost } from "./_iterator.ts";
@@ -52,7 +53,6 @@ const F_ENDED = 256;
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SHUTDOWN_CODE = 1001;
 const SHUTDOWN_REASON = new TextEncoder().encode("server shutting down");
 
@@ -479,7 +479,7 @@ export class Connection<S> extends Keepalive
     }
     let s: string;
     try {
-      s = utf8.decode(out);
+      s = decodeUtf8(out, 0, out.length);
     } catch (err) {
       this.fail(protocolError(ErrorCode.InvalidUtf8, "inflated text", err));
       return;

@@ -96,6 +96,13 @@ const CASES: [string, number[]][] = [
   ["invalid after 127 ASCII bytes", [...new Array(127).fill(0x61), 0xc0]],
   ["invalid as byte 129", [...new Array(128).fill(0x61), 0xff]],
   ["200 ASCII bytes", new Array(200).fill(0x62)],
+  // Long text: the ASCII check over words, then the native copy or TextDecoder.
+  ["1 KiB ASCII", Array.from({ length: 1024 }, (_, i) => 0x20 + (i % 95))],
+  ["long, a two-byte character last", [...new Array(300).fill(0x63), 0xc3, 0xa9]],
+  ["long, a two-byte character first", [0xc3, 0xa9, ...new Array(300).fill(0x63)]],
+  ["long, a high byte inside a word", [...new Array(150).fill(0x64), 0xe2, 0x82, 0xac, 0x41]],
+  ["long, invalid last", [...new Array(300).fill(0x65), 0xff]],
+  ["long, truncated sequence last", [...new Array(300).fill(0x65), 0xe2, 0x82]],
 ];
 
 Deno.test("FrameParser.feed() decodes single-frame text as a fatal TextDecoder does", () => {
@@ -125,6 +132,17 @@ const textish = fc.oneof(
   fc.uint8Array({ maxLength: 160 }),
   fc.string({ unit: "grapheme", maxLength: 100 }).map((s) => new TextEncoder().encode(s)),
   fc.string({ unit: "grapheme-ascii", maxLength: 140 }).map((s) => new TextEncoder().encode(s)),
+  // Past the short-text path: ASCII with a random byte somewhere, or not.
+  fc.tuple(
+    fc.string({ unit: "grapheme-ascii", minLength: 129, maxLength: 700 }),
+    fc.nat(),
+    fc.integer({ min: 0, max: 0xff }),
+    fc.boolean(),
+  ).map(([s, at, b, change]) => {
+    const bytes = new TextEncoder().encode(s);
+    if (change) bytes[at % bytes.length] = b;
+    return bytes;
+  }),
   fc.tuple(
     fc.string({ unit: "grapheme", maxLength: 60 }),
     fc.nat(),
