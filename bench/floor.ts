@@ -328,7 +328,7 @@ function httpStrictPass(c: Conn): void {
     let head: RequestHead | null = null;
     let bad = false;
     try {
-      used = parser.feed(b.subarray(pos, end));
+      used = parser.feed(b, pos, end);
       head = parser.head;
     } catch {
       bad = true;

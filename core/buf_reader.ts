@@ -217,6 +217,39 @@ export class BufReader<R extends Reader = Reader> {
   }
 
   /**
+   * The internal buffer, for reading the buffered bytes without making a
+   * view: they are `bytes[offset, offset + buffered)`. Valid until the next
+   * fill, which may replace or shift it (see {@linkcode BufReader.offset}).
+   *
+   * @returns The buffer (not a copy).
+   *
+   * @example Feeding a parser a range instead of a view
+   * ```ts
+   * import { BufReader } from "@coroio/core";
+   * import { strictEqual as equal } from "node:assert/strict";
+   *
+   * const data = new TextEncoder().encode("abcdef");
+   * const br = new BufReader({ read: (p: Uint8Array) => (p.set(data), Promise.resolve(6)) });
+   * await br.fill();
+   * br.consume(2);
+   * const { bytes, offset, buffered } = br;
+   * equal(new TextDecoder().decode(bytes.subarray(offset, offset + buffered)), "cdef");
+   * ```
+   */
+  get bytes(): Uint8Array {
+    return this.#buf;
+  }
+
+  /**
+   * Where the first unconsumed byte is in {@linkcode BufReader.bytes}.
+   *
+   * @returns The index.
+   */
+  get offset(): number {
+    return this.#start;
+  }
+
+  /**
    * Whether the underlying reader reported end of stream. Buffered bytes may
    * remain.
    *

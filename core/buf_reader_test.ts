@@ -175,3 +175,22 @@ Deno.test("BufReader.peek() views at most max bytes from the first unconsumed on
   for (const [max, want] of rows) assertEquals(dec(br.peek(max)), want, String(max));
   assertEquals(br.buffered, 5);
 });
+
+Deno.test("BufReader.bytes and offset name the bytes peek() views, through consumes, compaction and growth", async () => {
+  const data = "0123456789abcdefghij".repeat(3);
+  const br = new BufReader(new ChunkReader(splitAt(enc(data), [3, 10, 27, 40, 58])), {
+    initialSize: 16,
+  });
+  let seen = "";
+  const view = () => dec(br.bytes.subarray(br.offset, br.offset + br.buffered));
+  while ((await br.fill()) !== null) {
+    assertEquals(view(), dec(br.peek()));
+    // Consume all but the last byte: the next fill compacts or grows.
+    const n = Math.max(0, br.buffered - 1);
+    seen += view().slice(0, n);
+    br.consume(n);
+    assertEquals(view(), dec(br.peek()));
+  }
+  seen += view();
+  assertEquals(seen, data);
+});

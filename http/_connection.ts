@@ -458,7 +458,8 @@ export class HttpConnection
               this.#headDeadlineAt = 0;
             }
             this.#fed = true;
-            reader.consume(parser.feed(reader.peek()));
+            const at = reader.offset;
+            reader.consume(parser.feed(reader.bytes, at, at + reader.buffered));
             if (parser.head !== null) {
               head = parser.head;
               break;

@@ -63,16 +63,20 @@ export function keptBuffer(): ArrayBufferLike | null {
 /** One parser's decoder of head text (its state is `kept`, while it owns it). */
 export class HeadText {
   /**
-   * The head `buf[base, end)` as Latin-1 text (one code unit per byte): cut
-   * from the text decoded last if this parser decoded it, `buf` starts where
-   * the head before ended, in the same buffer, with these very bytes; else
+   * The head `buf[base, end)`, fed from `from`, as Latin-1 text (one code
+   * unit per byte): cut from the text decoded last if this parser decoded
+   * it, `from` is where the head before ended, in the same buffer, with
+   * these very bytes; else
    * decoded, with the bytes after it up to `avail` when they are few
    * (pipelined heads behind it).
    */
-  decode(buf: Uint8Array, base: number, end: number, avail: number): string {
+  decode(buf: Uint8Array, from: number, base: number, end: number, avail: number): string {
     const len = end - base;
     const at = buf.byteOffset + base;
-    if (kept.owner === this && buf.byteOffset === kept.next && kept.view!.buffer === buf.buffer) {
+    if (
+      kept.owner === this && buf.byteOffset + from === kept.next &&
+      kept.view!.buffer === buf.buffer
+    ) {
       const text = kept.text;
       const off = at - kept.textAt;
       if (off + len <= text.length && bytesEqual(kept.view!, at, COPY, off, len)) {

@@ -103,29 +103,53 @@ export function randomSplit(seed: number, max = 64): (n: number) => number[] {
   };
 }
 
-/** The feeding modes every case runs in. */
-export const FEED_MODES: { name: string; split: (n: number) => number[] }[] = [
+/**
+ * The feeding modes every case runs in. `window`: each piece is fed as a
+ * range (`feed(buf, start, end)`) of a larger buffer whose bytes around it
+ * would break the head if they were read.
+ */
+export const FEED_MODES: { name: string; split: (n: number) => number[]; window?: boolean }[] = [
   { name: "whole", split: wholeSplit },
   { name: "byte by byte", split: byteSplit },
   ...[1, 2, 3, 4, 5].map((seed) => ({
     name: `random split seed ${seed}`,
     split: randomSplit(seed),
   })),
+  { name: "whole, as a range of a larger buffer", split: wholeSplit, window: true },
+  { name: "byte by byte, as ranges", split: byteSplit, window: true },
+  { name: "random split seed 6, as ranges", split: randomSplit(6), window: true },
 ];
+
+/** Bytes around a fed range: a NUL, a bare LF and a bare CR, which no head may contain. */
+const AROUND = [0x00, 0x0a, 0x0d, 0x00, 0x0a];
 
 /**
  * Feeds `bytes` to `parser` in pieces of the given sizes (each piece a fresh
  * array, reused buffers are not assumed), until the head completes, a feed
  * throws, or input runs out.
  */
-export function feedPieces(parser: RequestParser, bytes: Uint8Array, sizes: number[]): FeedOutcome {
+export function feedPieces(
+  parser: RequestParser,
+  bytes: Uint8Array,
+  sizes: number[],
+  window = false,
+): FeedOutcome {
   let offset = 0;
   let consumed = 0;
-  for (const size of sizes) {
-    const piece = bytes.slice(offset, offset + size);
+  for (const [i, size] of sizes.entries()) {
+    let piece = bytes.slice(offset, offset + size);
     let used: number;
     try {
-      used = parser.feed(piece);
+      if (window) {
+        const before = i % (AROUND.length + 1);
+        const buf = new Uint8Array(before + size + AROUND.length);
+        for (let j = 0; j < buf.length; j++) buf[j] = AROUND[j % AROUND.length]!;
+        buf.set(piece, before);
+        used = parser.feed(buf, before, before + size);
+        piece = buf.subarray(before, before + size);
+      } else {
+        used = parser.feed(piece);
+      }
     } catch (err) {
       if (err instanceof HttpError) return { kind: "error", status: err.status, code: err.code };
       throw err;

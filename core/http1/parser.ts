@@ -214,31 +214,40 @@ export class RequestParser {
   }
 
   /**
-   * Feeds bytes of the request head.
+   * Feeds bytes of the request head: `chunk[start, end)`, the whole chunk
+   * by default.
    *
    * If the head completes, {@linkcode RequestParser.head} becomes non-null and
-   * the bytes of `chunk` after the returned count are not part of it. If not,
-   * the needed bytes are kept and `chunk.length` is returned. Does nothing and
-   * returns 0 when a head is already complete (call
+   * the bytes after the returned count (from `start`) are not part of it. If
+   * not, the needed bytes are kept and `end - start` is returned. Does
+   * nothing and returns 0 when a head is already complete (call
    * {@linkcode RequestParser.reset} first).
    *
    * @param chunk The next bytes from the connection; not retained.
-   * @returns How many bytes of `chunk` were consumed.
+   * @param start The first index of `chunk` to feed.
+   * @param end One past the last index of `chunk` to feed.
+   * @returns How many bytes from `start` were consumed.
    * @throws {HttpError} On malformed input, as soon as the offending byte is
    * seen, or as soon as a limit is crossed. The parser must be reset before
    * further use.
+   * @throws {RangeError} If `start` or `end` is outside `chunk`.
    */
-  feed(chunk: Uint8Array): number {
+  feed(chunk: Uint8Array, start = 0, end: number = chunk.length): number {
     if (this.head !== null) return 0;
-    const n = chunk.length;
+    if (start < 0 || end > chunk.length || start > end) {
+      throw new RangeError(
+        `Cannot feed bytes [${start}, ${end}): outside the ${chunk.length} bytes given`,
+      );
+    }
+    const n = end - start;
     if (n === 0) return 0;
     if (this.#spillLen === 0) {
-      const end = this.#scan(chunk, 0, n);
-      if (end >= 0) {
-        this.head = this.#build(chunk, end, n);
-        return end;
+      const stop = this.#scan(chunk, start, end);
+      if (stop >= 0) {
+        this.head = this.#build(chunk, start, stop, end);
+        return stop - start;
       }
-      if (this.#state > ST_START_LF) this.#toSpill(chunk, n);
+      if (this.#state > ST_START_LF) this.#toSpill(chunk, end);
       return n;
     }
     const old = this.#spillLen;
@@ -246,12 +255,15 @@ export class RequestParser {
     if (room <= 0) this.#tooLarge(old);
     const take = n < room ? n : room;
     const spill = this.#reserve(old + take);
-    spill.set(take === n ? chunk : chunk.subarray(0, take), old);
+    spill.set(
+      start === 0 && take === chunk.length ? chunk : chunk.subarray(start, start + take),
+      old,
+    );
     this.#spillLen = old + take;
-    const end = this.#scan(spill, this.#pos, old + take);
-    if (end >= 0) {
-      this.head = this.#build(spill, end, end);
-      return end - old;
+    const stop = this.#scan(spill, this.#pos, old + take);
+    if (stop >= 0) {
+      this.head = this.#build(spill, 0, stop, stop);
+      return stop - old;
     }
     if (take < n) this.#tooLarge(old + take);
     return n;
@@ -274,11 +286,11 @@ export class RequestParser {
     this.#fields.reset();
   }
 
-  /** Moves a partial head from `chunk` (from the request line on) into the spill buffer. */
+  /** Moves a partial head from `chunk` (from the request line to `n`) into the spill buffer. */
   #toSpill(chunk: Uint8Array, n: number): void {
     const base = this.#base;
     const spill = this.#reserve(n - base);
-    spill.set(base === 0 ? chunk : chunk.subarray(base, n), 0);
+    spill.set(base === 0 && n === chunk.length ? chunk : chunk.subarray(base, n), 0);
     this.#spillLen = n - base;
     this.#pos = n - base;
     this.#base = 0;
@@ -659,14 +671,17 @@ export class RequestParser {
     }
   }
 
-  /** The head of `buf[#base, end)`; `buf[end, avail)` holds bytes behind it. */
-  #build(buf: Uint8Array, end: number, avail: number): RequestHead {
+  /**
+   * The head of `buf[#base, end)`, fed from `from`; `buf[end, avail)` holds
+   * bytes behind it.
+   */
+  #build(buf: Uint8Array, from: number, end: number, avail: number): RequestHead {
     const base = this.#base;
     const f = this.#fields;
     // Bytes behind a head with a body are that body: not decoded ahead (the
     // next head cannot start where this one ends).
     const ahead = f.teSeen || f.contentLength > 0 ? end : avail;
-    const raw = this.#text.decode(buf, base, end, ahead);
+    const raw = this.#text.decode(buf, from, base, end, ahead);
     const offs = this.#offs.slice(0, this.#count << 2);
     const id = this.#methodId;
     const method = id >= 0 ? METHODS[id]! : raw.substring(0, this.#methodEnd);

@@ -77,7 +77,7 @@ for (const c of VALID_CASES) {
     const whole = feedPieces(new RequestParser(c.options), bytes, wholeSplit(bytes.length));
     checkExpected(whole, c.expect, c.input.length, "whole");
     for (const mode of FEED_MODES) {
-      const outcome = feedPieces(reused(c.options), bytes, mode.split(bytes.length));
+      const outcome = feedPieces(reused(c.options), bytes, mode.split(bytes.length), mode.window);
       deepStrictEqual(outcome, whole, mode.name);
     }
   });
@@ -87,7 +87,7 @@ for (const c of INVALID_CASES) {
   Deno.test(`RequestParser.feed() rejects ${c.name} with ${c.status} ${c.code}`, () => {
     const bytes = latin1Bytes(c.input);
     for (const mode of FEED_MODES) {
-      const outcome = feedPieces(reused(c.options), bytes, mode.split(bytes.length));
+      const outcome = feedPieces(reused(c.options), bytes, mode.split(bytes.length), mode.window);
       deepStrictEqual(outcome, { kind: "error", status: c.status, code: c.code }, mode.name);
     }
   });
