@@ -443,6 +443,20 @@ export class RequestParser {
             this.#versionStart = p;
             state = ST_VERSION;
           }
+          if (
+            state === ST_VERSION && p + 10 <= len && p + 8 <= lineLimit && p + 10 <= headLimit &&
+            buf[p] === 0x48 && buf[p + 1] === 0x54 && buf[p + 2] === 0x54 && buf[p + 3] === 0x50 &&
+            buf[p + 4] === 0x2f && buf[p + 5] === 0x31 && buf[p + 6] === 0x2e &&
+            buf[p + 8] === CR && buf[p + 9] === LF && (buf[p + 7] === 0x31 || buf[p + 7] === 0x30)
+          ) {
+            // "HTTP/1.1" or "HTTP/1.0", CR, LF, all in reach: the common case at once.
+            const minor = buf[p + 7]! - 0x30;
+            this.#minor = minor;
+            this.#fields.minor = minor;
+            p += 10;
+            state = ST_LINE;
+            continue;
+          }
           if (state === ST_VERSION) {
             // "HTTP/" DIGIT "." DIGIT CR, checked byte by byte so garbage fails at once.
             const vs0 = this.#versionStart;
