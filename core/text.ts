@@ -59,7 +59,10 @@ const slice: Slice = pickSlice();
  * ```
  */
 export function decodeLatin1(bytes: Uint8Array, start: number, end: number): string {
-  if (start < 0 || end > bytes.length || start > end) {
+  if (
+    !(start >= 0 && end <= bytes.length && start <= end) || !Number.isInteger(start) ||
+    !Number.isInteger(end)
+  ) {
     throw new RangeError(
       `Cannot decode bytes [${start}, ${end}): outside the ${bytes.length} bytes given`,
     );

@@ -65,7 +65,7 @@ for (const decoder of ["decodeLatin1", "loop"] as const) {
 
 Deno.test("decodeLatin1() refuses a range outside the bytes", () => {
   const bytes = new Uint8Array(4);
-  for (const [start, end] of [[-1, 2], [0, 5], [3, 2]]) {
+  for (const [start, end] of [[-1, 2], [0, 5], [3, 2], [NaN, 3], [0, NaN], [0.5, 2], [1, 2.5]]) {
     throws(() => decodeLatin1(bytes, start!, end!), RangeError, `[${start}, ${end})`);
   }
   deepStrictEqual(decodeLatin1(bytes.subarray(4), 0, 0), "");

@@ -223,18 +223,23 @@ export class RequestParser {
    * nothing and returns 0 when a head is already complete (call
    * {@linkcode RequestParser.reset} first).
    *
-   * @param chunk The next bytes from the connection; not retained.
+   * @param chunk The next bytes from the connection; not retained (but the
+   * text of pipelined heads decoded with this one keeps its buffer until
+   * they are fed or another parser decodes).
    * @param start The first index of `chunk` to feed.
    * @param end One past the last index of `chunk` to feed.
    * @returns How many bytes from `start` were consumed.
    * @throws {HttpError} On malformed input, as soon as the offending byte is
    * seen, or as soon as a limit is crossed. The parser must be reset before
    * further use.
-   * @throws {RangeError} If `start` or `end` is outside `chunk`.
+   * @throws {RangeError} If `start` or `end` is not an integer index of `chunk`.
    */
   feed(chunk: Uint8Array, start = 0, end: number = chunk.length): number {
     if (this.head !== null) return 0;
-    if (start < 0 || end > chunk.length || start > end) {
+    if (
+      !(start >= 0 && end <= chunk.length && start <= end) || !Number.isInteger(start) ||
+      !Number.isInteger(end)
+    ) {
       throw new RangeError(
         `Cannot feed bytes [${start}, ${end}): outside the ${chunk.length} bytes given`,
       );

@@ -642,26 +642,33 @@ Deno.test("RequestParser.feed() decodes pipelined heads of one chunk once, and a
       // The fifth head changes in its buffer after the first was decoded.
       ["changed", (buf) => buf[heads[0]!.length * 2 + heads[1]!.length * 2 + 5] = 0x63, 2],
     ];
-    for (const [what, change, want] of rows) {
-      const buf = latin1Bytes(stream);
-      const parser = new RequestParser();
-      decodes = 0;
-      const targets = [];
-      for (let at = 0; at < buf.length;) {
-        parser.reset();
-        at += parser.feed(buf.subarray(at));
-        targets.push(parser.head!.target);
-        if (targets.length === 1) change(buf);
+    // Fed as views of the rest, and as ranges of the read buffer (as the
+    // server feeds it), with and without an empty line before the first.
+    for (const ranges of [false, true]) {
+      for (const lead of ["", "\r\n"]) {
+        for (const [what, change, want] of rows) {
+          const buf = latin1Bytes(lead + stream);
+          const parser = new RequestParser();
+          decodes = 0;
+          const targets = [];
+          for (let at = 0; at < buf.length;) {
+            parser.reset();
+            at += ranges ? parser.feed(buf, at, buf.length) : parser.feed(buf.subarray(at));
+            targets.push(parser.head!.target);
+            if (targets.length === 1) change(buf.subarray(lead.length));
+          }
+          const how = `${what}, ${ranges ? "ranges" : "views"}, lead ${JSON.stringify(lead)}`;
+          strictEqual(decodes, want, how);
+          deepStrictEqual(
+            targets,
+            Array.from(
+              { length: 16 },
+              (_, i) => (i === 4 && what === "changed" ? "/c" : ["/a", "/bb"][i % 2]),
+            ),
+            how,
+          );
+        }
       }
-      strictEqual(decodes, want, what);
-      deepStrictEqual(
-        targets,
-        Array.from(
-          { length: 16 },
-          (_, i) => (i === 4 && what === "changed" ? "/c" : ["/a", "/bb"][i % 2]),
-        ),
-        what,
-      );
     }
   } finally {
     headDecoder.decode = decode;
