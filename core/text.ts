@@ -46,7 +46,7 @@ const slice: Slice = pickSlice();
  * @param start The first index to decode.
  * @param end One past the last index to decode.
  * @returns The string, `end - start` code units long.
- * @throws {RangeError} If `start` or `end` is outside `bytes`.
+ * @throws {RangeError} If `start` or `end` is not an integer index of `bytes`.
  *
  * @example Latin-1 and ASCII
  * ```ts

@@ -66,9 +66,8 @@ export class HeadText {
    * The head `buf[base, end)`, fed from `from`, as Latin-1 text (one code
    * unit per byte): cut from the text decoded last if this parser decoded
    * it, `from` is where the head before ended, in the same buffer, with
-   * these very bytes; else
-   * decoded, with the bytes after it up to `avail` when they are few
-   * (pipelined heads behind it).
+   * these very bytes; else decoded, with the bytes after it up to `avail`
+   * when they are few (pipelined heads behind it).
    */
   decode(buf: Uint8Array, from: number, base: number, end: number, avail: number): string {
     const len = end - base;
