@@ -79,6 +79,54 @@ export function xorRange(
   for (; i < end; i++) data[i]! ^= key >>> (((i + k) & 3) << 3);
 }
 
+/**
+ * Unmasks the text `data[start..end)` in place with `key` (0: not masked,
+ * only read) and returns the OR of its bytes: bit 0x80 is clear when the
+ * text is all ASCII (then valid UTF-8 with no further check). One pass of
+ * aligned 32-bit words, where xorRange and an ASCII check would make two.
+ */
+export function unmaskText(data: Uint8Array, start: number, end: number, key: number): number {
+  let i = start;
+  let or = 0;
+  if (end - start >= WORD_MIN && LITTLE_ENDIAN) {
+    const head = (4 - ((data.byteOffset + i) & 3)) & 3;
+    for (const h = i + head; i < h; i++) {
+      const c = data[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
+      data[i] = c;
+      or |= c;
+    }
+    const r = (i - start) & 3;
+    const kw = r === 0 ? key | 0 : (key >>> (r << 3)) | (key << (32 - (r << 3)));
+    const words = (end - i) >>> 2;
+    const w = new Int32Array(data.buffer, data.byteOffset + i, words);
+    let j = 0;
+    if (kw === 0) {
+      for (; j < words; j++) or |= w[j]!;
+    } else {
+      const end4 = words & ~3;
+      for (; j < end4; j += 4) {
+        const a = w[j]! ^ kw;
+        const b = w[j + 1]! ^ kw;
+        const c = w[j + 2]! ^ kw;
+        const d = w[j + 3]! ^ kw;
+        w[j] = a;
+        w[j + 1] = b;
+        w[j + 2] = c;
+        w[j + 3] = d;
+        or |= a | b | c | d;
+      }
+      for (; j < words; j++) or |= w[j]! ^= kw;
+    }
+    i += words << 2;
+  }
+  for (; i < end; i++) {
+    const c = data[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
+    data[i] = c;
+    or |= c;
+  }
+  return (or | (or >>> 8) | (or >>> 16) | (or >>> 24)) & 0xff;
+}
+
 const POOL_SIZE = 4096;
 let pool: Uint8Array | null = null;
 let poolAt = POOL_SIZE;

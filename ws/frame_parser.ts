@@ -1,7 +1,7 @@
 import { decodeLatin1, intOption } from "@coroio/core";
 import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
-import { keyWord, xorMask, xorRange } from "./_mask.ts";
+import { keyWord, unmaskText, xorMask, xorRange } from "./_mask.ts";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
 import { decodeUtf8 } from "./_text.ts";
 import * as lending from "./_last_text.ts";
@@ -577,9 +577,10 @@ export class FrameParser {
       this.#lend(bytes, LEND_VIEW);
       return;
     }
-    if (key !== 0) xorRange(buf, start, end, key, 0);
+    // ASCII (found while unmasking) is valid as it is.
+    const or = unmaskText(buf, start, end, key);
     const bytes = buf.subarray(start, end);
-    if (!isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+    if ((or & 0x80) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
     this.#lend(bytes);
   }
 
@@ -647,7 +648,7 @@ export class FrameParser {
   #text(buf: Uint8Array, start: number, end: number, key: number): string {
     const n = end - start;
     if (n > SHORT_TEXT) {
-      if (key !== 0) xorRange(buf, start, end, key, 0);
+      if ((unmaskText(buf, start, end, key) & 0x80) === 0) return decodeLatin1(buf, start, end);
       return this.#decode(buf, start, end);
     }
     const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
