@@ -15,7 +15,10 @@ const SIZE = 16384;
 const GROWN_MAX = 1 << 20;
 /** Bytes the pool keeps of each size. */
 const POOL_BYTES = 16 << 20;
-const GROWN_POOL_BYTES = 1 << 20;
+// 4 MiB: 128 buffers of 32 KiB, what 16 replies of 1 KiB to each of 100
+// busy connections need at once (with 1 MiB, 50 connections echoing 1 KiB
+// at 16 in flight allocated and zeroed a 32 KiB buffer on most flushes).
+const GROWN_POOL_BYTES = 4 << 20;
 /** The pool of SIZE buffers (the common case, no map lookup), and of larger ones by size. */
 const pool: Uint8Array[] = [];
 /** The DataView of each buffer in `pool`, at the same index. */
@@ -23,7 +26,11 @@ const poolViews: DataView[] = [];
 /** The words (Int32Array) of each buffer in `pool`, at the same index. */
 const poolWords: Int32Array[] = [];
 const POOL_MAX = POOL_BYTES / SIZE;
-const grownPools = new Map<number, Uint8Array[]>();
+/** Pools of larger buffers by size, with their views and words (parallel arrays). */
+const grownPools = new Map<
+  number,
+  { bufs: Uint8Array[]; views: DataView[]; words: Int32Array[] }
+>();
 
 function take(want: number): Uint8Array {
   if (want <= SIZE) {
@@ -33,16 +40,22 @@ function take(want: number): Uint8Array {
       takenWords = poolWords.pop()!;
       return buf;
     }
+    takenView = null;
+    takenWords = null;
+    return new Uint8Array(SIZE);
   }
-  takenView = null;
-  takenWords = null;
-  if (want <= SIZE) return new Uint8Array(SIZE);
   let cap = SIZE * 2;
   while (cap < want) cap *= 2;
   if (cap <= GROWN_MAX) {
-    const buf = grownPools.get(cap)?.pop();
-    if (buf !== undefined) return buf;
+    const grown = grownPools.get(cap);
+    if (grown !== undefined && grown.bufs.length > 0) {
+      takenView = grown.views.pop()!;
+      takenWords = grown.words.pop()!;
+      return grown.bufs.pop()!;
+    }
   }
+  takenView = null;
+  takenWords = null;
   return new Uint8Array(cap);
 }
 
@@ -57,12 +70,16 @@ function give(buf: Uint8Array, view: DataView, words: Int32Array): void {
     return;
   }
   if (cap < SIZE || cap > GROWN_MAX) return;
-  let list = grownPools.get(cap);
-  if (list === undefined) {
-    list = [];
-    grownPools.set(cap, list);
+  let grown = grownPools.get(cap);
+  if (grown === undefined) {
+    grown = { bufs: [], views: [], words: [] };
+    grownPools.set(cap, grown);
   }
-  if (list.length < Math.max(1, Math.floor(GROWN_POOL_BYTES / cap))) list.push(buf);
+  if (grown.bufs.length < Math.max(1, Math.floor(GROWN_POOL_BYTES / cap))) {
+    grown.bufs.push(buf);
+    grown.views.push(view);
+    grown.words.push(words);
+  }
 }
 
 /** The view of the buffer `take()` last returned from the pool, or `null` (a new buffer). */

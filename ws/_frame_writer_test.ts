@@ -168,3 +168,33 @@ Deno.test("FrameWriter.reserve() keeps view a DataView of buf, through pooled, r
     }
   }
 });
+
+Deno.test("FrameWriter: 100 writers of a little over 16 KiB each get their buffers back from the pool", async () => {
+  // 16 replies of 1 KiB (plus headers) at once outgrow the pooled 16 KiB
+  // buffers; 100 such writers in flight must not allocate new 32 KiB
+  // buffers (and their views) on every flush once the pool holds them.
+  const seen = new Set<ArrayBufferLike>();
+  const round = async (): Promise<number> => {
+    const resolvers: ((n: number) => void)[] = [];
+    let fresh = 0;
+    const conn = {
+      write(p: Uint8Array): Promise<number> {
+        if (!seen.has(p.buffer)) fresh++;
+        seen.add(p.buffer);
+        const { promise, resolve } = Promise.withResolvers<number>();
+        resolvers.push(() => resolve(p.length));
+        return promise;
+      },
+    };
+    const writers = Array.from({ length: 100 }, () => new FrameWriter(conn, () => {}));
+    const done = writers.map((w) => {
+      for (let i = 0; i < 16; i++) w.reserve(1028);
+      return w.flush();
+    });
+    for (const r of resolvers) r(0);
+    await Promise.all(done);
+    return fresh;
+  };
+  await round();
+  equal(await round(), 0);
+});
