@@ -12,8 +12,12 @@ export function isAscii(b: Uint8Array, start: number, end: number): boolean {
     const head = (4 - ((b.byteOffset + i) & 3)) & 3;
     for (const h = i + head; i < h; i++) or |= b[i]!;
     const n = (end - i) >>> 2;
-    const words = new Uint32Array(b.buffer, b.byteOffset + i, n);
-    for (let j = 0; j < n; j++) or |= words[j]!;
+    const words = new Int32Array(b.buffer, b.byteOffset + i, n);
+    let j = 0;
+    for (const n4 = n & ~3; j < n4; j += 4) {
+      or |= words[j]! | words[j + 1]! | words[j + 2]! | words[j + 3]!;
+    }
+    for (; j < n; j++) or |= words[j]!;
     i += n << 2;
   }
   for (; i < end; i++) or |= b[i]!;
