@@ -15,10 +15,13 @@ const SIZE = 16384;
 const GROWN_MAX = 1 << 20;
 /** Bytes the pool keeps of each size. */
 const POOL_BYTES = 16 << 20;
-// 4 MiB: 128 buffers of 32 KiB, what 16 replies of 1 KiB to each of 100
-// busy connections need at once (with 1 MiB, 50 connections echoing 1 KiB
-// at 16 in flight allocated and zeroed a 32 KiB buffer on most flushes).
+// 4 MiB of each size up to 64 KiB: 128 buffers of 32 KiB, what 16 replies
+// of 1 KiB to each of 100 busy connections need at once (with 1 MiB, 50
+// connections echoing 1 KiB at 16 in flight allocated and zeroed a 32 KiB
+// buffer on most flushes); 1 MiB of each larger size. The pools keep at
+// most 16 + 2 * 4 + 4 * 1 = 28 MiB for the process, never released.
 const GROWN_POOL_BYTES = 4 << 20;
+const GROWN_POOL_BYTES_LARGE = 1 << 20;
 /** The pool of SIZE buffers (the common case, no map lookup), and of larger ones by size. */
 const pool: Uint8Array[] = [];
 /** The DataView of each buffer in `pool`, at the same index. */
@@ -75,7 +78,8 @@ function give(buf: Uint8Array, view: DataView, words: Int32Array): void {
     grown = { bufs: [], views: [], words: [] };
     grownPools.set(cap, grown);
   }
-  if (grown.bufs.length < Math.max(1, Math.floor(GROWN_POOL_BYTES / cap))) {
+  const budget = cap <= 65536 ? GROWN_POOL_BYTES : GROWN_POOL_BYTES_LARGE;
+  if (grown.bufs.length < Math.max(1, Math.floor(budget / cap))) {
     grown.bufs.push(buf);
     grown.views.push(view);
     grown.words.push(words);

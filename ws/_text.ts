@@ -36,5 +36,15 @@ const FATAL = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export function decodeUtf8(b: Uint8Array, start: number, end: number): string {
   if (isAscii(b, start, end)) return decodeLatin1(b, start, end);
+  return decodeUtf8Fatal(b, start, end);
+}
+
+/**
+ * Decodes `b[start..end)` as UTF-8 with the fatal TextDecoder, for text
+ * already known not to be all ASCII.
+ *
+ * @throws {TypeError} If the bytes are not valid UTF-8.
+ */
+export function decodeUtf8Fatal(b: Uint8Array, start: number, end: number): string {
   return FATAL.decode(start === 0 && end === b.length ? b : b.subarray(start, end));
 }

@@ -3,7 +3,7 @@ import { isValidCloseCode } from "./close_code.ts";
 import { ErrorCode, protocolError, type WebSocketError } from "./errors.ts";
 import { keyWord, unmaskText, xorMask, xorRange } from "./_mask.ts";
 import { isValidUtf8, Utf8Validator } from "./utf8_validator.ts";
-import { decodeUtf8 } from "./_text.ts";
+import { decodeUtf8, decodeUtf8Fatal } from "./_text.ts";
 import * as lending from "./_last_text.ts";
 
 /**
@@ -512,6 +512,15 @@ export class FrameParser {
     }
   }
 
+  /** Text already found not to be all ASCII: the fatal decoder, 1007 on invalid UTF-8. */
+  #decodeNonAscii(bytes: Uint8Array, start: number, end: number): string {
+    try {
+      return decodeUtf8Fatal(bytes, start, end);
+    } catch (err) {
+      throw this.#fail(ErrorCode.InvalidUtf8, undefined, err);
+    }
+  }
+
   /**
    * Unmasks (with `key`, 0 for none) and decodes the single-frame text
    * message `buf[start..end)`, and delivers it. While `onMessage` runs,
@@ -539,10 +548,11 @@ export class FrameParser {
    * Unmasks (with `key`, 0 for none) and validates the single-frame text
    * message `buf[start..end)`, and delivers its bytes to `sink.onText`.
    * Short text is unmasked straight into the shared lending buffer (a
-   * reused view of its length, no view of `buf` per message) and checked
-   * for ASCII in the same pass; anything else is validated as UTF-8 (1007
-   * if it is not). A nested delivery (a handler feeding another parser)
-   * falls back to a view of `buf`, unmasked in place.
+   * reused view of its length, no view of `buf` per message), long text in
+   * place, and either is checked for ASCII in the same pass; text that is
+   * not all ASCII is validated as UTF-8 (1007 if it is not). A nested
+   * delivery (a handler feeding another parser) falls back to a view of
+   * `buf`, unmasked in place.
    */
   #deliverTextBytes(buf: Uint8Array, start: number, end: number, key: number): void {
     const n = end - start;
@@ -639,17 +649,17 @@ export class FrameParser {
 
   /**
    * Unmasks `buf[start..end)` in place with `key` (0: not masked) and
-   * decodes it. ASCII, found while unmasking short text (words through a
-   * DataView) and by one more pass over long text, becomes its string by a
-   * native Latin-1 copy (`decodeLatin1`, about 40 ns short); anything else
-   * goes to the fatal TextDecoder, which validates as it decodes (about 250
-   * ns short, 630 ns for 1 KiB).
+   * decodes it. ASCII, found while unmasking (words through a DataView for
+   * short text, `unmaskText` for long), becomes its string by a native
+   * Latin-1 copy (`decodeLatin1`, about 40 ns short); anything else goes to
+   * the fatal TextDecoder, which validates as it decodes (about 250 ns
+   * short, 630 ns for 1 KiB).
    */
   #text(buf: Uint8Array, start: number, end: number, key: number): string {
     const n = end - start;
     if (n > SHORT_TEXT) {
       if ((unmaskText(buf, start, end, key) & 0x80) === 0) return decodeLatin1(buf, start, end);
-      return this.#decode(buf, start, end);
+      return this.#decodeNonAscii(buf, start, end);
     }
     const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
     let or = 0;
@@ -665,7 +675,7 @@ export class FrameParser {
       or |= c;
     }
     if ((or & 0x80808080) === 0) return decodeLatin1(buf, start, end);
-    return this.#decode(buf, start, end);
+    return this.#decodeNonAscii(buf, start, end);
   }
 
   #control(op: number, payload: Uint8Array): void {
