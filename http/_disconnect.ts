@@ -70,8 +70,11 @@ export class DisconnectWatch {
 
   /** Whether a read is in flight (the connection cannot be handed over then). */
   get reading(): boolean {
-    return this.#pending !== null;
+    return this.#pending !== null && !this.#failed;
   }
+
+  /** The read failed: no longer in flight, though stop() still hands its promise on. */
+  #failed = false;
 
   /**
    * The response is done: read no more. Returns the read still in flight,
@@ -101,6 +104,7 @@ export class DisconnectWatch {
   #onError = (err: unknown): void => {
     // The promise stays with the connection, which sees the error when it
     // reads next; here it only aborts the signal.
+    this.#failed = true;
     this.#gone(err);
   };
 
