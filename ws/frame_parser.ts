@@ -600,6 +600,20 @@ export class FrameParser {
    * and lent as a view of `buf`.
    */
   #deliverTextInPlace(buf: Uint8Array, start: number, end: number, key: number): void {
+    const or = this.#unmaskShort(buf, start, end, key);
+    const bytes = buf.subarray(start, end);
+    if ((or & 0x80808080) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
+    // #unmaskShort left the view of `buf` in #view.
+    this.#lend(bytes, this.#view);
+  }
+
+  /**
+   * Unmasks the short text `buf[start..end)` in place with `key` (0: not
+   * masked), words through the buffer's DataView (unaligned, little-endian:
+   * key byte 0 is the low byte), and returns the OR of its words and bytes:
+   * a 0x80808080 bit is set when the text is not all ASCII.
+   */
+  #unmaskShort(buf: Uint8Array, start: number, end: number, key: number): number {
     const n = end - start;
     const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
     let or = 0;
@@ -614,9 +628,7 @@ export class FrameParser {
       buf[i] = c;
       or |= c;
     }
-    const bytes = buf.subarray(start, end);
-    if ((or & 0x80808080) !== 0 && !isValidUtf8(bytes)) throw this.#fail(ErrorCode.InvalidUtf8);
-    this.#lend(bytes, dv);
+    return or;
   }
 
   /** A DataView of `buf`, kept until another buffer is fed. */
@@ -656,24 +668,11 @@ export class FrameParser {
    * short, 630 ns for 1 KiB).
    */
   #text(buf: Uint8Array, start: number, end: number, key: number): string {
-    const n = end - start;
-    if (n > SHORT_TEXT) {
+    if (end - start > SHORT_TEXT) {
       if ((unmaskText(buf, start, end, key) & 0x80) === 0) return decodeLatin1(buf, start, end);
       return this.#decodeNonAscii(buf, start, end);
     }
-    const dv = buf === this.#viewOf ? this.#view : this.#newView(buf);
-    let or = 0;
-    let i = start;
-    for (const e4 = end - (n & 3); i < e4; i += 4) {
-      const w = dv.getInt32(i, true) ^ key;
-      dv.setInt32(i, w, true);
-      or |= w;
-    }
-    for (; i < end; i++) {
-      const c = buf[i]! ^ ((key >>> (((i - start) & 3) << 3)) & 0xff);
-      buf[i] = c;
-      or |= c;
-    }
+    const or = this.#unmaskShort(buf, start, end, key);
     if ((or & 0x80808080) === 0) return decodeLatin1(buf, start, end);
     return this.#decodeNonAscii(buf, start, end);
   }
