@@ -69,6 +69,15 @@ const FIRST_READ = 256;
  * message), however many were waiting.
  */
 const DIRECT_MIN = 16384;
+/**
+ * The largest frame (header and payload) the read buffer grows to hold
+ * whole once a frame that size was read straight into its message. Such a
+ * frame took two reads: the read buffer's worth, then the rest; with room
+ * for it the next one takes one (a 64 KiB echo read 256 bytes, then 65,294).
+ */
+const LARGE_READ = 256 * 1024 + 16;
+/** The read buffer grows to frames in steps of this. */
+const ROOM_STEP = 4096;
 
 // Bits of Receiver.#flags.
 /** The last read filled the read buffer (with whole frames). */
@@ -105,6 +114,8 @@ export class Receiver {
   #init: number;
   /** Small reads in a row (core's buffer policy shrinks after a few). */
   #smallReads = 0;
+  /** The size the read buffer grows to once drained (a large frame went direct), or 0. */
+  #want = 0;
   #onSettle: (v: number | null | Error) => void;
 
   /**
@@ -204,6 +215,14 @@ export class Receiver {
       view = parser.payloadTarget((this.#flags & F_DIRECT) !== 0 ? 1 : this.#directMin());
     }
     if (view !== null) {
+      if ((this.#flags & F_DIRECT) === 0 && parser!.lendsWholeFrame) {
+        // This frame did not fit the read buffer: the next ones will. It
+        // came in one read of at most the buffer's size, the rest follows.
+        // (Not for a frame the parser would copy out of the read buffer
+        // anyway: one read straight into its own buffer is cheaper.)
+        const frame = view.length + this.#buf.length;
+        if (frame <= LARGE_READ) this.#want = (frame + ROOM_STEP - 1) & -ROOM_STEP;
+      }
       this.#flags |= F_DIRECT;
     } else {
       this.#flags &= ~F_DIRECT;
@@ -233,13 +252,15 @@ export class Receiver {
     const len = this.#end - start;
     // core's policy: double while reads fill the buffer, shrink once drained
     // after small reads.
-    const next = adaptBufferSize(
+    let next = adaptBufferSize(
       cap,
       this.#init,
       Math.max(MAX_READ, this.#init),
       (this.#flags & F_FILLED) !== 0,
       len === 0 ? this.#smallReads : 0,
     );
+    if (this.#want > next) next = this.#want;
+    this.#want = 0;
     if (next !== cap) {
       const grown = new Uint8Array(next);
       if (len > 0) grown.set(buf.subarray(start, start + len));

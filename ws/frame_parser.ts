@@ -428,6 +428,22 @@ export class FrameParser {
   }
 
   /**
+   * Whether the data frame being read would have gone to the sink without a
+   * copy of its payload had it arrived whole in one `feed()`: a single-frame
+   * text or compressed message, or a binary one with `reuseBuffer`. A caller
+   * that reads large payloads straight into
+   * {@linkcode FrameParser.prototype.payloadTarget} can ask it whether a read
+   * buffer that holds such frames whole is worth its size. `false` between
+   * frames and after the parser stopped.
+   *
+   * @returns Whether a whole frame of the current message would be lent.
+   */
+  get lendsWholeFrame(): boolean {
+    return this.#inPayload && !this.#done && this.#fin && this.#fragments === 1 &&
+      (this.#reuse || this.#msgOp === TEXT || this.#msgCompressed);
+  }
+
+  /**
    * Accepts `n` payload bytes written at the start of the view that
    * {@linkcode FrameParser.prototype.payloadTarget} returned: unmasks and
    * checks them as `feed()` would, and delivers the message once complete.

@@ -405,6 +405,49 @@ Deno.test("FrameParser.payloadTarget() takes each case's payloads read straight 
   }
 });
 
+Deno.test("FrameParser.lendsWholeFrame says, inside a payload, whether the whole frame would have been lent", () => {
+  const cases: {
+    name: string;
+    opcode: number;
+    options: FrameParserOptions;
+    rsv?: number;
+    fin?: boolean;
+    want: boolean;
+  }[] = [
+    { name: "binary, the caller's own", opcode: 2, options: {}, want: false },
+    { name: "binary, reuseBuffer", opcode: 2, options: { reuseBuffer: true }, want: true },
+    { name: "text", opcode: 1, options: {}, want: true },
+    { name: "text bytes", opcode: 1, options: { textBytes: true }, want: true },
+    { name: "compressed", opcode: 2, rsv: 4, options: { compressed: true }, want: true },
+    {
+      name: "a first fragment",
+      opcode: 1,
+      fin: false,
+      options: { reuseBuffer: true },
+      want: false,
+    },
+  ];
+  for (const { name, opcode, options, rsv = 0, fin = true, want } of cases) {
+    const sink = new Record();
+    const parser = new FrameParser(
+      Object.assign(sink, { onText() {}, onCompressedMessage() {} }),
+      options,
+    );
+    const frame = buildFrame(opcode, new Uint8Array(300).fill(0x61), { mask: true, rsv, fin });
+    equal(parser.lendsWholeFrame, false, `${name}: before`);
+    equal(parser.feed(frame.subarray(0, 20)), 20, name);
+    equal(parser.lendsWholeFrame, want, name);
+    parser.feed(frame.subarray(20));
+    equal(parser.lendsWholeFrame, false, `${name}: after`);
+  }
+  // A continuation frame's payload is copied into the message however it arrives.
+  const parser = new FrameParser(new Record(), { reuseBuffer: true });
+  parser.feed(buildFrame(2, new Uint8Array(10), { mask: true, fin: false }));
+  const last = buildFrame(0, new Uint8Array(300), { mask: true });
+  parser.feed(last.subarray(0, 20));
+  equal(parser.lendsWholeFrame, false);
+});
+
 Deno.test("FrameParser.payloadTarget() is null outside a payload and below min", () => {
   const sink = new Record();
   const parser = new FrameParser(sink);
