@@ -76,6 +76,7 @@ const DIRECT_MIN = 16384;
  * for it the next one takes one (a 64 KiB echo read 256 bytes, then 65,294).
  */
 const LARGE_READ = 256 * 1024 + 16;
+// (Lent messages only: see #read.)
 /** The read buffer grows to frames in steps of this. */
 const ROOM_STEP = 4096;
 
@@ -215,11 +216,16 @@ export class Receiver {
       view = parser.payloadTarget((this.#flags & F_DIRECT) !== 0 ? 1 : this.#directMin());
     }
     if (view !== null) {
-      if ((this.#flags & F_DIRECT) === 0 && parser!.lendsWholeFrame) {
-        // This frame did not fit the read buffer: the next ones will. It
-        // came in one read of at most the buffer's size, the rest follows.
-        // (Not for a frame the parser would copy out of the read buffer
-        // anyway: one read straight into its own buffer is cheaper.)
+      if (
+        (this.#flags & F_DIRECT) === 0 && this.#options.reuseBuffer && parser!.lendsWholeFrame
+      ) {
+        // This frame did not fit the read buffer: the next ones will, and
+        // the parser's kept message buffer goes (see #room). It came in one
+        // read of at most the buffer's size, the rest follows. Only for lent
+        // messages (borrowMessages), whose session kept a buffer that size
+        // anyway: an owned binary message would be copied out of the read
+        // buffer, and an owned text one lets its buffer go once decoded, so
+        // that the idle connection keeps only its small read buffer.
         const frame = view.length + this.#buf.length;
         if (frame <= LARGE_READ) this.#want = (frame + ROOM_STEP - 1) & -ROOM_STEP;
       }
@@ -259,7 +265,10 @@ export class Receiver {
       (this.#flags & F_FILLED) !== 0,
       len === 0 ? this.#smallReads : 0,
     );
-    if (this.#want > next) next = this.#want;
+    if (this.#want > next) {
+      next = this.#want;
+      this.#parser?.releaseBuffer();
+    }
     this.#want = 0;
     if (next !== cap) {
       const grown = new Uint8Array(next);

@@ -428,6 +428,16 @@ export class FrameParser {
   }
 
   /**
+   * Lets go of the message buffer kept between messages for `reuseBuffer`:
+   * the next message that arrives in pieces makes a new one. A caller whose
+   * read buffer now holds whole frames calls it, so that a connection does
+   * not keep both. Does nothing inside a message.
+   */
+  releaseBuffer(): void {
+    if (!this.#inPayload && this.#msgOp === 0) this.#acc = null;
+  }
+
+  /**
    * Whether the data frame being read would have gone to the sink without a
    * copy of its payload had it arrived whole in one `feed()`: a single-frame
    * text or compressed message, or a binary one with `reuseBuffer`. A caller

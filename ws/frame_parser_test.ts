@@ -646,3 +646,45 @@ Deno.test("FrameParser.feed() with reuseBuffer lends one buffer to every multi-r
     deepEqual(got[0]!.buffer === got[2]!.buffer, reuseBuffer);
   }
 });
+
+Deno.test("FrameParser.releaseBuffer() lets the kept message buffer go between messages only", () => {
+  // The lent views, and copies of their bytes while lent.
+  const views: Uint8Array[] = [];
+  const got: Uint8Array[] = [];
+  const sink = {
+    onMessage: (d: string | Uint8Array) => {
+      if (typeof d === "string") return;
+      views.push(d);
+      got.push(d.slice());
+    },
+    onPing() {},
+    onPong() {},
+    onClose() {},
+  };
+  const parser = new FrameParser(sink, { role: "client", reuseBuffer: true });
+  /** One 3000-byte binary message of `fill`, fed in two pieces (through the message buffer). */
+  const twoPieces = (fill: number, between?: () => void) => {
+    const frame = buildFrame(2, new Uint8Array(3000).fill(fill));
+    const used = parser.feed(frame.subarray(0, 100));
+    between?.();
+    parser.feed(frame.subarray(used));
+  };
+  twoPieces(1);
+  twoPieces(2);
+  parser.releaseBuffer();
+  twoPieces(3);
+  // Inside a message it does nothing: the bytes before it are kept.
+  twoPieces(4, () => parser.releaseBuffer());
+  twoPieces(5);
+  deepEqual(got.map((d) => [d.length, d[0], d[2999]]), [
+    [3000, 1, 1],
+    [3000, 2, 2],
+    [3000, 3, 3],
+    [3000, 4, 4],
+    [3000, 5, 5],
+  ]);
+  equal(views[0]!.buffer, views[1]!.buffer);
+  ok(views[1]!.buffer !== views[2]!.buffer, "released: a new buffer");
+  equal(views[2]!.buffer, views[3]!.buffer);
+  equal(views[3]!.buffer, views[4]!.buffer);
+});

@@ -2,8 +2,8 @@
 // message of a few KiB must not cost a read of its own when many wait
 // (they arrive several per read once the read buffer has grown), while a
 // large one is still read straight into its message buffer, unless a read
-// buffer that holds it whole lets it be lent without a copy (borrowed binary,
-// text): then the first such message takes two reads and the next ones one.
+// buffer that holds it whole lets it be lent (borrowMessages): then the
+// first such message takes two reads and the next ones one.
 import { deepStrictEqual as deepEqual, ok } from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { type WebSocketHandler, WebSocketSession } from "./session.ts";
@@ -71,11 +71,14 @@ const CASES: Case[] = [
   // message buffers, a read of the header (into the 256-byte buffer), then
   // one of the rest, per message.
   { size: 65536, count: 4, maxReads: 9 },
-  // Lent binary messages and text: the first message goes straight into
-  // its buffer (two reads), then the read buffer holds one whole (65,550
-  // bytes) per read: 2 + 7 + the close. It was 2 per message, 17.
+  // Lent messages (borrowMessages), binary or text: the first message goes
+  // straight into its buffer (two reads), then the read buffer holds one
+  // whole (65,550 bytes) per read: 2 + 7 + the close. It was 2 per message.
   { size: 65536, count: 8, maxReads: 10, borrowMessages: true },
-  { size: 65536, count: 8, maxReads: 10, text: true },
+  { size: 65536, count: 8, maxReads: 10, text: true, borrowMessages: true },
+  // Owned text still goes straight into its buffer, which it lets go once
+  // decoded (an idle connection keeps only its small read buffer).
+  { size: 65536, count: 4, maxReads: 9, text: true },
   // Past the read buffer's cap (256 KiB) a frame goes straight into its
   // message every time: 2 reads per message.
   { size: 300_000, count: 3, maxReads: 7, borrowMessages: true },
