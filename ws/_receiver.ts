@@ -1,6 +1,7 @@
 // The receiving half of a session: the read loop, the read buffer (256
 // bytes until reads fill it, then doubling), reads straight into the
-// message buffer for large payloads, and the FrameParser (fragments, UTF-8,
+// message buffer for large payloads (or, for lent messages, a read buffer
+// that holds such frames whole), and the FrameParser (fragments, UTF-8,
 // limits), which reports messages and control frames straight to the host
 // (a FrameSink). It decides nothing about the connection: before each read
 // it asks ReceiverHost.beforeRead(), which may make it wait, pause or stop.
@@ -49,7 +50,11 @@ export interface ReceiverOptions {
   maxFragments?: number;
   /** permessage-deflate was negotiated: RSV1 may start a data message. */
   compressed: boolean;
-  /** Binary messages are lent (borrowMessages): the parser reuses its message buffer. */
+  /**
+   * Binary messages are lent (borrowMessages): the parser reuses its message
+   * buffer, and the read buffer may grow to hold large frames whole (see
+   * LARGE_READ).
+   */
   reuseBuffer: boolean;
   /** The read buffer size the buffer returns to after a burst. */
   readBufferSize: number;
@@ -70,13 +75,17 @@ const FIRST_READ = 256;
  */
 const DIRECT_MIN = 16384;
 /**
- * The largest frame (header and payload) the read buffer grows to hold
- * whole once a frame that size was read straight into its message. Such a
- * frame took two reads: the read buffer's worth, then the rest; with room
- * for it the next one takes one (a 64 KiB echo read 256 bytes, then 65,294).
+ * The largest read buffer that holds large frames whole (a 256 KiB payload
+ * and its header, in ROOM_STEPs). A large frame read straight into its
+ * message takes two reads: the read buffer's worth, then the rest (a 64 KiB
+ * echo read 256 bytes, then 65,294). When the message is lent anyway
+ * (borrowMessages), the read buffer grows to the frame's size instead, and
+ * the next such frame takes one read and is lent from it; the parser's
+ * kept message buffer goes, so the connection keeps one buffer that size,
+ * as before. Owned messages keep the direct read: each needs a buffer of
+ * its own, which the direct read fills without a copy.
  */
-const LARGE_READ = 256 * 1024 + 16;
-// (Lent messages only: see #read.)
+const LARGE_READ = 260 * 1024;
 /** The read buffer grows to frames in steps of this. */
 const ROOM_STEP = 4096;
 
@@ -85,6 +94,13 @@ const ROOM_STEP = 4096;
 const F_FILLED = 1;
 /** The pending read goes straight into the parser's message buffer. */
 const F_DIRECT = 2;
+/** The read buffer was grown to hold large frames whole (see LARGE_READ). */
+const F_WHOLE = 4;
+/**
+ * Frames came back to back into a buffer of one frame's size, which split
+ * them: large frames go straight into their messages, for good.
+ */
+const F_NO_WHOLE = 8;
 
 // What the loop is doing.
 const S_IDLE = 0;
@@ -115,7 +131,7 @@ export class Receiver {
   #init: number;
   /** Small reads in a row (core's buffer policy shrinks after a few). */
   #smallReads = 0;
-  /** The size the read buffer grows to once drained (a large frame went direct), or 0. */
+  /** The size the read buffer grows to at the next #room() (see LARGE_READ), or 0. */
   #want = 0;
   #onSettle: (v: number | null | Error) => void;
 
@@ -205,8 +221,9 @@ export class Receiver {
   /**
    * Starts a read: into the read buffer, or, when the rest of a data frame's
    * payload is large (at least DIRECT_MIN and the read buffer's size, then
-   * to the payload's end), straight into the message buffer (no copy, and
-   * no read buffer growth for large messages).
+   * to the payload's end), straight into the message buffer (no copy). Such
+   * a frame, when lent, asks for a read buffer that holds the next one whole
+   * (see LARGE_READ).
    */
   #read(): void {
     let view: Uint8Array | null = null;
@@ -216,18 +233,9 @@ export class Receiver {
       view = parser.payloadTarget((this.#flags & F_DIRECT) !== 0 ? 1 : this.#directMin());
     }
     if (view !== null) {
-      if (
-        (this.#flags & F_DIRECT) === 0 && this.#options.reuseBuffer && parser!.lendsWholeFrame
-      ) {
-        // This frame did not fit the read buffer: the next ones will, and
-        // the parser's kept message buffer goes (see #room). It came in one
-        // read of at most the buffer's size, the rest follows. Only for lent
-        // messages (borrowMessages), whose session kept a buffer that size
-        // anyway: an owned binary message would be copied out of the read
-        // buffer, and an owned text one lets its buffer go once decoded, so
-        // that the idle connection keeps only its small read buffer.
-        const frame = view.length + this.#buf.length;
-        if (frame <= LARGE_READ) this.#want = (frame + ROOM_STEP - 1) & -ROOM_STEP;
+      // The first direct read of a lent frame: room for the next one whole.
+      if ((this.#flags & (F_DIRECT | F_NO_WHOLE)) === 0 && this.#options.reuseBuffer) {
+        this.#wantRoom(parser!.wholeFrameSize);
       }
       this.#flags |= F_DIRECT;
     } else {
@@ -236,6 +244,33 @@ export class Receiver {
     }
     this.#step = S_READ;
     this.#conn.read(view).then(this.#onSettle, this.#onSettle);
+  }
+
+  /** Asks for a read buffer of `size` bytes (a frame's), rounded up, if within LARGE_READ. */
+  #wantRoom(size: number): void {
+    const room = (size + ROOM_STEP - 1) & -ROOM_STEP;
+    if (size > 0 && room <= LARGE_READ) this.#want = room;
+  }
+
+  /**
+   * A read filled the read buffer grown for whole frames and ended inside a
+   * frame. If that frame would have fit had it started the read, frames come
+   * back to back and a buffer of one frame's size splits them (each partly
+   * copied into the message buffer): large frames go straight into their
+   * messages again, for good, with the rest of this one first. A larger
+   * frame than the buffer gets room for the next one.
+   */
+  #splitFrame(parser: FrameParser): void {
+    const size = parser.wholeFrameSize;
+    if (size === 0) return;
+    if (size > this.#buf.length) {
+      this.#wantRoom(size);
+      return;
+    }
+    // Everything read was consumed (the parser is inside a payload).
+    this.#flags = (this.#flags | F_NO_WHOLE | F_DIRECT) & ~(F_WHOLE | F_FILLED);
+    this.#buf = new Uint8Array(this.#init);
+    this.#start = this.#end = 0;
   }
 
   /** The fewest remaining payload bytes read straight into the message (see DIRECT_MIN). */
@@ -247,9 +282,10 @@ export class Receiver {
   /**
    * Makes room in the read buffer and returns the view to read into. The
    * buffer doubles (up to 64 KiB) after a read of whole frames that filled
-   * it, and goes back to its initial size when drained after a small read.
-   * What is left unconsumed is at most a partial frame header or control
-   * frame.
+   * it, grows to hold a large lent frame whole when asked (#want, up to
+   * LARGE_READ), and goes back to its initial size when drained after small
+   * reads. What is left unconsumed is at most a partial frame header or
+   * control frame.
    */
   #room(): Uint8Array {
     let buf = this.#buf;
@@ -267,7 +303,11 @@ export class Receiver {
     );
     if (this.#want > next) {
       next = this.#want;
+      this.#flags |= F_WHOLE;
+      // One buffer of that size per connection, not two (a no-op inside a message).
       this.#parser?.releaseBuffer();
+    } else if (next !== cap) {
+      this.#flags &= ~F_WHOLE;
     }
     this.#want = 0;
     if (next !== cap) {
@@ -309,6 +349,9 @@ export class Receiver {
           this.#flags |= F_FILLED;
         } else {
           this.#flags &= ~F_FILLED;
+        }
+        if (filled && (this.#flags & F_WHOLE) !== 0 && !drop && parser !== null) {
+          this.#splitFrame(parser);
         }
       }
     } catch (err) {

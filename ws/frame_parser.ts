@@ -194,6 +194,8 @@ export class FrameParser {
   #masked = false;
   #key = 0;
   #remaining = 0;
+  /** The payload length of the current data frame. */
+  #frameLen = 0;
   #offset = 0;
   // Current message.
   #msgOp = 0;
@@ -391,6 +393,7 @@ export class FrameParser {
         this.#masked = masked;
         this.#key = key;
         this.#remaining = len;
+        this.#frameLen = len;
         this.#offset = 0;
         this.#grow(this.#accLen + len);
         if (len === 0) {
@@ -438,19 +441,23 @@ export class FrameParser {
   }
 
   /**
-   * Whether the data frame being read would have gone to the sink without a
-   * copy of its payload had it arrived whole in one `feed()`: a single-frame
-   * text or compressed message, or a binary one with `reuseBuffer`. A caller
-   * that reads large payloads straight into
-   * {@linkcode FrameParser.prototype.payloadTarget} can ask it whether a read
-   * buffer that holds such frames whole is worth its size. `false` between
-   * frames and after the parser stopped.
+   * The bytes a buffer needs to hold the data frame being read whole (its
+   * payload and the longest header, 14 bytes), when that frame, had it
+   * arrived whole in one `feed()`, would have been taken from the buffer
+   * without a copy of its payload: a single-frame text or compressed
+   * message, or a binary one with `reuseBuffer`. 0 otherwise: between frames,
+   * for a fragment of a longer message or a binary message of the caller's
+   * own, and after the parser stopped. A caller that reads large payloads
+   * straight into {@linkcode FrameParser.prototype.payloadTarget} can ask it
+   * how large a read buffer would take such frames whole instead.
    *
-   * @returns Whether a whole frame of the current message would be lent.
+   * @returns The size, or 0.
    */
-  get lendsWholeFrame(): boolean {
+  get wholeFrameSize(): number {
     return this.#inPayload && !this.#done && this.#fin && this.#fragments === 1 &&
-      (this.#reuse || this.#msgOp === TEXT || this.#msgCompressed);
+        (this.#reuse || this.#msgOp === TEXT || this.#msgCompressed)
+      ? this.#frameLen + 14
+      : 0;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { FrameParser, type FrameParserOptions, type FrameSink } from "./frame_parser.ts";
 import { ErrorCode, WebSocketError } from "./errors.ts";
@@ -405,7 +405,7 @@ Deno.test("FrameParser.payloadTarget() takes each case's payloads read straight 
   }
 });
 
-Deno.test("FrameParser.lendsWholeFrame says, inside a payload, whether the whole frame would have been lent", () => {
+Deno.test("FrameParser.wholeFrameSize is, inside a payload, the room for a frame that would have been taken whole", () => {
   const cases: {
     name: string;
     opcode: number;
@@ -434,18 +434,27 @@ Deno.test("FrameParser.lendsWholeFrame says, inside a payload, whether the whole
       options,
     );
     const frame = buildFrame(opcode, new Uint8Array(300).fill(0x61), { mask: true, rsv, fin });
-    equal(parser.lendsWholeFrame, false, `${name}: before`);
+    equal(parser.wholeFrameSize, 0, `${name}: before`);
     equal(parser.feed(frame.subarray(0, 20)), 20, name);
-    equal(parser.lendsWholeFrame, want, name);
+    equal(parser.wholeFrameSize, want ? 314 : 0, name);
     parser.feed(frame.subarray(20));
-    equal(parser.lendsWholeFrame, false, `${name}: after`);
+    equal(parser.wholeFrameSize, 0, `${name}: after`);
   }
   // A continuation frame's payload is copied into the message however it arrives.
   const parser = new FrameParser(new Record(), { reuseBuffer: true });
   parser.feed(buildFrame(2, new Uint8Array(10), { mask: true, fin: false }));
   const last = buildFrame(0, new Uint8Array(300), { mask: true });
   parser.feed(last.subarray(0, 20));
-  equal(parser.lendsWholeFrame, false);
+  equal(parser.wholeFrameSize, 0);
+  // Nor once the parser stopped inside the payload (invalid UTF-8 in its first bytes).
+  const stopped = new FrameParser(new Record(), { reuseBuffer: true });
+  const bad = new Uint8Array(300).fill(0x61);
+  bad[5] = 0xff;
+  const text = buildFrame(1, bad, { mask: true });
+  equal(stopped.feed(text.subarray(0, 10)), 10);
+  equal(stopped.wholeFrameSize, 314);
+  throws(() => stopped.feed(text.subarray(10, 20)), WebSocketError);
+  equal(stopped.wholeFrameSize, 0);
 });
 
 Deno.test("FrameParser.payloadTarget() is null outside a payload and below min", () => {

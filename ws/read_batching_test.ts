@@ -1,17 +1,26 @@
-// How many reads a session makes for messages waiting in the socket: a
-// message of a few KiB must not cost a read of its own when many wait
+// How many reads a session makes for its messages, and into what buffers.
+// A message of a few KiB must not cost a read of its own when many wait
 // (they arrive several per read once the read buffer has grown), while a
-// large one is still read straight into its message buffer, unless a read
-// buffer that holds it whole lets it be lent (borrowMessages): then the
-// first such message takes two reads and the next ones one.
+// large one is read straight into its message buffer, unless it is lent
+// (borrowMessages) and comes one at a time: then the read buffer grows to
+// hold one whole, and the next ones take one read each and are lent from
+// it. Large lent frames sent back to back would be split by a buffer of one
+// frame's size, so there the session goes back to reading them straight
+// into their messages.
 import { deepStrictEqual as deepEqual, ok } from "node:assert/strict";
 import { buildFrame } from "./frame_builder.ts";
 import { type WebSocketHandler, WebSocketSession } from "./session.ts";
 
+/** What a connection saw of its reads: bytes, and the size of the buffer each read went into. */
+interface ReadLog {
+  reads: number[];
+  buffers: number[];
+}
+
 /** A connection with `input` waiting: each read takes as much as fits. */
-class WaitingConn {
+class WaitingConn implements ReadLog {
   reads: number[] = [];
-  written = 0;
+  buffers: number[] = [];
   #input: Uint8Array;
   constructor(input: Uint8Array) {
     this.#input = input;
@@ -22,10 +31,10 @@ class WaitingConn {
     p.set(this.#input.subarray(0, n));
     this.#input = this.#input.subarray(n);
     this.reads.push(n);
+    this.buffers.push(p.buffer.byteLength);
     return Promise.resolve(n);
   }
   write(p: Uint8Array): Promise<number> {
-    this.written += p.length;
     return Promise.resolve(p.length);
   }
   close(): void {}
@@ -34,61 +43,198 @@ class WaitingConn {
   }
 }
 
-/** Counts the messages and their bytes. */
-class Count implements WebSocketHandler {
-  messages = 0;
-  bytes = 0;
-  onMessage(_ws: WebSocketSession, data: string | Uint8Array): void {
-    this.messages++;
-    this.bytes += data.length;
+/**
+ * A connection whose peer sends its frames one at a time: the next only
+ * once the handler got the one before (`next()`), as an echo client with
+ * one message in flight does. A read never takes bytes of the next frame.
+ */
+class LockStepConn implements ReadLog {
+  reads: number[] = [];
+  buffers: number[] = [];
+  #frames: Uint8Array[];
+  #current: Uint8Array = new Uint8Array(0);
+  #released = 1;
+  #waiting: (() => void) | null = null;
+  constructor(frames: Uint8Array[]) {
+    this.#frames = frames;
+  }
+  /** The handler got a message: the peer sends its next frame. */
+  next(): void {
+    this.#released++;
+    const w = this.#waiting;
+    this.#waiting = null;
+    w?.();
+  }
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#current.length === 0) {
+      if (this.#frames.length === 0) return null;
+      if (this.#released === 0) {
+        await new Promise<void>((resolve) => this.#waiting = resolve);
+        continue;
+      }
+      this.#released--;
+      this.#current = this.#frames.shift()!;
+    }
+    const n = Math.min(p.length, this.#current.length);
+    p.set(this.#current.subarray(0, n));
+    this.#current = this.#current.subarray(n);
+    this.reads.push(n);
+    this.buffers.push(p.buffer.byteLength);
+    return n;
+  }
+  write(p: Uint8Array): Promise<number> {
+    return Promise.resolve(p.length);
+  }
+  close(): void {}
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
-/** `count` masked frames (binary, or text) of `size` bytes, then a close. */
-function frames(count: number, size: number, text = false): Uint8Array {
-  const one = buildFrame(text ? 1 : 2, new Uint8Array(size).fill(0x61), { mask: true });
-  const close = buildFrame(8, new Uint8Array([0x03, 0xe8]), { mask: true });
-  const all = new Uint8Array(one.length * count + close.length);
+/** Counts the messages and their bytes, and the size of the buffer each was lent from. */
+class Count implements WebSocketHandler {
+  messages = 0;
+  bytes = 0;
+  buffers: number[] = [];
+  #onEach: () => void;
+  constructor(onEach: () => void = () => {}) {
+    this.#onEach = onEach;
+  }
+  onMessage(_ws: WebSocketSession, data: string | Uint8Array): void {
+    this.messages++;
+    this.bytes += data.length;
+    if (typeof data !== "string") this.buffers.push(data.buffer.byteLength);
+    this.#onEach();
+  }
+}
+
+/** A masked frame (binary, or text) of `size` bytes. */
+function frame(size: number, text: boolean): Uint8Array {
+  return buildFrame(text ? 1 : 2, new Uint8Array(size).fill(0x61), { mask: true });
+}
+
+const CLOSE = buildFrame(8, new Uint8Array([0x03, 0xe8]), { mask: true });
+
+/** `count` frames of `size` bytes, then a close, as one stream. */
+function stream(count: number, size: number, text: boolean): Uint8Array {
+  const one = frame(size, text);
+  const all = new Uint8Array(one.length * count + CLOSE.length);
   for (let i = 0; i < count; i++) all.set(one, i * one.length);
-  all.set(close, one.length * count);
+  all.set(CLOSE, one.length * count);
   return all;
 }
 
 interface Case {
+  name: string;
   size: number;
   count: number;
-  maxReads: number;
+  /** The peer sends one frame at a time (LockStepConn) rather than all at once. */
+  lockStep?: boolean;
   text?: boolean;
   borrowMessages?: boolean;
+  maxReads: number;
+  /** The largest buffer any read may go into (read buffer or message buffer). */
+  maxBuffer: number;
+  /** Binary messages after the first two: lent from a buffer of this size. */
+  lentFrom?: number;
+  /** The most reads into a buffer over 64 KiB (a read buffer grown for whole frames). */
+  maxGrownReads?: number;
 }
 
 const CASES: Case[] = [
   // 64 messages of 1 KiB (66 KiB): 256 bytes, then doubling up to 64 KiB:
   // 10 reads at most (it was two per message, 128, before the fix).
-  { size: 1024, count: 64, maxReads: 10 },
-  { size: 4000, count: 32, maxReads: 12 },
-  // 64 KiB binary messages, each the caller's own: straight into their
-  // message buffers, a read of the header (into the 256-byte buffer), then
-  // one of the rest, per message.
-  { size: 65536, count: 4, maxReads: 9 },
-  // Lent messages (borrowMessages), binary or text: the first message goes
-  // straight into its buffer (two reads), then the read buffer holds one
-  // whole (65,550 bytes) per read: 2 + 7 + the close. It was 2 per message.
-  { size: 65536, count: 8, maxReads: 10, borrowMessages: true },
-  { size: 65536, count: 8, maxReads: 10, text: true, borrowMessages: true },
-  // Owned text still goes straight into its buffer, which it lets go once
-  // decoded (an idle connection keeps only its small read buffer).
-  { size: 65536, count: 4, maxReads: 9, text: true },
-  // Past the read buffer's cap (256 KiB) a frame goes straight into its
-  // message every time: 2 reads per message.
-  { size: 300_000, count: 3, maxReads: 7, borrowMessages: true },
+  { name: "small, waiting", size: 1024, count: 64, maxReads: 10, maxBuffer: 65536 },
+  { name: "mid-size, waiting", size: 4000, count: 32, maxReads: 12, maxBuffer: 65536 },
+  // 64 KiB messages of the caller's own go straight into their message
+  // buffers: a read of the header (into the 256-byte buffer), then one of
+  // the rest, per message. The read buffer never grows for them.
+  { name: "owned, waiting", size: 65536, count: 4, maxReads: 9, maxBuffer: 65536 },
+  {
+    name: "owned, one at a time",
+    size: 65536,
+    count: 4,
+    lockStep: true,
+    maxReads: 9,
+    maxBuffer: 65536,
+  },
+  // Owned text too: it lets its buffer go once decoded, and an idle
+  // connection keeps only its small read buffer.
+  {
+    name: "owned text, one at a time",
+    size: 65536,
+    count: 4,
+    lockStep: true,
+    text: true,
+    maxReads: 9,
+    maxBuffer: 65536,
+  },
+  // Lent, one at a time: the first message goes straight into its buffer
+  // (two reads), then the read buffer holds one frame whole (65,550 bytes in
+  // 69,632): 2 + 7 + the close, and messages 2-8 are lent from it.
+  {
+    name: "lent, one at a time",
+    size: 65536,
+    count: 8,
+    lockStep: true,
+    borrowMessages: true,
+    maxReads: 10,
+    maxBuffer: 69632,
+    lentFrom: 69632,
+  },
+  {
+    name: "lent text, one at a time",
+    size: 65536,
+    count: 8,
+    lockStep: true,
+    text: true,
+    borrowMessages: true,
+    maxReads: 10,
+    maxBuffer: 69632,
+  },
+  // Lent, back to back: the grown buffer's first read ends inside the next
+  // frame, and the session goes back to reading straight into the messages
+  // (a 1 KiB read buffer, then the rest): two reads per message, and the
+  // messages from the session's one message buffer again.
+  {
+    name: "lent, waiting",
+    size: 65536,
+    count: 8,
+    borrowMessages: true,
+    maxReads: 16,
+    maxBuffer: 69632,
+    lentFrom: 65536,
+    maxGrownReads: 1,
+  },
+  // Past the cap (a 256 KiB payload) a frame goes straight into its message
+  // every time: two reads per message, no read buffer that size.
+  {
+    name: "lent, over the cap",
+    size: 300_000,
+    count: 3,
+    lockStep: true,
+    borrowMessages: true,
+    maxReads: 7,
+    maxBuffer: 300_000,
+  },
 ];
 
-for (const { size, count, maxReads, text = false, borrowMessages = false } of CASES) {
-  const kind = `${text ? "text" : "binary"}${borrowMessages ? ", lent" : ""}`;
-  Deno.test(`WebSocketSession.run() reads ${count} waiting ${size}-byte messages (${kind}) in at most ${maxReads} reads`, async () => {
-    const conn = new WaitingConn(frames(count, size, text));
-    const handler = new Count();
+for (const c of CASES) {
+  const { size, count, text = false, borrowMessages = false } = c;
+  Deno.test(`WebSocketSession.run() reads ${count} ${size}-byte messages (${c.name}) in at most ${c.maxReads} reads`, async () => {
+    let conn: WaitingConn | LockStepConn;
+    let handler: Count;
+    if (c.lockStep) {
+      const lockStep = new LockStepConn([
+        ...Array.from({ length: count }, () => frame(size, text)),
+        CLOSE,
+      ]);
+      conn = lockStep;
+      handler = new Count(() => lockStep.next());
+    } else {
+      conn = new WaitingConn(stream(count, size, text));
+      handler = new Count();
+    }
     const session = new WebSocketSession(
       conn as unknown as Deno.Conn,
       new Uint8Array(0),
@@ -97,9 +243,38 @@ for (const { size, count, maxReads, text = false, borrowMessages = false } of CA
     );
     await session.run();
     deepEqual([handler.messages, handler.bytes], [count, count * size]);
-    ok(
-      conn.reads.length <= maxReads,
-      `${conn.reads.length} reads: ${conn.reads.join(", ")}`,
-    );
+    const log = `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${
+      conn.buffers.join(", ")
+    }`;
+    ok(conn.reads.length <= c.maxReads, log);
+    ok(Math.max(...conn.buffers) <= c.maxBuffer, log);
+    if (c.maxGrownReads !== undefined) {
+      ok(conn.buffers.filter((b) => b > 65536).length <= c.maxGrownReads, log);
+    }
+    if (c.lentFrom !== undefined) {
+      deepEqual(handler.buffers.slice(2), Array(count - 2).fill(c.lentFrom), log);
+    }
   });
 }
+
+Deno.test("WebSocketSession.run() grows the read buffer again for a larger lent frame, one at a time", async () => {
+  // Three 64 KiB messages, then four of 100,000 bytes. The first larger one
+  // fills the 69,632-byte buffer and is read to its end in a buffer with
+  // room for the next (102,400 bytes); the other three take one read each.
+  const sizes = [65536, 65536, 65536, 100_000, 100_000, 100_000, 100_000];
+  const conn = new LockStepConn([...sizes.map((n) => frame(n, false)), CLOSE]);
+  const handler = new Count(() => conn.next());
+  const session = new WebSocketSession(
+    conn as unknown as Deno.Conn,
+    new Uint8Array(0),
+    handler,
+    { idleTimeout: 0, borrowMessages: true },
+  );
+  await session.run();
+  const log = `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${
+    conn.buffers.join(", ")
+  }`;
+  deepEqual(handler.bytes, sizes.reduce((a, b) => a + b), log);
+  ok(conn.reads.length <= 10, log);
+  deepEqual(handler.buffers.slice(4), [102400, 102400, 102400], log);
+});
