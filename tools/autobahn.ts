@@ -10,8 +10,9 @@
  * `--server ws` runs `examples/ws_echo.ts` (standalone), `bridge` runs
  * `examples/http_ws_echo.ts` (`/ws` through the HTTP server), `both` (the
  * default) runs one after the other. `--cases core` (default) is sections
- * 1-7, 9.1.1 and 10; `ci` adds the first five sub-cases of every 12.x and
- * 13.x group; `all` adds the rest of 9 and all of 12-13 (compression); a
+ * 1-7, 9 and 10; `ci` is sections 1-7, 9.1.1 and 10 plus the first five
+ * sub-cases of every 12.x and 13.x group (compression); `all` is every
+ * section, all of 12-13 included; a
  * LIST is comma-separated case patterns (`12.*,13.1.*`). `--compression`
  * starts the servers with `--compression`. Without the suite or its Debian packages
  * (python3-twisted python3-txaio python3-six python3-wsaccel python3-jinja2)
@@ -42,7 +43,9 @@ const COMPRESSION_CI = [
 ].flatMap((g) => [1, 2, 3, 4, 5].map((i) => `${g}.${i}`));
 
 const CASES: Record<string, string[]> = {
-  core: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.1", "10.*"],
+  // Section 9 (messages up to 16 MiB, and 4 MiB in 64-byte frames) takes
+  // about 10 s per server; the compressed run (ci) does not repeat it.
+  core: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"],
   ci: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.1", "10.*", ...COMPRESSION_CI],
   all: ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*", "12.*", "13.*"],
 };

@@ -56,7 +56,7 @@ export interface WebSocketSessionOptions {
   /**
    * Most frames in one message. More: close 1009.
    *
-   * @default {65536}
+   * @default {1048576}
    */
   maxFragments?: number;
   /**

@@ -697,3 +697,39 @@ Deno.test("FrameParser.releaseBuffer() lets the kept message buffer go between m
   equal(views[2]!.buffer, views[3]!.buffer);
   equal(views[3]!.buffer, views[4]!.buffer);
 });
+
+Deno.test("FrameParser() by default takes a message in 2^20 frames, not one more", () => {
+  /** `n` masked frames of `size` bytes (0x61) as one message: a text frame, then continuations. */
+  const message = (n: number, size: number): Uint8Array => {
+    const payload = new Uint8Array(size).fill(0x61);
+    const first = buildFrame(1, payload, { mask: true, fin: false });
+    const middle = buildFrame(0, payload, { mask: true, fin: false });
+    const last = buildFrame(0, payload, { mask: true });
+    const out = new Uint8Array(first.length + middle.length * (n - 2) + last.length);
+    out.set(first);
+    for (let i = 0; i < n - 2; i++) out.set(middle, first.length + i * middle.length);
+    out.set(last, out.length - last.length);
+    return out;
+  };
+  // Autobahn 9.3.1: 4 MiB of text in 64-byte frames, 65,537 frames in all.
+  const texts: string[] = [];
+  const sink = Object.assign(new Record(), {
+    onMessage: (d: string | Uint8Array) => void texts.push(d as string),
+  });
+  const input = message(65537, 64);
+  equal(new FrameParser(sink).feed(input), input.length);
+  deepEqual(texts.map((t) => [t.length, t.charCodeAt(0)]), [[65537 * 64, 0x61]]);
+  // Empty frames: 2^20 make a message, 2^20 + 1 close with 1009.
+  const atLimit = new Record();
+  new FrameParser(atLimit).feed(message(1 << 20, 0));
+  deepEqual(atLimit.events, [["text", ""]]);
+  let err: unknown;
+  try {
+    new FrameParser(new Record()).feed(message((1 << 20) + 1, 0));
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof WebSocketError);
+  equal(err.code, ErrorCode.TooManyFragments);
+  equal(err.closeCode, 1009);
+});
