@@ -304,12 +304,15 @@ export class Receiver {
     if (this.#want > next) {
       next = this.#want;
       this.#flags |= F_WHOLE;
-      // One buffer of that size per connection, not two (a no-op inside a message).
-      this.#parser?.releaseBuffer();
     } else if (next !== cap) {
       this.#flags &= ~F_WHOLE;
     }
     this.#want = 0;
+    // With a read buffer that holds large frames whole, a message buffer the
+    // parser made since (a larger frame, a fragmented message) goes once the
+    // message is over: one large buffer per connection, not two. (A no-op
+    // inside a message.)
+    if ((this.#flags & F_WHOLE) !== 0) this.#parser?.releaseBuffer();
     if (next !== cap) {
       const grown = new Uint8Array(next);
       if (len > 0) grown.set(buf.subarray(start, start + len));

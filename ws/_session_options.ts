@@ -122,7 +122,9 @@ export interface WebSocketSessionOptions {
    * (a connection that never sends costs little) and doubles the buffer
    * while reads fill it, up to 64 KiB or this size if larger; once drained
    * after a small read it goes back to this size. Payloads too large for it
-   * are read straight into the message buffer instead.
+   * are read straight into the message buffer instead (with
+   * `borrowMessages`, see there, the buffer may grow to hold such frames
+   * whole).
    *
    * @default {1024}
    */
@@ -132,8 +134,12 @@ export interface WebSocketSessionOptions {
    * arrays the handler owns. A borrowed view is valid only during the
    * `onMessage` call: its bytes may be reused afterwards and its `.buffer`
    * may hold other messages' bytes, so copy (`slice()`) what you keep. Saves
-   * one allocation and copy per small binary message. Ignored without a
-   * handler: messages read with `for await` are always owned.
+   * one allocation and copy per small binary message. A large frame (16 KiB
+   * and more, up to 256 KiB) that arrives alone, as from a client with one
+   * message in flight, then grows the read buffer to hold the next one
+   * whole: one read per frame instead of two, and the frame lent from it.
+   * Ignored without a handler: messages read with `for await` are always
+   * owned.
    *
    * @default {false}
    */

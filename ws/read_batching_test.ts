@@ -44,21 +44,27 @@ class WaitingConn implements ReadLog {
 }
 
 /**
- * A connection whose peer sends its frames one at a time: the next only
+ * A connection whose peer sends its messages one at a time: the next only
  * once the handler got the one before (`next()`), as an echo client with
- * one message in flight does. A read never takes bytes of the next frame.
+ * one message in flight does. A read never takes bytes of the next message.
+ * `firstPiece` cuts some messages in two: their first read returns at most
+ * that many bytes (a frame that arrives in two pieces).
  */
 class LockStepConn implements ReadLog {
   reads: number[] = [];
   buffers: number[] = [];
-  #frames: Uint8Array[];
+  #messages: Uint8Array[];
+  #firstPiece: Map<number, number>;
+  #index = -1;
   #current: Uint8Array = new Uint8Array(0);
+  #cut = false;
   #released = 1;
   #waiting: (() => void) | null = null;
-  constructor(frames: Uint8Array[]) {
-    this.#frames = frames;
+  constructor(messages: Uint8Array[], firstPiece: Map<number, number> = new Map()) {
+    this.#messages = messages;
+    this.#firstPiece = firstPiece;
   }
-  /** The handler got a message: the peer sends its next frame. */
+  /** The handler got a message: the peer sends its next one. */
   next(): void {
     this.#released++;
     const w = this.#waiting;
@@ -67,15 +73,20 @@ class LockStepConn implements ReadLog {
   }
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#current.length === 0) {
-      if (this.#frames.length === 0) return null;
+      if (this.#index + 1 >= this.#messages.length) return null;
       if (this.#released === 0) {
         await new Promise<void>((resolve) => this.#waiting = resolve);
         continue;
       }
       this.#released--;
-      this.#current = this.#frames.shift()!;
+      this.#current = this.#messages[++this.#index]!;
+      this.#cut = this.#firstPiece.has(this.#index);
     }
-    const n = Math.min(p.length, this.#current.length);
+    let n = Math.min(p.length, this.#current.length);
+    if (this.#cut) {
+      n = Math.min(n, this.#firstPiece.get(this.#index)!);
+      this.#cut = false;
+    }
     p.set(this.#current.subarray(0, n));
     this.#current = this.#current.subarray(n);
     this.reads.push(n);
@@ -96,6 +107,8 @@ class Count implements WebSocketHandler {
   messages = 0;
   bytes = 0;
   buffers: number[] = [];
+  /** The buffer each binary message was lent from (or owned). */
+  owners: ArrayBufferLike[] = [];
   #onEach: () => void;
   constructor(onEach: () => void = () => {}) {
     this.#onEach = onEach;
@@ -103,7 +116,10 @@ class Count implements WebSocketHandler {
   onMessage(_ws: WebSocketSession, data: string | Uint8Array): void {
     this.messages++;
     this.bytes += data.length;
-    if (typeof data !== "string") this.buffers.push(data.buffer.byteLength);
+    if (typeof data !== "string") {
+      this.buffers.push(data.buffer.byteLength);
+      this.owners.push(data.buffer);
+    }
     this.#onEach();
   }
 }
@@ -277,4 +293,108 @@ Deno.test("WebSocketSession.run() grows the read buffer again for a larger lent 
   deepEqual(handler.bytes, sizes.reduce((a, b) => a + b), log);
   ok(conn.reads.length <= 10, log);
   deepEqual(handler.buffers.slice(4), [102400, 102400, 102400], log);
+});
+
+/** A binary message of `size` bytes in `parts` masked frames. */
+function fragmented(size: number, parts: number): Uint8Array {
+  const piece = size / parts;
+  const frames = Array.from(
+    { length: parts },
+    (_, i) =>
+      buildFrame(i === 0 ? 2 : 0, new Uint8Array(piece).fill(0x62), {
+        mask: true,
+        fin: i === parts - 1,
+      }),
+  );
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
+
+/** Runs a lent session over `conn` (whose handler calls `next()`); returns the handler. */
+async function runLent(conn: LockStepConn | WaitingConn): Promise<Count> {
+  const handler = new Count(() => conn instanceof LockStepConn && conn.next());
+  const session = new WebSocketSession(
+    conn as unknown as Deno.Conn,
+    new Uint8Array(0),
+    handler,
+    { idleTimeout: 0, borrowMessages: true },
+  );
+  await session.run();
+  return handler;
+}
+
+function logOf(conn: ReadLog): string {
+  return `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${conn.buffers.join(", ")}`;
+}
+
+Deno.test("WebSocketSession.run() keeps one large buffer, not a read buffer and a message buffer", async () => {
+  // 1-3: 64 KiB (the first through a message buffer, then the read buffer
+  // grows); 4: 64 KiB in two frames (a new message buffer: the first one
+  // went when the read buffer grew); 5-8: 100,000 bytes (the 5th through a
+  // message buffer of its own, the read buffer grows again); 9: 100,000
+  // bytes in two frames (a new message buffer again: the 5th's went once
+  // that message was over).
+  const messages = [
+    ...[65536, 65536, 65536].map((n) => frame(n, false)),
+    fragmented(65536, 2),
+    ...[100_000, 100_000, 100_000, 100_000].map((n) => frame(n, false)),
+    fragmented(100_000, 2),
+    CLOSE,
+  ];
+  const conn = new LockStepConn(messages);
+  const handler = await runLent(conn);
+  const log = logOf(conn);
+  deepEqual(handler.messages, 9, log);
+  ok(handler.owners[3] !== handler.owners[0], `4th lent from the 1st's buffer; ${log}`);
+  ok(handler.owners[8] !== handler.owners[4], `9th lent from the 5th's buffer; ${log}`);
+  deepEqual(handler.buffers.slice(5, 8), [102400, 102400, 102400], log);
+});
+
+Deno.test("WebSocketSession.run() reads the rest of a frame split by a grown buffer straight into its message", async () => {
+  // 18,000-byte frames back to back: the grown buffer (20,480 bytes) takes
+  // the 2nd frame and the first 2,464 bytes of the 3rd, whose other 15,536
+  // payload bytes (under 16 KiB) go straight into its message in one read:
+  // 2 + 1 + 1, then a 1 KiB read and the rest per message, and the close.
+  const conn = new WaitingConn(stream(8, 18_000, false));
+  const handler = await runLent(conn);
+  deepEqual(handler.bytes, 8 * 18_000);
+  ok(conn.reads.length <= 15, logOf(conn));
+  // The 4th read is the rest of the 3rd frame, into its message buffer.
+  deepEqual([conn.reads[3], conn.buffers[3]], [15536, 18000], logOf(conn));
+});
+
+Deno.test("WebSocketSession.run() keeps whole-frame reads after a frame that arrived in two pieces", async () => {
+  // One at a time, the 3rd and 4th in two pieces each (half a frame first):
+  // 2 reads for the 1st, 2 each for the 3rd and 4th, 1 for every other and
+  // the close. A partial read is not frames sent back to back.
+  const messages = [...Array.from({ length: 8 }, () => frame(65536, false)), CLOSE];
+  const conn = new LockStepConn(messages, new Map([[2, 32768], [3, 32768]]));
+  const handler = await runLent(conn);
+  deepEqual(handler.messages, 8);
+  ok(conn.reads.length <= 12, logOf(conn));
+});
+
+Deno.test("WebSocketSession.run() reuses its message buffer again once the read buffer went back to its size", async () => {
+  // Three 64 KiB frames grow the read buffer; small messages then shrink it
+  // (after four small reads); two fragmented messages after that are lent
+  // from one reused message buffer, as on a session that never grew.
+  const messages = [
+    ...[65536, 65536, 65536].map((n) => frame(n, false)),
+    ...Array.from({ length: 6 }, () => frame(32, false)),
+    fragmented(4096, 2),
+    fragmented(4096, 2),
+    CLOSE,
+  ];
+  const conn = new LockStepConn(messages);
+  const handler = await runLent(conn);
+  const log = logOf(conn);
+  deepEqual(handler.messages, 11, log);
+  // The read buffer went back to 1 KiB (then doubled for the fragments).
+  ok(conn.buffers.indexOf(1024) > conn.buffers.lastIndexOf(69632), log);
+  ok(handler.owners[9] === handler.owners[10], `a new message buffer for the 11th; ${log}`);
 });
