@@ -285,6 +285,10 @@ export class Connection<S> extends Keepalive
 
   /** The peer's close frame (from the parser): echo it (unless one was sent) and wait for TCP to close. */
   onClose(code: number, reason: string): void {
+    // After a failure the rest of the read is not looked at: a close frame
+    // behind a message the session failed on (the parser hands a compressed
+    // message on and goes on) must not replace the code it closed with.
+    if ((this.#flags & F_FAILED) !== 0) return;
     this.#flags |= F_CLOSE_RECV;
     this.receiver.discard = true;
     this.code = code;

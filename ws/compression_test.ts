@@ -7,7 +7,9 @@ import { deflateRawSync } from "node:zlib";
 import { WebSocket as NodeWebSocket, WebSocketServer as NodeWebSocketServer } from "npm:ws@8.23.0";
 import { connect } from "./connect.ts";
 import { Opcode } from "./constants.ts";
+import { buildFrame } from "./frame_builder.ts";
 import { PerMessageDeflate } from "./permessage_deflate.ts";
+import { type WebSocketHandler, WebSocketSession } from "./session.ts";
 import { EchoHandler, RawClient, withServer, withTimeout } from "./_test_util.ts";
 
 const OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
@@ -283,4 +285,58 @@ Deno.test("WebSocketServer without compression: RSV1 is a protocol error (1002)"
     {},
     new EchoHandler(),
   );
+});
+
+Deno.test("WebSocketSession: compressed text that is not UTF-8, then a close in the same read: 1007, not the peer's 1000", async () => {
+  // The parser hands the compressed message on whole and goes on to the
+  // close frame behind it; the session had already failed with 1007 then.
+  const client = clientDeflate();
+  const bad = client.compress(new Uint8Array([0xc3, 0x28]));
+  client.close();
+  const bytes = new Uint8Array([
+    ...buildFrame(Opcode.Text, bad, { mask: true, rsv: 4 }),
+    ...buildFrame(Opcode.Close, new Uint8Array([0x03, 0xe8]), { mask: true }),
+  ]);
+  for (const onText of [false, true]) {
+    let input: Uint8Array | null = bytes;
+    const written: number[] = [];
+    const conn = {
+      read(p: Uint8Array): Promise<number | null> {
+        if (input === null) return Promise.resolve(null);
+        p.set(input);
+        const n = input.length;
+        input = null;
+        return Promise.resolve(n);
+      },
+      write(p: Uint8Array): Promise<number> {
+        written.push(...p);
+        return Promise.resolve(p.length);
+      },
+      close() {},
+      closeWrite: () => Promise.resolve(),
+    };
+    const codes: number[] = [];
+    const errors: string[] = [];
+    const handler: WebSocketHandler = {
+      onMessage() {},
+      onClose: (_ws, code) => void codes.push(code),
+      onError: (_ws, err) => void errors.push(err.code),
+      ...(onText ? { onText() {} } : {}),
+    };
+    const session = new WebSocketSession(conn as unknown as Deno.Conn, new Uint8Array(0), handler, {
+      idleTimeout: 0,
+      deflate: new PerMessageDeflate({
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 15,
+        clientMaxWindowBits: 15,
+      }),
+    });
+    await session.run();
+    // One close frame on the wire, with 1007; the application is told 1007.
+    deepEqual(written.slice(0, 4), [0x88, 0x02, 0x03, 0xef], `onText: ${onText}`);
+    equal(written.length, 4, `onText: ${onText}`);
+    deepEqual(codes, [1007], `onText: ${onText}`);
+    deepEqual(errors, ["invalid-utf8"], `onText: ${onText}`);
+  }
 });
