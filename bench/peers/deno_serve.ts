@@ -7,6 +7,9 @@
  * - `POST /echo` answers 200 with exactly the request body, buffered first;
  * - anything else answers 404.
  *
+ * The handler answers `GET /` and 404 synchronously (no promise per
+ * request), like the Bun peer and our own servers.
+ *
  * Flags: `--hostname` (default 127.0.0.1), `--port` (default 0, a free port).
  * Prints one line `listening on http://HOST:PORT` once it accepts.
  *
@@ -38,22 +41,26 @@ function pathOf(url: string): string {
   return q < 0 ? url.slice(start) : url.slice(start, q);
 }
 
+/** `POST /echo`: the body, buffered, sent back with its Content-Type. */
+async function echo(req: Request): Promise<Response> {
+  const body = await req.arrayBuffer();
+  return new Response(body, {
+    headers: { "content-type": req.headers.get("content-type") ?? "application/octet-stream" },
+  });
+}
+
+// The handler returns its Response at once where it can (as the Bun peer's
+// does, and as ours does): a promise for every request cost Deno.serve
+// 0.2-0.5 µs of CPU per keep-alive request.
 Deno.serve({
   hostname,
   port,
   onListen(addr) {
     console.log(`listening on http://${addr.hostname}:${addr.port}`);
   },
-}, async (req) => {
+}, (req) => {
   const path = pathOf(req.url);
-  if (path === "/" && req.method === "GET") {
-    return new Response(HELLO, { headers: TEXT });
-  }
-  if (path === "/echo" && req.method === "POST") {
-    const body = await req.arrayBuffer();
-    return new Response(body, {
-      headers: { "content-type": req.headers.get("content-type") ?? "application/octet-stream" },
-    });
-  }
+  if (path === "/" && req.method === "GET") return new Response(HELLO, { headers: TEXT });
+  if (path === "/echo" && req.method === "POST") return echo(req);
   return new Response("Not Found", { status: 404, headers: TEXT });
 });
