@@ -51,7 +51,7 @@ async function echo(req: Request): Promise<Response> {
 
 // The handler returns its Response at once where it can (as the Bun peer's
 // does, and as ours does): a promise for every request cost Deno.serve
-// 0.2-0.5 µs of CPU per keep-alive request.
+// 0.2-0.5 microseconds of CPU per keep-alive request.
 Deno.serve({
   hostname,
   port,
