@@ -8,6 +8,7 @@
 // frame's size, so there the session goes back to reading them straight
 // into their messages.
 import { deepStrictEqual as deepEqual, ok } from "node:assert/strict";
+import { concat } from "../core/_test_util.ts";
 import { buildFrame } from "./frame_builder.ts";
 import { type WebSocketHandler, WebSocketSession } from "./session.ts";
 
@@ -110,7 +111,7 @@ class Count implements WebSocketHandler {
   /** The buffer each binary message was lent from (or owned). */
   owners: ArrayBufferLike[] = [];
   #onEach: () => void;
-  constructor(onEach: () => void = () => {}) {
+  constructor(onEach: () => void) {
     this.#onEach = onEach;
   }
   onMessage(_ws: WebSocketSession, data: string | Uint8Array): void {
@@ -133,11 +134,42 @@ const CLOSE = buildFrame(8, new Uint8Array([0x03, 0xe8]), { mask: true });
 
 /** `count` frames of `size` bytes, then a close, as one stream. */
 function stream(count: number, size: number, text: boolean): Uint8Array {
-  const one = frame(size, text);
-  const all = new Uint8Array(one.length * count + CLOSE.length);
-  for (let i = 0; i < count; i++) all.set(one, i * one.length);
-  all.set(CLOSE, one.length * count);
-  return all;
+  return concat(...Array.from({ length: count }, () => frame(size, text)), CLOSE);
+}
+
+/** A binary message of `size` bytes in `parts` masked frames. */
+function fragmented(size: number, parts: number): Uint8Array {
+  const piece = new Uint8Array(size / parts).fill(0x62);
+  return concat(
+    ...Array.from(
+      { length: parts },
+      (_, i) => buildFrame(i === 0 ? 2 : 0, piece, { mask: true, fin: i === parts - 1 }),
+    ),
+  );
+}
+
+/**
+ * Runs a session over `conn` until the peer's close; a one-at-a-time
+ * peer's next message follows each one the handler got. Returns the handler.
+ */
+async function runSession(
+  conn: WaitingConn | LockStepConn,
+  borrowMessages: boolean,
+): Promise<Count> {
+  const handler = new Count(() => conn instanceof LockStepConn && conn.next());
+  const session = new WebSocketSession(
+    conn as unknown as Deno.Conn,
+    new Uint8Array(0),
+    handler,
+    { idleTimeout: 0, borrowMessages },
+  );
+  await session.run();
+  return handler;
+}
+
+/** The reads a connection saw, for assertion messages. */
+function logOf(conn: ReadLog): string {
+  return `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${conn.buffers.join(", ")}`;
 }
 
 interface Case {
@@ -238,30 +270,12 @@ const CASES: Case[] = [
 for (const c of CASES) {
   const { size, count, text = false, borrowMessages = false } = c;
   Deno.test(`WebSocketSession.run() reads ${count} ${size}-byte messages (${c.name}) in at most ${c.maxReads} reads`, async () => {
-    let conn: WaitingConn | LockStepConn;
-    let handler: Count;
-    if (c.lockStep) {
-      const lockStep = new LockStepConn([
-        ...Array.from({ length: count }, () => frame(size, text)),
-        CLOSE,
-      ]);
-      conn = lockStep;
-      handler = new Count(() => lockStep.next());
-    } else {
-      conn = new WaitingConn(stream(count, size, text));
-      handler = new Count();
-    }
-    const session = new WebSocketSession(
-      conn as unknown as Deno.Conn,
-      new Uint8Array(0),
-      handler,
-      { idleTimeout: 0, borrowMessages },
-    );
-    await session.run();
+    const conn = c.lockStep
+      ? new LockStepConn([...Array.from({ length: count }, () => frame(size, text)), CLOSE])
+      : new WaitingConn(stream(count, size, text));
+    const handler = await runSession(conn, borrowMessages);
     deepEqual([handler.messages, handler.bytes], [count, count * size]);
-    const log = `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${
-      conn.buffers.join(", ")
-    }`;
+    const log = logOf(conn);
     ok(conn.reads.length <= c.maxReads, log);
     ok(Math.max(...conn.buffers) <= c.maxBuffer, log);
     if (c.maxGrownReads !== undefined) {
@@ -279,58 +293,12 @@ Deno.test("WebSocketSession.run() grows the read buffer again for a larger lent 
   // room for the next (102,400 bytes); the other three take one read each.
   const sizes = [65536, 65536, 65536, 100_000, 100_000, 100_000, 100_000];
   const conn = new LockStepConn([...sizes.map((n) => frame(n, false)), CLOSE]);
-  const handler = new Count(() => conn.next());
-  const session = new WebSocketSession(
-    conn as unknown as Deno.Conn,
-    new Uint8Array(0),
-    handler,
-    { idleTimeout: 0, borrowMessages: true },
-  );
-  await session.run();
-  const log = `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${
-    conn.buffers.join(", ")
-  }`;
+  const handler = await runSession(conn, true);
+  const log = logOf(conn);
   deepEqual(handler.bytes, sizes.reduce((a, b) => a + b), log);
   ok(conn.reads.length <= 10, log);
   deepEqual(handler.buffers.slice(4), [102400, 102400, 102400], log);
 });
-
-/** A binary message of `size` bytes in `parts` masked frames. */
-function fragmented(size: number, parts: number): Uint8Array {
-  const piece = size / parts;
-  const frames = Array.from(
-    { length: parts },
-    (_, i) =>
-      buildFrame(i === 0 ? 2 : 0, new Uint8Array(piece).fill(0x62), {
-        mask: true,
-        fin: i === parts - 1,
-      }),
-  );
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
-}
-
-/** Runs a lent session over `conn` (whose handler calls `next()`); returns the handler. */
-async function runLent(conn: LockStepConn | WaitingConn): Promise<Count> {
-  const handler = new Count(() => conn instanceof LockStepConn && conn.next());
-  const session = new WebSocketSession(
-    conn as unknown as Deno.Conn,
-    new Uint8Array(0),
-    handler,
-    { idleTimeout: 0, borrowMessages: true },
-  );
-  await session.run();
-  return handler;
-}
-
-function logOf(conn: ReadLog): string {
-  return `${conn.reads.length} reads: ${conn.reads.join(", ")}; into ${conn.buffers.join(", ")}`;
-}
 
 Deno.test("WebSocketSession.run() keeps one large buffer, not a read buffer and a message buffer", async () => {
   // 1-3: 64 KiB (the first through a message buffer, then the read buffer
@@ -347,7 +315,7 @@ Deno.test("WebSocketSession.run() keeps one large buffer, not a read buffer and 
     CLOSE,
   ];
   const conn = new LockStepConn(messages);
-  const handler = await runLent(conn);
+  const handler = await runSession(conn, true);
   const log = logOf(conn);
   deepEqual(handler.messages, 9, log);
   ok(handler.owners[3] !== handler.owners[0], `4th lent from the 1st's buffer; ${log}`);
@@ -361,7 +329,7 @@ Deno.test("WebSocketSession.run() reads the rest of a frame split by a grown buf
   // payload bytes (under 16 KiB) go straight into its message in one read:
   // 2 + 1 + 1, then a 1 KiB read and the rest per message, and the close.
   const conn = new WaitingConn(stream(8, 18_000, false));
-  const handler = await runLent(conn);
+  const handler = await runSession(conn, true);
   deepEqual(handler.bytes, 8 * 18_000);
   ok(conn.reads.length <= 15, logOf(conn));
   // The 4th read is the rest of the 3rd frame, into its message buffer.
@@ -374,7 +342,7 @@ Deno.test("WebSocketSession.run() keeps whole-frame reads after a frame that arr
   // the close. A partial read is not frames sent back to back.
   const messages = [...Array.from({ length: 8 }, () => frame(65536, false)), CLOSE];
   const conn = new LockStepConn(messages, new Map([[2, 32768], [3, 32768]]));
-  const handler = await runLent(conn);
+  const handler = await runSession(conn, true);
   deepEqual(handler.messages, 8);
   ok(conn.reads.length <= 12, logOf(conn));
 });
@@ -391,7 +359,7 @@ Deno.test("WebSocketSession.run() reuses its message buffer again once the read 
     CLOSE,
   ];
   const conn = new LockStepConn(messages);
-  const handler = await runLent(conn);
+  const handler = await runSession(conn, true);
   const log = logOf(conn);
   deepEqual(handler.messages, 11, log);
   // The read buffer went back to 1 KiB (then doubled for the fragments).
