@@ -18,6 +18,9 @@ interface Mount {
   router: Router;
 }
 
+/** The most static routes of one path length compared one by one (more are hashed). */
+const STATIC_SCAN_MAX = 8;
+
 interface Route {
   /** Handlers by method. */
   methods: Map<string, Handler>;
@@ -83,6 +86,12 @@ class NotFound implements Handler {
  */
 export class Router implements Handler {
   #static = new Map<string, Route>();
+  /**
+   * The static routes again, by path length: a request's path is a fresh
+   * string, which a `Map` lookup must hash first; compared against the few
+   * paths of its length it needs no hash (see `#findStatic`).
+   */
+  #byLength: Array<Array<{ path: string; route: Route }> | undefined> = [];
   #dynamic: Route[] = [];
   /** Longest prefix first. */
   #mounts: Mount[] = [];
@@ -303,6 +312,7 @@ export class Router implements Handler {
       if (r === undefined) {
         r = { methods: new Map(), upgrade: null, segments: null, allow: "" };
         this.#static.set(path, r);
+        (this.#byLength[path.length] ??= []).push({ path, route: r });
       }
       return r;
     }
@@ -337,7 +347,7 @@ export class Router implements Handler {
     res: HttpResponse,
     path: string,
   ): HandlerResult | Promise<HandlerResult> {
-    let route = this.#static.get(path);
+    let route = this.#findStatic(path);
     if (route === undefined && this.#mounts.length > 0) {
       for (const m of this.#mounts) {
         const n = m.prefix.length;
@@ -379,6 +389,18 @@ export class Router implements Handler {
     res.status = 405;
     res.setHeader("Allow", route.allow);
     res.send("Method Not Allowed\n");
+  }
+
+  /** The static route of `path`, if any. */
+  #findStatic(path: string): Route | undefined {
+    const same = this.#byLength[path.length];
+    if (same === undefined) return undefined;
+    // Many paths of one length: the map's hash pays off.
+    if (same.length > STATIC_SCAN_MAX) return this.#static.get(path);
+    for (let i = 0; i < same.length; i++) {
+      if (same[i]!.path === path) return same[i]!.route;
+    }
+    return undefined;
   }
 
   #match(path: string): { route: Route; params: Record<string, string> } | null {

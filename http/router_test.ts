@@ -105,6 +105,25 @@ Deno.test("Router.handle() routes static, parameter and wildcard paths, with 404
   }
 });
 
+Deno.test("Router.handle() finds static paths among others of the same length, few or many", async () => {
+  for (const count of [1, 2, 8, 9, 40]) {
+    const r = new Router();
+    // Paths of one length ("/p00".."/pNN"), and one each of the lengths around it.
+    const paths = Array.from({ length: count }, (_, i) => `/p${String(i).padStart(2, "0")}`);
+    for (const p of paths) r.get(p, new Named(p));
+    r.get("/p0", new Named("short")).get("/p000", new Named("long"));
+    for (const p of [...paths, "/p0", "/p000"]) {
+      const got = await route(r, "GET", `${p}?q=1`) as WrittenResponse;
+      const want = p === "/p0" ? "short" : p === "/p000" ? "long" : p;
+      equal(got.body, `${want} {}`, `${count} routes: ${p}`);
+    }
+    // Same length, no such route; and a prefix of one.
+    for (const p of [`/p${count + 10}`, "/q00", "/P00", "/p", "/p0000"]) {
+      equal((await route(r, "GET", p) as WrittenResponse).status, 404, `${count} routes: ${p}`);
+    }
+  }
+});
+
 Deno.test("Router.handle() answers HEAD with the GET handler and no body", async () => {
   const got = await route(router(), "HEAD", "/users/5") as WrittenResponse;
   equal(got.status, 200);
