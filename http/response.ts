@@ -162,7 +162,8 @@ export class HttpResponse {
       }
       validValue = value;
     }
-    this.#own().push(name, value);
+    if (this.#headers === NO_FIELDS) this.#headers = [name, value];
+    else this.#own().push(name, value);
     return this;
   }
 
