@@ -25,9 +25,16 @@ export class Hello implements Handler {
 
 /** `POST /echo`: the request body, byte for byte. */
 export class Echo implements Handler {
-  async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+  handle(req: HttpRequest, res: HttpResponse): void | Promise<void> {
     const ct = req.headers.get("content-type");
     if (ct !== null) res.setHeader("Content-Type", ct);
+    // A body that came with its head goes back at once (no promise).
+    const body = req.body.tryBorrow();
+    if (body === null) return this.#later(req, res);
+    res.send(body);
+  }
+
+  async #later(req: HttpRequest, res: HttpResponse): Promise<void> {
     res.send(await req.body.borrow());
   }
 }

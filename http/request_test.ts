@@ -255,6 +255,77 @@ Deno.test("RequestBody.borrow() of a body already buffered lends it, asking for 
   await rejects(ex.req.body.borrow(3), (e: unknown) => e instanceof HttpError && e.status === 413);
 });
 
+Deno.test("RequestBody.tryBorrow() lends a body that is all buffered, as borrow() would", async () => {
+  for (const [size, piece] of [[4, "okay"], [1000, "x".repeat(1000)], [65536, "y".repeat(65536)]]) {
+    const ex = exchangeInMemory(CL(size as number), [piece as string, "next"]);
+    while (ex.host.reader.buffered < (size as number) + 4) await ex.host.reader.fill();
+    const b = ex.req.body;
+    const view = b.tryBorrow();
+    equal(view === null ? null : dec(view), piece, `${size} bytes`);
+    // A view of the read buffer, not a copy; the body is read.
+    equal(view!.buffer, ex.host.reader.peek().buffer);
+    equal(b.done, true);
+    equal(b.started, true);
+    equal(b.received, size);
+    equal(await b.read(), null);
+    equal(dec(ex.host.reader.peek()), "next");
+  }
+  // No body: an empty array, at once.
+  equal(body(post(""), []).tryBorrow()?.length, 0);
+  equal(body(CL(0), []).tryBorrow()?.length, 0);
+});
+
+// [name (why null), head, pieces buffered before tryBorrow(), limit given to it]
+const notNow: [string, string, string[], number | undefined][] = [
+  ["part of the body", CL(10), ["01234"], undefined],
+  ["nothing of the body", CL(10), [], undefined],
+  ["chunked", CHUNKED, ["2\r\nab\r\n0\r\n\r\n"], undefined],
+  ["over 64 KiB", CL(65537), ["z".repeat(65537)], undefined],
+  ["100 Continue due", post("Content-Length: 2\r\nExpect: 100-continue\r\n"), ["ok"], undefined],
+  ["over the limit given", CL(4), ["okay"], 3],
+];
+
+Deno.test("RequestBody.tryBorrow() returns null when it cannot lend at once, and leaves the body to borrow()", async () => {
+  for (const [name, head, pieces, limit] of notNow) {
+    const ex = exchangeInMemory(head, pieces);
+    for (let i = 0; i < pieces.length; i++) await ex.host.reader.fill();
+    const b = ex.req.body;
+    equal(b.tryBorrow(limit), null, name);
+    equal(b.started, false, name);
+    equal(b.received, 0, name);
+    equal(ex.host.continues, 0, name);
+    if (limit !== undefined) {
+      // borrow() with the same limit answers as it does: 413.
+      await rejects(b.borrow(limit), (e: unknown) => e instanceof HttpError && e.status === 413);
+      continue;
+    }
+    if (name === "nothing of the body" || name === "part of the body") {
+      // The rest never comes: borrow() finds the body cut short.
+      await rejects(b.borrow(), (e: unknown) => e instanceof HttpError && e.status === 400);
+      continue;
+    }
+    const want = pieces.join("").replace("2\r\nab\r\n0\r\n\r\n", "ab");
+    equal(dec(await b.borrow()), want, name);
+  }
+  // Over the server's limit: null, and borrow() answers 413.
+  const over = body(CL(10), ["0123456789"], 5);
+  equal(over.tryBorrow(), null);
+  await rejects(over.borrow(), (e: unknown) => e instanceof HttpError && e.status === 413);
+});
+
+Deno.test("RequestBody.tryBorrow() returns null once the body was read or failed", async () => {
+  const read = body(CL(4), ["okay"]);
+  equal(dec((await read.read())!), "okay");
+  equal(read.tryBorrow(), null);
+  const lent = exchangeInMemory(CL(4), ["okay"]);
+  await lent.host.reader.fill();
+  equal(dec(lent.req.body.tryBorrow()!), "okay");
+  equal(lent.req.body.tryBorrow(), null);
+  const short = body(CL(10), ["abc"]);
+  await rejects(short.text());
+  equal(short.tryBorrow(), null);
+});
+
 // [name, request head, req.url]
 const urls: [string, string, string][] = [
   [

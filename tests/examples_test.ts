@@ -34,12 +34,49 @@ async function httpContract(base: URL): Promise<void> {
   await missing.body?.cancel();
 }
 
+/**
+ * POSTs the `pieces` to /echo over a raw connection and returns the
+ * response: with `pauseMs` 0 in one write with the head, else the head and
+ * each piece in writes of their own, `pauseMs` apart.
+ */
+async function rawEcho(port: number, pieces: string[], pauseMs: number): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const length = pieces.join("").length;
+    const head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-test\r\n" +
+      `Content-Length: ${length}\r\nConnection: close\r\n\r\n`;
+    const enc = new TextEncoder();
+    if (pauseMs === 0) await conn.write(enc.encode(head + pieces.join("")));
+    else {
+      await conn.write(enc.encode(head));
+      for (const piece of pieces) {
+        await new Promise((r) => setTimeout(r, pauseMs));
+        await conn.write(enc.encode(piece));
+      }
+    }
+    return await new Response(conn.readable).text();
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the response stream */ }
+  }
+}
+
 Deno.test("examples/http_hello.ts serves its routes and stops on SIGTERM", async () => {
   const ex = await startExample("examples/http_hello.ts");
   try {
     assertEquals(ex.url.protocol, "http:");
     assertEquals(ex.url.hostname, "127.0.0.1");
     await httpContract(ex.url);
+    // The echo answers at once when the body came with the head, and waits
+    // for it otherwise; either way with the body and its Content-Type.
+    const port = Number(ex.url.port);
+    for (const [pieces, pause] of [[["hi"], 0], [["ab", "cd", "ef"], 30]] as const) {
+      const res = await rawEcho(port, [...pieces], pause);
+      assert(res.startsWith("HTTP/1.1 200 OK\r\n"), res);
+      assert(/\r\ncontent-type: text\/x-test\r\n/i.test(res), res);
+      assert(res.endsWith(`\r\n\r\n${pieces.join("")}`), res);
+    }
   } finally {
     assertEquals((await ex.stop("SIGTERM")).success, true);
   }
