@@ -157,6 +157,17 @@ Deno.test("HttpResponse.send() sets a text Content-Type for strings unless one i
     (await respond(GET, (r) => r.send(new Uint8Array(1)))).headers.get("content-type"),
     undefined,
   );
+  // Any spelling of the name, after other fields; json() too.
+  for (const name of ["Content-Type", "content-type", "CONTENT-TYPE", "cOnTeNt-TyPe"]) {
+    for (const send of [(r: HttpResponse) => r.send("x"), (r: HttpResponse) => r.json(1)]) {
+      const got = await respond(GET, (r) => {
+        r.setHeader("X-A", "1").setHeader(name, "text/x-mine");
+        send(r);
+      });
+      // Repeated fields would be joined: one Content-Type, the one set.
+      equal(got.headers.get("content-type"), "text/x-mine", name);
+    }
+  }
 });
 
 Deno.test("HttpResponse.bytesSent counts body bytes only", async () => {
