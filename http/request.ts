@@ -330,9 +330,14 @@ export class RequestBody {
    * }
    * const server = new HttpServer(new Echo(), { port: 0 });
    * const { port } = server.listen();
-   * const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "ping" });
-   * equal(await res.text(), "ping");
-   * equal(atOnce, 1); // head and body came in one read
+   * // Head and body in one write, so they arrive in one read.
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+   * await conn.write(new TextEncoder().encode(
+   *   "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping",
+   * ));
+   * const reply = await new Response(conn.readable).text();
+   * equal(reply.endsWith("\r\n\r\nping"), true);
+   * equal(atOnce, 1);
    * await server.shutdown();
    * ```
    */
