@@ -299,14 +299,17 @@ export class RequestBody {
 
   /**
    * {@linkcode RequestBody.prototype.borrow} without a promise, when it
-   * can lend at once: a `Content-Length` body of at most 64 KiB (and at
-   * most `limit`) that arrived whole with the head, with no `100 Continue`
+   * can lend at once: a `Content-Length` body of at most 64 KiB (and at most
+   * `limit` and the server's limit) that is all in the read buffer (a small
+   * body usually comes in the read with its head), with no `100 Continue`
    * due, is returned as a view of the connection's read buffer, valid only
    * until the handler returns (or its promise settles). A request without a
-   * body gives an empty array. Otherwise it returns `null` and leaves the
-   * body as it was: call `borrow()` then, which waits for the rest, copies
-   * or throws as it does. A handler that answers at once when the body is
-   * here costs no promise and no turn of the event loop.
+   * body gives an empty array. Otherwise (part of the body still to come,
+   * chunked, too large, a `100 Continue` due, or the body already read) it
+   * returns `null` and leaves the body as it was: call `borrow()` then,
+   * which waits for the rest, copies or throws as it does. A handler that
+   * answers at once when the body is here costs no promise and no turn of
+   * the event loop.
    *
    * @param limit The most bytes to lend (at most the server's limit).
    * @returns The body as a borrowed view, or `null`.

@@ -275,22 +275,32 @@ Deno.test("RequestBody.tryBorrow() lends a body that is all buffered, as borrow(
   equal(body(CL(0), []).tryBorrow()?.length, 0);
 });
 
-// [name (why null), head, pieces buffered before tryBorrow(), limit given to it]
-const notNow: [string, string, string[], number | undefined][] = [
-  ["part of the body", CL(10), ["01234"], undefined],
-  ["nothing of the body", CL(10), [], undefined],
-  ["chunked", CHUNKED, ["2\r\nab\r\n0\r\n\r\n"], undefined],
-  ["over 64 KiB", CL(65537), ["z".repeat(65537)], undefined],
-  ["100 Continue due", post("Content-Length: 2\r\nExpect: 100-continue\r\n"), ["ok"], undefined],
-  ["over the limit given", CL(4), ["okay"], 3],
+// [name (why null), head, pieces (all buffered before tryBorrow()), limit given to it, server limit]
+const notNow: [string, string, string[], number | undefined, number | undefined][] = [
+  ["part of the body", CL(10), ["01234"], undefined, undefined],
+  ["nothing of the body", CL(10), [], undefined, undefined],
+  ["chunked", CHUNKED, ["2\r\nab\r\n0\r\n\r\n"], undefined, undefined],
+  ["over 64 KiB", CL(65537), ["z".repeat(65537)], undefined, undefined],
+  [
+    "100 Continue due",
+    post("Content-Length: 2\r\nExpect: 100-continue\r\n"),
+    ["ok"],
+    undefined,
+    undefined,
+  ],
+  ["over the limit given", CL(4), ["okay"], 3, undefined],
+  ["over the server's limit", CL(10), ["0123456789"], 100, 5],
 ];
 
 Deno.test("RequestBody.tryBorrow() returns null when it cannot lend at once, and leaves the body to borrow()", async () => {
-  for (const [name, head, pieces, limit] of notNow) {
-    const ex = exchangeInMemory(head, pieces);
-    for (let i = 0; i < pieces.length; i++) await ex.host.reader.fill();
+  for (const [name, head, pieces, limit, serverLimit] of notNow) {
+    const ex = exchangeInMemory(head, pieces, serverLimit);
+    const total = pieces.join("").length;
+    while (ex.host.reader.buffered < total && await ex.host.reader.fill() !== null);
+    equal(ex.host.reader.buffered, total, name);
     const b = ex.req.body;
-    equal(b.tryBorrow(limit), null, name);
+    // (=== null: a diff of a 64 KiB view would take long to print)
+    equal(b.tryBorrow(limit) === null, true, name);
     equal(b.started, false, name);
     equal(b.received, 0, name);
     equal(ex.host.continues, 0, name);
@@ -305,12 +315,9 @@ Deno.test("RequestBody.tryBorrow() returns null when it cannot lend at once, and
       continue;
     }
     const want = pieces.join("").replace("2\r\nab\r\n0\r\n\r\n", "ab");
-    equal(dec(await b.borrow()), want, name);
+    equal(dec(await b.borrow()) === want, true, name);
+    if (name === "100 Continue due") equal(ex.host.continues, 1, name);
   }
-  // Over the server's limit: null, and borrow() answers 413.
-  const over = body(CL(10), ["0123456789"], 5);
-  equal(over.tryBorrow(), null);
-  await rejects(over.borrow(), (e: unknown) => e instanceof HttpError && e.status === 413);
 });
 
 Deno.test("RequestBody.tryBorrow() returns null once the body was read or failed", async () => {

@@ -2,6 +2,8 @@
 // README) rely on: these tests run them as real processes.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startExample } from "./_spawn.ts";
+import { Echo } from "../examples/http_hello.ts";
+import { exchangeInMemory, parseWritten } from "../http/_test_util.ts";
 
 async function wsEcho(url: string): Promise<(string | number[])[]> {
   const ws = new WebSocket(url);
@@ -61,6 +63,25 @@ async function rawEcho(port: number, pieces: string[], pauseMs: number): Promise
     } catch { /* closed by the response stream */ }
   }
 }
+
+Deno.test("examples/http_hello.ts Echo answers at once when the body is buffered, later otherwise", async () => {
+  const head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-test\r\n" +
+    "Content-Length: 4\r\n\r\n";
+  for (const buffered of [true, false]) {
+    const { req, res, host } = exchangeInMemory(head, ["pi", "ng"]);
+    if (buffered) { while (host.reader.buffered < 4) await host.reader.fill(); }
+    const out = new Echo().handle(req, res);
+    // Synchronous (no promise) exactly when the whole body was there.
+    assertEquals(out === undefined, buffered, `buffered: ${buffered}`);
+    await out;
+    const got = parseWritten(await host.written());
+    assertEquals([got.status, got.body, got.headers.get("content-type")], [
+      200,
+      "ping",
+      "text/x-test",
+    ]);
+  }
+});
 
 Deno.test("examples/http_hello.ts serves its routes and stops on SIGTERM", async () => {
   const ex = await startExample("examples/http_hello.ts");
