@@ -100,10 +100,17 @@ Deno.test({
     }
     ok(pub.dropped > 0, "publishes to a frozen server are dropped once its PING went unanswered");
     server.signal("SIGCONT");
-    // Both nodes lost their links; each reconnects on its own backoff.
+    // Both nodes lost their links; each reconnects on its own backoff. Each is awaited on its
+    // own recorder: until() re-checks on that recorder's events only, so a wait on the other
+    // node's state would miss it reconnecting last.
     await subRec.until(
-      () => sub.state === BrokerState.Connected && pub.state === BrokerState.Connected,
-      "both nodes reconnected",
+      () => sub.state === BrokerState.Connected,
+      "the subscriber reconnected",
+      20000,
+    );
+    await pubRec.until(
+      () => pub.state === BrokerState.Connected,
+      "the publisher reconnected",
       20000,
     );
     // A publish can still race the subscriber's re-subscribe (reported as a gap, not
