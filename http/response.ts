@@ -222,7 +222,7 @@ export class HttpResponse {
     }
     let bytes: Uint8Array = EMPTY;
     if (typeof body === "string") {
-      if (!this.#hasType()) {
+      if (this.getHeader(CONTENT_TYPE) === null) {
         this.#addType(TEXT_FIELDS);
       }
       if (body.length <= 16384) {
@@ -312,7 +312,7 @@ export class HttpResponse {
       throw new TypeError(`Cannot send JSON response: ${describeValue(value)} has no JSON form`);
     }
     if (status !== undefined) this.status = status;
-    if (!this.#hasType()) {
+    if (this.getHeader(CONTENT_TYPE) === null) {
       this.#addType(JSON_FIELDS);
     }
     this.send(text);
@@ -362,20 +362,6 @@ export class HttpResponse {
     }
     this.#state = State.Done;
     await this.#host.flush();
-  }
-
-  /**
-   * Whether a Content-Type is set: `getHeader("content-type") !== null`,
-   * with the usual spelling matched by identity (no case-folding loop; the
-   * lower-case one is found equal by `equalsIgnoreCase` at once).
-   */
-  #hasType(): boolean {
-    const h = this.#headers;
-    for (let i = 0; i < h.length; i += 2) {
-      const n = h[i]!;
-      if (n === "Content-Type" || equalsIgnoreCase(n, "content-type")) return true;
-    }
-    return false;
   }
 
   /** The header list, made this response's own first if it is a shared one. */
@@ -544,6 +530,12 @@ export class HttpResponse {
  * in place): none, and the default Content-Type of a text or JSON body.
  */
 const NO_FIELDS: string[] = [];
+/**
+ * The name looked up before a default type is added, in the spelling
+ * handlers use: equalsIgnoreCase() finds it equal by identity, without
+ * folding each letter.
+ */
+const CONTENT_TYPE = "Content-Type";
 const TEXT_FIELDS: string[] = ["Content-Type", "text/plain; charset=utf-8"];
 const JSON_FIELDS: string[] = ["Content-Type", "application/json; charset=utf-8"];
 
